@@ -1,0 +1,1 @@
+"""Wharf: an event-sourced container cloud."""

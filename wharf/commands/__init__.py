@@ -1,0 +1,1 @@
+"""The write side: command dataclasses, one handler each, and the Wharf application."""

@@ -1,0 +1,183 @@
+"""The Wharf application: the one place commands are decided and their events saved."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import logging
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
+
+from wharf.commands.actors import Actor
+from wharf.commands.context import Context, Outcome
+from wharf.commands.messages import Command
+from wharf.commands.ports import Clock, DataKeys, MemoryDataKeys, SystemClock
+from wharf.commands.sealing import Unreadable, unseal
+from wharf.domain.errors import Conflict, Forbidden, NotFound, QuotaExceeded
+from wharf.domain.plans import SEED_PLANS, PlanCatalog
+from wharf.domain.records import ClientRequest, QuotaRejection
+from wharf.domain.secret import Secret
+from wharf.domain.tenant import Tenant
+from wharf.domain.token import Token
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 200
+TOKEN_PREFIX = "wharf"
+
+
+class Wharf(Application[UUID]):
+    """Event-sourced write side. `handle(command)` is the only way state changes."""
+
+    name = "Wharf"
+    snapshotting_intervals = {Tenant: 200, PlanCatalog: 50}
+
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        clock: Clock | None = None,
+        keys: DataKeys | None = None,
+        on_saved: Callable[[int], None] | None = None,
+    ) -> None:
+        super().__init__(env)
+        self.clock: Clock = clock or SystemClock()
+        self.keys: DataKeys = keys or MemoryDataKeys()
+        self.on_saved = on_saved
+
+    # -- start-up ------------------------------------------------------------------
+
+    def seed(self) -> int:
+        """Makes sure the plan catalogue exists with the seed plans. Returns a position."""
+        if PlanCatalog.ID in self.repository:
+            return 0
+        seeder = Actor.system("seed").label
+        catalog = PlanCatalog(actor=seeder, cause="Seed", id=PlanCatalog.ID)
+        catalog.stamp(seeder, "Seed")
+        for plan in SEED_PLANS:
+            catalog.add(plan)
+        try:
+            return self._save(catalog)
+        except IntegrityError:
+            return 0  # another process seeded first
+
+    # -- commands ------------------------------------------------------------------
+
+    def handle(self, command: Command) -> Outcome:
+        from wharf.commands.registry import HANDLERS
+
+        handler = HANDLERS[type(command)]
+        name = type(command).__name__
+        cause = f"{name}:{command.request_id}" if command.request_id else name
+        request_id = (
+            ClientRequest.id_for(command.actor.label, command.request_id)
+            if command.request_id
+            else None
+        )
+        for _ in range(MAX_ATTEMPTS):
+            if request_id is not None and request_id in self.repository:
+                return self._replay_answer(request_id)
+            context = Context(self, command.actor, cause, self.clock, self.keys)
+            try:
+                decision = handler(context, command)
+            except QuotaExceeded as error:
+                self._record_rejection(context, command, error, request_id)
+                raise
+            if request_id is not None:
+                decision.save.append(
+                    context.new(ClientRequest, command=name, outcome=decision.outcome.as_data(),
+                                id=request_id)
+                )
+            try:
+                decision.outcome.position = self._save(*decision.save)
+            except IntegrityError:
+                continue  # an aggregate moved on since we loaded it: decide again
+            for action in decision.after_save:
+                action()
+            return decision.outcome
+        raise Conflict("too many concurrent changes to the same objects; try again")
+
+    def _replay_answer(self, request_id: UUID) -> Outcome:
+        record: Any = self.repository.get(request_id)
+        assert isinstance(record, ClientRequest)
+        if "error" in record.outcome:
+            error = record.outcome["error"]
+            raise QuotaExceeded(error["resource"], error["limit"], error["used"],
+                                error["requested"])
+        return Outcome(id=record.outcome["id"], data=record.outcome["data"],
+                       position=self.recorder.max_notification_id() or 0)
+
+    def _record_rejection(
+        self, context: Context, command: Command, error: QuotaExceeded, request_id: UUID | None
+    ) -> None:
+        tenant_id = getattr(command, "tenant_id", None) or command.actor.tenant_id
+        if tenant_id is None:
+            return
+        rejection = context.new(
+            QuotaRejection, tenant_id=tenant_id, command=type(command).__name__,
+            resource=error.resource, limit=error.limit, used=error.used,
+            requested=error.requested,
+        )
+        records: list[Any] = [rejection]
+        if request_id is not None:
+            records.append(context.new(ClientRequest, command=type(command).__name__,
+                                       outcome={"error": error.as_dict()}, id=request_id))
+        # IntegrityError: the same request was answered concurrently; its answer stands.
+        with contextlib.suppress(IntegrityError):
+            self._save(*records)
+
+    def _save(self, *aggregates: Any) -> int:
+        recordings = self.save(*aggregates)
+        position = max((r.notification.id for r in recordings), default=0)
+        if self.on_saved is not None and position:
+            self.on_saved(position)
+        return position
+
+    # -- reads the write side answers itself ---------------------------------------
+
+    def authenticate(self, token: str) -> Actor:
+        """The actor a bearer token stands for, or Forbidden."""
+        try:
+            prefix, ident, secret = token.split("_", 2)
+            token_id = UUID(hex=ident)
+        except ValueError:
+            raise Forbidden("malformed token") from None
+        if prefix != TOKEN_PREFIX:
+            raise Forbidden("malformed token")
+        try:
+            record: Any = self.repository.get(token_id)
+        except AggregateNotFoundError:
+            raise Forbidden("unknown token") from None
+        if not isinstance(record, Token):
+            raise Forbidden("unknown token")
+        digest = hashlib.sha256(secret.encode()).hexdigest()
+        if not hmac.compare_digest(digest, record.secret_hash):
+            raise Forbidden("unknown token")
+        if not record.is_valid_at(self.clock.now().isoformat()):
+            raise Forbidden("token expired or revoked")
+        if record.scope == "admin":
+            return Actor.operator(record.member)
+        assert record.tenant_id is not None
+        tenant: Any = self.repository.get(record.tenant_id)
+        if tenant.status == "closed" or record.member not in tenant.members:
+            raise Forbidden("token's tenant or member is gone")
+        return Actor.member(record.member, record.tenant_id)
+
+    def reveal_secret(self, tenant_id: UUID, name: str) -> str:
+        """A secret's value, for the scheduler starting a container. Never logged."""
+        secret_id = Secret.id_for(tenant_id, name)
+        try:
+            secret: Any = self.repository.get(secret_id)
+        except AggregateNotFoundError:
+            raise NotFound("secret", name) from None
+        if secret.deleted:
+            raise NotFound("secret", name)
+        key = self.keys.get(tenant_id)
+        if key is None:
+            raise Unreadable(f"the data key of tenant {tenant_id} was destroyed")
+        return unseal(key, secret.ciphertext, secret_id.bytes)

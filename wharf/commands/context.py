@@ -1,0 +1,104 @@
+"""What a handler sees: loading aggregates as the actor, the plan catalogue, the clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError
+
+from wharf.commands.actors import Actor
+from wharf.commands.ports import Clock, DataKeys
+from wharf.domain.base import WharfAggregate
+from wharf.domain.errors import Forbidden, NotFound
+from wharf.domain.plans import Plan, PlanCatalog
+from wharf.domain.tenant import Tenant
+
+if TYPE_CHECKING:
+    from wharf.commands.application import Wharf
+
+A = TypeVar("A", bound=WharfAggregate)
+
+
+@dataclass
+class Outcome:
+    """What a command answers: the object it made or touched, and the log position."""
+
+    id: UUID | None = None
+    token: str | None = field(default=None, repr=False)
+    position: int = 0
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def as_data(self) -> dict[str, Any]:
+        # The token is not kept: a retried IssueToken cannot show the secret again.
+        return {"id": self.id, "data": self.data}
+
+
+@dataclass
+class Decision:
+    """The aggregates to save together, and the answer to give once they are saved."""
+
+    save: list[WharfAggregate]
+    outcome: Outcome
+    after_save: list[Any] = field(default_factory=list)
+
+
+class Context:
+    def __init__(self, app: Wharf, actor: Actor, cause: str, clock: Clock, keys: DataKeys):
+        self.app = app
+        self.actor = actor
+        self.cause = cause
+        self.clock = clock
+        self.keys = keys
+
+    def new(self, aggregate_class: type[A], **kwargs: Any) -> A:
+        kwargs.setdefault("id", uuid4())
+        aggregate: A = aggregate_class(  # type: ignore[call-arg]
+            **kwargs, actor=self.actor.label, cause=self.cause
+        )
+        aggregate.stamp(self.actor.label, self.cause)
+        return aggregate
+
+    def load(self, aggregate_class: type[A], ident: UUID, kind: str) -> A:
+        try:
+            aggregate: Any = self.app.repository.get(ident)
+        except AggregateNotFoundError:
+            raise NotFound(kind, ident) from None
+        if not isinstance(aggregate, aggregate_class):
+            raise NotFound(kind, ident)
+        aggregate.stamp(self.actor.label, self.cause)
+        return aggregate
+
+    def exists(self, ident: UUID) -> bool:
+        return ident in self.app.repository
+
+    def catalog(self) -> PlanCatalog:
+        return self.load(PlanCatalog, PlanCatalog.ID, "plan catalogue")
+
+    def plan_of(self, tenant: Tenant) -> Plan:
+        return self.catalog().at_version(tenant.plan_name, tenant.plan_version)
+
+    def require_operator(self) -> None:
+        if not self.actor.is_operator:
+            raise Forbidden("only operators may do this")
+
+    def tenant(self, tenant_id: UUID, allowed: tuple[str, ...]) -> Tenant:
+        """The tenant, if the actor may act on it with one of the `allowed` roles.
+
+        Another tenant looks exactly like one that does not exist.
+        """
+        if not self.actor.is_operator and self.actor.tenant_id != tenant_id:
+            raise NotFound("tenant", tenant_id)
+        tenant = self.load(Tenant, tenant_id, "tenant")
+        if not self.actor.is_operator:
+            tenant.require_role(self.actor.name, allowed)
+        return tenant
+
+    def owned(self, aggregate_class: type[A], ident: UUID, kind: str) -> A:
+        """An object of a tenant; NotFound when it belongs to another tenant."""
+        aggregate = self.load(aggregate_class, ident, kind)
+        tenant_id = getattr(aggregate, "tenant_id", None)
+        if not self.actor.is_operator and tenant_id != self.actor.tenant_id:
+            raise NotFound(kind, ident)
+        return aggregate

@@ -1,0 +1,1 @@
+"""One handler per command: load, decide, and say what to save."""

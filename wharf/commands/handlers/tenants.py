@@ -1,0 +1,133 @@
+"""Plans, tenants and their life cycle: operators' commands."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import UUID
+
+from wharf.commands.context import Context, Decision, Outcome
+from wharf.commands.handlers.access import new_token
+from wharf.commands.messages import (
+    AddPlan,
+    ChangePlan,
+    CloseTenant,
+    CreateTenant,
+    PurgeTenant,
+    ResumeTenant,
+    SuspendTenant,
+)
+from wharf.domain.base import WharfAggregate
+from wharf.domain.container import Container
+from wharf.domain.errors import Conflict, InvalidInput
+from wharf.domain.plans import Plan, validate_plan
+from wharf.domain.tenant import MANAGE_TENANT, TENANT_NAME, Tenant, check_email
+from wharf.domain.volume import Volume
+
+
+def add_plan(ctx: Context, cmd: AddPlan) -> Decision:
+    ctx.require_operator()
+    prices = validate_plan(cmd.name, cmd.limits, dict(cmd.prices), cmd.default_cpu_millis,
+                           cmd.default_memory_mib)
+    catalog = ctx.catalog()
+    plan = catalog.add(Plan(
+        name=cmd.name, version=0,
+        limits={k: cmd.limits.get(k) for k in ("containers", "cpu_millis", "memory_mib",
+                                                "volume_gib", "concurrent_builds")},
+        prices=prices, default_cpu_millis=cmd.default_cpu_millis,
+        default_memory_mib=cmd.default_memory_mib, bandwidth_mbps=cmd.bandwidth_mbps,
+        log_retention_hours=cmd.log_retention_hours, description=cmd.description,
+    ))
+    return Decision([catalog], Outcome(data={"name": plan.name, "version": plan.version}))
+
+
+def create_tenant(ctx: Context, cmd: CreateTenant) -> Decision:
+    ctx.require_operator()
+    if not TENANT_NAME.match(cmd.name):
+        raise InvalidInput("name", "3-40 lower-case letters, digits or '-', starting with a "
+                                   "letter")
+    owner = check_email(cmd.owner, "owner")
+    tenant_id = Tenant.id_for(cmd.name)
+    if ctx.exists(tenant_id):
+        raise Conflict(f"a tenant named {cmd.name} already exists")
+    plan = ctx.catalog().latest(cmd.plan)
+    tenant = ctx.new(Tenant, name=cmd.name, plan_name=plan.name, plan_version=plan.version,
+                     owner=owner, id=tenant_id)
+    token, secret = new_token(ctx, tenant_id, owner, "tenant", 24 * 90, "owner")
+    ctx.keys.create(tenant_id)
+    return Decision([tenant, token], Outcome(id=tenant_id, token=secret,
+                                             data={"token_id": token.id}))
+
+
+def change_plan(ctx: Context, cmd: ChangePlan) -> Decision:
+    tenant = ctx.tenant(cmd.tenant_id, MANAGE_TENANT)
+    tenant.change_plan(ctx.catalog().latest(cmd.plan))
+    return Decision([tenant], Outcome(id=tenant.id))
+
+
+def _containers(ctx: Context, tenant: Tenant) -> list[Container]:
+    return [ctx.load(Container, c["id"], "container") for c in tenant.containers.values()]
+
+
+def suspend_tenant(ctx: Context, cmd: SuspendTenant) -> Decision:
+    ctx.require_operator()
+    tenant = ctx.tenant(cmd.tenant_id, MANAGE_TENANT)
+    tenant.suspend()
+    changed: list[WharfAggregate] = [tenant]
+    for container in _containers(ctx, tenant):
+        if container.desired == "running":
+            container.stop(by_suspension=True)
+            changed.append(container)
+    return Decision(changed, Outcome(id=tenant.id))
+
+
+def resume_tenant(ctx: Context, cmd: ResumeTenant) -> Decision:
+    ctx.require_operator()
+    tenant = ctx.tenant(cmd.tenant_id, MANAGE_TENANT)
+    tenant.resume()
+    changed: list[WharfAggregate] = [tenant]
+    for container in _containers(ctx, tenant):
+        if container.stopped_by_suspension:
+            container.start()
+            changed.append(container)
+    return Decision(changed, Outcome(id=tenant.id))
+
+
+def close_tenant(ctx: Context, cmd: CloseTenant) -> Decision:
+    """Stops every workload now, destroys the data key, and purges after the grace period."""
+    ctx.require_operator()
+    if cmd.grace_hours < 0:
+        raise InvalidInput("grace_hours", "must be zero or more")
+    tenant = ctx.tenant(cmd.tenant_id, MANAGE_TENANT)
+    tenant.close(purge_after=(ctx.clock.now() + timedelta(hours=cmd.grace_hours)).isoformat())
+    changed: list[WharfAggregate] = [tenant]
+    for container in _containers(ctx, tenant):
+        if container.desired == "running":
+            container.stop()
+            changed.append(container)
+    tenant_id: UUID = tenant.id
+    return Decision(changed, Outcome(id=tenant.id),
+                    after_save=[lambda: ctx.keys.destroy(tenant_id)])
+
+
+def purge_tenant(ctx: Context, cmd: PurgeTenant) -> Decision:
+    """Deletes a closed tenant's workloads and volumes once its grace period is over."""
+    ctx.require_operator()
+    tenant = ctx.tenant(cmd.tenant_id, MANAGE_TENANT)
+    if tenant.status != "closed" or tenant.purge_after is None:
+        raise Conflict(f"tenant {tenant.name} is not closed")
+    if ctx.clock.now().isoformat() < tenant.purge_after:
+        raise Conflict(f"tenant {tenant.name} is in its grace period until {tenant.purge_after}")
+    changed: list[WharfAggregate] = [tenant]
+    for name, entry in list(tenant.containers.items()):
+        container = ctx.load(Container, entry["id"], "container")
+        container.delete()
+        tenant.release_container(name)
+        changed.append(container)
+    for name, entry in list(tenant.volumes.items()):
+        volume = ctx.load(Volume, entry["id"], "volume")
+        volume.delete()
+        tenant.release_volume(name)
+        changed.append(volume)
+    tenant.mark_purged()
+    return Decision(changed, Outcome(id=tenant.id))
+

@@ -1,0 +1,97 @@
+"""Containers and volumes: developers' commands, checked against the tenant's plan."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+from wharf.commands.context import Context, Decision, Outcome
+from wharf.commands.messages import (
+    CreateContainer,
+    CreateVolume,
+    DeleteContainer,
+    DeleteVolume,
+    ResizeVolume,
+    StartContainer,
+    StopContainer,
+)
+from wharf.domain.container import Container
+from wharf.domain.container_spec import validate_spec
+from wharf.domain.plans import Resources
+from wharf.domain.tenant import MANAGE_WORKLOADS, check_object_name
+from wharf.domain.volume import Volume, check_size
+
+
+def create_container(ctx: Context, cmd: CreateContainer) -> Decision:
+    name = check_object_name(cmd.name)
+    spec = validate_spec(cmd.spec)
+    tenant = ctx.tenant(cmd.tenant_id, MANAGE_WORKLOADS)
+    plan = ctx.plan_of(tenant)
+    cpu = spec["cpu_millis"] or plan.default_cpu_millis
+    memory = spec["memory_mib"] or plan.default_memory_mib
+    container_id = uuid4()
+    tenant.reserve_container(
+        plan, name, container_id,
+        Resources(containers=1, cpu_millis=cpu, memory_mib=memory),
+        [v["volume"] for v in spec["volumes"]],
+    )
+    container = ctx.new(
+        Container, tenant_id=tenant.id, name=name, spec=spec, cpu_millis=cpu,
+        memory_mib=memory, desired="running" if cmd.start else "stopped", id=container_id,
+    )
+    return Decision([tenant, container], Outcome(id=container_id))
+
+
+def _container(ctx: Context, cmd: StartContainer | StopContainer | DeleteContainer) -> Container:
+    container = ctx.owned(Container, cmd.container_id, "container")
+    ctx.tenant(container.tenant_id, MANAGE_WORKLOADS)
+    return container
+
+
+def start_container(ctx: Context, cmd: StartContainer) -> Decision:
+    container = _container(ctx, cmd)
+    ctx.tenant(container.tenant_id, MANAGE_WORKLOADS).require_active()
+    container.start()
+    return Decision([container], Outcome(id=container.id))
+
+
+def stop_container(ctx: Context, cmd: StopContainer) -> Decision:
+    container = _container(ctx, cmd)
+    container.stop()
+    return Decision([container], Outcome(id=container.id))
+
+
+def delete_container(ctx: Context, cmd: DeleteContainer) -> Decision:
+    container = _container(ctx, cmd)
+    tenant = ctx.tenant(container.tenant_id, MANAGE_WORKLOADS)
+    container.delete()
+    tenant.release_container(container.name)
+    return Decision([tenant, container], Outcome(id=container.id))
+
+
+def create_volume(ctx: Context, cmd: CreateVolume) -> Decision:
+    name = check_object_name(cmd.name)
+    size = check_size(cmd.size_gib)
+    tenant = ctx.tenant(cmd.tenant_id, MANAGE_WORKLOADS)
+    volume_id = uuid4()
+    tenant.reserve_volume(ctx.plan_of(tenant), name, volume_id, size)
+    volume = ctx.new(Volume, tenant_id=tenant.id, name=name, size_gib=size, id=volume_id)
+    return Decision([tenant, volume], Outcome(id=volume_id))
+
+
+def resize_volume(ctx: Context, cmd: ResizeVolume) -> Decision:
+    size = check_size(cmd.size_gib)
+    volume = ctx.owned(Volume, cmd.volume_id, "volume")
+    tenant = ctx.tenant(volume.tenant_id, MANAGE_WORKLOADS)
+    if volume.deleted:
+        volume.resize(size)  # raises Conflict
+    tenant.resize_volume(ctx.plan_of(tenant), volume.name, size)
+    volume.resize(size)
+    return Decision([tenant, volume], Outcome(id=volume.id))
+
+
+def delete_volume(ctx: Context, cmd: DeleteVolume) -> Decision:
+    volume = ctx.owned(Volume, cmd.volume_id, "volume")
+    tenant = ctx.tenant(volume.tenant_id, MANAGE_WORKLOADS)
+    volume.delete()
+    tenant.release_volume(volume.name)
+    return Decision([tenant, volume], Outcome(id=volume.id))

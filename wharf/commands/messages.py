@@ -1,0 +1,183 @@
+"""Commands: imperative dataclasses. Each carries its actor and an optional request id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from wharf.commands.actors import Actor
+
+
+@dataclass(frozen=True, kw_only=True)
+class Command:
+    actor: Actor
+    request_id: str | None = None
+
+
+# -- plans and tenants (operators) ---------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddPlan(Command):
+    name: str
+    limits: dict[str, int | None]
+    prices: dict[str, str]
+    default_cpu_millis: int = 250
+    default_memory_mib: int = 256
+    bandwidth_mbps: int | None = None
+    log_retention_hours: int = 24
+    description: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateTenant(Command):
+    name: str
+    plan: str
+    owner: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SuspendTenant(Command):
+    tenant_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResumeTenant(Command):
+    tenant_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class CloseTenant(Command):
+    tenant_id: UUID
+    grace_hours: int = 72
+
+
+@dataclass(frozen=True, kw_only=True)
+class PurgeTenant(Command):
+    tenant_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangePlan(Command):
+    tenant_id: UUID
+    plan: str
+
+
+# -- members and tokens (owners) -----------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddMember(Command):
+    tenant_id: UUID
+    email: str
+    role: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RemoveMember(Command):
+    tenant_id: UUID
+    email: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeRole(Command):
+    tenant_id: UUID
+    email: str
+    role: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class IssueToken(Command):
+    """A tenant token for `member`, or an operator token when tenant_id is None."""
+
+    tenant_id: UUID | None
+    member: str
+    scope: str = "tenant"
+    ttl_hours: int | None = 24 * 90
+    name: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RevokeToken(Command):
+    token_id: UUID
+
+
+# -- workloads (developers) ----------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateContainer(Command):
+    tenant_id: UUID
+    name: str
+    spec: dict[str, Any]
+    start: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class StartContainer(Command):
+    container_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class StopContainer(Command):
+    container_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeleteContainer(Command):
+    container_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateVolume(Command):
+    tenant_id: UUID
+    name: str
+    size_gib: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResizeVolume(Command):
+    volume_id: UUID
+    size_gib: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeleteVolume(Command):
+    volume_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetSecret(Command):
+    tenant_id: UUID
+    name: str
+    value: str = field(repr=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeleteSecret(Command):
+    tenant_id: UUID
+    name: str
+
+
+# -- hosts (operators) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegisterHost(Command):
+    endpoint: str
+    name: str
+    cpu_millis: int
+    memory_mib: int
+    overcommit: str = "1"
+    pool: str = "public"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DrainHost(Command):
+    host_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class RemoveHost(Command):
+    host_id: UUID

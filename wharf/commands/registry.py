@@ -1,0 +1,37 @@
+"""The one table that maps each command to its handler."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from wharf.commands import messages as m
+from wharf.commands.context import Context, Decision
+from wharf.commands.handlers import access, hosts, secrets, tenants, workloads
+
+HANDLERS: dict[type[m.Command], Callable[[Context, Any], Decision]] = {
+    m.AddPlan: tenants.add_plan,
+    m.CreateTenant: tenants.create_tenant,
+    m.ChangePlan: tenants.change_plan,
+    m.SuspendTenant: tenants.suspend_tenant,
+    m.ResumeTenant: tenants.resume_tenant,
+    m.CloseTenant: tenants.close_tenant,
+    m.PurgeTenant: tenants.purge_tenant,
+    m.AddMember: access.add_member,
+    m.RemoveMember: access.remove_member,
+    m.ChangeRole: access.change_role,
+    m.IssueToken: access.issue_token,
+    m.RevokeToken: access.revoke_token,
+    m.CreateContainer: workloads.create_container,
+    m.StartContainer: workloads.start_container,
+    m.StopContainer: workloads.stop_container,
+    m.DeleteContainer: workloads.delete_container,
+    m.CreateVolume: workloads.create_volume,
+    m.ResizeVolume: workloads.resize_volume,
+    m.DeleteVolume: workloads.delete_volume,
+    m.SetSecret: secrets.set_secret,
+    m.DeleteSecret: secrets.delete_secret,
+    m.RegisterHost: hosts.register_host,
+    m.DrainHost: hosts.drain_host,
+    m.RemoveHost: hosts.remove_host,
+}

@@ -1,0 +1,1 @@
+"""Aggregates and their events. Pure: no I/O, no clock, no Docker."""

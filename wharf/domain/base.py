@@ -1,0 +1,43 @@
+"""The base aggregate: every event says who caused it and why."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+
+SYSTEM = "system"
+
+# Namespace of every derived id (house habit 2: ids unique per meaning are derived).
+WHARF_NS = UUID("6f1c2b9e-4b1a-5a8e-9d3c-2f0e8b7a6c51")
+
+
+def derive_id(*parts: object) -> UUID:
+    """A deterministic id for a meaning, e.g. derive_id("tenant", name)."""
+    return uuid5(WHARF_NS, "/".join(str(p) for p in parts))
+
+
+class WharfAggregate(Aggregate):
+    """Every event carries `actor` (who) and `cause` (which command or request).
+
+    The command layer stamps an aggregate before it calls its methods; `__init__`
+    methods take `actor` and `cause` as arguments because there is no instance yet.
+    """
+
+    class Event(Aggregate.Event):
+        actor: str
+        cause: str
+
+    class Created(Event, Aggregate.Created):
+        pass
+
+    _stamp: tuple[str, str] = (SYSTEM, "")
+
+    def stamp(self, actor: str, cause: str) -> None:
+        self._stamp = (actor, cause)
+
+    def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("actor", self._stamp[0])
+        kwargs.setdefault("cause", self._stamp[1])
+        super().trigger_event(event_class, **kwargs)

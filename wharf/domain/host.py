@@ -1,0 +1,99 @@
+"""Host: a Docker endpoint with a capacity, an overcommit factor and a pool."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from uuid import UUID
+
+from eventsourcing.domain import event
+
+from wharf.domain.base import WharfAggregate, derive_id
+from wharf.domain.errors import Conflict, InvalidInput
+
+ENDPOINT = re.compile(r"^(unix://[/\w.-]+|tcp://127\.0\.0\.1:\d{1,5}|tcp://[\w.-]+:\d{1,5})$")
+PUBLIC = "public"
+
+
+def check_host(endpoint: str, cpu_millis: int, memory_mib: int, overcommit: str) -> Decimal:
+    if not ENDPOINT.match(endpoint):
+        raise InvalidInput("endpoint", "must be unix:///path.sock or tcp://host:port")
+    if cpu_millis <= 0:
+        raise InvalidInput("cpu_millis", "must be positive")
+    if memory_mib <= 0:
+        raise InvalidInput("memory_mib", "must be positive")
+    try:
+        factor = Decimal(overcommit)
+    except InvalidOperation:
+        raise InvalidInput("overcommit", "not a decimal number") from None
+    if not (Decimal(1) <= factor <= Decimal(16)):
+        raise InvalidInput("overcommit", "must be between 1 and 16")
+    return factor
+
+
+class Host(WharfAggregate):
+    @staticmethod
+    def id_for(endpoint: str) -> UUID:
+        return derive_id("host", endpoint)
+
+    @event("Registered")
+    def __init__(
+        self,
+        id: UUID,
+        endpoint: str,
+        name: str,
+        cpu_millis: int,
+        memory_mib: int,
+        overcommit: str,
+        pool: str,
+        actor: str,
+        cause: str,
+    ) -> None:
+        self.endpoint = endpoint
+        self.name = name
+        self.cpu_millis = cpu_millis
+        self.memory_mib = memory_mib
+        self.overcommit = overcommit
+        self.pool = pool
+        self.state = "active"
+
+    def drain(self) -> None:
+        if self.state != "active":
+            raise Conflict(f"host {self.name} is {self.state}, not active")
+        self._drained()
+
+    @event("Drained")
+    def _drained(self) -> None:
+        self.state = "draining"
+
+    def activate(self) -> None:
+        if self.state != "draining":
+            raise Conflict(f"host {self.name} is {self.state}, not draining")
+        self._activated()
+
+    @event("Activated")
+    def _activated(self) -> None:
+        self.state = "active"
+
+    def remove(self) -> None:
+        if self.state == "removed":
+            raise Conflict(f"host {self.name} is already removed")
+        self._removed()
+
+    @event("Removed")
+    def _removed(self) -> None:
+        self.state = "removed"
+
+    def rejoin(self, cpu_millis: int, memory_mib: int, overcommit: str, pool: str) -> None:
+        if self.state != "removed":
+            raise Conflict(f"host {self.endpoint} is already registered")
+        self._rejoined(cpu_millis=cpu_millis, memory_mib=memory_mib, overcommit=overcommit,
+                       pool=pool)
+
+    @event("Rejoined")
+    def _rejoined(self, cpu_millis: int, memory_mib: int, overcommit: str, pool: str) -> None:
+        self.cpu_millis = cpu_millis
+        self.memory_mib = memory_mib
+        self.overcommit = overcommit
+        self.pool = pool
+        self.state = "active"

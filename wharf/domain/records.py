@@ -1,0 +1,54 @@
+"""Records that grow without bound, each in a stream of its own rather than in Tenant."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import event
+
+from wharf.domain.base import WharfAggregate, derive_id
+
+
+class QuotaRejection(WharfAggregate):
+    """One rejected request: what it asked for, and the limit it hit."""
+
+    @event("Recorded")
+    def __init__(
+        self,
+        id: UUID,
+        tenant_id: UUID,
+        command: str,
+        resource: str,
+        limit: int,
+        used: int,
+        requested: int,
+        actor: str,
+        cause: str,
+    ) -> None:
+        self.tenant_id = tenant_id
+        self.command = command
+        self.resource = resource
+        self.limit = limit
+        self.used = used
+        self.requested = requested
+
+
+class ClientRequest(WharfAggregate):
+    """The answer to a request that carried a client request id.
+
+    Saved in the same transaction as the command's own events, so a retry with the same
+    id finds the first answer instead of deciding again.
+    """
+
+    @staticmethod
+    def id_for(actor: str, request_id: str) -> UUID:
+        return derive_id("request", actor, request_id)
+
+    @event("Answered")
+    def __init__(
+        self,
+        id: UUID, command: str, outcome: dict[str, Any], actor: str, cause: str
+    ) -> None:
+        self.command = command
+        self.outcome = outcome

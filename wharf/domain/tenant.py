@@ -1,0 +1,271 @@
+"""Tenant: members and roles, plan, status, and what its workloads reserve.
+
+Reservations live here so that one optimistic-concurrency check on the tenant makes plan
+limits exact when many requests race: two creates decided against the same version of
+the tenant cannot both be saved.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import event
+
+from wharf.domain.base import WharfAggregate, derive_id
+from wharf.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, QuotaExceeded
+from wharf.domain.plans import Plan, Resources
+
+ROLES = ("owner", "developer", "viewer")
+MANAGE_WORKLOADS = ("owner", "developer")
+MANAGE_TENANT = ("owner",)
+READ = ROLES
+TENANT_NAME = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{1,63}$")
+OBJECT_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def check_email(email: str, field: str = "email") -> str:
+    email = email.strip().lower()
+    if not EMAIL.match(email):
+        raise InvalidInput(field, "not an e-mail address")
+    return email
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise InvalidInput("role", f"must be one of {', '.join(ROLES)}")
+    return role
+
+
+def check_object_name(name: str, field: str = "name") -> str:
+    if not OBJECT_NAME.match(name):
+        raise InvalidInput(field, "1-63 lower-case letters, digits or '-', not starting or "
+                                  "ending with '-'")
+    return name
+
+
+class Tenant(WharfAggregate):
+    @staticmethod
+    def id_for(name: str) -> UUID:
+        return derive_id("tenant", name)
+
+    class Registered(WharfAggregate.Created):
+        """Version 2 pins the plan's version; version 1 named the plan only."""
+
+        class_version = 2
+        name: str
+        plan_name: str
+        plan_version: int
+        owner: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["plan_version"] = 1
+
+    @event(Registered)
+    def __init__(
+        self,
+        id: UUID, name: str, plan_name: str, plan_version: int, owner: str, actor: str, cause: str
+    ) -> None:
+        self.name = name
+        self.plan_name = plan_name
+        self.plan_version = plan_version
+        self.status = "active"
+        self.members: dict[str, str] = {owner: "owner"}
+        self.usage: dict[str, int] = {}
+        self.containers: dict[str, dict[str, Any]] = {}
+        self.volumes: dict[str, dict[str, Any]] = {}
+        self.purge_after: str | None = None
+        self.purged = False
+
+    # -- who may do what -------------------------------------------------------------
+
+    def require_role(self, email: str, allowed: tuple[str, ...]) -> None:
+        role = self.members.get(email)
+        if role is None:
+            raise Forbidden(f"{email} is not a member of tenant {self.name}")
+        if role not in allowed:
+            raise Forbidden(f"role {role} may not do this; needs {' or '.join(allowed)}")
+
+    def require_active(self) -> None:
+        if self.status != "active":
+            raise Conflict(f"tenant {self.name} is {self.status}")
+
+    # -- members ---------------------------------------------------------------------
+
+    def add_member(self, email: str, role: str) -> None:
+        self.require_active()
+        if email in self.members:
+            raise Conflict(f"{email} is already a member")
+        self._member_added(email=email, role=role)
+
+    @event("MemberAdded")
+    def _member_added(self, email: str, role: str) -> None:
+        self.members[email] = role
+
+    def remove_member(self, email: str) -> None:
+        self._require_member(email)
+        if self.members[email] == "owner" and self._owners() == 1:
+            raise Conflict("the last owner cannot be removed")
+        self._member_removed(email=email)
+
+    @event("MemberRemoved")
+    def _member_removed(self, email: str) -> None:
+        del self.members[email]
+
+    def change_role(self, email: str, role: str) -> None:
+        self._require_member(email)
+        if self.members[email] == role:
+            return
+        if self.members[email] == "owner" and self._owners() == 1:
+            raise Conflict("the last owner must stay an owner")
+        self._role_changed(email=email, role=role)
+
+    @event("RoleChanged")
+    def _role_changed(self, email: str, role: str) -> None:
+        self.members[email] = role
+
+    def _require_member(self, email: str) -> None:
+        if email not in self.members:
+            raise NotFound("member", email)
+
+    def _owners(self) -> int:
+        return sum(1 for r in self.members.values() if r == "owner")
+
+    # -- plan and status -------------------------------------------------------------
+
+    def change_plan(self, plan: Plan) -> None:
+        self.require_active()
+        if (plan.name, plan.version) == (self.plan_name, self.plan_version):
+            return
+        for resource, used in self.usage.items():
+            limit = plan.limit(resource)
+            if limit is not None and used > limit:
+                raise QuotaExceeded(resource, limit, used, 0)
+        self._plan_changed(plan_name=plan.name, plan_version=plan.version)
+
+    @event("PlanChanged")
+    def _plan_changed(self, plan_name: str, plan_version: int) -> None:
+        self.plan_name = plan_name
+        self.plan_version = plan_version
+
+    def suspend(self) -> None:
+        if self.status != "active":
+            raise Conflict(f"tenant {self.name} is {self.status}, not active")
+        self._suspended()
+
+    @event("Suspended")
+    def _suspended(self) -> None:
+        self.status = "suspended"
+
+    def resume(self) -> None:
+        if self.status != "suspended":
+            raise Conflict(f"tenant {self.name} is {self.status}, not suspended")
+        self._resumed()
+
+    @event("Resumed")
+    def _resumed(self) -> None:
+        self.status = "active"
+
+    def close(self, purge_after: str) -> None:
+        """Closes the tenant; its workloads and volumes are deleted after `purge_after`."""
+        if self.status == "closed":
+            raise Conflict(f"tenant {self.name} is already closed")
+        self._closed(purge_after=purge_after)
+
+    @event("Closed")
+    def _closed(self, purge_after: str) -> None:
+        self.status = "closed"
+        self.purge_after = purge_after
+
+    def mark_purged(self) -> None:
+        if self.status != "closed" or self.purged:
+            raise Conflict(f"tenant {self.name} is not waiting to be purged")
+        self._purged()
+
+    @event("Purged")
+    def _purged(self) -> None:
+        self.purged = True
+
+    # -- reservations against the plan -----------------------------------------------
+
+    def check_quota(self, plan: Plan, want: Resources) -> None:
+        for resource, amount in want.items():
+            limit = plan.limit(resource)
+            used = self.usage.get(resource, 0)
+            if amount > 0 and limit is not None and used + amount > limit:
+                raise QuotaExceeded(resource, limit, used, amount)
+
+    def reserve_container(
+        self, plan: Plan, name: str, container_id: UUID, want: Resources, volumes: list[str]
+    ) -> None:
+        self.require_active()
+        if name in self.containers:
+            raise Conflict(f"a container named {name} already exists")
+        for volume in volumes:
+            if volume not in self.volumes:
+                raise InvalidInput("volumes", f"no volume named {volume}")
+        self.check_quota(plan, want)
+        self._container_reserved(
+            name=name, container_id=container_id, resources=want.as_data(), volumes=volumes
+        )
+
+    @event("ContainerReserved")
+    def _container_reserved(
+        self, name: str, container_id: UUID, resources: dict[str, int], volumes: list[str]
+    ) -> None:
+        self.containers[name] = {"id": container_id, "resources": resources, "volumes": volumes}
+        self._add_usage(resources, 1)
+
+    def release_container(self, name: str) -> None:
+        if name in self.containers:
+            self._container_released(name=name, resources=self.containers[name]["resources"])
+
+    @event("ContainerReleased")
+    def _container_released(self, name: str, resources: dict[str, int]) -> None:
+        del self.containers[name]
+        self._add_usage(resources, -1)
+
+    def reserve_volume(self, plan: Plan, name: str, volume_id: UUID, size_gib: int) -> None:
+        self.require_active()
+        if name in self.volumes:
+            raise Conflict(f"a volume named {name} already exists")
+        self.check_quota(plan, Resources(volume_gib=size_gib))
+        self._volume_reserved(name=name, volume_id=volume_id, size_gib=size_gib)
+
+    @event("VolumeReserved")
+    def _volume_reserved(self, name: str, volume_id: UUID, size_gib: int) -> None:
+        self.volumes[name] = {"id": volume_id, "size_gib": size_gib}
+        self._add_usage({"volume_gib": size_gib}, 1)
+
+    def resize_volume(self, plan: Plan, name: str, size_gib: int) -> None:
+        self.require_active()
+        current = self.volumes[name]["size_gib"]
+        if size_gib < current:
+            raise InvalidInput("size_gib", f"a volume can only grow (now {current} GiB)")
+        if size_gib == current:
+            return
+        self.check_quota(plan, Resources(volume_gib=size_gib - current))
+        self._volume_resized(name=name, size_gib=size_gib, grown_gib=size_gib - current)
+
+    @event("VolumeResized")
+    def _volume_resized(self, name: str, size_gib: int, grown_gib: int) -> None:
+        self.volumes[name]["size_gib"] = size_gib
+        self._add_usage({"volume_gib": grown_gib}, 1)
+
+    def release_volume(self, name: str) -> None:
+        users = sorted(c for c, v in self.containers.items() if name in v["volumes"])
+        if users:
+            raise Conflict(f"volume {name} is in use by {', '.join(users)}")
+        self._volume_released(name=name, size_gib=self.volumes[name]["size_gib"])
+
+    @event("VolumeReleased")
+    def _volume_released(self, name: str, size_gib: int) -> None:
+        del self.volumes[name]
+        self._add_usage({"volume_gib": size_gib}, -1)
+
+    def _add_usage(self, resources: dict[str, int], sign: int) -> None:
+        for resource, amount in resources.items():
+            self.usage[resource] = self.usage.get(resource, 0) + sign * amount

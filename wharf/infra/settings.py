@@ -1,0 +1,35 @@
+"""Settings: read once from the environment into a frozen object and passed down."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    listen: str
+    dev: bool
+    docker_hosts: tuple[str, ...]
+    apps_domain: str
+    kafka_bootstrap: str | None
+    timezone: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        home = Path(env.get("WHARF_HOME", "./var")).resolve()
+        return cls(
+            home=home,
+            database_url=env.get("WHARF_DATABASE_URL") or f"sqlite:///{home / 'wharf.db'}",
+            listen=env.get("WHARF_LISTEN", "127.0.0.1:8080"),
+            dev=env.get("WHARF_DEV", "").lower() in ("1", "true", "yes", "on"),
+            docker_hosts=tuple(h for h in env.get("WHARF_DOCKER_HOSTS", "").split(",") if h),
+            apps_domain=env.get("WHARF_APPS_DOMAIN", "apps.localhost"),
+            kafka_bootstrap=env.get("WHARF_KAFKA_BOOTSTRAP") or None,
+            timezone=env.get("WHARF_TIMEZONE", "UTC"),
+        )

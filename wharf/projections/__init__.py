@@ -1,0 +1,1 @@
+"""Read models: one module per read model, the views that hold them, and the runner."""

@@ -1,0 +1,36 @@
+"""The base of every read model: an eventsourcing Projection writing through a view."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.projection import Projection
+
+from wharf.projections.views import ReadModelStore
+
+
+class ReadModel(Projection[ReadModelStore]):
+    """A projection whose rows live in `tables`, created by `schema`.
+
+    `tables` pairs each table with the ORDER BY that lists it completely, which
+    `replay --verify` uses to compare two stores table by table.
+    """
+
+    schema: tuple[str, ...] = ()
+    tables: tuple[tuple[str, str], ...] = ()
+
+
+def ts(event: Any) -> str:
+    stamp: datetime = event.timestamp
+    return stamp.isoformat()
+
+
+def uid(value: UUID | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def as_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)

@@ -1,0 +1,144 @@
+"""The projector: reads the log in batches and feeds every read model.
+
+eventsourcing's ProjectionRunner needs a recorder with subscriptions (PostgreSQL has them,
+SQLite 9.5.x does not) and commits one event at a time. This runner polls
+`select_notifications`, works on both stores, and feeds a whole batch to the same
+Projection classes before one commit, which is what makes catch-up fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import IntegrityError, Tracking
+
+from wharf.projections.base import ReadModel
+from wharf.projections.catalog import READ_MODELS
+from wharf.projections.views import ReadModelStore
+
+log = logging.getLogger(__name__)
+
+
+class Projector:
+    def __init__(
+        self,
+        source: Application[Any],
+        view: ReadModelStore,
+        models: Sequence[type[ReadModel]] = READ_MODELS,
+        batch_size: int = 2000,
+    ) -> None:
+        self.source = source
+        self.view = view
+        self.projections = [model(view) for model in models]
+        self.batch_size = batch_size
+        self._positions = {p.name: view.position(p.name) for p in self.projections}
+        self._changed = threading.Condition()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+
+    @property
+    def position(self) -> int:
+        """The position every read model has reached."""
+        return min(self._positions.values())
+
+    def run_once(self, until: int | None = None, until_time: datetime | None = None) -> int:
+        """Projects one batch. Returns how many events it read (0 when caught up)."""
+        start = self.position
+        if until is not None and start >= until:
+            return 0
+        notifications = self.source.recorder.select_notifications(
+            start, self.batch_size, stop=until, inclusive_of_start=False
+        )
+        if not notifications:
+            return 0
+        last = start
+        mapper = self.source.mapper
+        for notification in notifications:
+            event: Any = mapper.to_domain_event(notification)
+            if until_time is not None and event.timestamp > until_time:
+                break
+            tracking = Tracking(self.source.name, notification.id)
+            for projection in self.projections:
+                if notification.id > self._positions[projection.name]:
+                    projection.process_event(event, tracking)
+            last = notification.id
+        if last == start:
+            self.view.discard()
+            return 0
+        trackings = [Tracking(p.name, last) for p in self.projections
+                     if self._positions[p.name] < last]
+        try:
+            self.view.commit(trackings)
+        except IntegrityError:
+            # Another projector committed these positions first: take its word for it.
+            self.view.discard()
+            self._positions = {p.name: self.view.position(p.name) for p in self.projections}
+            log.warning("another projector is running; re-reading positions")
+            return 0
+        for projection in self.projections:
+            self._positions[projection.name] = max(self._positions[projection.name], last)
+        with self._changed:
+            self._changed.notify_all()
+        return len(notifications)
+
+    def catch_up(
+        self,
+        until: int | None = None,
+        until_time: datetime | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Projects until nothing is left (or `until`). Returns how many events it read."""
+        total = 0
+        while n := self.run_once(until=until, until_time=until_time):
+            total += n
+            if progress is not None:
+                progress(self.position)
+        return total
+
+    def nudge(self, position: int | None = None) -> None:
+        """Wakes the loop early: called in-process after a save."""
+        self._wake.set()
+
+    def run_forever(self, poll_interval: float = 0.25) -> None:
+        while not self._stop.is_set():
+            try:
+                read = self.run_once()
+            except Exception:
+                log.exception("projector batch failed; retrying")
+                self.view.discard()
+                self._stop.wait(1.0)
+                continue
+            if not read:
+                self._wake.wait(poll_interval)
+                self._wake.clear()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def wait(self, position: int, timeout: float = 10.0) -> None:
+        """Blocks until every read model has reached `position` (in-process, woken)."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while self.position < position:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"read side at {self.position}, waited for {position}")
+                self._changed.wait(remaining)
+
+
+def wait_for_position(view: ReadModelStore, position: int, timeout: float = 10.0) -> None:
+    """Blocks until the read side of another process reaches `position`, polling."""
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while min(view.position(m.name) for m in READ_MODELS) < position:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"read side did not reach {position} in {timeout}s")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.2)

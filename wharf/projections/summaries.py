@@ -1,0 +1,92 @@
+"""One line per event for people: the audit trail and `wharf events`.
+
+Secret material never appears: ciphertexts and token hashes are not shown, and a
+container's environment shows its variable names only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from wharf.domain.container import Container
+from wharf.domain.host import Host
+from wharf.domain.plans import PlanCatalog
+from wharf.domain.records import ClientRequest, QuotaRejection
+from wharf.domain.secret import Secret
+from wharf.domain.tenant import Tenant
+from wharf.domain.token import Token
+from wharf.domain.volume import Volume
+
+HIDDEN = {"ciphertext", "secret_hash", "value", "outcome", "originator_topic"}
+BASE = {"originator_id", "originator_version", "timestamp", "actor", "cause"}
+
+def _container_created(e: Any) -> str:
+    env = ", ".join(sorted(e.spec["env"])) or "none"
+    secrets = ", ".join(s["name"] for s in e.spec["secrets"]) or "none"
+    return (f"container {e.name} created from {e.spec['image']} (env: {env}; "
+            f"secrets: {secrets}), desired {e.desired}")
+
+
+_LINES: dict[type[Any], Callable[[Any], str]] = {
+    PlanCatalog.Created: lambda e: "plan catalogue created",
+    PlanCatalog.PlanAdded: lambda e: f"plan {e.plan['name']} v{e.plan['version']} added",
+    Tenant.Registered: lambda e: f"tenant {e.name} registered on plan {e.plan_name} "
+                                 f"v{e.plan_version}, owner {e.owner}",
+    Tenant.MemberAdded: lambda e: f"member {e.email} added as {e.role}",
+    Tenant.MemberRemoved: lambda e: f"member {e.email} removed",
+    Tenant.RoleChanged: lambda e: f"member {e.email} is now {e.role}",
+    Tenant.PlanChanged: lambda e: f"plan changed to {e.plan_name} v{e.plan_version}",
+    Tenant.Suspended: lambda e: "tenant suspended",
+    Tenant.Resumed: lambda e: "tenant resumed",
+    Tenant.Closed: lambda e: f"tenant closed; workloads purged after {e.purge_after}",
+    Tenant.Purged: lambda e: "tenant purged",
+    Tenant.ContainerReserved: lambda e: f"reserved container {e.name}: "
+                                        f"{e.resources['cpu_millis']}m CPU, "
+                                        f"{e.resources['memory_mib']} MiB",
+    Tenant.ContainerReleased: lambda e: f"released container {e.name}",
+    Tenant.VolumeReserved: lambda e: f"reserved volume {e.name}: {e.size_gib} GiB",
+    Tenant.VolumeResized: lambda e: f"volume {e.name} grown to {e.size_gib} GiB",
+    Tenant.VolumeReleased: lambda e: f"released volume {e.name}",
+    Token.Issued: lambda e: f"token {e.name or str(e.originator_id)[:8]} issued to "
+                            f"{e.member} ({e.scope})",
+    Token.Revoked: lambda e: "token revoked",
+    Secret.Created: lambda e: f"secret {e.name} set",
+    Secret.Set: lambda e: "secret value replaced",
+    Secret.Deleted: lambda e: "secret deleted",
+    Container.Created: lambda e: _container_created(e),
+    Container.StartRequested: lambda e: "start requested",
+    Container.StopRequested: lambda e: "stop requested"
+                                       + (" (tenant suspended)" if e.by_suspension else ""),
+    Container.DeleteRequested: lambda e: "delete requested",
+    Container.Placed: lambda e: f"placed on host {e.host_id}",
+    Container.Started: lambda e: "started",
+    Container.Exited: lambda e: f"exited with code {e.exit_code}"
+                                + (" (out of memory)" if e.oom_killed else ""),
+    Container.Removed: lambda e: "removed",
+    Volume.Created: lambda e: f"volume {e.name} created, {e.size_gib} GiB",
+    Volume.Resized: lambda e: f"resized to {e.size_gib} GiB",
+    Volume.Deleted: lambda e: "volume deleted",
+    Host.Registered: lambda e: f"host {e.name} ({e.endpoint}) registered: "
+                               f"{e.cpu_millis}m CPU, {e.memory_mib} MiB, x{e.overcommit}, "
+                               f"pool {e.pool}",
+    Host.Drained: lambda e: "host draining",
+    Host.Activated: lambda e: "host active again",
+    Host.Removed: lambda e: "host removed",
+    Host.Rejoined: lambda e: "host registered again",
+    QuotaRejection.Recorded: lambda e: f"{e.command} rejected: {e.resource} limit {e.limit}, "
+                                       f"used {e.used}, requested {e.requested}",
+    ClientRequest.Answered: lambda e: f"answer to {e.command} kept for retries",
+}
+
+
+def event_type(event: Any) -> str:
+    return type(event).__qualname__
+
+
+def summarize(event: Any) -> str:
+    line = _LINES.get(type(event))
+    if line is not None:
+        return line(event)
+    shown = {k: v for k, v in vars(event).items() if k not in HIDDEN | BASE}
+    return f"{event_type(event)} {shown}"

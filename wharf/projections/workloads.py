@@ -1,0 +1,147 @@
+"""Containers, volumes and secret names of every tenant."""
+
+from __future__ import annotations
+
+from functools import singledispatchmethod
+from typing import Any
+
+from eventsourcing.persistence import Tracking
+
+from wharf.domain.container import Container
+from wharf.domain.secret import Secret
+from wharf.domain.volume import Volume
+from wharf.projections.base import ReadModel, as_json, ts
+
+
+class Containers(ReadModel):
+    name = "containers"
+    schema = (
+        "CREATE TABLE IF NOT EXISTS rm_containers (id TEXT PRIMARY KEY, "
+        "tenant_id TEXT NOT NULL, name TEXT NOT NULL, image TEXT NOT NULL, spec TEXT NOT NULL, "
+        "cpu_millis INTEGER NOT NULL, memory_mib INTEGER NOT NULL, desired TEXT NOT NULL, "
+        "observed TEXT NOT NULL, host_id TEXT, exit_code INTEGER, oom_killed INTEGER, "
+        "created_at TEXT NOT NULL, updated_at TEXT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS rm_containers_tenant ON rm_containers "
+        "(tenant_id, created_at, id)",
+        "CREATE INDEX IF NOT EXISTS rm_containers_host ON rm_containers (host_id)",
+    )
+    tables = (("rm_containers", "id"),)
+
+    @singledispatchmethod
+    def process_event(self, event: Any, tracking: Tracking) -> None:
+        """Events this read model does not show."""
+
+    @process_event.register
+    def _(self, event: Container.Created, tracking: Tracking) -> None:
+        self.view.stage(
+            "INSERT INTO rm_containers (id, tenant_id, name, image, spec, cpu_millis, "
+            "memory_mib, desired, observed, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+            (str(event.originator_id), str(event.tenant_id), event.name, event.spec["image"],
+             as_json(event.spec), event.cpu_millis, event.memory_mib, event.desired,
+             ts(event), ts(event)),
+        )
+
+    @process_event.register
+    def _(self, event: Container.StartRequested, tracking: Tracking) -> None:
+        self._update(event, "desired = 'running'")
+
+    @process_event.register
+    def _(self, event: Container.StopRequested, tracking: Tracking) -> None:
+        self._update(event, "desired = 'stopped'")
+
+    @process_event.register
+    def _(self, event: Container.DeleteRequested, tracking: Tracking) -> None:
+        self._update(event, "desired = 'deleted'")
+
+    @process_event.register
+    def _(self, event: Container.Placed, tracking: Tracking) -> None:
+        self._update(event, "host_id = ?", str(event.host_id))
+
+    @process_event.register
+    def _(self, event: Container.Started, tracking: Tracking) -> None:
+        self._update(event, "observed = 'running', exit_code = NULL, oom_killed = NULL")
+
+    @process_event.register
+    def _(self, event: Container.Exited, tracking: Tracking) -> None:
+        self._update(event, "observed = 'exited', exit_code = ?, oom_killed = ?",
+                     event.exit_code, int(event.oom_killed))
+
+    @process_event.register
+    def _(self, event: Container.Removed, tracking: Tracking) -> None:
+        self._update(event, "observed = 'removed'")
+
+    def _update(self, event: Any, assignments: str, *params: Any) -> None:
+        self.view.stage(
+            f"UPDATE rm_containers SET {assignments}, updated_at = ? WHERE id = ?",
+            (*params, ts(event), str(event.originator_id)),
+        )
+
+
+class Volumes(ReadModel):
+    name = "volumes"
+    schema = (
+        "CREATE TABLE IF NOT EXISTS rm_volumes (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, "
+        "name TEXT NOT NULL, size_gib INTEGER NOT NULL, state TEXT NOT NULL, host_id TEXT, "
+        "created_at TEXT NOT NULL, updated_at TEXT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS rm_volumes_tenant ON rm_volumes (tenant_id, created_at, id)",
+    )
+    tables = (("rm_volumes", "id"),)
+
+    @singledispatchmethod
+    def process_event(self, event: Any, tracking: Tracking) -> None:
+        """Events this read model does not show."""
+
+    @process_event.register
+    def _(self, event: Volume.Created, tracking: Tracking) -> None:
+        self.view.stage(
+            "INSERT INTO rm_volumes (id, tenant_id, name, size_gib, state, created_at, "
+            "updated_at) VALUES (?, ?, ?, ?, 'active', ?, ?)",
+            (str(event.originator_id), str(event.tenant_id), event.name, event.size_gib,
+             ts(event), ts(event)),
+        )
+
+    @process_event.register
+    def _(self, event: Volume.Resized, tracking: Tracking) -> None:
+        self._update(event, "size_gib = ?", event.size_gib)
+
+    @process_event.register
+    def _(self, event: Volume.Deleted, tracking: Tracking) -> None:
+        self._update(event, "state = 'deleted'")
+
+    def _update(self, event: Any, assignments: str, *params: Any) -> None:
+        self.view.stage(
+            f"UPDATE rm_volumes SET {assignments}, updated_at = ? WHERE id = ?",
+            (*params, ts(event), str(event.originator_id)),
+        )
+
+
+class Secrets(ReadModel):
+    """Names and times only: values never reach the read side."""
+
+    name = "secrets"
+    schema = (
+        "CREATE TABLE IF NOT EXISTS rm_secrets (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, "
+        "name TEXT NOT NULL, deleted INTEGER NOT NULL, updated_at TEXT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS rm_secrets_tenant ON rm_secrets (tenant_id, name)",
+    )
+    tables = (("rm_secrets", "id"),)
+
+    @singledispatchmethod
+    def process_event(self, event: Any, tracking: Tracking) -> None:
+        """Events this read model does not show."""
+
+    @process_event.register
+    def _(self, event: Secret.Created, tracking: Tracking) -> None:
+        self.view.stage("INSERT INTO rm_secrets VALUES (?, ?, ?, 0, ?)",
+                        (str(event.originator_id), str(event.tenant_id), event.name, ts(event)))
+
+    @process_event.register
+    def _(self, event: Secret.Set, tracking: Tracking) -> None:
+        self.view.stage("UPDATE rm_secrets SET deleted = 0, updated_at = ? WHERE id = ?",
+                        (ts(event), str(event.originator_id)))
+
+    @process_event.register
+    def _(self, event: Secret.Deleted, tracking: Tracking) -> None:
+        self.view.stage("UPDATE rm_secrets SET deleted = 1, updated_at = ? WHERE id = ?",
+                        (ts(event), str(event.originator_id)))
