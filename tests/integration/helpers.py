@@ -1,0 +1,37 @@
+"""Small builders shared by the integration tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from wharf.commands import messages as m
+from wharf.commands.actors import Actor
+from wharf.infra.bootstrap import Wiring
+
+
+@dataclass
+class TenantHandle:
+    id: UUID
+    owner: Actor
+    token: str
+
+
+def make_tenant(wiring: Wiring, name: str = "acme", plan: str = "free",
+                owner: str = "owner@acme.io") -> TenantHandle:
+    outcome = wiring.app.handle(m.CreateTenant(actor=Actor.operator("test"), name=name,
+                                               plan=plan, owner=owner))
+    assert outcome.id is not None and outcome.token is not None
+    return TenantHandle(outcome.id, wiring.app.authenticate(outcome.token), outcome.token)
+
+
+def create_container(wiring: Wiring, tenant: TenantHandle, name: str, **spec: object) -> UUID:
+    outcome = wiring.app.handle(m.CreateContainer(
+        actor=tenant.owner, tenant_id=tenant.id, name=name, spec={"image": "busybox", **spec}))
+    assert outcome.id is not None
+    return outcome.id
+
+
+def caught_up(wiring: Wiring) -> Wiring:
+    wiring.projector.catch_up()
+    return wiring

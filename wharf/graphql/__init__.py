@@ -1,0 +1,1 @@
+"""The GraphQL API (strawberry): arrives with the API issue."""

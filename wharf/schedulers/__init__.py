@@ -1,0 +1,1 @@
+"""Timer jobs and (later) the reconciler. Jobs are plain functions that take a Clock."""
