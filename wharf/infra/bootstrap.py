@@ -8,7 +8,7 @@ from wharf.commands.application import Wharf
 from wharf.commands.ports import Clock, DataKeys
 from wharf.infra.keystore import DatabaseDataKeys
 from wharf.infra.settings import Settings
-from wharf.infra.store import eventsourcing_env, open_read_models
+from wharf.infra.store import eventsourcing_env, open_read_models, with_schema_retry
 from wharf.projections.runner import Projector
 from wharf.projections.views import ReadModelStore
 
@@ -29,8 +29,9 @@ class Wiring:
 def open_app(
     url: str, *, clock: Clock | None = None, keys: DataKeys | None = None, pool_size: int = 10
 ) -> Wharf:
-    return Wharf(eventsourcing_env(url, pool_size), clock=clock,
-                 keys=keys if keys is not None else DatabaseDataKeys(url))
+    return with_schema_retry(lambda: Wharf(
+        eventsourcing_env(url, pool_size), clock=clock,
+        keys=keys if keys is not None else DatabaseDataKeys(url)))
 
 
 def build(

@@ -6,13 +6,24 @@ Both use eventsourcing's own persistence modules; nothing here writes event tabl
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import unquote, urlparse
 
-from eventsourcing.persistence import InfrastructureFactory
+import psycopg
+from eventsourcing.persistence import (
+    InfrastructureFactory,
+    IntegrityError,
+    InternalError,
+    OperationalError,
+)
 from eventsourcing.utils import Environment
 
 from wharf.projections.views import PostgresReadModels, ReadModelStore, SQLiteReadModels
+
+T = TypeVar("T")
 
 
 class StoreURLError(ValueError):
@@ -59,9 +70,29 @@ def eventsourcing_env(url: str, pool_size: int = 10) -> dict[str, str]:
     }
 
 
+def with_schema_retry(make: Callable[[], T]) -> T:
+    """Runs `make`, retrying when another process creates the same tables at that moment.
+
+    Both persistence modules run CREATE TABLE IF NOT EXISTS on start; on PostgreSQL two
+    processes doing so at once can fail with "tuple concurrently updated".
+    """
+    for attempt in range(10):
+        try:
+            return make()
+        except (InternalError, IntegrityError, OperationalError, psycopg.DatabaseError):
+            if attempt == 9:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
 def open_read_models(url: str) -> ReadModelStore:
     env = Environment("READMODELS", eventsourcing_env(url))
-    factory = InfrastructureFactory.construct(env)
     view_class = SQLiteReadModels if kind_of(url) == "sqlite" else PostgresReadModels
-    view: ReadModelStore = factory.tracking_recorder(view_class)  # type: ignore[arg-type,type-var,assignment]
-    return view
+
+    def make() -> ReadModelStore:
+        factory = InfrastructureFactory.construct(env)
+        view: ReadModelStore = factory.tracking_recorder(view_class)  # type: ignore[arg-type,type-var,assignment]
+        return view
+
+    return with_schema_retry(make)

@@ -1,0 +1,204 @@
+"""The operator CLI, run as a real process against real stores."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.conftest import create_pg_database, drop_pg_database
+
+ROOT = Path(__file__).parents[2]
+
+
+def wharf(url: str, home: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "WHARF_DATABASE_URL": url, "WHARF_HOME": str(home),
+           "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "wharf.infra.cli", *args], env=env,
+                          capture_output=True, text=True, timeout=300)
+    if ok:
+        assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def mixed_workload(url: str, home: Path) -> str:
+    """Tenants, members, containers, volumes, secrets, hosts, a rejection, a suspension."""
+    script = """
+import sys
+from wharf.commands import messages as m
+from wharf.commands.actors import Actor
+from wharf.domain.errors import QuotaExceeded
+from wharf.infra.bootstrap import build
+from wharf.infra.settings import Settings
+
+w = build(Settings.from_env())
+op = Actor.operator("ops")
+w.app.handle(m.RegisterHost(actor=op, endpoint="unix:///var/run/docker.sock", name="local",
+                            cpu_millis=2000, memory_mib=8192))
+for t in range(5):
+    o = w.app.handle(m.CreateTenant(actor=op, name=f"tenant-{t}", plan="s",
+                                    owner=f"owner@t{t}.io"))
+    owner = w.app.authenticate(o.token)
+    w.app.handle(m.AddMember(actor=owner, tenant_id=o.id, email=f"dev@t{t}.io",
+                             role="developer"))
+    v = w.app.handle(m.CreateVolume(actor=owner, tenant_id=o.id, name="data", size_gib=2))
+    w.app.handle(m.ResizeVolume(actor=owner, volume_id=v.id, size_gib=3))
+    w.app.handle(m.SetSecret(actor=owner, tenant_id=o.id, name="token", value="hush"))
+    ids = []
+    for c in range(5):
+        ids.append(w.app.handle(m.CreateContainer(
+            actor=owner, tenant_id=o.id, name=f"c{c}",
+            spec={"image": "busybox", "cpu_millis": 150, "memory_mib": 100,
+                  "volumes": [{"volume": "data", "path": "/data"}] if c == 0 else []})).id)
+    try:
+        w.app.handle(m.CreateContainer(actor=owner, tenant_id=o.id, name="huge",
+                                       spec={"image": "busybox", "cpu_millis": 5000}))
+    except QuotaExceeded:
+        pass
+    w.app.handle(m.StopContainer(actor=owner, container_id=ids[1]))
+    w.app.handle(m.DeleteContainer(actor=owner, container_id=ids[2]))
+    if t == 0:
+        w.app.handle(m.SuspendTenant(actor=op, tenant_id=o.id))
+print(w.app.recorder.max_notification_id())
+"""
+    env = {**os.environ, "WHARF_DATABASE_URL": url, "WHARF_HOME": str(home),
+           "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_help_explains_every_command(sqlite_url: str, tmp_path: Path) -> None:
+    out = wharf(sqlite_url, tmp_path, "--help").stdout
+    for command in ("up", "projector", "plan", "tenant", "host", "events", "history",
+                    "replay", "store"):
+        assert re.search(rf"^\s+{command}\s+\w", out, re.M), command
+    assert "replay" in wharf(sqlite_url, tmp_path, "replay", "--help").stdout
+
+
+def test_tenant_create_prints_a_working_token_and_history_shows_actor_and_cause(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    out = wharf(sqlite_url, tmp_path, "--as", "alice", "tenant", "create", "acme",
+                "--plan", "free", "--owner", "o@acme.io").stdout
+    token = re.search(r"owner token \(shown once\): (\S+)", out)
+    tenant_id = re.search(r"id ([0-9a-f-]{36})", out)
+    assert token and tenant_id
+    wharf(sqlite_url, tmp_path, "--as", "alice", "tenant", "suspend", "acme")
+    history = wharf(sqlite_url, tmp_path, "history", tenant_id.group(1)).stdout
+    lines = history.splitlines()
+    assert "Tenant.Registered" in lines[1] and "operator:alice" in lines[1]
+    assert "CreateTenant" in lines[1]
+    assert "Tenant.Suspended" in lines[2] and "SuspendTenant" in lines[2]
+    listing = wharf(sqlite_url, tmp_path, "tenant", "list").stdout
+    assert re.search(r"acme\s+\S+\s+free\s+suspended", listing)
+
+
+def test_bad_input_exits_non_zero_with_a_clear_message(sqlite_url: str, tmp_path: Path) -> None:
+    done = wharf(sqlite_url, tmp_path, "tenant", "create", "acme", "--owner", "not-an-email",
+                 ok=False)
+    assert done.returncode == 1
+    assert "error: owner: not an e-mail address" in done.stderr
+    done = wharf(sqlite_url, tmp_path, "tenant", "create", "acme", "--plan", "gold",
+                 "--owner", "a@b.io", ok=False)
+    assert "plan gold not found" in done.stderr
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_replay_verify_passes_then_fails_after_a_row_is_changed(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = (f"sqlite:///{tmp_path / 'wharf.db'}" if kind == "sqlite"
+           else request.getfixturevalue("pg_url"))
+    mixed_workload(url, tmp_path)
+    wharf(url, tmp_path, "projector", "--once")
+    ok = wharf(url, tmp_path, "replay", "--verify")
+    assert "every read model equals a fold of the log" in ok.stdout
+    assert re.search(r"rm_containers\s+25\s+25\s+[0-9a-f]{16}\s+same", ok.stdout)
+
+    if kind == "sqlite":
+        import sqlite3
+
+        with sqlite3.connect(tmp_path / "wharf.db") as db:
+            db.execute("UPDATE rm_containers SET desired = 'running' WHERE desired = 'stopped'")
+    else:
+        with psycopg.connect(url) as conn:
+            conn.execute("UPDATE rm_containers SET desired = 'running' "
+                         "WHERE desired = 'stopped'")
+    bad = wharf(url, tmp_path, "replay", "--verify", ok=False)
+    assert bad.returncode == 1
+    assert re.search(r"rm_containers\s+25\s+25\s+[0-9a-f]{16}\s+DIFFERENT", bad.stdout)
+    assert "1 table(s) differ" in bad.stdout
+
+
+def test_replay_until_a_position_rebuilds_the_past(sqlite_url: str, tmp_path: Path) -> None:
+    wharf(sqlite_url, tmp_path, "tenant", "create", "early", "--owner", "a@early.io")
+    head = wharf(sqlite_url, tmp_path, "events").stdout.splitlines()[-1].split()[0]
+    wharf(sqlite_url, tmp_path, "tenant", "create", "late", "--owner", "a@late.io")
+    target = tmp_path / "past.db"
+    out = wharf(sqlite_url, tmp_path, "replay", "--until", head, "--into",
+                f"sqlite:///{target}").stdout
+    assert f"as of position {head}" in out
+    import sqlite3
+
+    with sqlite3.connect(target) as db:
+        names = [r[0] for r in db.execute("SELECT name FROM rm_tenants")]
+    assert names == ["early"]
+    again = wharf(sqlite_url, tmp_path, "replay", "--until", head, "--into",
+                  f"sqlite:///{target}", ok=False)
+    assert again.returncode == 1 and "already holds read models" in again.stderr
+
+
+def test_replay_until_a_time(sqlite_url: str, tmp_path: Path) -> None:
+    import sqlite3
+
+    from wharf.infra.bootstrap import open_app
+
+    wharf(sqlite_url, tmp_path, "tenant", "create", "early", "--owner", "a@early.io")
+    app = open_app(sqlite_url)
+    last = app.recorder.select_notifications(app.recorder.max_notification_id(), 1)[0]
+    boundary = app.mapper.to_domain_event(last).timestamp.isoformat()
+    app.close()
+    wharf(sqlite_url, tmp_path, "tenant", "create", "late", "--owner", "a@late.io")
+    target = tmp_path / "then.db"
+    wharf(sqlite_url, tmp_path, "replay", "--until", boundary, "--into", f"sqlite:///{target}")
+    with sqlite3.connect(target) as db:
+        assert [r[0] for r in db.execute("SELECT name FROM rm_tenants")] == ["early"]
+
+
+def test_store_copy_from_sqlite_to_postgres_then_verify_the_copy(tmp_path: Path) -> None:
+    source = f"sqlite:///{tmp_path / 'wharf.db'}"
+    head = mixed_workload(source, tmp_path)
+    secret_before = subprocess.run(
+        [sys.executable, "-c",
+         "from wharf.infra.bootstrap import open_app; from wharf.domain.tenant import Tenant;"
+         f"print(open_app('{source}').reveal_secret(Tenant.id_for('tenant-1'), 'token'))"],
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True)
+    assert secret_before.stdout.strip() == "hush"
+    name = create_pg_database()
+    target = f"postgresql://postgres@127.0.0.1:5432/{name}"
+    try:
+        out = wharf(source, tmp_path, "store", "copy", "--to", target)
+        assert f"copied {head} events" in out.stdout
+        wharf(target, tmp_path, "projector", "--once")
+        verified = wharf(target, tmp_path, "replay", "--verify")
+        assert "every read model equals a fold of the log" in verified.stdout
+        with psycopg.connect(target) as conn:
+            count = conn.execute("SELECT count(*) FROM rm_containers").fetchone()
+        assert count == (25,)
+        revealed = subprocess.run(
+            [sys.executable, "-c",
+             "from wharf.infra.bootstrap import open_app; from wharf.domain.tenant import Tenant;"
+             f"print(open_app('{target}').reveal_secret(Tenant.id_for('tenant-1'), 'token'))"],
+            env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True)
+        assert revealed.stdout.strip() == "hush", revealed.stderr
+        refused = wharf(source, tmp_path, "store", "copy", "--to", target, ok=False)
+        assert refused.returncode == 1 and "already holds events" in refused.stderr
+    finally:
+        drop_pg_database(name)

@@ -1,0 +1,45 @@
+"""Events evolve by upcasting; stored history is never edited."""
+
+from __future__ import annotations
+
+import json
+
+from eventsourcing.persistence import StoredEvent
+
+from wharf.domain.tenant import Tenant
+from wharf.infra.bootstrap import Wiring
+
+
+def test_version_one_tenant_registered_events_still_load(wiring: Wiring) -> None:
+    """Tenant.Registered v1 (written before plans had versions) had no plan_version."""
+    tenant_id = Tenant.id_for("old-timer")
+    v1_state = {
+        "originator_topic": "wharf.domain.tenant:Tenant",
+        "timestamp": {"_type_": "datetime_iso", "_data_": "2025-01-01T00:00:00+00:00"},
+        "actor": "operator:legacy",
+        "cause": "CreateTenant",
+        "name": "old-timer",
+        "plan_name": "free",
+        "owner": "old@timer.io",
+    }
+    wiring.app.recorder.insert_events([StoredEvent(
+        originator_id=tenant_id, originator_version=1,
+        topic="wharf.domain.tenant:Tenant.Registered",
+        state=json.dumps(v1_state).encode(),
+    )])
+    tenant = wiring.app.repository.get(tenant_id)
+    assert (tenant.name, tenant.plan_name, tenant.plan_version) == ("old-timer", "free", 1)
+    wiring.projector.catch_up()
+    assert wiring.view.query("SELECT name, plan, plan_version FROM rm_tenants") == [
+        {"name": "old-timer", "plan": "free", "plan_version": 1}]
+
+
+def test_new_events_are_stored_as_version_two(wiring: Wiring) -> None:
+    from tests.integration.helpers import make_tenant
+
+    acme = make_tenant(wiring)
+    notifications = wiring.app.recorder.select_notifications(1, 100)
+    registered = next(n for n in notifications if n.originator_id == acme.id)
+    state = json.loads(registered.state)
+    assert state["class_version"] == 2
+    assert state["plan_version"] == 1

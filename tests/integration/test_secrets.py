@@ -1,0 +1,101 @@
+"""A secret's value is nowhere in the store, the audit trail or `wharf events`, and a
+closed tenant's secrets can never be read again."""
+
+from __future__ import annotations
+
+import os
+import secrets as random
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.integration.helpers import caught_up, make_tenant
+from wharf.commands import messages as m
+from wharf.commands.actors import Actor
+from wharf.commands.sealing import Unreadable
+from wharf.domain.secret import Secret
+from wharf.infra.bootstrap import Wiring
+from wharf.infra.store import kind_of, sqlite_path
+
+
+def raw_store_bytes(url: str) -> bytes:
+    """Every byte the store holds: the SQLite files, or every PostgreSQL table dumped."""
+    if kind_of(url) == "sqlite":
+        path = sqlite_path(url)
+        return b"".join(Path(f"{path}{s}").read_bytes() for s in ("", "-wal")
+                        if Path(f"{path}{s}").exists())
+    dump = b""
+    with psycopg.connect(url) as conn:
+        tables = [r[0] for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+        for table in tables:
+            with conn.cursor().copy(f'COPY "{table}" TO STDOUT') as copy:  # type: ignore[arg-type]
+                for chunk in copy:
+                    dump += bytes(chunk)
+    return dump
+
+
+def run_cli(url: str, home: Path, *args: str) -> str:
+    env = {**os.environ, "WHARF_DATABASE_URL": url, "WHARF_HOME": str(home),
+           "PYTHONPATH": str(Path(__file__).parents[2])}
+    done = subprocess.run([sys.executable, "-m", "wharf.infra.cli", *args], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout + done.stderr
+
+
+def test_secret_value_appears_nowhere(
+    wiring: Wiring, store_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+    value = f"s3cr3t-{random.token_hex(16)}"
+    acme = make_tenant(wiring)
+    wiring.app.handle(m.SetSecret(actor=acme.owner, tenant_id=acme.id, name="db-password",
+                                  value=value))
+    wiring.app.handle(m.CreateContainer(
+        actor=acme.owner, tenant_id=acme.id, name="app",
+        spec={"image": "busybox", "secrets": [{"name": "db-password"}]}))
+    caught_up(wiring)
+
+    assert wiring.app.reveal_secret(acme.id, "db-password") == value
+    assert value.encode() not in raw_store_bytes(store_url)
+    audit = wiring.view.query("SELECT * FROM rm_audit")
+    assert any("secret db-password set" == row["summary"] for row in audit)
+    assert value not in repr(audit)
+    events = run_cli(store_url, tmp_path, "events")
+    assert "Secret.Created" in events
+    assert value not in events
+    tenant_events = run_cli(store_url, tmp_path, "events", "--tenant", "acme")
+    assert "secret db-password set" in tenant_events and value not in tenant_events
+    assert value not in caplog.text
+
+
+def test_closing_a_tenant_shreds_its_secrets(wiring: Wiring) -> None:
+    acme = make_tenant(wiring)
+    wiring.app.handle(m.SetSecret(actor=acme.owner, tenant_id=acme.id, name="api-key",
+                                  value="open sesame"))
+    wiring.app.handle(m.CloseTenant(actor=Actor.operator("test"), tenant_id=acme.id))
+    with pytest.raises(Unreadable):
+        wiring.app.reveal_secret(acme.id, "api-key")
+    # The ciphertext is still in the log, and no key opens it.
+    secret = wiring.app.repository.get(Secret.id_for(acme.id, "api-key"))
+    assert secret.ciphertext
+
+
+def test_secret_names_only_on_the_read_side(wiring: Wiring) -> None:
+    acme = make_tenant(wiring)
+    for name in ("a", "b"):
+        wiring.app.handle(m.SetSecret(actor=acme.owner, tenant_id=acme.id, name=name,
+                                      value=f"value-{name}"))
+    wiring.app.handle(m.DeleteSecret(actor=acme.owner, tenant_id=acme.id, name="a"))
+    rows = caught_up(wiring).view.query(
+        "SELECT name FROM rm_secrets WHERE deleted = 0 ORDER BY name")
+    assert rows == [{"name": "b"}]
+    wiring.app.handle(m.SetSecret(actor=acme.owner, tenant_id=acme.id, name="a", value="again"))
+    rows = caught_up(wiring).view.query(
+        "SELECT name FROM rm_secrets WHERE deleted = 0 ORDER BY name")
+    assert rows == [{"name": "a"}, {"name": "b"}]
+    assert wiring.app.reveal_secret(acme.id, "a") == "again"
