@@ -63,7 +63,7 @@ def test_secret_value_appears_nowhere(
     assert wiring.app.reveal_secret(acme.id, "db-password") == value
     assert value.encode() not in raw_store_bytes(store_url)
     audit = wiring.view.query("SELECT * FROM rm_audit")
-    assert any("secret db-password set" == row["summary"] for row in audit)
+    assert any(row["summary"] == "secret db-password set" for row in audit)
     assert value not in repr(audit)
     events = run_cli(store_url, tmp_path, "events")
     assert "Secret.Created" in events

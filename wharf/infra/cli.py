@@ -79,6 +79,8 @@ def _parser() -> argparse.ArgumentParser:
 
     proj = sub.add_parser("projector", help="keep every read model up to date with the log")
     proj.add_argument("--once", action="store_true", help="catch up, then exit")
+    proj.add_argument("--batch-size", type=int, default=2000,
+                      help="events per transaction (default 2000)")
     proj.set_defaults(run=cmd_projector)
 
     plan = sub.add_parser("plan", help="list and add plans").add_subparsers(metavar="ACTION")
@@ -231,6 +233,7 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_projector(settings: Settings, args: argparse.Namespace) -> int:
     wiring = _wiring(settings)
+    wiring.projector.batch_size = args.batch_size
     if args.once:
         progress = Progress("projected up to position")
         wiring.projector.catch_up(progress=lambda p: progress(p))
