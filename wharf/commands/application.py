@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -19,7 +19,7 @@ from wharf.commands.messages import Command
 from wharf.commands.ports import Clock, DataKeys, MemoryDataKeys, SystemClock
 from wharf.commands.sealing import Unreadable, unseal
 from wharf.domain.errors import Conflict, Forbidden, NotFound, QuotaExceeded
-from wharf.domain.plans import SEED_PLANS, PlanCatalog
+from wharf.domain.plans import SEED_PLANS, Plan, PlanCatalog
 from wharf.domain.records import ClientRequest, QuotaRejection
 from wharf.domain.secret import Secret
 from wharf.domain.tenant import Tenant
@@ -35,6 +35,9 @@ class Wharf(Application[UUID]):
     """Event-sourced write side. `handle(command)` is the only way state changes."""
 
     name = "Wharf"
+    # eventsourcing's own aggregate cache, fast-forwarded from the store on every get, so
+    # deciding a command costs one small select instead of a replay.
+    env: ClassVar[dict[str, str]] = {"AGGREGATE_CACHE_MAXSIZE": "10000"}
     snapshotting_intervals = {Tenant: 200, PlanCatalog: 50}
 
     def __init__(
@@ -49,6 +52,7 @@ class Wharf(Application[UUID]):
         self.clock: Clock = clock or SystemClock()
         self.keys: DataKeys = keys or MemoryDataKeys()
         self.on_saved = on_saved
+        self.plan_versions: dict[tuple[str, int], Plan] = {}
 
     # -- start-up ------------------------------------------------------------------
 

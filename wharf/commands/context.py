@@ -77,7 +77,12 @@ class Context:
         return self.load(PlanCatalog, PlanCatalog.ID, "plan catalogue")
 
     def plan_of(self, tenant: Tenant) -> Plan:
-        return self.catalog().at_version(tenant.plan_name, tenant.plan_version)
+        """The tenant's plan. A plan version never changes once added, so it is memoised."""
+        key = (tenant.plan_name, tenant.plan_version)
+        plan = self.app.plan_versions.get(key)
+        if plan is None:
+            plan = self.app.plan_versions[key] = self.catalog().at_version(*key)
+        return plan
 
     def require_operator(self) -> None:
         if not self.actor.is_operator:

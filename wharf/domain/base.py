@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -33,6 +34,20 @@ class WharfAggregate(Aggregate):
         pass
 
     _stamp: tuple[str, str] = (SYSTEM, "")
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        """A copy one level deep, which is a whole copy here.
+
+        The repository copies every aggregate it hands out from its cache. Event bodies in
+        Wharf never edit a nested value in place (they replace it), so copying each
+        top-level dict, list or set is enough, and much cheaper than copy.deepcopy.
+        """
+        clone = object.__new__(type(self))
+        clone.__dict__.update(
+            {k: copy.copy(v) if isinstance(v, dict | list | set) else v
+             for k, v in self.__dict__.items()}
+        )
+        return clone
 
     def stamp(self, actor: str, cause: str) -> None:
         self._stamp = (actor, cause)

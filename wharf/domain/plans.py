@@ -160,7 +160,7 @@ class PlanCatalog(WharfAggregate):
 
     @event("PlanAdded")
     def _added(self, plan: dict[str, Any]) -> None:
-        self.plans.setdefault(plan["name"], []).append(plan)
+        self.plans[plan["name"]] = [*self.plans.get(plan["name"], []), plan]
 
 
 @dataclass(frozen=True)

@@ -252,7 +252,7 @@ class Tenant(WharfAggregate):
 
     @event("VolumeResized")
     def _volume_resized(self, name: str, size_gib: int, grown_gib: int) -> None:
-        self.volumes[name]["size_gib"] = size_gib
+        self.volumes[name] = {**self.volumes[name], "size_gib": size_gib}
         self._add_usage({"volume_gib": grown_gib}, 1)
 
     def release_volume(self, name: str) -> None:

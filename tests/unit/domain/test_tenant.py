@@ -122,3 +122,19 @@ def test_every_event_carries_actor_and_cause() -> None:
     created, added = tenant.collect_events()
     assert (created.actor, created.cause) == ("operator:test", "test")  # type: ignore[attr-defined]
     assert (added.actor, added.cause) == ("member:owner@acme.io", "AddMember:req-1")  # type: ignore[attr-defined]
+
+
+def test_a_copy_from_the_cache_is_independent_of_the_original() -> None:
+    import copy
+
+    tenant = new_tenant()
+    tenant.reserve_volume(FREE, "data", uuid4(), 1)
+    tenant.collect_events()
+    clone = copy.deepcopy(tenant)
+    clone.reserve_container(FREE, "a", uuid4(), container(), ["data"])
+    clone.add_member("dev@acme.io", "developer")
+    clone.resize_volume(SEED_PLANS[1], "data", 2)
+    assert tenant.containers == {} and "dev@acme.io" not in tenant.members
+    assert tenant.volumes["data"]["size_gib"] == 1 and tenant.usage == {"volume_gib": 1}
+    assert tenant.version == 2 and clone.version == 5
+    assert tenant.pending_events == [] and len(clone.pending_events) == 3
