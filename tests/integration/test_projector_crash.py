@@ -36,11 +36,18 @@ def test_projector_survives_sigkill_at_random_moments(
                for i in range(10)]
     start = wiring.app.recorder.max_notification_id() or 0
 
+    kills_done = threading.Event()
+    created = 0
+
     def write() -> None:
-        for i in range(CREATES):
-            t = tenants[i % len(tenants)]
-            wiring.app.handle(m.CreateContainer(actor=t.owner, tenant_id=t.id, name=f"c{i}",
-                                                spec={"image": "busybox"}))
+        """Spreads the creates over the whole run, so every kill lands mid-stream."""
+        nonlocal created
+        while created < CREATES or not kills_done.is_set():
+            t = tenants[created % len(tenants)]
+            wiring.app.handle(m.CreateContainer(actor=t.owner, tenant_id=t.id,
+                                                name=f"c{created}", spec={"image": "busybox"}))
+            created += 1
+            kills_done.wait(0.003)
 
     writer = threading.Thread(target=write)
     writer.start()
@@ -56,6 +63,7 @@ def test_projector_survives_sigkill_at_random_moments(
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         positions.append(wiring.view.position("audit"))
+    kills_done.set()
     writer.join()
     assert wiring.app.recorder.max_notification_id() - start >= 2 * CREATES
     # The kills landed while events were still being projected, not after the fact.
@@ -78,5 +86,5 @@ def test_projector_survives_sigkill_at_random_moments(
         "SELECT t.containers AS counted, (SELECT count(*) FROM rm_containers c "
         "WHERE c.tenant_id = t.id) AS rows FROM rm_tenants t")
     assert all(r["counted"] == r["rows"] for r in counts)
-    assert sum(r["rows"] for r in counts) == CREATES
+    assert sum(r["rows"] for r in counts) == created
     wiring.close()

@@ -57,17 +57,21 @@ class Projector:
         )
         if not notifications:
             return 0
-        last = start
         mapper = self.source.mapper
+        events: list[tuple[Any, Tracking]] = []
         for notification in notifications:
             event: Any = mapper.to_domain_event(notification)
             if until_time is not None and event.timestamp > until_time:
                 break
-            tracking = Tracking(self.source.name, notification.id)
-            for projection in self.projections:
-                if notification.id > self._positions[projection.name]:
+            events.append((event, Tracking(self.source.name, notification.id)))
+        last = events[-1][1].notification_id if events else start
+        # Read model by read model: each writes only its own tables, so this order is as
+        # good as the log's, and it puts runs of the same statement together.
+        for projection in self.projections:
+            done = self._positions[projection.name]
+            for event, tracking in events:
+                if tracking.notification_id > done:
                     projection.process_event(event, tracking)
-            last = notification.id
         if last == start:
             self.view.discard()
             return 0

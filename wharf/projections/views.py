@@ -113,8 +113,13 @@ class PostgresReadModels(PostgresTrackingRecorder, ReadModelStore):
     def _write(self, groups: list[tuple[str, list[Sequence[Any]]]],
                trackings: Sequence[Tracking]) -> None:
         with self.datastore.transaction(commit=True) as curs:
-            for sql, rows in groups:
-                curs.executemany(_pg(sql), rows)
+            # Pipeline mode sends every statement without waiting for the one before.
+            with curs.connection.pipeline():
+                for sql, rows in groups:
+                    if len(rows) == 1:
+                        curs.execute(_pg(sql), rows[0])
+                    else:
+                        curs.executemany(_pg(sql), rows)
             for tracking in trackings:
                 self._insert_tracking(curs, tracking)
 
