@@ -37,7 +37,6 @@ class AuditTrail(ReadModel):
         "occurred_at TEXT NOT NULL, actor TEXT NOT NULL, cause TEXT NOT NULL, "
         "type TEXT NOT NULL, summary TEXT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS rm_audit_tenant ON rm_audit (tenant_id, position)",
-        "CREATE INDEX IF NOT EXISTS rm_audit_object ON rm_audit (object_id, position)",
     )
     tables = (("rm_objects", "id"), ("rm_audit", "position"))
 

@@ -8,10 +8,12 @@ Projection classes before one commit, which is what makes catch-up fast.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,9 +22,17 @@ from eventsourcing.persistence import IntegrityError, Tracking
 
 from wharf.projections.base import ReadModel
 from wharf.projections.catalog import READ_MODELS
-from wharf.projections.views import ReadModelStore
+from wharf.projections.views import Grouped, ReadModelStore
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Batch:
+    statements: Grouped
+    trackings: list[Tracking]
+    last: int
+    read: int
 
 
 class Projector:
@@ -41,6 +51,7 @@ class Projector:
         self._changed = threading.Condition()
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._handlers: dict[tuple[str, type], Callable[..., None] | None] = {}
 
     @property
     def position(self) -> int:
@@ -49,47 +60,10 @@ class Projector:
 
     def run_once(self, until: int | None = None, until_time: datetime | None = None) -> int:
         """Projects one batch. Returns how many events it read (0 when caught up)."""
-        start = self.position
-        if until is not None and start >= until:
+        batch = self._prepare(self.position, until, until_time)
+        if batch is None:
             return 0
-        notifications = self.source.recorder.select_notifications(
-            start, self.batch_size, stop=until, inclusive_of_start=False
-        )
-        if not notifications:
-            return 0
-        mapper = self.source.mapper
-        events: list[tuple[Any, Tracking]] = []
-        for notification in notifications:
-            event: Any = mapper.to_domain_event(notification)
-            if until_time is not None and event.timestamp > until_time:
-                break
-            events.append((event, Tracking(self.source.name, notification.id)))
-        last = events[-1][1].notification_id if events else start
-        # Read model by read model: each writes only its own tables, so this order is as
-        # good as the log's, and it puts runs of the same statement together.
-        for projection in self.projections:
-            done = self._positions[projection.name]
-            for event, tracking in events:
-                if tracking.notification_id > done:
-                    projection.process_event(event, tracking)
-        if last == start:
-            self.view.discard()
-            return 0
-        trackings = [Tracking(p.name, last) for p in self.projections
-                     if self._positions[p.name] < last]
-        try:
-            self.view.commit(trackings)
-        except IntegrityError:
-            # Another projector committed these positions first: take its word for it.
-            self.view.discard()
-            self._positions = {p.name: self.view.position(p.name) for p in self.projections}
-            log.warning("another projector is running; re-reading positions")
-            return 0
-        for projection in self.projections:
-            self._positions[projection.name] = max(self._positions[projection.name], last)
-        with self._changed:
-            self._changed.notify_all()
-        return len(notifications)
+        return batch.read if self._apply(batch) else 0
 
     def catch_up(
         self,
@@ -99,11 +73,81 @@ class Projector:
     ) -> int:
         """Projects until nothing is left (or `until`). Returns how many events it read."""
         total = 0
-        while n := self.run_once(until=until, until_time=until_time):
-            total += n
+        while read := self.run_once(until=until, until_time=until_time):
+            total += read
             if progress is not None:
                 progress(self.position)
         return total
+
+    def _prepare(
+        self, start: int, until: int | None, until_time: datetime | None
+    ) -> _Batch | None:
+        """Reads and decodes the events after `start` and lets every read model stage its
+        rows for them. Writes nothing."""
+        if until is not None and start >= until:
+            return None
+        notifications = self.source.recorder.select_notifications(
+            start, self.batch_size, stop=until, inclusive_of_start=False
+        )
+        mapper = self.source.mapper
+        events: list[tuple[Any, Tracking]] = []
+        for notification in notifications:
+            event: Any = mapper.to_domain_event(notification)
+            if until_time is not None and event.timestamp > until_time:
+                break
+            events.append((event, Tracking(self.source.name, notification.id)))
+        if not events:
+            return None
+        last = events[-1][1].notification_id
+        # Read model by read model: each writes only its own tables, so this order is as
+        # good as the log's, and it puts runs of the same statement together.
+        for projection in self.projections:
+            done = self._positions[projection.name]
+            for event, tracking in events:
+                if tracking.notification_id > done:
+                    handler = self._handler(projection, type(event))
+                    if handler is not None:
+                        handler(projection, event, tracking)
+        trackings = [Tracking(p.name, last) for p in self.projections
+                     if self._positions[p.name] < last]
+        return _Batch(self.view.take(), trackings, last, len(events))
+
+    def _apply(self, batch: _Batch) -> bool:
+        """Commits a prepared batch. False when another projector got there first."""
+        try:
+            self.view.write(batch.statements, batch.trackings)
+        except IntegrityError:
+            # Another projector committed these positions first: take its word for it.
+            self._positions = {p.name: self.view.position(p.name) for p in self.projections}
+            log.warning("another projector is running; re-reading positions")
+            return False
+        for projection in self.projections:
+            self._positions[projection.name] = max(self._positions[projection.name], batch.last)
+        with self._changed:
+            self._changed.notify_all()
+        return True
+
+    def _handler(self, projection: ReadModel, event_class: type) -> Callable[..., None] | None:
+        """The function a projection's process_event dispatches `event_class` to.
+
+        functools.singledispatchmethod builds a new bound wrapper on every call, which was
+        a fifth of catch-up time; the function for each event class is looked up once.
+        None when the projection ignores that class (its tracking still advances).
+        """
+        key = (projection.name, event_class)
+        try:
+            return self._handlers[key]
+        except KeyError:
+            pass
+        method = inspect.getattr_static(type(projection), "process_event")
+        dispatcher = getattr(method, "dispatcher", None)  # set on singledispatchmethod
+        handler: Callable[..., None] | None = method
+        if dispatcher is not None:
+            handler = dispatcher.dispatch(event_class)
+            if handler is dispatcher.dispatch(object):
+                handler = None  # the base implementation: "events this model does not show"
+        self._handlers[key] = handler
+        return handler
 
     def nudge(self, position: int | None = None) -> None:
         """Wakes the loop early: called in-process after a save."""

@@ -18,6 +18,7 @@ from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg.sql import SQL
 
 Statement = tuple[str, Sequence[Any]]
+Grouped = list[tuple[str, list[Sequence[Any]]]]
 
 
 class ReadModelStore(TrackingRecorder):
@@ -33,18 +34,17 @@ class ReadModelStore(TrackingRecorder):
     def stage(self, sql: str, params: Sequence[Any] = ()) -> None:
         self._buffer.append((sql, params))
 
-    def commit(self, trackings: Sequence[Tracking]) -> None:
-        """Writes the staged rows and the tracking records in one transaction."""
+    def take(self) -> Grouped:
+        """The staged statements, runs of the same SQL grouped for executemany."""
         batch, self._buffer = self._buffer, []
-        groups = [(sql, [p for _, p in rows]) for sql, rows in
-                  itertools.groupby(batch, key=lambda s: s[0])]
-        self._write(groups, trackings)
+        return [(sql, [p for _, p in rows]) for sql, rows in
+                itertools.groupby(batch, key=lambda s: s[0])]
 
     def discard(self) -> None:
         self._buffer = []
 
-    def _write(self, groups: list[tuple[str, list[Sequence[Any]]]],
-               trackings: Sequence[Tracking]) -> None:
+    def write(self, groups: Grouped, trackings: Sequence[Tracking]) -> None:
+        """Writes rows and tracking records in one transaction."""
         raise NotImplementedError
 
     # -- reading ---------------------------------------------------------------------
@@ -83,9 +83,10 @@ class SQLiteReadModels(SQLiteTrackingRecorder, ReadModelStore):
 
         return [*super().construct_create_table_statements(), *ddl()]
 
-    def _write(self, groups: list[tuple[str, list[Sequence[Any]]]],
-               trackings: Sequence[Tracking]) -> None:
+    def write(self, groups: Grouped, trackings: Sequence[Tracking]) -> None:
         with self.datastore.transaction(commit=True) as c:
+            # Read-model indexes are keyed by random ids: give inserts a 128 MiB page cache.
+            c.execute("PRAGMA cache_size = -131072")
             for sql, rows in groups:
                 if len(rows) == 1:
                     c.execute(sql, rows[0])
@@ -110,8 +111,7 @@ class PostgresReadModels(PostgresTrackingRecorder, ReadModelStore):
 
         self.sql_create_statements.extend(SQL(statement) for statement in ddl())  # type: ignore[arg-type,misc]
 
-    def _write(self, groups: list[tuple[str, list[Sequence[Any]]]],
-               trackings: Sequence[Tracking]) -> None:
+    def write(self, groups: Grouped, trackings: Sequence[Tracking]) -> None:
         with self.datastore.transaction(commit=True) as curs:
             # Pipeline mode sends every statement without waiting for the one before.
             with curs.connection.pipeline():

@@ -23,7 +23,6 @@ class Containers(ReadModel):
         "created_at TEXT NOT NULL, updated_at TEXT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS rm_containers_tenant ON rm_containers "
         "(tenant_id, created_at, id)",
-        "CREATE INDEX IF NOT EXISTS rm_containers_host ON rm_containers (host_id)",
     )
     tables = (("rm_containers", "id"),)
 

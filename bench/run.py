@@ -1,0 +1,26 @@
+"""Runs every benchmark and prints its figures with the baseline beside them."""
+
+from __future__ import annotations
+
+import platform
+import sys
+
+from bench import commands, projection, replay
+
+
+def main() -> int:
+    print(f"Wharf benchmarks on {platform.node()}, Python {platform.python_version()}",
+          flush=True)
+    lines = []
+    lines += commands.run(3000)
+    lines += projection.run(100_000)
+    events = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    lines += replay.run(events)
+    print("\nsummary:")
+    for line in lines:
+        print(" ", line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
