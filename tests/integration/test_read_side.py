@@ -87,3 +87,39 @@ def test_audit_trail_has_every_tenant_event_with_actor_cause_and_summary(
     assert created == ("container web created from busybox (env: PASSWORD; secrets: none), "
                        "desired running")
     assert "plain-env-value" not in repr(rows)
+
+
+def test_hosts_show_reserved_and_free_capacity_of_placed_containers(wiring: Wiring) -> None:
+    """The scheduler (a later issue) records Placed; the hosts read model follows it."""
+    from wharf.domain.container import Container
+
+    op = Actor.operator("test")
+    hosts = [wiring.app.handle(m.RegisterHost(
+        actor=op, endpoint=f"tcp://127.0.0.1:{2375 + i}", name=f"h{i}", cpu_millis=2000,
+        memory_mib=4096, overcommit="1.5")).id for i in range(2)]
+    acme = make_tenant(wiring, plan="s")
+    ids = [create_container(wiring, acme, f"c{i}", cpu_millis=300, memory_mib=200)
+           for i in range(3)]
+
+    def place(container_id: object, host_id: object) -> None:
+        container = wiring.app.repository.get(container_id)
+        assert isinstance(container, Container)
+        container.stamp("system:scheduler", "Reconcile")
+        container.place(host_id)  # type: ignore[arg-type]
+        wiring.app.save(container)
+
+    place(ids[0], hosts[0])
+    place(ids[1], hosts[0])
+    place(ids[2], hosts[1])
+    place(ids[1], hosts[1])  # moved: released on h0, reserved on h1
+    wiring.app.handle(m.DeleteContainer(actor=acme.owner, container_id=ids[2]))
+    caught_up(wiring)
+    rows = wiring.view.query(
+        "SELECT name, reserved_cpu_millis, reserved_memory_mib, containers FROM rm_hosts "
+        "ORDER BY name")
+    assert rows == [
+        {"name": "h0", "reserved_cpu_millis": 300, "reserved_memory_mib": 200, "containers": 1},
+        {"name": "h1", "reserved_cpu_millis": 300, "reserved_memory_mib": 200, "containers": 1},
+    ]
+    assert wiring.view.query("SELECT host_id FROM rm_containers WHERE id = ?",
+                             (str(ids[1]),)) == [{"host_id": str(hosts[1])}]

@@ -71,8 +71,13 @@ class Container(WharfAggregate):
 
     # -- what the scheduler observed (recorded by the scheduler, not by tenants) ------
 
+    def place(self, host_id: UUID) -> None:
+        """Records the scheduler's decision, with what the container reserves there."""
+        self._require_not_deleted()
+        self._placed(host_id=host_id, cpu_millis=self.cpu_millis, memory_mib=self.memory_mib)
+
     @event("Placed")
-    def placed(self, host_id: UUID) -> None:
+    def _placed(self, host_id: UUID, cpu_millis: int, memory_mib: int) -> None:
         self.host_id = host_id
 
     @event("Started")

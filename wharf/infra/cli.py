@@ -41,6 +41,17 @@ environment:
 """
 
 
+EXAMPLES = """\
+examples:
+  wharf tenant create acme --plan free --owner owner@acme.io
+  wharf events --tenant acme --follow
+  wharf history 6f1c2b9e-4b1a-5a8e-9d3c-2f0e8b7a6c51
+  wharf replay --until 2026-11-26T14:05:00 --into sqlite:///tmp/then.db
+  wharf replay --verify
+  wharf store copy --to postgresql://postgres@127.0.0.1:5432/wharf
+"""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -65,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="wharf", description=DESCRIPTION,
+        prog="wharf", description=DESCRIPTION, epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     parser.add_argument("--as", dest="operator", default=None,
@@ -339,9 +350,13 @@ def cmd_host_register(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_host_list(settings: Settings, args: argparse.Namespace) -> int:
     wiring = _wiring(settings)
     wiring.projector.catch_up()
-    rows = wiring.view.query("SELECT * FROM rm_hosts ORDER BY name")
+    rows = wiring.view.query(
+        "SELECT *, CAST(cpu_millis * CAST(overcommit AS REAL) AS INTEGER) - reserved_cpu_millis "
+        "AS free_cpu_millis, CAST(memory_mib * CAST(overcommit AS REAL) AS INTEGER) "
+        "- reserved_memory_mib AS free_memory_mib FROM rm_hosts ORDER BY name")
     _table(rows, ["name", "id", "endpoint", "pool", "state", "cpu_millis", "memory_mib",
-                  "overcommit", "reserved_cpu_millis", "reserved_memory_mib", "containers"])
+                  "overcommit", "reserved_cpu_millis", "reserved_memory_mib",
+                  "free_cpu_millis", "free_memory_mib", "containers"])
     return 0
 
 

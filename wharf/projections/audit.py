@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 from eventsourcing.persistence import Tracking
@@ -14,6 +15,7 @@ from wharf.domain.token import Token
 from wharf.domain.volume import Volume
 from wharf.projections.base import ReadModel, ts, uid
 from wharf.projections.summaries import event_type, summarize
+from wharf.projections.views import ReadModelStore
 
 # Events that create an object owned by a tenant, and the kind of that object.
 _OWNED = {
@@ -23,6 +25,9 @@ _OWNED = {
     Token.Issued: "token",
     QuotaRejection.Recorded: "quota-rejection",
 }
+
+
+MEMO_SIZE = 200_000
 
 
 class AuditTrail(ReadModel):
@@ -40,29 +45,56 @@ class AuditTrail(ReadModel):
     )
     tables = (("rm_objects", "id"), ("rm_audit", "position"))
 
+    def __init__(self, view: ReadModelStore) -> None:
+        super().__init__(view)
+        # Which tenant and kind each object has never changes, so a bounded memo of it is
+        # always right; a miss falls back to reading rm_objects inside the INSERT.
+        self._owners: OrderedDict[str, tuple[str | None, str]] = OrderedDict()
+        # Objects first, then audit rows: audit rows only read objects and objects never
+        # change, so this order is as good as the log's and makes two long runs.
+        self._objects: list[tuple[Any, ...]] = []
+        self._rows: list[tuple[str, tuple[Any, ...]]] = []
+
     def process_event(self, event: Any, tracking: Tracking) -> None:
         if isinstance(event, ClientRequest.Answered):
             return  # bookkeeping for retries, not an action
         object_id = str(event.originator_id)
+        owner: tuple[str | None, str] | None = None
         if isinstance(event, Tenant.Registered):
-            self.view.stage("INSERT INTO rm_objects VALUES (?, ?, 'tenant', ?)",
-                            (object_id, object_id, event.name))
+            owner = (object_id, "tenant")
         elif type(event) in _OWNED:
-            self.view.stage(
-                "INSERT INTO rm_objects VALUES (?, ?, ?, ?)",
-                (object_id, uid(event.tenant_id), _OWNED[type(event)],
-                 getattr(event, "name", "") or getattr(event, "resource", "")),
-            )
+            owner = (uid(event.tenant_id), _OWNED[type(event)])
         elif event.originator_version == 1:
-            kind = type(event).__qualname__.split(".")[0].lower()
-            self.view.stage("INSERT INTO rm_objects VALUES (?, NULL, ?, ?)",
-                            (object_id, kind, getattr(event, "name", "")))
-        self.view.stage(
-            "INSERT INTO rm_audit SELECT ?, o.tenant_id, o.id, o.kind, ?, ?, ?, ?, ?, ? "
-            "FROM rm_objects o WHERE o.id = ?",
-            (tracking.notification_id, event.originator_version, ts(event), event.actor,
-             event.cause, event_type(event), summarize(event), object_id),
-        )
+            owner = (None, type(event).__qualname__.split(".")[0].lower())
+        if owner is not None:
+            name = getattr(event, "name", "") or getattr(event, "resource", "")
+            self._objects.append((object_id, owner[0], owner[1], name))
+            self._remember(object_id, owner)
+        else:
+            owner = self._owners.get(object_id)
+        row = (event.originator_version, ts(event), event.actor, event.cause,
+               event_type(event), summarize(event))
+        if owner is not None:
+            self._rows.append((
+                "INSERT INTO rm_audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (tracking.notification_id, owner[0], object_id, owner[1], *row)))
+        else:
+            self._rows.append((
+                "INSERT INTO rm_audit SELECT ?, o.tenant_id, o.id, o.kind, ?, ?, ?, ?, ?, ? "
+                "FROM rm_objects o WHERE o.id = ?",
+                (tracking.notification_id, *row, object_id)))
+
+    def end_batch(self) -> None:
+        for params in self._objects:
+            self.view.stage("INSERT INTO rm_objects VALUES (?, ?, ?, ?)", params)
+        for sql, params in self._rows:
+            self.view.stage(sql, params)
+        self._objects, self._rows = [], []
+
+    def _remember(self, object_id: str, owner: tuple[str | None, str]) -> None:
+        self._owners[object_id] = owner
+        if len(self._owners) > MEMO_SIZE:
+            self._owners.popitem(last=False)
 
 
 class QuotaRejections(ReadModel):

@@ -22,6 +22,9 @@ class ReadModel(Projection[ReadModelStore]):
     schema: tuple[str, ...] = ()
     tables: tuple[tuple[str, str], ...] = ()
 
+    def end_batch(self) -> None:
+        """Called after the last event of a batch, before the batch is committed."""
+
 
 def ts(event: Any) -> str:
     stamp: datetime = event.timestamp

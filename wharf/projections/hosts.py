@@ -15,8 +15,8 @@ from wharf.projections.base import ReadModel, ts
 class Hosts(ReadModel):
     """Reserved capacity counts every placed container that is not deleted.
 
-    The amounts placed on each host are kept in rm_host_placements (this read model's
-    own table), so releasing a container needs nothing from another read model.
+    Each Placed event says what the container reserves; rm_host_placements (this read
+    model's own table) remembers it, so releasing needs nothing from another read model.
     """
 
     name = "hosts"
@@ -64,16 +64,13 @@ class Hosts(ReadModel):
         self._update(event, "state = 'removed'")
 
     @process_event.register
-    def _(self, event: Container.Created, tracking: Tracking) -> None:
-        self.view.stage("INSERT INTO rm_host_placements VALUES (?, NULL, ?, ?)",
-                        (str(event.originator_id), event.cpu_millis, event.memory_mib))
-
-    @process_event.register
     def _(self, event: Container.Placed, tracking: Tracking) -> None:
         container_id = str(event.originator_id)
-        self._move(container_id, -1)
-        self.view.stage("UPDATE rm_host_placements SET host_id = ? WHERE container_id = ?",
-                        (str(event.host_id), container_id))
+        self._move(container_id, -1)  # placed elsewhere before: release it there
+        self.view.stage(
+            "INSERT INTO rm_host_placements VALUES (?, ?, ?, ?) ON CONFLICT (container_id) "
+            "DO UPDATE SET host_id = excluded.host_id",
+            (container_id, str(event.host_id), event.cpu_millis, event.memory_mib))
         self._move(container_id, +1)
 
     @process_event.register

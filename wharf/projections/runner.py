@@ -51,7 +51,7 @@ class Projector:
         self._changed = threading.Condition()
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._handlers: dict[tuple[str, type], Callable[..., None] | None] = {}
+        self._handlers: dict[str, dict[type, Callable[..., None] | None]] = {}
 
     @property
     def position(self) -> int:
@@ -103,11 +103,13 @@ class Projector:
         # good as the log's, and it puts runs of the same statement together.
         for projection in self.projections:
             done = self._positions[projection.name]
+            handlers = self._handlers.setdefault(projection.name, {})
             for event, tracking in events:
-                if tracking.notification_id > done:
-                    handler = self._handler(projection, type(event))
-                    if handler is not None:
-                        handler(projection, event, tracking)
+                cls = type(event)
+                handler = handlers[cls] if cls in handlers else self._handler(projection, cls)
+                if handler is not None and tracking.notification_id > done:
+                    handler(projection, event, tracking)
+            projection.end_batch()
         trackings = [Tracking(p.name, last) for p in self.projections
                      if self._positions[p.name] < last]
         return _Batch(self.view.take(), trackings, last, len(events))
@@ -134,11 +136,6 @@ class Projector:
         a fifth of catch-up time; the function for each event class is looked up once.
         None when the projection ignores that class (its tracking still advances).
         """
-        key = (projection.name, event_class)
-        try:
-            return self._handlers[key]
-        except KeyError:
-            pass
         method = inspect.getattr_static(type(projection), "process_event")
         dispatcher = getattr(method, "dispatcher", None)  # set on singledispatchmethod
         handler: Callable[..., None] | None = method
@@ -146,7 +143,7 @@ class Projector:
             handler = dispatcher.dispatch(event_class)
             if handler is dispatcher.dispatch(object):
                 handler = None  # the base implementation: "events this model does not show"
-        self._handlers[key] = handler
+        self._handlers.setdefault(projection.name, {})[event_class] = handler
         return handler
 
     def nudge(self, position: int | None = None) -> None:

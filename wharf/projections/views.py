@@ -84,16 +84,21 @@ class SQLiteReadModels(SQLiteTrackingRecorder, ReadModelStore):
         return [*super().construct_create_table_statements(), *ddl()]
 
     def write(self, groups: Grouped, trackings: Sequence[Tracking]) -> None:
-        with self.datastore.transaction(commit=True) as c:
+        with self.datastore.get_connection(commit=True) as conn:
             # Read-model indexes are keyed by random ids: give inserts a 128 MiB page cache.
-            c.execute("PRAGMA cache_size = -131072")
-            for sql, rows in groups:
-                if len(rows) == 1:
-                    c.execute(sql, rows[0])
-                else:
-                    c.executemany(sql, rows)
-            for tracking in trackings:
-                self._insert_tracking(c, tracking)
+            # Durable enough: a read model lost with its tracking record in a power cut is
+            # simply projected again, and WAL keeps each commit atomic.
+            pragmas = conn.cursor()
+            pragmas.execute("PRAGMA cache_size = -131072")
+            pragmas.execute("PRAGMA synchronous = NORMAL")
+            with conn.transaction(commit=True) as c:
+                for sql, rows in groups:
+                    if len(rows) == 1:
+                        c.execute(sql, rows[0])
+                    else:
+                        c.executemany(sql, rows)
+                for tracking in trackings:
+                    self._insert_tracking(c, tracking)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self.datastore.transaction(commit=False) as c:
