@@ -137,6 +137,11 @@ class Wharf(Application[UUID]):
 
     def _save(self, *aggregates: Any) -> int:
         recordings = self.save(*aggregates)
+        if self.repository.cache is not None:
+            # What we just saved is the newest version we know of: keep it, so the next
+            # command need not fast-forward the cached copy through our own events.
+            for aggregate in aggregates:
+                self.repository.cache.put(aggregate.id, aggregate)
         position = max((r.notification.id for r in recordings), default=0)
         if self.on_saved is not None and position:
             self.on_saved(position)
