@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.conftest import create_pg_database, drop_pg_database
+from tests.conftest import pg_database
 
 ROOT = Path(__file__).parents[2]
 
@@ -181,9 +181,7 @@ def test_store_copy_from_sqlite_to_postgres_then_verify_the_copy(tmp_path: Path)
          f"print(open_app('{source}').reveal_secret(Tenant.id_for('tenant-1'), 'token'))"],
         env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True)
     assert secret_before.stdout.strip() == "hush"
-    name = create_pg_database()
-    target = f"postgresql://postgres@127.0.0.1:5432/{name}"
-    try:
+    with pg_database() as target:
         out = wharf(source, tmp_path, "store", "copy", "--to", target)
         assert f"copied {head} events" in out.stdout
         wharf(target, tmp_path, "projector", "--once")
@@ -200,5 +198,3 @@ def test_store_copy_from_sqlite_to_postgres_then_verify_the_copy(tmp_path: Path)
         assert revealed.stdout.strip() == "hush", revealed.stderr
         refused = wharf(source, tmp_path, "store", "copy", "--to", target, ok=False)
         assert refused.returncode == 1 and "already holds events" in refused.stderr
-    finally:
-        drop_pg_database(name)

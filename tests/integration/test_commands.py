@@ -187,7 +187,7 @@ def test_volumes_resize_within_plan_and_in_use_ones_stay(wiring: Wiring) -> None
 def test_operator_adds_a_plan_version_and_tenant_changes_plan(wiring: Wiring) -> None:
     op = Actor.operator("test")
     added = wiring.app.handle(m.AddPlan(actor=op, name="s", limits={"containers": 20},
-                                        prices={"fee_per_hour": "0.1"}))
+                                        prices={"fee_per_hour": "0.1"}, self_service=True))
     assert added.data == {"name": "s", "version": 2}
     acme = make_tenant(wiring)
     wiring.app.handle(m.ChangePlan(actor=acme.owner, tenant_id=acme.id, plan="s"))
@@ -195,6 +195,83 @@ def test_operator_adds_a_plan_version_and_tenant_changes_plan(wiring: Wiring) ->
     assert rows == [{"plan": "s", "plan_version": 2}]
     with pytest.raises(Forbidden):
         wiring.app.handle(m.AddPlan(actor=acme.owner, name="cheap", limits={}, prices={}))
+
+
+def test_owners_cannot_give_themselves_an_operator_assigned_plan(wiring: Wiring) -> None:
+    acme = make_tenant(wiring)
+    with pytest.raises(Forbidden, match="assigned by an operator"):
+        wiring.app.handle(m.ChangePlan(actor=acme.owner, tenant_id=acme.id, plan="unlimited"))
+    wiring.app.handle(m.ChangePlan(actor=Actor.operator("test"), tenant_id=acme.id,
+                                   plan="unlimited"))
+    rows = caught_up(wiring).view.query("SELECT plan FROM rm_tenants")
+    assert rows == [{"plan": "unlimited"}]
+
+
+def test_concurrent_copies_of_one_request_all_get_the_first_answer(wiring: Wiring) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    acme = make_tenant(wiring)
+    command = m.CreateContainer(actor=acme.owner, tenant_id=acme.id, name="web",
+                                spec={"image": "busybox"}, request_id="same-request")
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(lambda _: wiring.app.handle(command).id, range(16)))
+    assert len(set(answers)) == 1
+    assert caught_up(wiring).view.query("SELECT count(*) AS n FROM rm_containers") == [
+        {"n": 1}]
+
+
+def test_request_ids_are_scoped_to_the_command(wiring: Wiring) -> None:
+    acme = make_tenant(wiring)
+    web = wiring.app.handle(m.CreateContainer(actor=acme.owner, tenant_id=acme.id, name="web",
+                                              spec={"image": "busybox"}, request_id="r1"))
+    volume = wiring.app.handle(m.CreateVolume(actor=acme.owner, tenant_id=acme.id,
+                                              name="data", size_gib=1, request_id="r1"))
+    assert volume.id != web.id
+
+
+def test_removed_members_tokens_stay_dead_after_they_are_added_again(wiring: Wiring) -> None:
+    acme = make_tenant(wiring)
+    wiring.app.handle(m.AddMember(actor=acme.owner, tenant_id=acme.id, email="bob@acme.io",
+                                  role="developer"))
+    bob = Actor.member("bob@acme.io", acme.id)
+    token = wiring.app.handle(m.IssueToken(actor=bob, tenant_id=acme.id, member="bob@acme.io",
+                                           ttl_hours=24)).token
+    assert token is not None and wiring.app.authenticate(token) == bob
+    wiring.app.handle(m.RemoveMember(actor=acme.owner, tenant_id=acme.id, email="bob@acme.io"))
+    with pytest.raises(Forbidden):
+        wiring.app.authenticate(token)
+    wiring.app.handle(m.AddMember(actor=acme.owner, tenant_id=acme.id, email="bob@acme.io",
+                                  role="viewer"))
+    with pytest.raises(Forbidden):
+        wiring.app.authenticate(token)
+
+
+def test_members_issue_expiring_tokens_for_themselves_only(wiring: Wiring) -> None:
+    acme = make_tenant(wiring)
+    wiring.app.handle(m.AddMember(actor=acme.owner, tenant_id=acme.id, email="v@acme.io",
+                                  role="viewer"))
+    viewer = Actor.member("v@acme.io", acme.id)
+    own = wiring.app.handle(m.IssueToken(actor=viewer, tenant_id=acme.id, member="v@acme.io",
+                                         ttl_hours=1))
+    assert own.token is not None and wiring.app.authenticate(own.token) == viewer
+    with pytest.raises(Forbidden):
+        wiring.app.handle(m.IssueToken(actor=acme.owner, tenant_id=acme.id,
+                                       member="v@acme.io", ttl_hours=1))
+    with pytest.raises(InvalidInput) as caught:
+        wiring.app.handle(m.IssueToken(actor=viewer, tenant_id=acme.id, member="v@acme.io",
+                                       ttl_hours=None))
+    assert caught.value.field == "ttl_hours"
+
+
+def test_a_stop_during_suspension_survives_resume(wiring: Wiring) -> None:
+    acme = make_tenant(wiring)
+    container = create_container(wiring, acme, "web")
+    op = Actor.operator("test")
+    wiring.app.handle(m.SuspendTenant(actor=op, tenant_id=acme.id))
+    wiring.app.handle(m.StopContainer(actor=acme.owner, container_id=container))
+    wiring.app.handle(m.ResumeTenant(actor=op, tenant_id=acme.id))
+    rows = caught_up(wiring).view.query("SELECT desired FROM rm_containers")
+    assert rows == [{"desired": "stopped"}]
 
 
 def test_hosts_register_drain_and_remove(wiring: Wiring) -> None:

@@ -99,3 +99,28 @@ def test_secret_names_only_on_the_read_side(wiring: Wiring) -> None:
         "SELECT name FROM rm_secrets WHERE deleted = 0 ORDER BY name")
     assert rows == [{"name": "a"}, {"name": "b"}]
     assert wiring.app.reveal_secret(acme.id, "a") == "again"
+
+
+def test_keys_of_closed_tenants_are_shredded_even_if_closing_crashed(
+    wiring: Wiring, store_url: str
+) -> None:
+    """A process that died between saving Closed and destroying the key: the purge job's
+    level-triggered pass destroys it."""
+    from wharf.infra.keystore import DatabaseDataKeys
+    from wharf.schedulers.purge import purge_due_tenants
+
+    class CrashBeforeShredding(DatabaseDataKeys):
+        def destroy(self, tenant_id: object) -> None:
+            pass
+
+    acme = make_tenant(wiring)
+    wiring.app.handle(m.SetSecret(actor=acme.owner, tenant_id=acme.id, name="k", value="v"))
+    real_keys = wiring.app.keys
+    wiring.app.keys = CrashBeforeShredding(store_url)
+    wiring.app.handle(m.CloseTenant(actor=Actor.operator("test"), tenant_id=acme.id))
+    wiring.app.keys = real_keys
+    assert wiring.app.reveal_secret(acme.id, "k") == "v"  # the crash left the key behind
+    caught_up(wiring)
+    purge_due_tenants(wiring.app, wiring.view, wiring.app.clock)
+    with pytest.raises(Unreadable):
+        wiring.app.reveal_secret(acme.id, "k")

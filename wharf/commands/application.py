@@ -18,7 +18,13 @@ from wharf.commands.context import Context, Outcome
 from wharf.commands.messages import Command
 from wharf.commands.ports import Clock, DataKeys, MemoryDataKeys, SystemClock
 from wharf.commands.sealing import Unreadable, unseal
-from wharf.domain.errors import Conflict, Forbidden, NotFound, QuotaExceeded
+from wharf.domain.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    NotFound,
+    QuotaExceeded,
+)
 from wharf.domain.plans import SEED_PLANS, Plan, PlanCatalog
 from wharf.domain.records import ClientRequest, QuotaRejection
 from wharf.domain.secret import Secret
@@ -79,7 +85,8 @@ class Wharf(Application[UUID]):
         name = type(command).__name__
         cause = f"{name}:{command.request_id}" if command.request_id else name
         request_id = (
-            ClientRequest.id_for(command.actor.label, command.request_id)
+            ClientRequest.id_for(command.actor.label, command.actor.tenant_id, name,
+                                 command.request_id)
             if command.request_id
             else None
         )
@@ -91,6 +98,14 @@ class Wharf(Application[UUID]):
                 decision = handler(context, command)
             except QuotaExceeded as error:
                 self._record_rejection(context, command, error, request_id)
+                if request_id is not None and request_id in self.repository:
+                    return self._replay_answer(request_id)
+                raise
+            except DomainError:
+                # A copy of the same request may have been answered while this one was
+                # deciding against the state it left behind: its answer stands.
+                if request_id is not None and request_id in self.repository:
+                    return self._replay_answer(request_id)
                 raise
             if request_id is not None:
                 decision.save.append(
@@ -108,7 +123,6 @@ class Wharf(Application[UUID]):
 
     def _replay_answer(self, request_id: UUID) -> Outcome:
         record: Any = self.repository.get(request_id)
-        assert isinstance(record, ClientRequest)
         if "error" in record.outcome:
             error = record.outcome["error"]
             raise QuotaExceeded(error["resource"], error["limit"], error["used"],
@@ -119,11 +133,10 @@ class Wharf(Application[UUID]):
     def _record_rejection(
         self, context: Context, command: Command, error: QuotaExceeded, request_id: UUID | None
     ) -> None:
-        tenant_id = getattr(command, "tenant_id", None) or command.actor.tenant_id
-        if tenant_id is None:
-            return
+        """Records the rejection in its own stream (and the answer, for a retry)."""
+        assert context.tenant_id is not None, "quotas are checked against a loaded tenant"
         rejection = context.new(
-            QuotaRejection, tenant_id=tenant_id, command=type(command).__name__,
+            QuotaRejection, tenant_id=context.tenant_id, command=type(command).__name__,
             resource=error.resource, limit=error.limit, used=error.used,
             requested=error.requested,
         )
@@ -173,7 +186,7 @@ class Wharf(Application[UUID]):
             return Actor.operator(record.member)
         assert record.tenant_id is not None
         tenant: Any = self.repository.get(record.tenant_id)
-        if tenant.status == "closed" or record.member not in tenant.members:
+        if tenant.status == "closed" or tenant.member_epoch(record.member) != record.member_epoch:
             raise Forbidden("token's tenant or member is gone")
         return Actor.member(record.member, record.tenant_id)
 

@@ -51,6 +51,7 @@ class Context:
         self.cause = cause
         self.clock = clock
         self.keys = keys
+        self.tenant_id: UUID | None = None  # the tenant this decision is about, once loaded
 
     def new(self, aggregate_class: type[A], **kwargs: Any) -> A:
         kwargs.setdefault("id", uuid4())
@@ -98,6 +99,7 @@ class Context:
         tenant = self.load(Tenant, tenant_id, "tenant")
         if not self.actor.is_operator:
             tenant.require_role(self.actor.name, allowed)
+        self.tenant_id = tenant.id
         return tenant
 
     def owned(self, aggregate_class: type[A], ident: UUID, kind: str) -> A:

@@ -28,6 +28,7 @@ class AddPlan(Command):
     bandwidth_mbps: int | None = None
     log_retention_hours: int = 24
     description: str = ""
+    self_service: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

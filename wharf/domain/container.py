@@ -48,8 +48,10 @@ class Container(WharfAggregate):
         self.stopped_by_suspension = False
 
     def stop(self, by_suspension: bool = False) -> None:
+        """A stop asked for while the tenant is suspended still counts: resuming the tenant
+        must not start this container again."""
         self._require_not_deleted()
-        if self.desired == "running":
+        if self.desired == "running" or (self.stopped_by_suspension and not by_suspension):
             self._stop_requested(by_suspension=by_suspension)
 
     @event("StopRequested")

@@ -31,6 +31,9 @@ class Plan:
     bandwidth_mbps: int | None = None
     log_retention_hours: int = 24
     description: str = ""
+    # Tenants' owners may move to a self-service plan themselves; others only an operator
+    # assigns (unlimited, negotiated plans).
+    self_service: bool = False
 
     def limit(self, resource: str) -> int | None:
         return self.limits.get(resource)
@@ -92,7 +95,7 @@ SEED_PLANS: tuple[Plan, ...] = (
         {"containers": 2, "cpu_millis": 500, "memory_mib": 512, "volume_gib": 1,
          "concurrent_builds": 1},
         _zero_prices(), default_cpu_millis=250, default_memory_mib=128, bandwidth_mbps=1,
-        description="Free: 2 containers, 0.5 CPU, 512 MiB, 1 GiB volumes",
+        description="Free: 2 containers, 0.5 CPU, 512 MiB, 1 GiB volumes", self_service=True,
     ),
     Plan(
         "s", 1,
@@ -101,6 +104,7 @@ SEED_PLANS: tuple[Plan, ...] = (
         _zero_prices(fee_per_hour="0.0806", traffic_gib="0.8"),
         default_cpu_millis=250, default_memory_mib=256, bandwidth_mbps=10,
         description="S: 1 shared CPU, 1 GB memory, 10 GB disk, 10 Mbps, ¥58 a month",
+        self_service=True,
     ),
     Plan(
         "m", 1,
@@ -109,6 +113,7 @@ SEED_PLANS: tuple[Plan, ...] = (
         _zero_prices(fee_per_hour="0.2750", traffic_gib="0.8"),
         default_cpu_millis=500, default_memory_mib=512, bandwidth_mbps=50,
         description="M: 4 CPU, 8 GB memory, 80 GB disk, 50 Mbps, ¥198 a month",
+        self_service=True,
     ),
     Plan(
         "payg", 1,
@@ -117,7 +122,7 @@ SEED_PLANS: tuple[Plan, ...] = (
         _zero_prices(cpu_second="0.000012", memory_gib_second="0.000006",
                      volume_gib_hour="0.0007", traffic_gib="0.8"),
         default_cpu_millis=250, default_memory_mib=256,
-        description="Pay as you go: reserved CPU and memory by the second",
+        description="Pay as you go: reserved CPU and memory by the second", self_service=True,
     ),
     Plan(
         "unlimited", 1,

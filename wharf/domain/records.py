@@ -42,8 +42,9 @@ class ClientRequest(WharfAggregate):
     """
 
     @staticmethod
-    def id_for(actor: str, request_id: str) -> UUID:
-        return derive_id("request", actor, request_id)
+    def id_for(actor: str, tenant_id: UUID | None, command: str, request_id: str) -> UUID:
+        """One answer per actor, tenant, command and client request id."""
+        return derive_id("request", actor, tenant_id, command, request_id)
 
     @event("Answered")
     def __init__(

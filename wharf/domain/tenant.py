@@ -74,6 +74,9 @@ class Tenant(WharfAggregate):
         self.plan_version = plan_version
         self.status = "active"
         self.members: dict[str, str] = {owner: "owner"}
+        # Bumped each time someone becomes a member; tokens carry the epoch they were
+        # issued in, so a removed and re-added member's old tokens stay dead.
+        self.epochs: dict[str, int] = {owner: 1}
         self.usage: dict[str, int] = {}
         self.containers: dict[str, dict[str, Any]] = {}
         self.volumes: dict[str, dict[str, Any]] = {}
@@ -104,6 +107,10 @@ class Tenant(WharfAggregate):
     @event("MemberAdded")
     def _member_added(self, email: str, role: str) -> None:
         self.members[email] = role
+        self.epochs[email] = self.epochs.get(email, 0) + 1
+
+    def member_epoch(self, email: str) -> int:
+        return self.epochs.get(email, 0) if email in self.members else 0
 
     def remove_member(self, email: str) -> None:
         self._require_member(email)

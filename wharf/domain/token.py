@@ -29,10 +29,12 @@ class Token(WharfAggregate):
         secret_hash: str,
         expires_at: str | None,
         name: str,
+        member_epoch: int,
         actor: str,
         cause: str,
     ) -> None:
         self.tenant_id = tenant_id
+        self.member_epoch = member_epoch
         self.member = member
         self.scope = scope
         self.secret_hash = secret_hash

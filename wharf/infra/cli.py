@@ -107,6 +107,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--default-cpu-millis", type=int, default=250)
     p.add_argument("--default-memory-mib", type=int, default=256)
     p.add_argument("--description", default="")
+    p.add_argument("--self-service", action="store_true",
+                   help="tenants' owners may switch to it themselves")
     p.set_defaults(run=cmd_plan_add)
 
     tenant = sub.add_parser("tenant", help="create and manage tenants").add_subparsers(
@@ -287,6 +289,7 @@ def cmd_plan_add(settings: Settings, args: argparse.Namespace) -> int:
                 "volume_gib_hour": args.volume_gib_hour, "traffic_gib": args.traffic_gib},
         default_cpu_millis=args.default_cpu_millis,
         default_memory_mib=args.default_memory_mib, description=args.description,
+        self_service=args.self_service,
     ))
     print(f"plan {outcome.data['name']} version {outcome.data['version']} added "
           f"(position {outcome.position})")
@@ -474,9 +477,12 @@ def cmd_store_copy(settings: Settings, args: argparse.Namespace) -> int:
 
     wiring = _wiring(settings)
     progress = Progress("copying events")
-    copied = copy_store(wiring.app, settings.database_url, args.to,
-                        progress=lambda done, total: progress(done, total))
+    copied, gaps = copy_store(wiring.app, settings.database_url, args.to,
+                              progress=lambda done, total: progress(done, total))
     progress.done(copied)
+    if gaps:
+        print(f"note: the source skipped {gaps} position(s); the copy numbers its log "
+              "without gaps, so positions differ after the first gap (the order does not)")
     print(f"copied {copied} events and the data keys to {args.to}; "
           "run `wharf projector --once` there to build its read models")
     return 0

@@ -19,10 +19,13 @@ def copy_store(
     source_url: str,
     target_url: str,
     progress: Callable[[int, int], None] | None = None,
-) -> int:
-    """Copies every event, in log order, and the tenants' data keys. Returns the count.
+) -> tuple[int, int]:
+    """Copies every event, in log order, and the tenants' data keys.
 
-    The target's log must be empty; its read models rebuild from the copy.
+    Returns (events copied, gaps in the source's positions). The target numbers its log
+    afresh: where the source skipped positions (PostgreSQL does, after a rolled-back
+    save) positions differ between the two, while the order of events does not. The
+    target's log must be empty; its read models rebuild from the copy.
     """
     ensure_target(target_url)
     target = open_app(target_url, keys=DatabaseDataKeys(target_url))
@@ -31,6 +34,7 @@ def copy_store(
             raise ValueError(f"{target_url} already holds events; copy into an empty store")
         head = source.recorder.max_notification_id() or 0
         copied = 0
+        gaps = 0
         start = 0
         while True:
             notifications = source.recorder.select_notifications(
@@ -44,11 +48,12 @@ def copy_store(
                 for n in notifications
             ])
             copied += len(notifications)
+            gaps += notifications[-1].id - start - len(notifications)
             start = notifications[-1].id
             if progress is not None:
                 progress(copied, head)
         keys = DatabaseDataKeys(source_url).export()
         DatabaseDataKeys(target_url).import_(keys)
-        return copied
+        return copied, gaps
     finally:
         target.close()

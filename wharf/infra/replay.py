@@ -53,34 +53,41 @@ def rebuild(
             raise ValueError(f"{target_url} already holds read models; give an empty target")
         projector = Projector(app, view, batch_size=5000)
         projector.catch_up(until=until, until_time=until_time, progress=progress)
+        if until_time is None:
+            left = app.recorder.select_notifications(projector.position, 1, stop=until,
+                                                     inclusive_of_start=False)
+            if left:
+                raise RuntimeError(f"replay stopped at {projector.position} before {until}")
         return projector.position
     finally:
         view.datastore.close()  # type: ignore[attr-defined]
-
-
-def compare(live: ReadModelStore, rebuilt: ReadModelStore) -> list[TableDiff]:
-    diffs = []
-    for table, order_by in tables():
-        live_rows, live_hash = live.table_digest(table, order_by)
-        rebuilt_rows, rebuilt_hash = rebuilt.table_digest(table, order_by)
-        diffs.append(TableDiff(table, live_rows, live_hash, rebuilt_rows, rebuilt_hash))
-    return diffs
 
 
 def verify(
     app: Wharf, live: ReadModelStore, source_url: str,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[int, list[TableDiff]]:
-    """Rebuilds every read model up to the live read models' position in a scratch
-    database of the same kind, and compares them table by table."""
-    position = min(live.position(m.name) for m in READ_MODELS)
+    """Reads the live read models in one snapshot, rebuilds every read model up to their
+    position in a scratch database of the same kind, and compares table by table.
+
+    Works while a projector is running: the snapshot pins what is compared.
+    """
+    names = [m.name for m in READ_MODELS]
+    positions, live_digests = live.snapshot(names, tables())
+    if len(set(positions.values())) != 1:
+        raise ValueError(f"read models are at different positions {positions}; "
+                         "run the projector until they agree")
+    position = min(positions.values())
     with scratch_database(source_url) as scratch_url:
         rebuild(app, scratch_url, until=position, progress=progress)
         rebuilt = open_read_models(scratch_url)
         try:
-            return position, compare(live, rebuilt)
+            _, rebuilt_digests = rebuilt.snapshot(names, tables())
         finally:
             rebuilt.datastore.close()  # type: ignore[attr-defined]
+    return position, [
+        TableDiff(table, *live_digests[table], *rebuilt_digests[table]) for table, _ in tables()
+    ]
 
 
 @contextlib.contextmanager

@@ -89,6 +89,9 @@ class AuditTrail(ReadModel):
             self.view.stage("INSERT INTO rm_objects VALUES (?, ?, ?, ?)", params)
         for sql, params in self._rows:
             self.view.stage(sql, params)
+        self.discard()
+
+    def discard(self) -> None:
         self._objects, self._rows = [], []
 
     def _remember(self, object_id: str, owner: tuple[str | None, str]) -> None:

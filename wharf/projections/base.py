@@ -25,6 +25,9 @@ class ReadModel(Projection[ReadModelStore]):
     def end_batch(self) -> None:
         """Called after the last event of a batch, before the batch is committed."""
 
+    def discard(self) -> None:
+        """Forgets whatever a failed batch left half-staged."""
+
 
 def ts(event: Any) -> str:
     stamp: datetime = event.timestamp

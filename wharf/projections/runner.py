@@ -22,7 +22,7 @@ from eventsourcing.persistence import IntegrityError, Tracking
 
 from wharf.projections.base import ReadModel
 from wharf.projections.catalog import READ_MODELS
-from wharf.projections.views import Grouped, ReadModelStore
+from wharf.projections.views import Advance, Grouped, ReadModelStore
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class _Batch:
     statements: Grouped
-    trackings: list[Tracking]
+    advances: list[Advance]
     last: int
     read: int
 
@@ -59,7 +59,8 @@ class Projector:
         return min(self._positions.values())
 
     def run_once(self, until: int | None = None, until_time: datetime | None = None) -> int:
-        """Projects one batch. Returns how many events it read (0 when caught up)."""
+        """Projects one batch. Returns how many events it applied (0 when caught up or when
+        another projector applied them first)."""
         batch = self._prepare(self.position, until, until_time)
         if batch is None:
             return 0
@@ -71,10 +72,11 @@ class Projector:
         until_time: datetime | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> int:
-        """Projects until nothing is left (or `until`). Returns how many events it read."""
+        """Projects until nothing is left (or `until`). Returns how many events it applied."""
         total = 0
-        while read := self.run_once(until=until, until_time=until_time):
-            total += read
+        while (batch := self._prepare(self.position, until, until_time)) is not None:
+            if self._apply(batch):
+                total += batch.read
             if progress is not None:
                 progress(self.position)
         return total
@@ -83,7 +85,16 @@ class Projector:
         self, start: int, until: int | None, until_time: datetime | None
     ) -> _Batch | None:
         """Reads and decodes the events after `start` and lets every read model stage its
-        rows for them. Writes nothing."""
+        rows for them. Writes nothing; on any error, stages nothing either."""
+        try:
+            return self._stage(start, until, until_time)
+        except BaseException:
+            self.view.discard()
+            for projection in self.projections:
+                projection.discard()
+            raise
+
+    def _stage(self, start: int, until: int | None, until_time: datetime | None) -> _Batch | None:
         if until is not None and start >= until:
             return None
         notifications = self.source.recorder.select_notifications(
@@ -99,10 +110,13 @@ class Projector:
         if not events:
             return None
         last = events[-1][1].notification_id
+        advances: list[Advance] = []
         # Read model by read model: each writes only its own tables, so this order is as
         # good as the log's, and it puts runs of the same statement together.
         for projection in self.projections:
             done = self._positions[projection.name]
+            if done >= last:
+                continue
             handlers = self._handlers.setdefault(projection.name, {})
             for event, tracking in events:
                 cls = type(event)
@@ -110,21 +124,23 @@ class Projector:
                 if handler is not None and tracking.notification_id > done:
                     handler(projection, event, tracking)
             projection.end_batch()
-        trackings = [Tracking(p.name, last) for p in self.projections
-                     if self._positions[p.name] < last]
-        return _Batch(self.view.take(), trackings, last, len(events))
+            advances.append((projection.name, done, last))
+        return _Batch(self.view.take(), advances, last, len(events))
 
     def _apply(self, batch: _Batch) -> bool:
-        """Commits a prepared batch. False when another projector got there first."""
+        """Commits a prepared batch. False when another projector moved first (nothing of
+        the batch is then written: each tracking record only moves from where we read it)."""
         try:
-            self.view.write(batch.statements, batch.trackings)
+            self.view.write(batch.statements, batch.advances)
         except IntegrityError:
-            # Another projector committed these positions first: take its word for it.
+            before = dict(self._positions)
             self._positions = {p.name: self.view.position(p.name) for p in self.projections}
-            log.warning("another projector is running; re-reading positions")
+            if self._positions == before:
+                raise  # nobody else moved: a genuine integrity error in a read model
+            log.warning("another projector is running; continuing from its positions")
             return False
-        for projection in self.projections:
-            self._positions[projection.name] = max(self._positions[projection.name], batch.last)
+        for name, _, last in batch.advances:
+            self._positions[name] = max(self._positions[name], last)
         with self._changed:
             self._changed.notify_all()
         return True

@@ -3,28 +3,35 @@
 A view buffers the rows its projections write for a batch of events and commits them
 together with every projection's tracking record in one transaction, so a read model
 and its position in the log can never disagree, whatever kills the projector.
+
+Each tracking record only moves from the position the batch was read at (a
+compare-and-set), so two projectors racing cannot both apply the same events.
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
-from eventsourcing.persistence import Tracking, TrackingRecorder
+from eventsourcing.persistence import IntegrityError, TrackingRecorder
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg.sql import SQL
 
 Statement = tuple[str, Sequence[Any]]
 Grouped = list[tuple[str, list[Sequence[Any]]]]
+Advance = tuple[str, int, int]  # read model, position it was read at, new position
+Digest = tuple[int, str]  # rows, sha256
 
 
 class ReadModelStore(TrackingRecorder):
     """The part of a view that projections and queries use. SQL is written with `?`."""
 
     dialect = ""
+    tracking_table = "tracking"
 
     def __init__(self) -> None:
         self._buffer: list[Statement] = []
@@ -43,26 +50,75 @@ class ReadModelStore(TrackingRecorder):
     def discard(self) -> None:
         self._buffer = []
 
-    def write(self, groups: Grouped, trackings: Sequence[Tracking]) -> None:
-        """Writes rows and tracking records in one transaction."""
-        raise NotImplementedError
+    def write(self, groups: Grouped, advances: Sequence[Advance]) -> None:
+        """Writes rows and moves tracking records, in one transaction."""
+        with self._transaction(commit=True) as cursor:
+            for sql, rows in groups:
+                if len(rows) == 1:
+                    cursor.execute(self._sql(sql), rows[0])
+                else:
+                    cursor.executemany(self._sql(sql), rows)
+            for name, previous, position in advances:
+                self._advance(cursor, name, previous, position)
+
+    def _advance(self, cursor: Any, name: str, previous: int, position: int) -> None:
+        if previous == 0:  # a first record: fails if another projector wrote one
+            cursor.execute(self._sql(f"INSERT INTO {self.tracking_table} "
+                                     "(application_name, notification_id) VALUES (?, ?)"),
+                           (name, position))
+            return
+        cursor.execute(self._sql(
+            f"UPDATE {self.tracking_table} SET notification_id = ? "
+            "WHERE application_name = ? AND notification_id = ? RETURNING notification_id"),
+            (position, name, previous))
+        if cursor.fetchone() is None:
+            raise IntegrityError(f"read model {name} is no longer at position {previous}")
 
     # -- reading ---------------------------------------------------------------------
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        raise NotImplementedError
-
-    def table_digest(self, table: str, order_by: str) -> tuple[int, str]:
-        """(row count, sha256 of every row in a fixed order), for comparing two stores."""
-        digest = hashlib.sha256()
-        count = 0
-        for row in self.query(f"SELECT * FROM {table} ORDER BY {order_by}"):
-            digest.update(repr(tuple(_normal(v) for v in row.values())).encode())
-            count += 1
-        return count, digest.hexdigest()
+        with self._transaction(commit=False) as cursor:
+            cursor.execute(self._sql(sql), params)
+            return [dict(row) for row in cursor.fetchall()]
 
     def position(self, name: str) -> int:
         return self.max_tracking_id(name) or 0
+
+    def snapshot(
+        self, names: Sequence[str], tables: Sequence[tuple[str, str]]
+    ) -> tuple[dict[str, int], dict[str, Digest]]:
+        """Positions and table digests read in one consistent snapshot, so a projector
+        committing meanwhile cannot make them disagree."""
+        with self._transaction(commit=False, snapshot=True) as cursor:
+            positions = {}
+            for name in names:
+                cursor.execute(self._sql(f"SELECT notification_id FROM "
+                                         f"{self.tracking_table} WHERE application_name = ?"),
+                               (name,))
+                row = cursor.fetchone()
+                positions[name] = 0 if row is None else int(row["notification_id"])
+            digests = {table: _digest(cursor, f"SELECT * FROM {table} ORDER BY {order_by}")
+                       for table, order_by in tables}
+        return positions, digests
+
+    def _sql(self, sql: str) -> Any:
+        return sql
+
+    @contextmanager
+    def _transaction(self, *, commit: bool, snapshot: bool = False) -> Iterator[Any]:
+        raise NotImplementedError
+        yield
+
+
+def _digest(cursor: Any, sql: str) -> Digest:
+    """(row count, sha256 of every row in a fixed order), for comparing two stores."""
+    digest = hashlib.sha256()
+    count = 0
+    cursor.execute(sql)
+    for row in cursor.fetchall():
+        digest.update(repr(tuple(_normal(v) for v in dict(row).values())).encode())
+        count += 1
+    return count, digest.hexdigest()
 
 
 def _normal(value: Any) -> Any:
@@ -83,27 +139,19 @@ class SQLiteReadModels(SQLiteTrackingRecorder, ReadModelStore):
 
         return [*super().construct_create_table_statements(), *ddl()]
 
-    def write(self, groups: Grouped, trackings: Sequence[Tracking]) -> None:
-        with self.datastore.get_connection(commit=True) as conn:
-            # Read-model indexes are keyed by random ids: give inserts a 128 MiB page cache.
-            # Durable enough: a read model lost with its tracking record in a power cut is
-            # simply projected again, and WAL keeps each commit atomic.
-            pragmas = conn.cursor()
-            pragmas.execute("PRAGMA cache_size = -131072")
-            pragmas.execute("PRAGMA synchronous = NORMAL")
-            with conn.transaction(commit=True) as c:
-                for sql, rows in groups:
-                    if len(rows) == 1:
-                        c.execute(sql, rows[0])
-                    else:
-                        c.executemany(sql, rows)
-                for tracking in trackings:
-                    self._insert_tracking(c, tracking)
-
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(sql, params)
-            return [dict(row) for row in c.fetchall()]
+    @contextmanager
+    def _transaction(self, *, commit: bool, snapshot: bool = False) -> Iterator[Any]:
+        # In WAL mode one read transaction is one consistent snapshot already.
+        with self.datastore.get_connection(commit=commit) as conn:
+            if commit:
+                # Read-model indexes are keyed by random ids: a 128 MiB page cache. And
+                # durable enough: a read model lost with its tracking record in a power
+                # cut is simply projected again; WAL keeps each commit atomic.
+                pragmas = conn.cursor()
+                pragmas.execute("PRAGMA cache_size = -131072")
+                pragmas.execute("PRAGMA synchronous = NORMAL")
+            with conn.transaction(commit=commit) as cursor:
+                yield cursor
 
 
 class PostgresReadModels(PostgresTrackingRecorder, ReadModelStore):
@@ -112,27 +160,22 @@ class PostgresReadModels(PostgresTrackingRecorder, ReadModelStore):
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
         PostgresTrackingRecorder.__init__(self, datastore, **kwargs)
         ReadModelStore.__init__(self)
+        self.tracking_table = self.tracking_table_name
         from wharf.projections.catalog import ddl
 
         self.sql_create_statements.extend(SQL(statement) for statement in ddl())  # type: ignore[arg-type,misc]
 
-    def write(self, groups: Grouped, trackings: Sequence[Tracking]) -> None:
-        with self.datastore.transaction(commit=True) as curs:
-            # Pipeline mode sends every statement without waiting for the one before.
-            with curs.connection.pipeline():
-                for sql, rows in groups:
-                    if len(rows) == 1:
-                        curs.execute(_pg(sql), rows[0])
-                    else:
-                        curs.executemany(_pg(sql), rows)
-            for tracking in trackings:
-                self._insert_tracking(curs, tracking)
+    @contextmanager
+    def _transaction(self, *, commit: bool, snapshot: bool = False) -> Iterator[Any]:
+        with self.datastore.transaction(commit=commit) as cursor:
+            if snapshot:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            if commit:
+                # Pipeline mode sends every statement without waiting for the one before.
+                with cursor.connection.pipeline():
+                    yield cursor
+            else:
+                yield cursor
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute(_pg(sql), params)  # type: ignore[arg-type,misc]
-            return [dict(row) for row in curs.fetchall()]
-
-
-def _pg(sql: str) -> Any:
-    return sql.replace("?", "%s")
+    def _sql(self, sql: str) -> Any:
+        return sql.replace("?", "%s")

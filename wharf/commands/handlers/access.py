@@ -9,8 +9,8 @@ from uuid import UUID, uuid4
 
 from wharf.commands.context import Context, Decision, Outcome
 from wharf.commands.messages import AddMember, ChangeRole, IssueToken, RemoveMember, RevokeToken
-from wharf.domain.errors import InvalidInput, NotFound
-from wharf.domain.tenant import MANAGE_TENANT, check_email, check_role
+from wharf.domain.errors import Forbidden, InvalidInput, NotFound
+from wharf.domain.tenant import MANAGE_TENANT, READ, check_email, check_role
 from wharf.domain.token import Token, check_scope
 
 MAX_TTL_HOURS = 24 * 366
@@ -18,7 +18,7 @@ MAX_TTL_HOURS = 24 * 366
 
 def new_token(
     ctx: Context, tenant_id: UUID | None, member: str, scope: str, ttl_hours: int | None,
-    name: str,
+    name: str, member_epoch: int = 0,
 ) -> tuple[Token, str]:
     """A new token aggregate and the bearer string, shown once and never stored."""
     secret = secrets.token_urlsafe(32)
@@ -29,7 +29,7 @@ def new_token(
     token = ctx.new(
         Token, tenant_id=tenant_id, member=member, scope=scope,
         secret_hash=hashlib.sha256(secret.encode()).hexdigest(), expires_at=expires,
-        name=name, id=token_id,
+        name=name, member_epoch=member_epoch, id=token_id,
     )
     return token, f"wharf_{token_id.hex}_{secret}"
 
@@ -56,6 +56,8 @@ def change_role(ctx: Context, cmd: ChangeRole) -> Decision:
 
 
 def issue_token(ctx: Context, cmd: IssueToken) -> Decision:
+    """Operators issue any token; a member issues tenant tokens for themselves only, and
+    those always expire."""
     scope = check_scope(cmd.scope)
     if cmd.ttl_hours is not None and not 1 <= cmd.ttl_hours <= MAX_TTL_HOURS:
         raise InvalidInput("ttl_hours", f"must be between 1 and {MAX_TTL_HOURS}")
@@ -63,14 +65,19 @@ def issue_token(ctx: Context, cmd: IssueToken) -> Decision:
         ctx.require_operator()
         if scope != "admin" or cmd.tenant_id is not None:
             raise InvalidInput("scope", "operator tokens have scope admin and no tenant")
-        member = cmd.member
-    else:
-        tenant = ctx.tenant(cmd.tenant_id, MANAGE_TENANT)
-        member = check_email(cmd.member, "member")
-        if member not in tenant.members:
-            raise NotFound("member", member)
-        tenant.require_active()
-    token, secret = new_token(ctx, cmd.tenant_id, member, scope, cmd.ttl_hours, cmd.name)
+        token, secret = new_token(ctx, None, cmd.member, scope, cmd.ttl_hours, cmd.name)
+        return Decision([token], Outcome(id=token.id, token=secret))
+    if cmd.ttl_hours is None:
+        raise InvalidInput("ttl_hours", "tenant tokens expire: give a lifetime in hours")
+    tenant = ctx.tenant(cmd.tenant_id, READ)
+    member = check_email(cmd.member, "member")
+    if not ctx.actor.is_operator and member != ctx.actor.name:
+        raise Forbidden("members issue tokens for themselves only")
+    if member not in tenant.members:
+        raise NotFound("member", member)
+    tenant.require_active()
+    token, secret = new_token(ctx, tenant.id, member, scope, cmd.ttl_hours, cmd.name,
+                              tenant.member_epoch(member))
     return Decision([token], Outcome(id=token.id, token=secret))
 
 

@@ -18,7 +18,7 @@ from wharf.commands.messages import (
 )
 from wharf.domain.base import WharfAggregate
 from wharf.domain.container import Container
-from wharf.domain.errors import Conflict, InvalidInput
+from wharf.domain.errors import Conflict, Forbidden, InvalidInput
 from wharf.domain.plans import Plan, validate_plan
 from wharf.domain.tenant import MANAGE_TENANT, TENANT_NAME, Tenant, check_email
 from wharf.domain.volume import Volume
@@ -36,6 +36,7 @@ def add_plan(ctx: Context, cmd: AddPlan) -> Decision:
         prices=prices, default_cpu_millis=cmd.default_cpu_millis,
         default_memory_mib=cmd.default_memory_mib, bandwidth_mbps=cmd.bandwidth_mbps,
         log_retention_hours=cmd.log_retention_hours, description=cmd.description,
+        self_service=cmd.self_service,
     ))
     return Decision([catalog], Outcome(data={"name": plan.name, "version": plan.version}))
 
@@ -52,7 +53,8 @@ def create_tenant(ctx: Context, cmd: CreateTenant) -> Decision:
     plan = ctx.catalog().latest(cmd.plan)
     tenant = ctx.new(Tenant, name=cmd.name, plan_name=plan.name, plan_version=plan.version,
                      owner=owner, id=tenant_id)
-    token, secret = new_token(ctx, tenant_id, owner, "tenant", 24 * 90, "owner")
+    token, secret = new_token(ctx, tenant_id, owner, "tenant", 24 * 90, "owner",
+                              tenant.member_epoch(owner))
     ctx.keys.create(tenant_id)
     return Decision([tenant, token], Outcome(id=tenant_id, token=secret,
                                              data={"token_id": token.id}))
@@ -60,8 +62,14 @@ def create_tenant(ctx: Context, cmd: CreateTenant) -> Decision:
 
 def change_plan(ctx: Context, cmd: ChangePlan) -> Decision:
     tenant = ctx.tenant(cmd.tenant_id, MANAGE_TENANT)
-    tenant.change_plan(ctx.catalog().latest(cmd.plan))
+    plan = ctx.catalog().latest(cmd.plan)
+    if not plan.self_service and not ctx.actor.is_operator:
+        raise Forbidden(f"plan {plan.name} is assigned by an operator; ask your provider")
+    tenant.change_plan(plan)
     return Decision([tenant], Outcome(id=tenant.id))
+
+
+MAX_GRACE_HOURS = 24 * 366
 
 
 def _containers(ctx: Context, tenant: Tenant) -> list[Container]:
@@ -95,8 +103,8 @@ def resume_tenant(ctx: Context, cmd: ResumeTenant) -> Decision:
 def close_tenant(ctx: Context, cmd: CloseTenant) -> Decision:
     """Stops every workload now, destroys the data key, and purges after the grace period."""
     ctx.require_operator()
-    if cmd.grace_hours < 0:
-        raise InvalidInput("grace_hours", "must be zero or more")
+    if not 0 <= cmd.grace_hours <= MAX_GRACE_HOURS:
+        raise InvalidInput("grace_hours", f"must be between 0 and {MAX_GRACE_HOURS}")
     tenant = ctx.tenant(cmd.tenant_id, MANAGE_TENANT)
     tenant.close(purge_after=(ctx.clock.now() + timedelta(hours=cmd.grace_hours)).isoformat())
     changed: list[WharfAggregate] = [tenant]
@@ -129,5 +137,9 @@ def purge_tenant(ctx: Context, cmd: PurgeTenant) -> Decision:
         tenant.release_volume(name)
         changed.append(volume)
     tenant.mark_purged()
-    return Decision(changed, Outcome(id=tenant.id))
+    tenant_id: UUID = tenant.id
+    # Closing destroyed the key already; doing it again is harmless and covers a crash
+    # between that save and that destruction.
+    return Decision(changed, Outcome(id=tenant.id),
+                    after_save=[lambda: ctx.keys.destroy(tenant_id)])
 
