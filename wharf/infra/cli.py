@@ -466,7 +466,8 @@ def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
     replay.ensure_target(args.into)
     progress = Progress("replaying")
     position = replay.rebuild(wiring.app, args.into, until=until, until_time=until_time,
-                              progress=lambda p: progress(p))
+                              progress=lambda p: progress(p),
+                              source_url=settings.database_url)
     progress.done(position)
     print(f"read models as of position {position} are in {args.into}")
     return 0
