@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from uuid import UUID
 
 from wharf.commands import messages as m
@@ -35,3 +39,17 @@ def create_container(wiring: Wiring, tenant: TenantHandle, name: str, **spec: ob
 def caught_up(wiring: Wiring) -> Wiring:
     wiring.projector.catch_up()
     return wiring
+
+
+ROOT = Path(__file__).parents[2]
+
+
+def wharf(url: str, home: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    """Runs the `wharf` CLI as a real process on the store at `url`."""
+    env = {**os.environ, "WHARF_DATABASE_URL": url, "WHARF_HOME": str(home),
+           "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "wharf.infra.cli", *args], env=env,
+                          capture_output=True, text=True, timeout=300)
+    if ok:
+        assert done.returncode == 0, done.stdout + done.stderr
+    return done

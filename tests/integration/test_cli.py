@@ -12,18 +12,7 @@ import psycopg
 import pytest
 
 from tests.conftest import pg_database
-
-ROOT = Path(__file__).parents[2]
-
-
-def wharf(url: str, home: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "WHARF_DATABASE_URL": url, "WHARF_HOME": str(home),
-           "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-m", "wharf.infra.cli", *args], env=env,
-                          capture_output=True, text=True, timeout=300)
-    if ok:
-        assert done.returncode == 0, done.stdout + done.stderr
-    return done
+from tests.integration.helpers import ROOT, wharf
 
 
 def mixed_workload(url: str, home: Path) -> str:

@@ -3,16 +3,13 @@ closed tenant's secrets can never be read again."""
 
 from __future__ import annotations
 
-import os
 import secrets as random
-import subprocess
-import sys
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from tests.integration.helpers import caught_up, make_tenant
+from tests.integration.helpers import caught_up, make_tenant, wharf
 from wharf.commands import messages as m
 from wharf.commands.actors import Actor
 from wharf.commands.sealing import Unreadable
@@ -38,15 +35,6 @@ def raw_store_bytes(url: str) -> bytes:
     return dump
 
 
-def run_cli(url: str, home: Path, *args: str) -> str:
-    env = {**os.environ, "WHARF_DATABASE_URL": url, "WHARF_HOME": str(home),
-           "PYTHONPATH": str(Path(__file__).parents[2])}
-    done = subprocess.run([sys.executable, "-m", "wharf.infra.cli", *args], env=env,
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    return done.stdout + done.stderr
-
-
 def test_secret_value_appears_nowhere(
     wiring: Wiring, store_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -65,10 +53,10 @@ def test_secret_value_appears_nowhere(
     audit = wiring.view.query("SELECT * FROM rm_audit")
     assert any(row["summary"] == "secret db-password set" for row in audit)
     assert value not in repr(audit)
-    events = run_cli(store_url, tmp_path, "events")
+    events = wharf(store_url, tmp_path, "events").stdout
     assert "Secret.Created" in events
     assert value not in events
-    tenant_events = run_cli(store_url, tmp_path, "events", "--tenant", "acme")
+    tenant_events = wharf(store_url, tmp_path, "events", "--tenant", "acme").stdout
     assert "secret db-password set" in tenant_events and value not in tenant_events
     assert value not in caplog.text
 

@@ -90,23 +90,32 @@ class Wharf(Application[UUID]):
             if command.request_id
             else None
         )
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
             if request_id is not None and request_id in self.repository:
                 return self._replay_answer(request_id)
-            context = Context(self, command.actor, cause, self.clock, self.keys)
+            # The first attempt decides on cached aggregates; any doubt, and every retry,
+            # reads the store.
+            context = Context(self, command.actor, cause, self.clock, self.keys,
+                              optimistic=attempt == 0)
             try:
                 decision = handler(context, command)
             except QuotaExceeded as error:
+                if context.unchecked:
+                    continue  # never refuse on a cached copy: decide again on fresh state
                 self._record_rejection(context, command, error, request_id)
                 if request_id is not None and request_id in self.repository:
                     return self._replay_answer(request_id)
                 raise
             except DomainError:
+                if context.unchecked:
+                    continue
                 # A copy of the same request may have been answered while this one was
                 # deciding against the state it left behind: its answer stands.
                 if request_id is not None and request_id in self.repository:
                     return self._replay_answer(request_id)
                 raise
+            if context.unchecked and context.stale(decision.save):
+                continue
             if request_id is not None:
                 decision.save.append(
                     context.new(ClientRequest, command=name, outcome=decision.outcome.as_data(),

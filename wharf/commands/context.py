@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID, uuid4
@@ -45,8 +46,16 @@ class Decision:
 
 
 class Context:
-    def __init__(self, app: Wharf, actor: Actor, cause: str, clock: Clock, keys: DataKeys):
+    def __init__(
+        self, app: Wharf, actor: Actor, cause: str, clock: Clock, keys: DataKeys,
+        optimistic: bool = False,
+    ):
         self.app = app
+        # Optimistic: decide on cached copies without asking the store for newer events.
+        # Whatever this decision saves is checked by the store's version check anyway;
+        # whatever it only read is checked by `stale()` before saving.
+        self.optimistic = optimistic
+        self.unchecked: dict[UUID, int] = {}
         self.actor = actor
         self.cause = cause
         self.clock = clock
@@ -62,14 +71,37 @@ class Context:
         return aggregate
 
     def load(self, aggregate_class: type[A], ident: UUID, kind: str) -> A:
-        try:
-            aggregate: Any = self.app.repository.get(ident)
-        except AggregateNotFoundError:
-            raise NotFound(kind, ident) from None
+        aggregate: Any = self._cached(ident) if self.optimistic else None
+        if aggregate is not None:
+            self.unchecked[ident] = aggregate.version
+        else:
+            try:
+                aggregate = self.app.repository.get(ident)
+            except AggregateNotFoundError:
+                raise NotFound(kind, ident) from None
         if not isinstance(aggregate, aggregate_class):
             raise NotFound(kind, ident)
         aggregate.stamp(self.actor.label, self.cause)
         return aggregate
+
+    def _cached(self, ident: UUID) -> Any:
+        cache = self.app.repository.cache
+        if cache is None:
+            return None
+        try:
+            cached = cache.get(ident)
+        except KeyError:
+            return None
+        # A copy, as the repository makes: our decision must not touch the cached one.
+        return copy.deepcopy(cached)
+
+    def stale(self, saved: list[WharfAggregate]) -> bool:
+        """True when an aggregate this decision read, and does not save, has moved on."""
+        saving = {aggregate.id for aggregate in saved}
+        return any(
+            next(iter(self.app.events.get(ident, gt=version, limit=1)), None) is not None
+            for ident, version in self.unchecked.items() if ident not in saving
+        )
 
     def exists(self, ident: UUID) -> bool:
         return ident in self.app.repository

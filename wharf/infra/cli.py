@@ -227,15 +227,11 @@ class Progress:
         print(f"\r{self.what}: {done} in {elapsed:.1f}s", file=sys.stderr)
 
 
-def _wiring(settings: Settings) -> Wiring:
-    return build(settings)
-
-
 # -- commands ------------------------------------------------------------------------
 
 
 def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
-    wiring = _wiring(settings)
+    wiring = build(settings)
     print(f"Wharf store: {settings.database_url}")
     progress = Progress("catching up read models")
     wiring.projector.catch_up(progress=lambda p: progress(p))
@@ -245,7 +241,7 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_projector(settings: Settings, args: argparse.Namespace) -> int:
-    wiring = _wiring(settings)
+    wiring = build(settings)
     wiring.projector.batch_size = args.batch_size
     if args.once:
         progress = Progress("projected up to position")
@@ -265,7 +261,7 @@ def _run_projector(wiring: Wiring) -> int:
 
 
 def cmd_plan_list(settings: Settings, args: argparse.Namespace) -> int:
-    wiring = _wiring(settings)
+    wiring = build(settings)
     catalog: Any = wiring.app.repository.get(PlanCatalog.ID)
     rows = []
     for plan in catalog.all_latest():
@@ -278,7 +274,7 @@ def cmd_plan_list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_plan_add(settings: Settings, args: argparse.Namespace) -> int:
-    wiring = _wiring(settings)
+    wiring = build(settings)
     outcome = wiring.app.handle(m.AddPlan(
         actor=_operator(args), name=args.name,
         limits={"containers": args.containers, "cpu_millis": args.cpu_millis,
@@ -297,7 +293,7 @@ def cmd_plan_add(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_tenant_create(settings: Settings, args: argparse.Namespace) -> int:
-    wiring = _wiring(settings)
+    wiring = build(settings)
     outcome = wiring.app.handle(m.CreateTenant(actor=_operator(args), name=args.name,
                                                plan=args.plan, owner=args.owner))
     print(f"tenant {args.name} created: id {outcome.id} (position {outcome.position})")
@@ -306,7 +302,7 @@ def cmd_tenant_create(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_tenant_list(settings: Settings, args: argparse.Namespace) -> int:
-    wiring = _wiring(settings)
+    wiring = build(settings)
     wiring.projector.catch_up()
     rows = wiring.view.query("SELECT * FROM rm_tenants ORDER BY name")
     _table(rows, ["name", "id", "plan", "status", "containers", "cpu_millis", "memory_mib",
@@ -315,7 +311,7 @@ def cmd_tenant_list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_tenant_action(settings: Settings, args: argparse.Namespace) -> int:
-    wiring = _wiring(settings)
+    wiring = build(settings)
     tenant_id = _tenant_id(args.tenant)
     actor = _operator(args)
     command: m.Command
@@ -333,7 +329,7 @@ def cmd_tenant_action(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_purge_due(settings: Settings, args: argparse.Namespace) -> int:
     from wharf.schedulers.purge import purge_due_tenants
 
-    wiring = _wiring(settings)
+    wiring = build(settings)
     wiring.projector.catch_up()
     purged = purge_due_tenants(wiring.app, wiring.view, wiring.app.clock)
     print(f"purged {len(purged)} tenant(s)")
@@ -341,7 +337,7 @@ def cmd_purge_due(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_host_register(settings: Settings, args: argparse.Namespace) -> int:
-    wiring = _wiring(settings)
+    wiring = build(settings)
     outcome = wiring.app.handle(m.RegisterHost(
         actor=_operator(args), endpoint=args.endpoint, name=args.name,
         cpu_millis=args.cpu_millis, memory_mib=args.memory_mib, overcommit=args.overcommit,
@@ -351,7 +347,7 @@ def cmd_host_register(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_host_list(settings: Settings, args: argparse.Namespace) -> int:
-    wiring = _wiring(settings)
+    wiring = build(settings)
     wiring.projector.catch_up()
     rows = wiring.view.query(
         "SELECT *, CAST(cpu_millis * CAST(overcommit AS REAL) AS INTEGER) - reserved_cpu_millis "
@@ -364,7 +360,7 @@ def cmd_host_list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_host_action(settings: Settings, args: argparse.Namespace) -> int:
-    wiring = _wiring(settings)
+    wiring = build(settings)
     host_id = UUID(args.host)
     actor = _operator(args)
     command: m.Command = (m.DrainHost(actor=actor, host_id=host_id) if args.action == "drain"
@@ -381,7 +377,7 @@ def _event_line(position: int, event: Any) -> str:
 
 
 def cmd_events(settings: Settings, args: argparse.Namespace) -> int:
-    wiring = _wiring(settings)
+    wiring = build(settings)
     after = args.after
     printed = 0
     fetch: Callable[[int], list[tuple[int, str]]]
@@ -417,7 +413,7 @@ def cmd_events(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_history(settings: Settings, args: argparse.Namespace) -> int:
-    wiring = _wiring(settings)
+    wiring = build(settings)
     object_id = UUID(args.id)
     events = list(wiring.app.repository.event_store.get(object_id))
     if not events:
@@ -434,7 +430,7 @@ def cmd_history(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
     from wharf.infra import replay
 
-    wiring = _wiring(settings)
+    wiring = build(settings)
     if args.verify:
         wiring.projector.catch_up()
         progress = Progress("rebuilding in a scratch database")
@@ -476,7 +472,7 @@ def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_store_copy(settings: Settings, args: argparse.Namespace) -> int:
     from wharf.infra.copy import copy_store
 
-    wiring = _wiring(settings)
+    wiring = build(settings)
     progress = Progress("copying events")
     copied, gaps = copy_store(wiring.app, settings.database_url, args.to,
                               progress=lambda done, total: progress(done, total))
