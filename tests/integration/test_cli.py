@@ -187,3 +187,46 @@ def test_store_copy_from_sqlite_to_postgres_then_verify_the_copy(tmp_path: Path)
         assert revealed.stdout.strip() == "hush", revealed.stderr
         refused = wharf(source, tmp_path, "store", "copy", "--to", target, ok=False)
         assert refused.returncode == 1 and "already holds events" in refused.stderr
+
+
+def test_store_copy_to_a_backup_file_and_verify_it(sqlite_url: str, tmp_path: Path) -> None:
+    wharf(sqlite_url, tmp_path, "tenant", "create", "acme", "--owner", "o@acme.io")
+    backup = tmp_path / "backups" / "wharf-backup.db"
+    out = wharf(sqlite_url, tmp_path, "store", "copy", "--to", str(backup)).stdout
+    assert f"sqlite:///{backup}" in out
+    backup_url = f"sqlite:///{backup}"
+    wharf(backup_url, tmp_path, "projector", "--once")
+    assert "every read model equals" in wharf(backup_url, tmp_path, "replay", "--verify").stdout
+    listing = wharf(backup_url, tmp_path, "tenant", "list").stdout
+    assert "acme" in listing
+
+
+def test_up_runs_the_projector_and_the_purge_timer(sqlite_url: str, tmp_path: Path) -> None:
+    from wharf.infra.bootstrap import build
+    from wharf.infra.settings import Settings
+    from wharf.schedulers.timers import start_timers
+
+    wiring = build(Settings.from_env({"WHARF_HOME": str(tmp_path),
+                                      "WHARF_DATABASE_URL": sqlite_url}))
+    timers = start_timers(wiring.app, wiring.view)
+    try:
+        job = timers.get_job("purge-closed-tenants")
+        assert job is not None and job.next_run_time is not None
+    finally:
+        timers.shutdown(wait=False)
+        wiring.close()
+    env = {**os.environ, "WHARF_DATABASE_URL": sqlite_url, "WHARF_HOME": str(tmp_path),
+           "PYTHONPATH": str(ROOT)}
+    up = subprocess.Popen([sys.executable, "-m", "wharf.infra.cli", "up"], env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert up.stdout is not None
+        lines: list[str] = []
+        while not any("Running the projector and the timers" in line for line in lines):
+            line = up.stdout.readline()  # the process prints it within its start-up
+            assert line, f"wharf up ended early: {lines}"
+            lines.append(line)
+    finally:
+        up.terminate()
+        up.communicate(timeout=10)
+    assert up.returncode == 0

@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -167,7 +168,7 @@ def _parser() -> argparse.ArgumentParser:
                                    "or rebuild at the live position in a scratch database "
                                    "and compare table by table (--verify).")
     p.add_argument("--until", help="a log position or an ISO time (default: head)")
-    p.add_argument("--into", help="target: sqlite:///FILE or postgresql://.../DB")
+    p.add_argument("--into", help="target: a file, sqlite:///FILE or postgresql://.../DB")
     p.add_argument("--verify", action="store_true",
                    help="compare a fresh rebuild with the live read models; exit 1 on any "
                         "difference")
@@ -176,7 +177,8 @@ def _parser() -> argparse.ArgumentParser:
     store = sub.add_parser("store", help="work on the store itself").add_subparsers(
         metavar="ACTION")
     p = store.add_parser("copy", help="copy the whole log and the data keys to another store")
-    p.add_argument("--to", required=True, help="sqlite:///FILE or postgresql://.../DB")
+    p.add_argument("--to", required=True,
+                   help="a backup file, sqlite:///FILE or postgresql://.../DB")
     p.set_defaults(run=cmd_store_copy)
     return parser
 
@@ -236,8 +238,15 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     progress = Progress("catching up read models")
     wiring.projector.catch_up(progress=lambda p: progress(p))
     progress.done(wiring.projector.position)
-    print("Running the projector (the GraphQL API arrives with the next release). Ctrl-C stops.")
-    return _run_projector(wiring)
+    from wharf.schedulers.timers import start_timers
+
+    timers = start_timers(wiring.app, wiring.view)
+    print("Running the projector and the timers (the GraphQL API arrives with the next "
+          "release). Ctrl-C stops.")
+    try:
+        return _run_projector(wiring)
+    finally:
+        timers.shutdown(wait=False)
 
 
 def cmd_projector(settings: Settings, args: argparse.Namespace) -> int:
@@ -370,6 +379,13 @@ def cmd_host_action(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _as_url(target: str) -> str:
+    """A database URL, or a plain file path taken as a SQLite file."""
+    if "://" in target:
+        return target
+    return f"sqlite:///{Path(target).resolve()}"
+
+
 def _event_line(position: int, event: Any) -> str:
     return (f"{position:>8}  {event.timestamp.isoformat(timespec='seconds')}  "
             f"{event_type(event):<28} {str(event.originator_id)[:8]}  {event.actor:<24} "
@@ -459,13 +475,14 @@ def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
             until_time = datetime.fromisoformat(args.until)
             if until_time.tzinfo is None:
                 until_time = until_time.replace(tzinfo=UTC)
-    replay.ensure_target(args.into)
+    into = _as_url(args.into)
+    replay.ensure_target(into)
     progress = Progress("replaying")
-    position = replay.rebuild(wiring.app, args.into, until=until, until_time=until_time,
+    position = replay.rebuild(wiring.app, into, until=until, until_time=until_time,
                               progress=lambda p: progress(p),
                               source_url=settings.database_url)
     progress.done(position)
-    print(f"read models as of position {position} are in {args.into}")
+    print(f"read models as of position {position} are in {into}")
     return 0
 
 
@@ -474,13 +491,14 @@ def cmd_store_copy(settings: Settings, args: argparse.Namespace) -> int:
 
     wiring = build(settings)
     progress = Progress("copying events")
-    copied, gaps = copy_store(wiring.app, settings.database_url, args.to,
+    target = _as_url(args.to)
+    copied, gaps = copy_store(wiring.app, settings.database_url, target,
                               progress=lambda done, total: progress(done, total))
     progress.done(copied)
     if gaps:
         print(f"note: the source skipped {gaps} position(s); the copy numbers its log "
               "without gaps, so positions differ after the first gap (the order does not)")
-    print(f"copied {copied} events and the data keys to {args.to}; "
+    print(f"copied {copied} events and the data keys to {target}; "
           "run `wharf projector --once` there to build its read models")
     return 0
 

@@ -53,13 +53,15 @@ class ReadModelStore(TrackingRecorder):
     def write(self, groups: Grouped, advances: Sequence[Advance]) -> None:
         """Writes rows and moves tracking records, in one transaction."""
         with self._transaction(commit=True) as cursor:
+            # Tracking first: a second projector then waits on the tracking rows and finds
+            # them moved, instead of deadlocking with us over read-model rows.
+            for name, previous, position in advances:
+                self._advance(cursor, name, previous, position)
             for sql, rows in groups:
                 if len(rows) == 1:
                     cursor.execute(self._sql(sql), rows[0])
                 else:
                     cursor.executemany(self._sql(sql), rows)
-            for name, previous, position in advances:
-                self._advance(cursor, name, previous, position)
 
     def _advance(self, cursor: Any, name: str, previous: int, position: int) -> None:
         if previous == 0:  # a first record: fails if another projector wrote one
