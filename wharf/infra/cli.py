@@ -39,6 +39,8 @@ log and can be rebuilt from it at any time.
 environment:
   WHARF_HOME           data directory (default ./var)
   WHARF_DATABASE_URL   sqlite:///FILE (default: WHARF_HOME/wharf.db) or postgresql://...
+  WHARF_LISTEN         API address (default 127.0.0.1:8080)
+  WHARF_DEV            on: GraphiQL and introspection
 """
 
 
@@ -85,9 +87,15 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     up = sub.add_parser("up", help="set up the store and run Wharf in one process",
-                        description="Creates the store on first start, seeds the plans and "
-                                    "runs the projector until interrupted.")
+                        description="Creates the store on first start, seeds the plans, "
+                                    "issues the operator's token, and runs the GraphQL API, "
+                                    "the projector and the timers until interrupted "
+                                    "(WHARF_LISTEN, default 127.0.0.1:8080).")
     up.set_defaults(run=cmd_up)
+    api = sub.add_parser("api", help="serve the GraphQL API (stateless; run many)")
+    api.set_defaults(run=cmd_api)
+    schema = sub.add_parser("schema", help="print the GraphQL schema (SDL)")
+    schema.set_defaults(run=cmd_schema)
 
     proj = sub.add_parser("projector", help="keep every read model up to date with the log")
     proj.add_argument("--once", action="store_true", help="catch up, then exit")
@@ -233,20 +241,50 @@ class Progress:
 
 
 def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
+    from wharf.infra.serve import ensure_operator_token, listen_address, serve, token_file
+    from wharf.schedulers.timers import start_timers
+
     wiring = build(settings)
     print(f"Wharf store: {settings.database_url}")
     progress = Progress("catching up read models")
     wiring.projector.catch_up(progress=lambda p: progress(p))
     progress.done(wiring.projector.position)
-    from wharf.schedulers.timers import start_timers
-
+    token = ensure_operator_token(wiring, settings)
+    host, port = listen_address(settings)
+    print(f"Wharf API: http://{host}:{port}/graphql")
+    if token is not None:
+        print(f"operator token (also in {token_file(settings)}): {token}")
+    else:
+        print(f"operator token: in {token_file(settings)}")
     timers = start_timers(wiring.app, wiring.view)
-    print("Running the projector and the timers (the GraphQL API arrives with the next "
-          "release). Ctrl-C stops.")
+    print("Running the API, the projector and the timers. Ctrl-C stops.", flush=True)
     try:
-        return _run_projector(wiring)
+        serve(wiring, settings, embedded=True)
     finally:
         timers.shutdown(wait=False)
+        wiring.close()
+    return 0
+
+
+def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
+    from wharf.infra.serve import listen_address, serve
+
+    wiring = build(settings)
+    host, port = listen_address(settings)
+    print(f"Wharf API: http://{host}:{port}/graphql (read side from `wharf projector`)",
+          flush=True)
+    try:
+        serve(wiring, settings, embedded=False)
+    finally:
+        wiring.close()
+    return 0
+
+
+def cmd_schema(settings: Settings, args: argparse.Namespace) -> int:
+    from wharf.graphql.schema import build_schema
+
+    print(build_schema(dev=True).as_str())
+    return 0
 
 
 def cmd_projector(settings: Settings, args: argparse.Namespace) -> int:

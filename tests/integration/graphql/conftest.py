@@ -1,0 +1,117 @@
+"""A real Wharf API on uvicorn, on a free loopback port, for every GraphQL test."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from tests.conftest import DrivenClock, settings_for
+from wharf.infra.api import create_app
+from wharf.infra.bootstrap import Wiring, build
+from wharf.infra.serve import ensure_operator_token
+
+
+@dataclass
+class Api:
+    url: str
+    wiring: Wiring
+    operator_token: str
+
+    def post(self, query: str, variables: dict[str, Any] | None = None, *,
+             token: str | None = None, headers: dict[str, str] | None = None,
+             ) -> tuple[int, dict[str, Any]]:
+        body = json.dumps({"query": query, "variables": variables or {}}).encode()
+        request = urllib.request.Request(f"{self.url}/graphql", data=body, method="POST")
+        request.add_header("Content-Type", "application/json")
+        if token is not None:
+            request.add_header("Authorization", f"Bearer {token}")
+        for name, value in (headers or {}).items():
+            request.add_header(name, value)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            text = error.read().decode()
+            try:
+                return error.code, json.loads(text)
+            except ValueError:
+                return error.code, {"text": text}
+
+    def gql(self, query: str, variables: dict[str, Any] | None = None, *,
+            token: str | None = None) -> dict[str, Any]:
+        """The `data` of a successful answer (asserts there were no errors)."""
+        status, answer = self.post(query, variables, token=token)
+        assert status == 200 and "errors" not in answer, answer
+        data: dict[str, Any] = answer["data"]
+        return data
+
+    def get(self, path: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(f"{self.url}{path}", timeout=10) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+
+@pytest.fixture
+def api(store_url: str, tmp_path: Path) -> Iterator[Api]:
+    yield from _serve(store_url, tmp_path, dev=False)
+
+
+@pytest.fixture
+def dev_api(tmp_path: Path) -> Iterator[Api]:
+    """WHARF_DEV on, with a store of its own."""
+    yield from _serve(f"sqlite:///{tmp_path / 'dev' / 'wharf.db'}", tmp_path / "dev", dev=True)
+
+
+def _serve(url: str, tmp_path: Path, dev: bool) -> Iterator[Api]:
+    settings = settings_for(url, tmp_path / "home")
+    wiring = build(settings, clock=DrivenClock(), pool_size=20)
+    token = ensure_operator_token(wiring, settings)
+    assert token is not None
+    server = uvicorn.Server(uvicorn.Config(create_app(wiring, embedded=True, dev=dev),
+                                           host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not (server.started and server.servers):
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        assert thread.is_alive(), "uvicorn died"
+        time.sleep(0.01)  # polling for the server to be up, with a deadline
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield Api(f"http://127.0.0.1:{port}", wiring, token)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        wiring.close()
+
+
+CREATE_TENANT = """
+mutation($name: String!, $owner: String!, $plan: String!) {
+  createTenant(input: {name: $name, owner: $owner, plan: $plan}) {
+    __typename
+    ... on TenantCreated { ownerToken position tenant { tenant { id name } } }
+    ... on InvalidInput { field message }
+    ... on Conflict { message }
+  }
+}"""
+
+
+def new_tenant(api: Api, name: str = "acme", plan: str = "free") -> tuple[str, str]:
+    """Creates a tenant through the API; returns (tenant id, owner token)."""
+    data = api.gql(CREATE_TENANT, {"name": name, "owner": f"owner@{name}.io", "plan": plan},
+                   token=api.operator_token)
+    created = data["createTenant"]
+    assert created["__typename"] == "TenantCreated", created
+    return created["tenant"]["tenant"]["id"], created["ownerToken"]

@@ -1,0 +1,137 @@
+"""The GraphQL API over real HTTP: documents in, `__typename` and data out."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from tests.integration.graphql.conftest import Api, new_tenant
+from wharf.graphql.schema import build_schema
+
+CREATE_CONTAINER = """
+mutation($input: CreateContainerInput!) {
+  createContainer(input: $input) {
+    __typename
+    ... on ContainerPayload { position container { id name image desired observed } }
+    ... on QuotaExceeded { resource limit used requested }
+    ... on InvalidInput { field message }
+    ... on NotFound { kind id }
+    ... on Forbidden { message }
+    ... on Conflict { message }
+  }
+}"""
+
+CONTAINERS = """
+query($first: Int!, $after: String) {
+  containers(first: $first, after: $after) {
+    edges { cursor node { id name desired } }
+    pageInfo { hasNextPage endCursor }
+  }
+}"""
+
+
+def test_schema_file_is_the_schema_the_code_serves() -> None:
+    exported = (Path(__file__).parents[3] / "schema.graphql").read_text()
+    assert exported.strip() == build_schema(dev=True).as_str().strip(), (
+        "schema.graphql is stale: run `wharf schema > schema.graphql`")
+
+
+def test_create_then_read_your_write(api: Api) -> None:
+    _, owner = new_tenant(api)
+    created = api.gql(CREATE_CONTAINER, {"input": {"name": "web", "image": "busybox",
+                                                   "env": [{"name": "A", "value": "1"}]}},
+                      token=owner)["createContainer"]
+    assert created["__typename"] == "ContainerPayload"
+    assert created["container"]["name"] == "web" and created["position"] > 0
+    page = api.gql(CONTAINERS, {"first": 10}, token=owner)["containers"]
+    assert [e["node"]["name"] for e in page["edges"]] == ["web"]
+
+
+def test_errors_are_typed_results(api: Api) -> None:
+    _, owner = new_tenant(api)
+    bad = api.gql(CREATE_CONTAINER, {"input": {"name": "x", "image": "busybox",
+                                               "cpuMillis": 0}}, token=owner)["createContainer"]
+    assert bad == {"__typename": "InvalidInput", "field": "cpu_millis",
+                   "message": "must be between 10 and 64000"}
+    for name in ("a", "b"):
+        api.gql(CREATE_CONTAINER, {"input": {"name": name, "image": "busybox"}}, token=owner)
+    third = api.gql(CREATE_CONTAINER, {"input": {"name": "c", "image": "busybox"}},
+                    token=owner)["createContainer"]
+    assert third == {"__typename": "QuotaExceeded", "resource": "containers", "limit": 2,
+                     "used": 2, "requested": 1}
+
+
+def test_fifty_parallel_creates_over_http_give_exactly_two(api: Api) -> None:
+    _, owner = new_tenant(api)
+
+    def create(i: int) -> str:
+        answer = api.gql(CREATE_CONTAINER, {"input": {"name": f"c{i}", "image": "busybox"}},
+                         token=owner)
+        typename: str = answer["createContainer"]["__typename"]
+        return typename
+
+    with ThreadPoolExecutor(50) as pool:
+        answers = list(pool.map(create, range(50)))
+    assert answers.count("ContainerPayload") == 2
+    assert answers.count("QuotaExceeded") == 48
+
+
+def test_another_tenants_container_is_not_found(api: Api) -> None:
+    _, acme = new_tenant(api, "acme")
+    _, other = new_tenant(api, "other")
+    container = api.gql(CREATE_CONTAINER, {"input": {"name": "web", "image": "busybox"}},
+                        token=acme)["createContainer"]["container"]["id"]
+    stop = api.gql("""mutation($id: ID!) { stopContainer(input: {id: $id}) {
+        __typename ... on NotFound { kind id } } }""", {"id": container}, token=other)
+    assert stop["stopContainer"] == {"__typename": "NotFound", "kind": "container",
+                                     "id": container}
+    missing = api.gql("""mutation { stopContainer(input: {id: "00000000-0000-0000-0000-0000000000aa"})
+        { __typename ... on NotFound { kind } } }""", token=other)
+    assert missing["stopContainer"] == {"__typename": "NotFound", "kind": "container"}
+    seen = api.gql("query($id: ID!) { container(id: $id) { name } }", {"id": container},
+                   token=other)
+    assert seen == {"container": None}
+
+
+def test_bad_tokens_get_401_and_no_token_gets_forbidden(api: Api) -> None:
+    status, _ = api.post("{ me { actor } }", token="wharf_00_nope")
+    assert status == 401
+    status, answer = api.post("{ me { actor } }")
+    assert status == 200 and "authentication required" in answer["errors"][0]["message"]
+
+
+def test_sixteen_aliases_are_rejected_before_resolving(api: Api) -> None:
+    _, owner = new_tenant(api)
+    fifteen = "{ " + " ".join(f"a{i}: me {{ actor }}" for i in range(15)) + " }"
+    assert api.post(fifteen, token=owner)[1].get("errors") is None
+    sixteen = "{ " + " ".join(f"a{i}: me {{ actor }}" for i in range(16)) + " }"
+    status, answer = api.post(sixteen, token=owner)
+    assert answer.get("data") is None
+    assert "aliases" in answer["errors"][0]["message"].lower()
+
+
+def test_introspection_only_in_development(api: Api, dev_api: Api) -> None:
+    query = "{ __schema { queryType { name } } }"
+    status, answer = api.post(query, token=api.operator_token)
+    assert answer.get("errors") and answer.get("data") is None
+    assert dev_api.gql(query, token=dev_api.operator_token) == {
+        "__schema": {"queryType": {"name": "Query"}}}
+
+
+def test_health_readiness_and_metrics(api: Api) -> None:
+    assert api.get("/healthz") == (200, "ok")
+    status, body = api.get("/readyz")
+    assert status == 200 and '"ready":true' in body
+    status, body = api.get("/metrics")
+    assert status == 200 and "wharf_log_position" in body and "wharf_read_side_position" in body
+
+
+def test_min_position_header_waits_for_the_read_side(api: Api) -> None:
+    _, owner = new_tenant(api)
+    head = api.wiring.app.recorder.max_notification_id() or 0
+    status, answer = api.post("{ me { tenant { name } } }", token=owner,
+                              headers={"Wharf-Min-Position": str(head)})
+    assert status == 200 and answer["data"]["me"]["tenant"]["name"] == "acme"
+    status, _ = api.post("{ me { actor } }", token=owner,
+                         headers={"Wharf-Min-Position": "soon"})
+    assert status == 400

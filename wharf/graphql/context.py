@@ -1,0 +1,72 @@
+"""The per-request context: who is calling, and the read side at the position they need."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import anyio.to_thread
+from strawberry.types import Info
+
+from wharf.commands.actors import Actor
+from wharf.domain.errors import Forbidden
+from wharf.infra.bootstrap import Wiring
+from wharf.projections.runner import wait_for_position
+
+READ_SIDE_TIMEOUT = 10.0
+
+
+@dataclass
+class Context:
+    wiring: Wiring
+    actor: Actor | None
+    min_position: int = 0
+    in_process_projector: bool = True
+
+    def require_actor(self) -> Actor:
+        if self.actor is None:
+            raise Forbidden("authentication required: send Authorization: Bearer <token>")
+        return self.actor
+
+    def require_operator(self) -> Actor:
+        actor = self.require_actor()
+        if not actor.is_operator:
+            raise Forbidden("operators only")
+        return actor
+
+    def tenant_scope(self, tenant: str | None = None) -> UUID:
+        """The tenant a query reads: the caller's own, or any one for an operator."""
+        actor = self.require_actor()
+        if actor.is_operator:
+            if tenant is None:
+                raise Forbidden("operators name the tenant they read")
+            return _uuid(tenant)
+        assert actor.tenant_id is not None
+        return actor.tenant_id
+
+    async def read(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        """Reads the read side once it has reached the request's minimum position."""
+        await self.reach(self.min_position)
+        return await anyio.to_thread.run_sync(self.wiring.view.query, sql, params)
+
+    async def reach(self, position: int) -> None:
+        if position <= 0:
+            return
+        if self.in_process_projector:
+            await anyio.to_thread.run_sync(self.wiring.projector.wait, position,
+                                           READ_SIDE_TIMEOUT)
+        else:
+            await anyio.to_thread.run_sync(wait_for_position, self.wiring.view, position,
+                                           READ_SIDE_TIMEOUT)
+
+
+def ctx(info: Info[Context, Any]) -> Context:
+    return info.context
+
+
+def _uuid(value: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        return UUID(int=0)  # an id that matches nothing: the caller gets NotFound

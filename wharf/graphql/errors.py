@@ -1,0 +1,55 @@
+"""The error types every mutation result can carry (DESIGN.md, API conventions)."""
+
+from __future__ import annotations
+
+import strawberry
+
+from wharf.domain import errors as domain
+
+
+@strawberry.type(description="The object does not exist, or belongs to another tenant.")
+class NotFound:
+    message: str
+    kind: str
+    id: str
+
+
+@strawberry.type(description="The caller's role or scope does not allow this.")
+class Forbidden:
+    message: str
+
+
+@strawberry.type(description="A field of the input is wrong; `field` names it.")
+class InvalidInput:
+    message: str
+    field: str
+
+
+@strawberry.type(description="The tenant's plan does not allow this much.")
+class QuotaExceeded:
+    message: str
+    resource: str
+    limit: int
+    used: int
+    requested: int
+
+
+@strawberry.type(description="The object is not in a state that allows this.")
+class Conflict:
+    message: str
+
+
+Error = NotFound | Forbidden | InvalidInput | QuotaExceeded | Conflict
+
+
+def to_graphql(error: domain.DomainError) -> Error:
+    if isinstance(error, domain.NotFound):
+        return NotFound(message=str(error), kind=error.kind, id=error.ident)
+    if isinstance(error, domain.InvalidInput):
+        return InvalidInput(message=error.message, field=error.field)
+    if isinstance(error, domain.QuotaExceeded):
+        return QuotaExceeded(message=str(error), resource=error.resource, limit=error.limit,
+                             used=error.used, requested=error.requested)
+    if isinstance(error, domain.Conflict):
+        return Conflict(message=str(error))
+    return Forbidden(message=str(error))

@@ -1,0 +1,1 @@
+"""Mutations: each takes one input, runs one command and answers a result union."""

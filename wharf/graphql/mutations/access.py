@@ -1,0 +1,170 @@
+"""Members, tokens and the plan: owners' mutations (and operators')."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import strawberry
+from strawberry.types import Info
+
+from wharf.commands import messages as m
+from wharf.commands.context import Outcome
+from wharf.graphql.context import Context
+from wharf.graphql.errors import Error
+from wharf.graphql.mutations.base import own_tenant, run, uid
+from wharf.graphql.types import Tenant
+
+
+@strawberry.input
+class AddMemberInput:
+    email: str
+    role: str
+    tenant: strawberry.ID | None = None
+    client_request_id: str | None = None
+
+
+@strawberry.input
+class RemoveMemberInput:
+    email: str
+    tenant: strawberry.ID | None = None
+    client_request_id: str | None = None
+
+
+@strawberry.input
+class ChangeRoleInput:
+    email: str
+    role: str
+    tenant: strawberry.ID | None = None
+    client_request_id: str | None = None
+
+
+@strawberry.type
+class MemberPayload:
+    email: str
+    position: int
+
+
+AddMemberResult = Annotated[MemberPayload | Error, strawberry.union("AddMemberResult")]
+RemoveMemberResult = Annotated[MemberPayload | Error, strawberry.union("RemoveMemberResult")]
+ChangeRoleResult = Annotated[MemberPayload | Error, strawberry.union("ChangeRoleResult")]
+
+
+@strawberry.input
+class IssueTokenInput:
+    ttl_hours: int
+    name: str = ""
+    member: str | None = None
+    tenant: strawberry.ID | None = None
+    client_request_id: str | None = None
+
+
+@strawberry.input
+class RevokeTokenInput:
+    id: strawberry.ID
+    client_request_id: str | None = None
+
+
+@strawberry.type(description="`token` is shown once, here, and never again.")
+class TokenIssued:
+    id: strawberry.ID
+    token: str
+    position: int
+
+
+@strawberry.type
+class TokenRevoked:
+    id: strawberry.ID
+    position: int
+
+
+IssueTokenResult = Annotated[TokenIssued | Error, strawberry.union("IssueTokenResult")]
+RevokeTokenResult = Annotated[TokenRevoked | Error, strawberry.union("RevokeTokenResult")]
+
+
+@strawberry.input
+class ChangePlanInput:
+    plan: str
+    tenant: strawberry.ID | None = None
+    client_request_id: str | None = None
+
+
+@strawberry.type
+class TenantPayload:
+    tenant: Tenant | None
+    position: int
+
+
+ChangePlanResult = Annotated[TenantPayload | Error, strawberry.union("ChangePlanResult")]
+
+
+async def tenant_payload(context: Context, outcome: Outcome) -> TenantPayload:
+    rows = await context.read("SELECT * FROM rm_tenants WHERE id = ?", (str(outcome.id),))
+    return TenantPayload(tenant=Tenant.from_row(rows[0]) if rows else None,
+                         position=outcome.position)
+
+
+def _member(email: str) -> Any:
+    async def done(context: Context, outcome: Outcome) -> MemberPayload:
+        return MemberPayload(email=email, position=outcome.position)
+
+    return done
+
+
+@strawberry.type
+class AccessMutations:
+    @strawberry.mutation
+    async def add_member(self, info: Info[Context, Any], input: AddMemberInput) -> AddMemberResult:
+        return await run(info, lambda actor: m.AddMember(
+            actor=actor, request_id=input.client_request_id,
+            tenant_id=own_tenant(actor, input.tenant), email=input.email, role=input.role),
+            _member(input.email))
+
+    @strawberry.mutation
+    async def remove_member(
+        self, info: Info[Context, Any], input: RemoveMemberInput
+    ) -> RemoveMemberResult:
+        return await run(info, lambda actor: m.RemoveMember(
+            actor=actor, request_id=input.client_request_id,
+            tenant_id=own_tenant(actor, input.tenant), email=input.email),
+            _member(input.email))
+
+    @strawberry.mutation
+    async def change_role(
+        self, info: Info[Context, Any], input: ChangeRoleInput
+    ) -> ChangeRoleResult:
+        return await run(info, lambda actor: m.ChangeRole(
+            actor=actor, request_id=input.client_request_id,
+            tenant_id=own_tenant(actor, input.tenant), email=input.email, role=input.role),
+            _member(input.email))
+
+    @strawberry.mutation(description="A token for the caller (operators: for any member).")
+    async def issue_token(
+        self, info: Info[Context, Any], input: IssueTokenInput
+    ) -> IssueTokenResult:
+        async def done(context: Context, outcome: Outcome) -> TokenIssued:
+            assert outcome.token is not None
+            return TokenIssued(id=strawberry.ID(str(outcome.id)), token=outcome.token,
+                               position=outcome.position)
+
+        return await run(info, lambda actor: m.IssueToken(
+            actor=actor, request_id=input.client_request_id,
+            tenant_id=own_tenant(actor, input.tenant), member=input.member or actor.name,
+            ttl_hours=input.ttl_hours, name=input.name), done)
+
+    @strawberry.mutation
+    async def revoke_token(
+        self, info: Info[Context, Any], input: RevokeTokenInput
+    ) -> RevokeTokenResult:
+        async def done(context: Context, outcome: Outcome) -> TokenRevoked:
+            return TokenRevoked(id=input.id, position=outcome.position)
+
+        return await run(info, lambda actor: m.RevokeToken(
+            actor=actor, request_id=input.client_request_id, token_id=uid(input.id)), done)
+
+    @strawberry.mutation
+    async def change_plan(
+        self, info: Info[Context, Any], input: ChangePlanInput
+    ) -> ChangePlanResult:
+        return await run(info, lambda actor: m.ChangePlan(
+            actor=actor, request_id=input.client_request_id,
+            tenant_id=own_tenant(actor, input.tenant), plan=input.plan), tenant_payload)

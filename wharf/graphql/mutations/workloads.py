@@ -1,0 +1,248 @@
+"""Containers, volumes and secrets."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import strawberry
+from strawberry.types import Info
+
+from wharf.commands import messages as m
+from wharf.commands.context import Outcome
+from wharf.graphql.context import Context
+from wharf.graphql.errors import Error
+from wharf.graphql.mutations.base import own_tenant, run, uid
+from wharf.graphql.types import Container, Volume
+
+
+@strawberry.input
+class EnvVarInput:
+    name: str
+    value: str
+
+
+@strawberry.input
+class SecretRefInput:
+    name: str
+    env: str | None = None
+
+
+@strawberry.input
+class PortInput:
+    container_port: int
+    protocol: str = "tcp"
+    host_port: int | None = None
+    publish: bool = True
+
+
+@strawberry.input
+class MountInput:
+    volume: str
+    path: str
+    read_only: bool = False
+
+
+@strawberry.input
+class CreateContainerInput:
+    name: str
+    image: str
+    tenant: strawberry.ID | None = None
+    command: list[str] | None = None
+    entrypoint: list[str] | None = None
+    env: list[EnvVarInput] | None = None
+    secrets: list[SecretRefInput] | None = None
+    ports: list[PortInput] | None = None
+    cpu_millis: int | None = None
+    memory_mib: int | None = None
+    volumes: list[MountInput] | None = None
+    restart_policy: str = "no"
+    start: bool = True
+    client_request_id: str | None = None
+
+
+@strawberry.input
+class ContainerIdInput:
+    id: strawberry.ID
+    client_request_id: str | None = None
+
+
+@strawberry.type
+class ContainerPayload:
+    container: Container | None
+    position: int
+
+
+async def _container(context: Context, outcome: Outcome) -> ContainerPayload:
+    rows = await context.read("SELECT * FROM rm_containers WHERE id = ?", (str(outcome.id),))
+    return ContainerPayload(container=Container.from_row(rows[0]) if rows else None,
+                            position=outcome.position)
+
+
+def _spec(data: CreateContainerInput) -> dict[str, Any]:
+    env = {}
+    for var in data.env or []:
+        env[var.name] = var.value
+    return {
+        "image": data.image, "command": data.command, "entrypoint": data.entrypoint,
+        "env": env,
+        "secrets": [{"name": s.name, "env": s.env} for s in data.secrets or []],
+        "ports": [{"container_port": p.container_port, "protocol": p.protocol,
+                   "host_port": p.host_port, "publish": p.publish} for p in data.ports or []],
+        "cpu_millis": data.cpu_millis, "memory_mib": data.memory_mib,
+        "volumes": [{"volume": v.volume, "path": v.path, "read_only": v.read_only}
+                    for v in data.volumes or []],
+        "restart_policy": data.restart_policy,
+    }
+
+
+CreateContainerResult = Annotated[ContainerPayload | Error,
+                          strawberry.union("CreateContainerResult")]
+StartContainerResult = Annotated[ContainerPayload | Error, strawberry.union("StartContainerResult")]
+StopContainerResult = Annotated[ContainerPayload | Error, strawberry.union("StopContainerResult")]
+DeleteContainerResult = Annotated[ContainerPayload | Error,
+                          strawberry.union("DeleteContainerResult")]
+
+
+@strawberry.input
+class CreateVolumeInput:
+    name: str
+    size_gib: int
+    tenant: strawberry.ID | None = None
+    client_request_id: str | None = None
+
+
+@strawberry.input
+class ResizeVolumeInput:
+    id: strawberry.ID
+    size_gib: int
+    client_request_id: str | None = None
+
+
+@strawberry.input
+class VolumeIdInput:
+    id: strawberry.ID
+    client_request_id: str | None = None
+
+
+@strawberry.type
+class VolumePayload:
+    volume: Volume | None
+    position: int
+
+
+async def _volume(context: Context, outcome: Outcome) -> VolumePayload:
+    rows = await context.read("SELECT * FROM rm_volumes WHERE id = ?", (str(outcome.id),))
+    return VolumePayload(volume=Volume.from_row(rows[0]) if rows else None,
+                         position=outcome.position)
+
+
+CreateVolumeResult = Annotated[VolumePayload | Error, strawberry.union("CreateVolumeResult")]
+ResizeVolumeResult = Annotated[VolumePayload | Error, strawberry.union("ResizeVolumeResult")]
+DeleteVolumeResult = Annotated[VolumePayload | Error, strawberry.union("DeleteVolumeResult")]
+
+
+@strawberry.input
+class SetSecretInput:
+    name: str
+    value: str
+    tenant: strawberry.ID | None = None
+    client_request_id: str | None = None
+
+
+@strawberry.input
+class DeleteSecretInput:
+    name: str
+    tenant: strawberry.ID | None = None
+    client_request_id: str | None = None
+
+
+@strawberry.type
+class SecretPayload:
+    name: str
+    position: int
+
+
+SetSecretResult = Annotated[SecretPayload | Error, strawberry.union("SetSecretResult")]
+DeleteSecretResult = Annotated[SecretPayload | Error, strawberry.union("DeleteSecretResult")]
+
+
+@strawberry.type
+class WorkloadMutations:
+    @strawberry.mutation
+    async def create_container(
+        self, info: Info[Context, Any], input: CreateContainerInput
+    ) -> CreateContainerResult:
+        return await run(info, lambda actor: m.CreateContainer(
+            actor=actor, request_id=input.client_request_id,
+            tenant_id=own_tenant(actor, input.tenant), name=input.name, spec=_spec(input),
+            start=input.start), _container)
+
+    @strawberry.mutation
+    async def start_container(
+        self, info: Info[Context, Any], input: ContainerIdInput
+    ) -> StartContainerResult:
+        return await run(info, lambda actor: m.StartContainer(
+            actor=actor, request_id=input.client_request_id, container_id=uid(input.id)),
+            _container)
+
+    @strawberry.mutation
+    async def stop_container(
+        self, info: Info[Context, Any], input: ContainerIdInput
+    ) -> StopContainerResult:
+        return await run(info, lambda actor: m.StopContainer(
+            actor=actor, request_id=input.client_request_id, container_id=uid(input.id)),
+            _container)
+
+    @strawberry.mutation
+    async def delete_container(
+        self, info: Info[Context, Any], input: ContainerIdInput
+    ) -> DeleteContainerResult:
+        return await run(info, lambda actor: m.DeleteContainer(
+            actor=actor, request_id=input.client_request_id, container_id=uid(input.id)),
+            _container)
+
+    @strawberry.mutation
+    async def create_volume(
+        self, info: Info[Context, Any], input: CreateVolumeInput
+    ) -> CreateVolumeResult:
+        return await run(info, lambda actor: m.CreateVolume(
+            actor=actor, request_id=input.client_request_id,
+            tenant_id=own_tenant(actor, input.tenant), name=input.name,
+            size_gib=input.size_gib), _volume)
+
+    @strawberry.mutation
+    async def resize_volume(
+        self, info: Info[Context, Any], input: ResizeVolumeInput
+    ) -> ResizeVolumeResult:
+        return await run(info, lambda actor: m.ResizeVolume(
+            actor=actor, request_id=input.client_request_id, volume_id=uid(input.id),
+            size_gib=input.size_gib), _volume)
+
+    @strawberry.mutation
+    async def delete_volume(
+        self, info: Info[Context, Any], input: VolumeIdInput
+    ) -> DeleteVolumeResult:
+        return await run(info, lambda actor: m.DeleteVolume(
+            actor=actor, request_id=input.client_request_id, volume_id=uid(input.id)),
+            _volume)
+
+    @strawberry.mutation
+    async def set_secret(self, info: Info[Context, Any], input: SetSecretInput) -> SetSecretResult:
+        async def done(context: Context, outcome: Outcome) -> SecretPayload:
+            return SecretPayload(name=input.name, position=outcome.position)
+
+        return await run(info, lambda actor: m.SetSecret(
+            actor=actor, request_id=input.client_request_id,
+            tenant_id=own_tenant(actor, input.tenant), name=input.name, value=input.value),
+            done)
+
+    @strawberry.mutation
+    async def delete_secret(
+        self, info: Info[Context, Any], input: DeleteSecretInput
+    ) -> DeleteSecretResult:
+        async def done(context: Context, outcome: Outcome) -> SecretPayload:
+            return SecretPayload(name=input.name, position=outcome.position)
+
+        return await run(info, lambda actor: m.DeleteSecret(
+            actor=actor, request_id=input.client_request_id,
+            tenant_id=own_tenant(actor, input.tenant), name=input.name), done)

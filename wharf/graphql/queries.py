@@ -1,0 +1,190 @@
+"""Queries: thin resolvers over the read models, always scoped to the caller's tenant."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import strawberry
+from strawberry.types import Info
+
+from wharf.graphql.context import Context, _uuid
+from wharf.graphql.types import (
+    AuditEntry,
+    Connection,
+    Container,
+    Edge,
+    Host,
+    Me,
+    Member,
+    PageInfo,
+    Plan,
+    QuotaRejection,
+    Secret,
+    Tenant,
+    Volume,
+    decode_cursor,
+    encode_cursor,
+)
+
+N = TypeVar("N")
+MAX_PAGE = 100
+
+
+async def page(
+    context: Context, sql: str, params: tuple[Any, ...], keys: tuple[str, ...], first: int,
+    after: str | None, build: Callable[[dict[str, Any]], N], descending: bool = False,
+) -> Connection[N]:
+    """A page of a keyset-ordered query: `sql` has a WHERE clause and no ORDER BY."""
+    first = max(0, min(first, MAX_PAGE))
+    cursor = decode_cursor(after)
+    columns = ", ".join(keys)
+    if cursor is not None and len(cursor) == len(keys):
+        marks = ", ".join("?" * len(keys))
+        sql += f" AND ({columns}) {'<' if descending else '>'} ({marks})"
+        params = (*params, *cursor)
+    order = ", ".join(f"{k} {'DESC' if descending else 'ASC'}" for k in keys)
+    rows = await context.read(f"{sql} ORDER BY {order} LIMIT {first + 1}", params)
+    edges = [Edge(cursor=encode_cursor(*(row[k] for k in keys)), node=build(row))
+             for row in rows[:first]]
+    return Connection(edges=edges, page_info=PageInfo(
+        has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None))
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Who the token belongs to.")
+    async def me(self, info: Info[Context, Any]) -> Me:
+        context = info.context
+        actor = context.require_actor()
+        if actor.tenant_id is None:
+            return Me(actor=actor.label, kind=actor.kind, tenant=None, role=None)
+        tenants = await context.read("SELECT * FROM rm_tenants WHERE id = ?",
+                                     (str(actor.tenant_id),))
+        roles = await context.read("SELECT role FROM rm_members WHERE tenant_id = ? AND "
+                                   "email = ?", (str(actor.tenant_id), actor.name))
+        return Me(actor=actor.label, kind=actor.kind,
+                  tenant=Tenant.from_row(tenants[0]) if tenants else None,
+                  role=roles[0]["role"] if roles else None)
+
+    @strawberry.field(description="The newest version of every plan.")
+    async def plans(self, info: Info[Context, Any]) -> list[Plan]:
+        info.context.require_actor()
+        rows = await info.context.read(
+            "SELECT * FROM rm_plans p WHERE version = (SELECT max(version) FROM rm_plans q "
+            "WHERE q.name = p.name) ORDER BY name")
+        return [Plan.from_row(row) for row in rows]
+
+    @strawberry.field
+    async def containers(
+        self, info: Info[Context, Any], first: int = 50, after: str | None = None,
+        desired: str | None = None, observed: str | None = None, tenant: str | None = None,
+    ) -> Connection[Container]:
+        context = info.context
+        sql = "SELECT * FROM rm_containers WHERE tenant_id = ?"
+        params: tuple[Any, ...] = (str(context.tenant_scope(tenant)),)
+        if desired is not None:
+            sql += " AND desired = ?"
+            params += (desired,)
+        else:
+            sql += " AND desired != 'deleted'"
+        if observed is not None:
+            sql += " AND observed = ?"
+            params += (observed,)
+        return await page(context, sql, params, ("created_at", "id"), first, after,
+                          Container.from_row)
+
+    @strawberry.field
+    async def container(self, info: Info[Context, Any], id: strawberry.ID) -> Container | None:
+        rows = await _owned(info.context, "rm_containers", id)
+        return Container.from_row(rows[0]) if rows else None
+
+    @strawberry.field
+    async def volumes(
+        self, info: Info[Context, Any], first: int = 50, after: str | None = None,
+        tenant: str | None = None,
+    ) -> Connection[Volume]:
+        context = info.context
+        return await page(context, "SELECT * FROM rm_volumes WHERE tenant_id = ? AND "
+                          "state != 'deleted'", (str(context.tenant_scope(tenant)),),
+                          ("created_at", "id"), first, after, Volume.from_row)
+
+    @strawberry.field
+    async def volume(self, info: Info[Context, Any], id: strawberry.ID) -> Volume | None:
+        rows = await _owned(info.context, "rm_volumes", id)
+        return Volume.from_row(rows[0]) if rows else None
+
+    @strawberry.field(description="Names only: values never leave the write side.")
+    async def secrets(self, info: Info[Context, Any], tenant: str | None = None) -> list[Secret]:
+        context = info.context
+        rows = await context.read("SELECT name, updated_at FROM rm_secrets WHERE tenant_id = ? "
+                                  "AND deleted = 0 ORDER BY name",
+                                  (str(context.tenant_scope(tenant)),))
+        return [Secret(name=r["name"], updated_at=r["updated_at"]) for r in rows]
+
+    @strawberry.field
+    async def members(self, info: Info[Context, Any], tenant: str | None = None) -> list[Member]:
+        context = info.context
+        rows = await context.read("SELECT * FROM rm_members WHERE tenant_id = ? ORDER BY email",
+                                  (str(context.tenant_scope(tenant)),))
+        return [Member(email=r["email"], role=r["role"], since=r["since"]) for r in rows]
+
+    @strawberry.field(description="Every event of the tenant, newest first.")
+    async def audit_log(
+        self, info: Info[Context, Any], first: int = 50, after: str | None = None,
+        tenant: str | None = None,
+    ) -> Connection[AuditEntry]:
+        context = info.context
+        return await page(context, "SELECT * FROM rm_audit WHERE tenant_id = ?",
+                          (str(context.tenant_scope(tenant)),), ("position",), first, after,
+                          AuditEntry.from_row, descending=True)
+
+    # -- operators ---------------------------------------------------------------------
+
+    @strawberry.field(description="Operators only.")
+    async def tenants(
+        self, info: Info[Context, Any], first: int = 50, after: str | None = None,
+    ) -> Connection[Tenant]:
+        info.context.require_operator()
+        return await page(info.context, "SELECT * FROM rm_tenants WHERE 1 = 1", (),
+                          ("name",), first, after, Tenant.from_row)
+
+    @strawberry.field(description="Operators read any tenant; members only their own.")
+    async def tenant(self, info: Info[Context, Any], id: strawberry.ID) -> Tenant | None:
+        context = info.context
+        actor = context.require_actor()
+        if not actor.is_operator and str(actor.tenant_id) != str(_uuid(id)):
+            return None
+        rows = await context.read("SELECT * FROM rm_tenants WHERE id = ?", (str(_uuid(id)),))
+        return Tenant.from_row(rows[0]) if rows else None
+
+    @strawberry.field(description="Operators only.")
+    async def hosts(self, info: Info[Context, Any]) -> list[Host]:
+        info.context.require_operator()
+        rows = await info.context.read("SELECT * FROM rm_hosts ORDER BY name")
+        return [Host.from_row(row) for row in rows]
+
+    @strawberry.field(description="Operators only.")
+    async def quota_rejections(
+        self, info: Info[Context, Any], first: int = 50, after: str | None = None,
+        tenant: str | None = None,
+    ) -> Connection[QuotaRejection]:
+        context = info.context
+        context.require_operator()
+        sql = "SELECT * FROM rm_quota_rejections WHERE 1 = 1"
+        params: tuple[Any, ...] = ()
+        if tenant is not None:
+            sql, params = sql + " AND tenant_id = ?", (str(_uuid(tenant)),)
+        return await page(context, sql, params, ("occurred_at", "id"), first, after,
+                          QuotaRejection.from_row, descending=True)
+
+
+async def _owned(context: Context, table: str, ident: str) -> list[dict[str, Any]]:
+    """The row, if it exists and the caller may see it; another tenant's is None too."""
+    actor = context.require_actor()
+    sql = f"SELECT * FROM {table} WHERE id = ?"
+    params: tuple[Any, ...] = (str(_uuid(ident)),)
+    if not actor.is_operator:
+        sql += " AND tenant_id = ?"
+        params += (str(actor.tenant_id),)
+    return await context.read(sql, params)

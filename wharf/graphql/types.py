@@ -1,0 +1,246 @@
+"""Object types, built from read-model rows."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any, Generic, TypeVar
+
+import strawberry
+from strawberry.scalars import JSON
+
+T = TypeVar("T")
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+
+
+def encode_cursor(*key: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> list[Any] | None:
+    if not cursor:
+        return None
+    try:
+        value = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, TypeError):
+        return None
+    return value if isinstance(value, list) else None
+
+
+@strawberry.type(description="Money is a decimal string; the currency is CNY.")
+class Price:
+    amount: str
+    currency: str = "CNY"
+
+
+@strawberry.type
+class PlanLimits:
+    containers: int | None
+    cpu_millis: int | None
+    memory_mib: int | None
+    volume_gib: int | None
+    concurrent_builds: int | None
+
+
+@strawberry.type
+class Plan:
+    name: str
+    version: int
+    description: str
+    limits: PlanLimits
+    fee_per_hour: Price
+    prices: JSON
+    default_cpu_millis: int
+    default_memory_mib: int
+    bandwidth_mbps: int | None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Plan:
+        prices = json.loads(row["prices"])
+        return cls(
+            name=row["name"], version=row["version"], description=row["description"],
+            limits=PlanLimits(**json.loads(row["limits"])),
+            fee_per_hour=Price(amount=prices["fee_per_hour"]), prices=prices,
+            default_cpu_millis=row["default_cpu_millis"],
+            default_memory_mib=row["default_memory_mib"],
+            bandwidth_mbps=row["bandwidth_mbps"],
+        )
+
+
+@strawberry.type
+class Usage:
+    containers: int
+    cpu_millis: int
+    memory_mib: int
+    volume_gib: int
+
+
+@strawberry.type
+class Tenant:
+    id: strawberry.ID
+    name: str
+    plan: str
+    plan_version: int
+    status: str
+    usage: Usage
+    purge_after: str | None
+    created_at: str
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Tenant:
+        return cls(
+            id=strawberry.ID(row["id"]), name=row["name"], plan=row["plan"],
+            plan_version=row["plan_version"], status=row["status"],
+            usage=Usage(containers=row["containers"], cpu_millis=row["cpu_millis"],
+                        memory_mib=row["memory_mib"], volume_gib=row["volume_gib"]),
+            purge_after=row["purge_after"], created_at=row["created_at"],
+        )
+
+
+@strawberry.type
+class Member:
+    email: str
+    role: str
+    since: str
+
+
+@strawberry.type
+class Container:
+    id: strawberry.ID
+    name: str
+    image: str
+    desired: str
+    observed: str
+    cpu_millis: int
+    memory_mib: int
+    host_id: strawberry.ID | None
+    exit_code: int | None
+    spec: JSON
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Container:
+        return cls(
+            id=strawberry.ID(row["id"]), name=row["name"], image=row["image"],
+            desired=row["desired"], observed=row["observed"], cpu_millis=row["cpu_millis"],
+            memory_mib=row["memory_mib"],
+            host_id=strawberry.ID(row["host_id"]) if row["host_id"] else None,
+            exit_code=row["exit_code"], spec=json.loads(row["spec"]),
+            created_at=row["created_at"], updated_at=row["updated_at"],
+        )
+
+
+@strawberry.type
+class Volume:
+    id: strawberry.ID
+    name: str
+    size_gib: int
+    state: str
+    created_at: str
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Volume:
+        return cls(id=strawberry.ID(row["id"]), name=row["name"], size_gib=row["size_gib"],
+                   state=row["state"], created_at=row["created_at"])
+
+
+@strawberry.type(description="A secret's name; its value never leaves the write side.")
+class Secret:
+    name: str
+    updated_at: str
+
+
+@strawberry.type
+class Host:
+    id: strawberry.ID
+    name: str
+    endpoint: str
+    pool: str
+    state: str
+    cpu_millis: int
+    memory_mib: int
+    overcommit: str
+    reserved_cpu_millis: int
+    reserved_memory_mib: int
+    free_cpu_millis: int
+    free_memory_mib: int
+    containers: int
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Host:
+        factor = float(row["overcommit"])
+        return cls(
+            id=strawberry.ID(row["id"]), name=row["name"], endpoint=row["endpoint"],
+            pool=row["pool"], state=row["state"], cpu_millis=row["cpu_millis"],
+            memory_mib=row["memory_mib"], overcommit=row["overcommit"],
+            reserved_cpu_millis=row["reserved_cpu_millis"],
+            reserved_memory_mib=row["reserved_memory_mib"],
+            free_cpu_millis=int(row["cpu_millis"] * factor) - row["reserved_cpu_millis"],
+            free_memory_mib=int(row["memory_mib"] * factor) - row["reserved_memory_mib"],
+            containers=row["containers"],
+        )
+
+
+@strawberry.type
+class AuditEntry:
+    position: int
+    occurred_at: str
+    object_id: strawberry.ID
+    kind: str
+    actor: str
+    cause: str
+    type: str
+    summary: str
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> AuditEntry:
+        return cls(position=row["position"], occurred_at=row["occurred_at"],
+                   object_id=strawberry.ID(row["object_id"]), kind=row["kind"],
+                   actor=row["actor"], cause=row["cause"], type=row["type"],
+                   summary=row["summary"])
+
+
+@strawberry.type
+class QuotaRejection:
+    id: strawberry.ID
+    tenant_id: strawberry.ID
+    command: str
+    resource: str
+    limit: int
+    used: int
+    requested: int
+    actor: str
+    occurred_at: str
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> QuotaRejection:
+        return cls(id=strawberry.ID(row["id"]), tenant_id=strawberry.ID(row["tenant_id"]),
+                   command=row["command"], resource=row["resource"],
+                   limit=row["limit_value"], used=row["used"], requested=row["requested"],
+                   actor=row["actor"], occurred_at=row["occurred_at"])
+
+
+@strawberry.type
+class Me:
+    actor: str
+    kind: str
+    tenant: Tenant | None
+    role: str | None

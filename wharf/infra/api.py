@@ -1,0 +1,118 @@
+"""The ASGI app: GraphQL at /graphql, health, readiness and Prometheus metrics.
+
+Blocking work (eventsourcing, SQL) runs in threads; the projector and the timers run in
+the same process when `embedded` (what `wharf up` does), so mutations wait for the read
+side by notification.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio.to_thread
+from cross_web import HTTPException
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from wharf.domain.errors import Forbidden
+from wharf.graphql.context import Context
+from wharf.graphql.schema import build_schema
+from wharf.infra.bootstrap import Wiring
+from wharf.projections.catalog import READ_MODELS
+
+log = logging.getLogger(__name__)
+
+MIN_POSITION_HEADER = "wharf-min-position"
+
+
+class WharfGraphQL(GraphQL[Context, None]):
+    def __init__(self, wiring: Wiring, embedded: bool, dev: bool) -> None:
+        super().__init__(build_schema(dev=dev), graphql_ide="graphiql" if dev else None,
+                         allow_queries_via_get=False)
+        self.wiring = wiring
+        self.embedded = embedded
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        actor = None
+        header = request.headers.get("authorization", "")
+        if header:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token:
+                raise HTTPException(401, "Authorization: Bearer <token> expected")
+            try:
+                actor = await anyio.to_thread.run_sync(self.wiring.app.authenticate, token)
+            except Forbidden as error:
+                raise HTTPException(401, str(error)) from None
+        min_position = 0
+        raw = request.headers.get(MIN_POSITION_HEADER)
+        if raw:
+            if not raw.isdigit():
+                raise HTTPException(400, "Wharf-Min-Position must be a log position")
+            min_position = int(raw)
+        return Context(self.wiring, actor, min_position, in_process_projector=self.embedded)
+
+
+def create_app(wiring: Wiring, *, embedded: bool = True, dev: bool = False) -> Starlette:
+    graphql = WharfGraphQL(wiring, embedded, dev)
+
+    async def healthz(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    async def readyz(request: Request) -> Response:
+        try:
+            head, read_side = await anyio.to_thread.run_sync(_positions, wiring)
+        except Exception:
+            log.exception("store not reachable")
+            return JSONResponse({"ready": False, "reason": "store not reachable"}, 503)
+        return JSONResponse({"ready": True, "log": head, "readSide": read_side})
+
+    async def metrics(request: Request) -> Response:
+        head, read_side = await anyio.to_thread.run_sync(_positions, wiring)
+        lines = [
+            "# HELP wharf_log_position Position of the newest event in the log.",
+            "# TYPE wharf_log_position gauge",
+            f"wharf_log_position {head}",
+            "# HELP wharf_read_side_position Position every read model has reached.",
+            "# TYPE wharf_read_side_position gauge",
+            f"wharf_read_side_position {read_side}",
+        ]
+        return PlainTextResponse("\n".join(lines) + "\n",
+                                 media_type="text/plain; version=0.0.4")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        runner = None
+        if embedded:
+            runner = threading.Thread(target=wiring.projector.run_forever, name="projector",
+                                      daemon=True)
+            runner.start()
+        try:
+            yield
+        finally:
+            wiring.projector.stop()
+            if runner is not None:
+                runner.join(10)
+
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics),
+        ],
+        lifespan=lifespan,
+    )
+
+
+def _positions(wiring: Wiring) -> tuple[int, int]:
+    head = wiring.app.recorder.max_notification_id() or 0
+    read_side = min(wiring.view.position(m.name) for m in READ_MODELS)
+    return head, read_side
