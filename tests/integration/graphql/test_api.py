@@ -85,8 +85,9 @@ def test_another_tenants_container_is_not_found(api: Api) -> None:
         __typename ... on NotFound { kind id } } }""", {"id": container}, token=other)
     assert stop["stopContainer"] == {"__typename": "NotFound", "kind": "container",
                                      "id": container}
-    missing = api.gql("""mutation { stopContainer(input: {id: "00000000-0000-0000-0000-0000000000aa"})
-        { __typename ... on NotFound { kind } } }""", token=other)
+    missing = api.gql("""mutation($id: ID!) { stopContainer(input: {id: $id})
+        { __typename ... on NotFound { kind } } }""",
+                      {"id": "00000000-0000-0000-0000-0000000000aa"}, token=other)
     assert missing["stopContainer"] == {"__typename": "NotFound", "kind": "container"}
     seen = api.gql("query($id: ID!) { container(id: $id) { name } }", {"id": container},
                    token=other)
@@ -105,14 +106,14 @@ def test_sixteen_aliases_are_rejected_before_resolving(api: Api) -> None:
     fifteen = "{ " + " ".join(f"a{i}: me {{ actor }}" for i in range(15)) + " }"
     assert api.post(fifteen, token=owner)[1].get("errors") is None
     sixteen = "{ " + " ".join(f"a{i}: me {{ actor }}" for i in range(16)) + " }"
-    status, answer = api.post(sixteen, token=owner)
+    _status, answer = api.post(sixteen, token=owner)
     assert answer.get("data") is None
     assert "aliases" in answer["errors"][0]["message"].lower()
 
 
 def test_introspection_only_in_development(api: Api, dev_api: Api) -> None:
     query = "{ __schema { queryType { name } } }"
-    status, answer = api.post(query, token=api.operator_token)
+    _status, answer = api.post(query, token=api.operator_token)
     assert answer.get("errors") and answer.get("data") is None
     assert dev_api.gql(query, token=dev_api.operator_token) == {
         "__schema": {"queryType": {"name": "Query"}}}
