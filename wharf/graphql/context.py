@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 import anyio.to_thread
+from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from wharf.commands.actors import Actor
@@ -23,6 +24,18 @@ class Context:
     actor: Actor | None
     min_position: int = 0
     in_process_projector: bool = True
+    # Made per request, so one request's batching never serves another's caller.
+    tenants: DataLoader[str, dict[str, Any] | None] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tenants = DataLoader(load_fn=self._load_tenants)
+
+    async def _load_tenants(self, ids: list[str]) -> list[dict[str, Any] | None]:
+        marks = ", ".join("?" * len(ids))
+        rows = await self.read(f"SELECT * FROM rm_tenants WHERE id IN ({marks})",
+                               tuple(ids))
+        by_id = {row["id"]: row for row in rows}
+        return [by_id.get(i) for i in ids]
 
     def require_actor(self) -> Actor:
         if self.actor is None:

@@ -103,6 +103,22 @@ class Tenant:
     purge_after: str | None
     created_at: str
 
+    @strawberry.field(description="The tenant's containers, oldest first.")
+    async def containers(
+        self, info: strawberry.Info[Any, Any], first: int = 50, after: str | None = None
+    ) -> Connection[Container]:
+        from wharf.graphql.pagination import page
+
+        return await page(info.context, "SELECT * FROM rm_containers WHERE tenant_id = ? AND "
+                          "desired != 'deleted'", (str(self.id),), ("created_at", "id"),
+                          first, after, Container.from_row)
+
+    @strawberry.field
+    async def members(self, info: strawberry.Info[Any, Any]) -> list[Member]:
+        rows = await info.context.read(
+            "SELECT * FROM rm_members WHERE tenant_id = ? ORDER BY email", (str(self.id),))
+        return [Member(email=r["email"], role=r["role"], since=r["since"]) for r in rows]
+
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Tenant:
         return cls(
@@ -135,10 +151,17 @@ class Container:
     spec: JSON
     created_at: str
     updated_at: str
+    tenant_id: strawberry.Private[str]
+
+    @strawberry.field(description="The tenant the container belongs to.")
+    async def tenant(self, info: strawberry.Info[Any, Any]) -> Tenant | None:
+        row = await info.context.tenants.load(self.tenant_id)
+        return None if row is None else Tenant.from_row(row)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Container:
         return cls(
+            tenant_id=row["tenant_id"],
             id=strawberry.ID(row["id"]), name=row["name"], image=row["image"],
             desired=row["desired"], observed=row["observed"], cpu_millis=row["cpu_millis"],
             memory_mib=row["memory_mib"],

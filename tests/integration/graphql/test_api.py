@@ -136,3 +136,18 @@ def test_min_position_header_waits_for_the_read_side(api: Api) -> None:
     status, _ = api.post("{ me { actor } }", token=owner,
                          headers={"Wharf-Min-Position": "soon"})
     assert status == 400
+
+
+def test_a_depth_seven_document_is_rejected_before_resolving(api: Api) -> None:
+    """Depth as graphql-depth-limit counts it: `{ a { b } }` has depth 1."""
+    _, owner = new_tenant(api)
+    api.gql(CREATE_CONTAINER, {"input": {"name": "web", "image": "busybox"}}, token=owner)
+    six = ("{ containers { edges { node { tenant { containers { edges { cursor } } } } } } }")
+    data = api.gql(six, token=owner)
+    node = data["containers"]["edges"][0]["node"]
+    assert len(node["tenant"]["containers"]["edges"]) == 1
+    seven = ("{ containers { edges { node { tenant { containers { edges { node { name } } } }"
+             " } } } }")
+    _, answer = api.post(seven, token=owner)
+    assert answer.get("data") is None
+    assert "exceeds maximum operation depth of 6" in answer["errors"][0]["message"]
