@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -13,6 +14,7 @@ from strawberry.types import Info
 from wharf.commands.actors import Actor
 from wharf.domain.errors import Forbidden
 from wharf.infra.bootstrap import Wiring
+from wharf.projections.catalog import READ_MODELS
 from wharf.projections.runner import wait_for_position
 
 READ_SIDE_TIMEOUT = 10.0
@@ -24,6 +26,7 @@ class Context:
     actor: Actor | None
     min_position: int = 0
     in_process_projector: bool = True
+    connection_params: dict[str, Any] | None = None  # graphql-transport-ws connection_init
     # Made per request, so one request's batching never serves another's caller.
     tenants: DataLoader[str, dict[str, Any] | None] = field(init=False)
 
@@ -62,6 +65,20 @@ class Context:
         """Reads the read side once it has reached the request's minimum position."""
         await self.reach(self.min_position)
         return await anyio.to_thread.run_sync(self.wiring.view.query, sql, params)
+
+    async def next_position(self, after: int, timeout: float) -> int:
+        """Waits (up to `timeout`) for the read side to pass `after`; returns its position."""
+        projector = self.wiring.projector
+        if self.in_process_projector:
+            def wait() -> int:
+                with contextlib.suppress(TimeoutError):
+                    projector.wait(after + 1, timeout)
+                return projector.position
+
+            return await anyio.to_thread.run_sync(wait)
+        await anyio.sleep(min(timeout, 0.25))
+        return await anyio.to_thread.run_sync(
+            lambda: min(self.wiring.view.position(m.name) for m in READ_MODELS))
 
     async def reach(self, position: int) -> None:
         if position <= 0:

@@ -19,6 +19,7 @@ from wharf.graphql.mutations.access import AccessMutations
 from wharf.graphql.mutations.operators import OperatorMutations
 from wharf.graphql.mutations.workloads import WorkloadMutations
 from wharf.graphql.queries import Query
+from wharf.graphql.subscriptions import Subscription
 
 MAX_DEPTH = 6
 MAX_ALIASES = 15
@@ -39,7 +40,8 @@ def build_schema(dev: bool = False) -> strawberry.Schema:
     ]
     if not dev:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
+    return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription,
+                             extensions=extensions)
 
 
 def _unexpected(error: object) -> bool:

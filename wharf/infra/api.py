@@ -18,9 +18,11 @@ from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.unset import UNSET, UnsetType
 
 from wharf.domain.errors import Forbidden
 from wharf.graphql.context import Context
@@ -39,6 +41,18 @@ class WharfGraphQL(GraphQL[Context, None]):
                          allow_queries_via_get=False)
         self.wiring = wiring
         self.embedded = embedded
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """graphql-transport-ws: the token comes in connection_init's payload."""
+        params = context.connection_params or {}
+        scheme, _, token = str(params.get("authorization", "")).partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise ConnectionRejectionError({"message": "authorization expected"})
+        try:
+            context.actor = await anyio.to_thread.run_sync(self.wiring.app.authenticate, token)
+        except Forbidden as error:
+            raise ConnectionRejectionError({"message": str(error)}) from None
+        return UNSET  # type: ignore[no-any-return]
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         actor = None
@@ -104,6 +118,7 @@ def create_app(wiring: Wiring, *, embedded: bool = True, dev: bool = False) -> S
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
