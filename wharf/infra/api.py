@@ -16,6 +16,7 @@ from typing import Any
 import anyio.to_thread
 from cross_web import HTTPException
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -28,6 +29,7 @@ from wharf.domain.errors import Forbidden
 from wharf.graphql.context import Context
 from wharf.graphql.schema import build_schema
 from wharf.infra.bootstrap import Wiring
+from wharf.infra.ratelimit import AuthFailures, RateLimit, TokenBuckets
 from wharf.projections.catalog import READ_MODELS
 
 log = logging.getLogger(__name__)
@@ -36,11 +38,13 @@ MIN_POSITION_HEADER = "wharf-min-position"
 
 
 class WharfGraphQL(GraphQL[Context, None]):
-    def __init__(self, wiring: Wiring, embedded: bool, dev: bool) -> None:
+    def __init__(self, wiring: Wiring, embedded: bool, dev: bool, failures: AuthFailures
+                 ) -> None:
         super().__init__(build_schema(dev=dev), graphql_ide="graphiql" if dev else None,
                          allow_queries_via_get=False)
         self.wiring = wiring
         self.embedded = embedded
+        self.failures = failures
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """graphql-transport-ws: the token comes in connection_init's payload."""
@@ -61,10 +65,13 @@ class WharfGraphQL(GraphQL[Context, None]):
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token:
                 raise HTTPException(401, "Authorization: Bearer <token> expected")
+            address = request.client.host if request.client else "unknown"
             try:
                 actor = await anyio.to_thread.run_sync(self.wiring.app.authenticate, token)
             except Forbidden as error:
+                self.failures.failed(address)
                 raise HTTPException(401, str(error)) from None
+            self.failures.succeeded(address)
         min_position = 0
         raw = request.headers.get(MIN_POSITION_HEADER)
         if raw:
@@ -74,8 +81,13 @@ class WharfGraphQL(GraphQL[Context, None]):
         return Context(self.wiring, actor, min_position, in_process_projector=self.embedded)
 
 
-def create_app(wiring: Wiring, *, embedded: bool = True, dev: bool = False) -> Starlette:
-    graphql = WharfGraphQL(wiring, embedded, dev)
+def create_app(
+    wiring: Wiring, *, embedded: bool = True, dev: bool = False,
+    rate: float = 50.0, burst: int = 100, failures: AuthFailures | None = None,
+) -> Starlette:
+    """`rate` requests a second per token (bursts of `burst`); see ratelimit.py."""
+    failures = failures or AuthFailures()
+    graphql = WharfGraphQL(wiring, embedded, dev, failures)
 
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok")
@@ -124,6 +136,8 @@ def create_app(wiring: Wiring, *, embedded: bool = True, dev: bool = False) -> S
             Route("/metrics", metrics),
         ],
         lifespan=lifespan,
+        middleware=[Middleware(RateLimit, buckets=TokenBuckets(rate, burst),
+                               failures=failures)],
     )
 
 

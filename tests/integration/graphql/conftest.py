@@ -18,6 +18,7 @@ import uvicorn
 from tests.conftest import DrivenClock, settings_for
 from wharf.infra.api import create_app
 from wharf.infra.bootstrap import Wiring, build
+from wharf.infra.ratelimit import AuthFailures
 from wharf.infra.serve import ensure_operator_token
 
 
@@ -42,10 +43,14 @@ class Api:
                 return response.status, json.loads(response.read())
         except urllib.error.HTTPError as error:
             text = error.read().decode()
+            retry_after = error.headers.get("Retry-After")
             try:
-                return error.code, json.loads(text)
+                answer = json.loads(text)
             except ValueError:
-                return error.code, {"text": text}
+                answer = {"text": text}
+            if retry_after is not None:
+                answer["retry_after"] = retry_after
+            return error.code, answer
 
     def gql(self, query: str, variables: dict[str, Any] | None = None, *,
             token: str | None = None) -> dict[str, Any]:
@@ -74,12 +79,19 @@ def dev_api(tmp_path: Path) -> Iterator[Api]:
     yield from _serve(f"sqlite:///{tmp_path / 'dev' / 'wharf.db'}", tmp_path / "dev", dev=True)
 
 
-def _serve(url: str, tmp_path: Path, dev: bool) -> Iterator[Api]:
+@pytest.fixture
+def limited_api(tmp_path: Path) -> Iterator[Api]:
+    """One request a second per token, bursts of three; back-off after two bad tokens."""
+    yield from _serve(f"sqlite:///{tmp_path / 'limited' / 'wharf.db'}", tmp_path / "limited",
+                      dev=False, rate=1.0, burst=3, failures=AuthFailures(free=2))
+
+
+def _serve(url: str, tmp_path: Path, dev: bool, **limits: Any) -> Iterator[Api]:
     settings = settings_for(url, tmp_path / "home")
     wiring = build(settings, clock=DrivenClock(), pool_size=20)
     token = ensure_operator_token(wiring, settings)
     assert token is not None
-    server = uvicorn.Server(uvicorn.Config(create_app(wiring, embedded=True, dev=dev),
+    server = uvicorn.Server(uvicorn.Config(create_app(wiring, embedded=True, dev=dev, **limits),
                                            host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

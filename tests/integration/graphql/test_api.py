@@ -151,3 +151,20 @@ def test_a_depth_seven_document_is_rejected_before_resolving(api: Api) -> None:
     _, answer = api.post(seven, token=owner)
     assert answer.get("data") is None
     assert "exceeds maximum operation depth of 6" in answer["errors"][0]["message"]
+
+
+def test_a_token_over_its_rate_gets_429_with_retry_after(limited_api: Api) -> None:
+    token = limited_api.operator_token
+    answers = [limited_api.post("{ me { actor } }", token=token) for _ in range(4)]
+    assert [status for status, _ in answers] == [200, 200, 200, 429]
+    assert int(answers[-1][1]["retry_after"]) >= 1
+    assert limited_api.get("/healthz") == (200, "ok")  # only /graphql is limited
+
+
+def test_repeated_bad_tokens_from_one_address_are_slowed_down(limited_api: Api) -> None:
+    assert limited_api.post("{ me { actor } }", token="wharf_0_bad")[0] == 401
+    assert limited_api.post("{ me { actor } }", token="wharf_0_bad")[0] == 401
+    status, answer = limited_api.post("{ me { actor } }", token="wharf_0_bad")
+    assert status == 429 and answer["retry_after"] == "1"
+    # Even a good token waits: the address is what is slowed down.
+    assert limited_api.post("{ me { actor } }", token=limited_api.operator_token)[0] == 429
