@@ -86,7 +86,8 @@ def test_another_tenants_ids_answer_like_ids_that_do_not_exist(api: Api) -> None
     other_ids = {"tenant": other_id}
     made = api.gql("""mutation { c: createContainer(input: {name: "secretive", image: "busybox"})
         { ... on ContainerPayload { container { id } } }
-      v: createVolume(input: {name: "hidden", sizeGib: 1}) { ... on VolumePayload { volume { id } } }
+      v: createVolume(input: {name: "hidden", sizeGib: 1})
+        { ... on VolumePayload { volume { id } } }
       t: issueToken(input: {ttlHours: 1}) { ... on TokenIssued { id } } }""", token=other)
     other_ids["container"] = made["c"]["container"]["id"]
     other_ids["volume"] = made["v"]["volume"]["id"]

@@ -106,7 +106,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
 def test_role_matrix(api: Api) -> None:
     tenant = Tenant(api)
     seen: dict[tuple[str, str], str] = {}
-    for mutation, make_input, allowed in CASES:
+    for mutation, make_input, _ in CASES:
         for role in ROLES:
             if mutation == "suspendTenant" and role == "operator":
                 continue  # checked last: it stops the tenant for every case after it
