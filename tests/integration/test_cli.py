@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -215,18 +222,68 @@ def test_up_runs_the_projector_and_the_purge_timer(sqlite_url: str, tmp_path: Pa
     finally:
         timers.shutdown(wait=False)
         wiring.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def test_up_serves_the_api_and_prints_the_operator_token_once(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    port = free_port()
     env = {**os.environ, "WHARF_DATABASE_URL": sqlite_url, "WHARF_HOME": str(tmp_path),
-           "PYTHONPATH": str(ROOT)}
-    up = subprocess.Popen([sys.executable, "-m", "wharf.infra.cli", "up"], env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
+           "WHARF_LISTEN": f"127.0.0.1:{port}", "PYTHONPATH": str(ROOT)}
+
+    def start() -> tuple[subprocess.Popen[str], list[str]]:
+        up = subprocess.Popen([sys.executable, "-m", "wharf.infra.cli", "up"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         assert up.stdout is not None
         lines: list[str] = []
-        while not any("Running the projector and the timers" in line for line in lines):
-            line = up.stdout.readline()  # the process prints it within its start-up
+        while not any("Running the API" in line for line in lines):
+            line = up.stdout.readline()  # printed during start-up
             assert line, f"wharf up ended early: {lines}"
             lines.append(line)
-    finally:
+        return up, lines
+
+    def stop(up: subprocess.Popen[str]) -> None:
         up.terminate()
         up.communicate(timeout=10)
-    assert up.returncode == 0
+        # uvicorn shuts down gracefully, then re-raises SIGTERM as its exit status.
+        assert up.returncode in (0, -signal.SIGTERM)
+
+    up, lines = start()
+    try:
+        assert f"http://127.0.0.1:{port}/graphql" in "".join(lines)
+        token = re.search(r"operator token \(also in (\S+)\): (\S+)", "".join(lines))
+        assert token, lines
+        assert Path(token.group(1)).read_text().strip() == token.group(2)
+        answer = graphql(port, "{ me { actor kind } }", token.group(2))
+        assert answer == {"data": {"me": {"actor": "operator:operator", "kind": "operator"}}}
+    finally:
+        stop(up)
+    up, lines = start()  # a second start keeps the first token
+    try:
+        assert "operator token: in" in "".join(lines)
+        assert graphql(port, "{ me { kind } }", token.group(2))["data"]["me"]["kind"] == (
+            "operator")
+    finally:
+        stop(up)
+
+
+def graphql(port: int, query: str, token: str) -> dict[str, Any]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+    deadline = time.monotonic() + 20
+    while True:  # uvicorn binds a moment after start-up prints its line
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                answer: dict[str, Any] = json.loads(response.read())
+                return answer
+        except urllib.error.URLError:
+            assert time.monotonic() < deadline, "the API did not answer"
+            time.sleep(0.05)  # polling for the port to open, with a deadline
