@@ -46,6 +46,8 @@ def listen_address(settings: Settings) -> tuple[str, int]:
 
 def serve(wiring: Wiring, settings: Settings, *, embedded: bool) -> None:
     host, port = listen_address(settings)
-    app = create_app(wiring, embedded=embedded, dev=settings.dev)
+    rate = settings.rate_limit or float("inf")
+    app = create_app(wiring, embedded=embedded, dev=settings.dev, rate=rate,
+                     burst=int(max(1.0, min(rate * 2, 1e9))))
     uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info",
                                   lifespan="on")).run()

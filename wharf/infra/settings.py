@@ -18,6 +18,7 @@ class Settings:
     apps_domain: str
     kafka_bootstrap: str | None
     timezone: str
+    rate_limit: float  # GraphQL requests a second per token; 0 turns the limit off
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -32,4 +33,5 @@ class Settings:
             apps_domain=env.get("WHARF_APPS_DOMAIN", "apps.localhost"),
             kafka_bootstrap=env.get("WHARF_KAFKA_BOOTSTRAP") or None,
             timezone=env.get("WHARF_TIMEZONE", "UTC"),
+            rate_limit=float(env.get("WHARF_RATE_LIMIT", "50")),
         )

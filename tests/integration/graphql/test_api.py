@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from tests.integration.graphql.conftest import Api, new_tenant
 from wharf.graphql.schema import build_schema
@@ -168,3 +173,28 @@ def test_repeated_bad_tokens_from_one_address_are_slowed_down(limited_api: Api) 
     assert status == 429 and answer["retry_after"] == "1"
     # Even a good token waits: the address is what is slowed down.
     assert limited_api.post("{ me { actor } }", token=limited_api.operator_token)[0] == 429
+
+
+def test_unexpected_errors_are_masked_and_logged(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An error no client caused (here the read side failing) answers a generic message,
+    never a stack trace, and the log keeps the details."""
+    _, owner = new_tenant(api)
+    original = api.wiring.view.query
+
+    def broken(sql: str, params: Any = ()) -> Any:
+        if "rm_plans" in sql:
+            raise RuntimeError("disk on fire at /var/lib/secret-path")
+        return original(sql, params)
+
+    api.wiring.view.query = broken  # type: ignore[method-assign]
+    try:
+        with caplog.at_level(logging.ERROR):
+            status, answer = api.post("{ plans { name } }", token=owner)
+    finally:
+        api.wiring.view.query = original  # type: ignore[method-assign]
+    assert status == 200
+    assert answer["errors"][0]["message"] == "Unexpected error."
+    assert "disk on fire" not in json.dumps(answer) and "Traceback" not in json.dumps(answer)
+    assert "disk on fire" in caplog.text
