@@ -15,6 +15,7 @@ from eventsourcing.persistence import IntegrityError
 
 from wharf.commands.actors import Actor
 from wharf.commands.context import Context, Outcome
+from wharf.commands.group_commit import GroupCommit
 from wharf.commands.messages import Command
 from wharf.commands.ports import Clock, DataKeys, MemoryDataKeys, SystemClock
 from wharf.commands.sealing import Unreadable, unseal
@@ -59,6 +60,7 @@ class Wharf(Application[UUID]):
         self.keys: DataKeys = keys or MemoryDataKeys()
         self.on_saved = on_saved
         self.plan_versions: dict[tuple[str, int], Plan] = {}
+        self.group_commit = GroupCommit(self)
 
     # -- start-up ------------------------------------------------------------------
 
@@ -158,7 +160,7 @@ class Wharf(Application[UUID]):
             self._save(*records)
 
     def _save(self, *aggregates: Any) -> int:
-        recordings = self.save(*aggregates)
+        recordings = self.group_commit.save(*aggregates)
         if self.repository.cache is not None:
             # What we just saved is the newest version we know of: keep it, so the next
             # command need not fast-forward the cached copy through our own events.
