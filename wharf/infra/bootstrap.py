@@ -36,13 +36,17 @@ def open_app(
 
 def build(
     settings: Settings, *, clock: Clock | None = None, keys: DataKeys | None = None,
-    pool_size: int = 10,
+    pool_size: int = 20,
 ) -> Wiring:
-    """The write side, the read side and the projector, on `settings.database_url`."""
+    """The write side, the read side and the projector, on `settings.database_url`.
+
+    `pool_size` connections each (and as many again in bursts): an API process serves
+    many requests at once, each needing a connection to the log or the read side.
+    """
     settings.home.mkdir(parents=True, exist_ok=True)
     app = open_app(settings.database_url, clock=clock, keys=keys, pool_size=pool_size)
     app.seed()
-    view = open_read_models(settings.database_url)
+    view = open_read_models(settings.database_url, pool_size)
     projector = Projector(app, view)
     app.on_saved = projector.nudge
     return Wiring(settings, app, view, projector)

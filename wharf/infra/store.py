@@ -86,8 +86,8 @@ def with_schema_retry(make: Callable[[], T]) -> T:
     raise AssertionError("unreachable")
 
 
-def open_read_models(url: str) -> ReadModelStore:
-    env = Environment("READMODELS", eventsourcing_env(url))
+def open_read_models(url: str, pool_size: int = 10) -> ReadModelStore:
+    env = Environment("READMODELS", eventsourcing_env(url, pool_size))
     view_class = SQLiteReadModels if kind_of(url) == "sqlite" else PostgresReadModels
 
     def make() -> ReadModelStore:
