@@ -85,7 +85,7 @@ def settings_for(url: str, home: Path) -> Settings:
 
 @pytest.fixture
 def wiring(store_url: str, tmp_path: Path, clock: DrivenClock) -> Iterator[Wiring]:
-    built = build(settings_for(store_url, tmp_path / "home"), clock=clock, pool_size=20)
+    built = build(settings_for(store_url, tmp_path / "home"), clock=clock)
     try:
         yield built
     finally:

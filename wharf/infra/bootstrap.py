@@ -36,12 +36,12 @@ def open_app(
 
 def build(
     settings: Settings, *, clock: Clock | None = None, keys: DataKeys | None = None,
-    pool_size: int = 20,
+    pool_size: int = 10,
 ) -> Wiring:
     """The write side, the read side and the projector, on `settings.database_url`.
 
-    `pool_size` connections each (and as many again in bursts): an API process serves
-    many requests at once, each needing a connection to the log or the read side.
+    `pool_size` connections each to the log and to the read side (PostgreSQL opens them
+    at start, and as many again in bursts).
     """
     settings.home.mkdir(parents=True, exist_ok=True)
     app = open_app(settings.database_url, clock=clock, keys=keys, pool_size=pool_size)

@@ -55,26 +55,34 @@ class ReadModelStore(TrackingRecorder):
         with self._transaction(commit=True) as cursor:
             # Tracking first: a second projector then waits on the tracking rows and finds
             # them moved, instead of deadlocking with us over read-model rows.
-            for name, previous, position in advances:
-                self._advance(cursor, name, previous, position)
+            self._advance(cursor, advances)
             for sql, rows in groups:
                 if len(rows) == 1:
                     cursor.execute(self._sql(sql), rows[0])
                 else:
                     cursor.executemany(self._sql(sql), rows)
 
-    def _advance(self, cursor: Any, name: str, previous: int, position: int) -> None:
-        if previous == 0:  # a first record: fails if another projector wrote one
-            cursor.execute(self._sql(f"INSERT INTO {self.tracking_table} "
-                                     "(application_name, notification_id) VALUES (?, ?)"),
-                           (name, position))
-            return
-        cursor.execute(self._sql(
-            f"UPDATE {self.tracking_table} SET notification_id = ? "
-            "WHERE application_name = ? AND notification_id = ? RETURNING notification_id"),
-            (position, name, previous))
-        if cursor.fetchone() is None:
-            raise IntegrityError(f"read model {name} is no longer at position {previous}")
+    def _advance(self, cursor: Any, advances: Sequence[Advance]) -> None:
+        """Moves each read model's tracking record from where the batch was read to where
+        it ends; read models that were at the same position move in one statement."""
+        moves: dict[tuple[int, int], list[str]] = {}
+        for name, previous, position in advances:
+            moves.setdefault((previous, position), []).append(name)
+        for (previous, position), names in moves.items():
+            if previous == 0:  # first records: fail if another projector wrote them
+                cursor.executemany(self._sql(
+                    f"INSERT INTO {self.tracking_table} "
+                    "(application_name, notification_id) VALUES (?, ?)"),
+                    [(name, position) for name in names])
+                continue
+            marks = ", ".join("?" * len(names))
+            cursor.execute(self._sql(
+                f"UPDATE {self.tracking_table} SET notification_id = ? "
+                f"WHERE application_name IN ({marks}) AND notification_id = ? "
+                "RETURNING application_name"), (position, *names, previous))
+            moved = cursor.fetchall()
+            if len(moved) != len(names):
+                raise IntegrityError(f"read models {names} are no longer at {previous}")
 
     # -- reading ---------------------------------------------------------------------
 

@@ -88,7 +88,7 @@ def limited_api(tmp_path: Path) -> Iterator[Api]:
 
 def _serve(url: str, tmp_path: Path, dev: bool, **limits: Any) -> Iterator[Api]:
     settings = settings_for(url, tmp_path / "home")
-    wiring = build(settings, clock=DrivenClock(), pool_size=20)
+    wiring = build(settings, clock=DrivenClock())
     token = ensure_operator_token(wiring, settings)
     assert token is not None
     server = uvicorn.Server(uvicorn.Config(create_app(wiring, embedded=True, dev=dev, **limits),
