@@ -261,20 +261,20 @@ def test_up_serves_the_api_and_prints_the_operator_token_once(
         token = re.search(r"operator token \(also in (\S+)\): (\S+)", "".join(lines))
         assert token, lines
         assert Path(token.group(1)).read_text().strip() == token.group(2)
-        answer = graphql(port, "{ me { actor kind } }", token.group(2))
+        answer = graphql(up, port, "{ me { actor kind } }", token.group(2))
         assert answer == {"data": {"me": {"actor": "operator:operator", "kind": "operator"}}}
     finally:
         stop(up)
     up, lines = start()  # a second start keeps the first token
     try:
         assert "operator token: in" in "".join(lines)
-        assert graphql(port, "{ me { kind } }", token.group(2))["data"]["me"]["kind"] == (
+        assert graphql(up, port, "{ me { kind } }", token.group(2))["data"]["me"]["kind"] == (
             "operator")
     finally:
         stop(up)
 
 
-def graphql(port: int, query: str, token: str) -> dict[str, Any]:
+def graphql(up: subprocess.Popen[str], port: int, query: str, token: str) -> dict[str, Any]:
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": query}).encode(),
         headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
@@ -286,4 +286,5 @@ def graphql(port: int, query: str, token: str) -> dict[str, Any]:
                 return answer
         except urllib.error.URLError:
             assert time.monotonic() < deadline, "the API did not answer"
-            time.sleep(0.05)  # polling for the port to open, with a deadline
+            with pytest.raises(subprocess.TimeoutExpired):  # and wharf up is still running
+                up.wait(timeout=0.05)

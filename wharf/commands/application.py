@@ -18,6 +18,7 @@ from wharf.commands.context import Context, Outcome
 from wharf.commands.group_commit import GroupCommit
 from wharf.commands.messages import Command
 from wharf.commands.ports import Clock, DataKeys, MemoryDataKeys, SystemClock
+from wharf.commands.registry import HANDLERS
 from wharf.commands.sealing import Unreadable, unseal
 from wharf.domain.errors import (
     Conflict,
@@ -81,8 +82,6 @@ class Wharf(Application[UUID]):
     # -- commands ------------------------------------------------------------------
 
     def handle(self, command: Command) -> Outcome:
-        from wharf.commands.registry import HANDLERS
-
         handler = HANDLERS[type(command)]
         name = type(command).__name__
         cause = f"{name}:{command.request_id}" if command.request_id else name
@@ -101,16 +100,11 @@ class Wharf(Application[UUID]):
                               optimistic=attempt == 0)
             try:
                 decision = handler(context, command)
-            except QuotaExceeded as error:
+            except DomainError as error:
                 if context.unchecked:
                     continue  # never refuse on a cached copy: decide again on fresh state
-                self._record_rejection(context, command, error, request_id)
-                if request_id is not None and request_id in self.repository:
-                    return self._replay_answer(request_id)
-                raise
-            except DomainError:
-                if context.unchecked:
-                    continue
+                if isinstance(error, QuotaExceeded):
+                    self._record_rejection(context, command, error, request_id)
                 # A copy of the same request may have been answered while this one was
                 # deciding against the state it left behind: its answer stands.
                 if request_id is not None and request_id in self.repository:

@@ -14,8 +14,7 @@ from strawberry.types import Info
 from wharf.commands.actors import Actor
 from wharf.domain.errors import Forbidden
 from wharf.infra.bootstrap import Wiring
-from wharf.projections.catalog import READ_MODELS
-from wharf.projections.runner import wait_for_position
+from wharf.projections.runner import read_side_position, wait_for_position
 
 READ_SIDE_TIMEOUT = 10.0
 
@@ -57,7 +56,7 @@ class Context:
         if actor.is_operator:
             if tenant is None:
                 raise Forbidden("operators name the tenant they read")
-            return _uuid(tenant)
+            return parse_id(tenant)
         assert actor.tenant_id is not None
         return actor.tenant_id
 
@@ -77,8 +76,7 @@ class Context:
 
             return await anyio.to_thread.run_sync(wait)
         await anyio.sleep(min(timeout, 0.25))
-        return await anyio.to_thread.run_sync(
-            lambda: min(self.wiring.view.position(m.name) for m in READ_MODELS))
+        return await anyio.to_thread.run_sync(read_side_position, self.wiring.view)
 
     async def reach(self, position: int) -> None:
         if position <= 0:
@@ -95,7 +93,7 @@ def ctx(info: Info[Context, Any]) -> Context:
     return info.context
 
 
-def _uuid(value: str) -> UUID:
+def parse_id(value: str) -> UUID:
     try:
         return UUID(value)
     except ValueError:

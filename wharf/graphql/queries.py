@@ -7,7 +7,7 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from wharf.graphql.context import Context, _uuid
+from wharf.graphql.context import Context, parse_id
 from wharf.graphql.pagination import page
 from wharf.graphql.types import (
     AuditEntry,
@@ -126,9 +126,9 @@ class Query:
     async def tenant(self, info: Info[Context, Any], id: strawberry.ID) -> Tenant | None:
         context = info.context
         actor = context.require_actor()
-        if not actor.is_operator and str(actor.tenant_id) != str(_uuid(id)):
+        if not actor.is_operator and str(actor.tenant_id) != str(parse_id(id)):
             return None
-        rows = await context.read("SELECT * FROM rm_tenants WHERE id = ?", (str(_uuid(id)),))
+        rows = await context.read("SELECT * FROM rm_tenants WHERE id = ?", (str(parse_id(id)),))
         return Tenant.from_row(rows[0]) if rows else None
 
     @strawberry.field(description="Operators only.")
@@ -147,7 +147,7 @@ class Query:
         sql = "SELECT * FROM rm_quota_rejections WHERE 1 = 1"
         params: tuple[Any, ...] = ()
         if tenant is not None:
-            sql, params = sql + " AND tenant_id = ?", (str(_uuid(tenant)),)
+            sql, params = sql + " AND tenant_id = ?", (str(parse_id(tenant)),)
         return await page(context, sql, params, ("occurred_at", "id"), first, after,
                           QuotaRejection.from_row, descending=True)
 
@@ -156,7 +156,7 @@ async def _owned(context: Context, table: str, ident: str) -> list[dict[str, Any
     """The row, if it exists and the caller may see it; another tenant's is None too."""
     actor = context.require_actor()
     sql = f"SELECT * FROM {table} WHERE id = ?"
-    params: tuple[Any, ...] = (str(_uuid(ident)),)
+    params: tuple[Any, ...] = (str(parse_id(ident)),)
     if not actor.is_operator:
         sql += " AND tenant_id = ?"
         params += (str(actor.tenant_id),)

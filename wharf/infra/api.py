@@ -30,7 +30,7 @@ from wharf.graphql.context import Context
 from wharf.graphql.schema import build_schema
 from wharf.infra.bootstrap import Wiring
 from wharf.infra.ratelimit import AuthFailures, RateLimit, TokenBuckets
-from wharf.projections.catalog import READ_MODELS
+from wharf.projections.runner import read_side_position
 
 log = logging.getLogger(__name__)
 
@@ -143,5 +143,5 @@ def create_app(
 
 def _positions(wiring: Wiring) -> tuple[int, int]:
     head = wiring.app.recorder.max_notification_id() or 0
-    read_side = min(wiring.view.position(m.name) for m in READ_MODELS)
+    read_side = read_side_position(wiring.view)
     return head, read_side

@@ -20,7 +20,7 @@ import psycopg
 from wharf.commands.application import Wharf
 from wharf.infra.store import eventsourcing_env, kind_of, open_read_models, sqlite_path
 from wharf.projections.catalog import READ_MODELS, tables
-from wharf.projections.runner import Projector
+from wharf.projections.runner import Projector, read_side_position
 from wharf.projections.views import ReadModelStore
 
 
@@ -69,7 +69,7 @@ def rebuild(
                 until=until, until_time=until_time, progress=progress)
         else:
             _rebuild_in_parallel(source_url, target_url, until, until_time, progress)
-        position = min(view.position(m.name) for m in READ_MODELS)
+        position = read_side_position(view)
     finally:
         view.datastore.close()  # type: ignore[attr-defined]
     if until_time is None:

@@ -194,11 +194,16 @@ class Projector:
                 self._changed.wait(remaining)
 
 
+def read_side_position(view: ReadModelStore) -> int:
+    """The position every read model in `view` has reached."""
+    return min(view.position(m.name) for m in READ_MODELS)
+
+
 def wait_for_position(view: ReadModelStore, position: int, timeout: float = 10.0) -> None:
     """Blocks until the read side of another process reaches `position`, polling."""
     deadline = time.monotonic() + timeout
     delay = 0.005
-    while min(view.position(m.name) for m in READ_MODELS) < position:
+    while read_side_position(view) < position:
         if time.monotonic() > deadline:
             raise TimeoutError(f"read side did not reach {position} in {timeout}s")
         time.sleep(delay)

@@ -98,8 +98,8 @@ def _serve(url: str, tmp_path: Path, dev: bool, **limits: Any) -> Iterator[Api]:
     deadline = time.monotonic() + 10
     while not (server.started and server.servers):
         assert time.monotonic() < deadline, "uvicorn did not start"
+        thread.join(0.01)  # returns at once if uvicorn died
         assert thread.is_alive(), "uvicorn died"
-        time.sleep(0.01)  # polling for the server to be up, with a deadline
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
         yield Api(f"http://127.0.0.1:{port}", wiring, token)

@@ -9,9 +9,9 @@ from strawberry.types import Info
 
 from wharf.commands import messages as m
 from wharf.commands.context import Outcome
-from wharf.graphql.context import Context
+from wharf.graphql.context import Context, parse_id
 from wharf.graphql.errors import Error
-from wharf.graphql.mutations.base import own_tenant, run, uid
+from wharf.graphql.mutations.base import own_tenant, run
 from wharf.graphql.types import Tenant
 
 
@@ -159,7 +159,7 @@ class AccessMutations:
             return TokenRevoked(id=input.id, position=outcome.position)
 
         return await run(info, lambda actor: m.RevokeToken(
-            actor=actor, request_id=input.client_request_id, token_id=uid(input.id)), done)
+            actor=actor, request_id=input.client_request_id, token_id=parse_id(input.id)), done)
 
     @strawberry.mutation
     async def change_plan(

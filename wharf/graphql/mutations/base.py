@@ -15,7 +15,7 @@ from wharf.commands.actors import Actor
 from wharf.commands.context import Outcome
 from wharf.commands.messages import Command
 from wharf.domain.errors import DomainError, Forbidden
-from wharf.graphql.context import Context, _uuid
+from wharf.graphql.context import Context, parse_id
 from wharf.graphql.errors import Error, to_graphql
 
 S = TypeVar("S")
@@ -41,12 +41,8 @@ def own_tenant(actor: Actor, tenant: strawberry.ID | None) -> UUID:
     if actor.is_operator:
         if tenant is None:
             raise Forbidden("operators name the tenant they act on")
-        return _uuid(tenant)
+        return parse_id(tenant)
     assert actor.tenant_id is not None
-    if tenant is not None and _uuid(tenant) != actor.tenant_id:
-        return _uuid(tenant)  # another tenant: the command answers NotFound
+    if tenant is not None and parse_id(tenant) != actor.tenant_id:
+        return parse_id(tenant)  # another tenant: the command answers NotFound
     return actor.tenant_id
-
-
-def uid(value: strawberry.ID) -> UUID:
-    return _uuid(value)

@@ -9,10 +9,10 @@ from strawberry.types import Info
 
 from wharf.commands import messages as m
 from wharf.commands.context import Outcome
-from wharf.graphql.context import Context
+from wharf.graphql.context import Context, parse_id
 from wharf.graphql.errors import Error
 from wharf.graphql.mutations.access import TenantPayload, tenant_payload
-from wharf.graphql.mutations.base import run, uid
+from wharf.graphql.mutations.base import run
 from wharf.graphql.types import Host, Plan
 
 
@@ -145,7 +145,7 @@ class OperatorMutations:
         self, info: Info[Context, Any], input: TenantIdInput
     ) -> SuspendTenantResult:
         return await run(info, lambda actor: m.SuspendTenant(
-            actor=actor, request_id=input.client_request_id, tenant_id=uid(input.id)),
+            actor=actor, request_id=input.client_request_id, tenant_id=parse_id(input.id)),
             tenant_payload)
 
     @strawberry.mutation(description="Operators only.")
@@ -153,7 +153,7 @@ class OperatorMutations:
         self, info: Info[Context, Any], input: TenantIdInput
     ) -> ResumeTenantResult:
         return await run(info, lambda actor: m.ResumeTenant(
-            actor=actor, request_id=input.client_request_id, tenant_id=uid(input.id)),
+            actor=actor, request_id=input.client_request_id, tenant_id=parse_id(input.id)),
             tenant_payload)
 
     @strawberry.mutation(description="Operators only.")
@@ -161,7 +161,7 @@ class OperatorMutations:
         self, info: Info[Context, Any], input: CloseTenantInput
     ) -> CloseTenantResult:
         return await run(info, lambda actor: m.CloseTenant(
-            actor=actor, request_id=input.client_request_id, tenant_id=uid(input.id),
+            actor=actor, request_id=input.client_request_id, tenant_id=parse_id(input.id),
             grace_hours=input.grace_hours), tenant_payload)
 
     @strawberry.mutation(description="Operators only.")
@@ -199,11 +199,11 @@ class OperatorMutations:
     @strawberry.mutation(description="Operators only.")
     async def drain_host(self, info: Info[Context, Any], input: HostIdInput) -> DrainHostResult:
         return await run(info, lambda actor: m.DrainHost(
-            actor=actor, request_id=input.client_request_id, host_id=uid(input.id)), _host)
+            actor=actor, request_id=input.client_request_id, host_id=parse_id(input.id)), _host)
 
     @strawberry.mutation(description="Operators only.")
     async def remove_host(
         self, info: Info[Context, Any], input: HostIdInput
     ) -> RemoveHostResult:
         return await run(info, lambda actor: m.RemoveHost(
-            actor=actor, request_id=input.client_request_id, host_id=uid(input.id)), _host)
+            actor=actor, request_id=input.client_request_id, host_id=parse_id(input.id)), _host)

@@ -9,9 +9,9 @@ from strawberry.types import Info
 
 from wharf.commands import messages as m
 from wharf.commands.context import Outcome
-from wharf.graphql.context import Context
+from wharf.graphql.context import Context, parse_id
 from wharf.graphql.errors import Error
-from wharf.graphql.mutations.base import own_tenant, run, uid
+from wharf.graphql.mutations.base import own_tenant, run
 from wharf.graphql.types import Container, Volume
 
 
@@ -182,7 +182,7 @@ class WorkloadMutations:
         self, info: Info[Context, Any], input: ContainerIdInput
     ) -> StartContainerResult:
         return await run(info, lambda actor: m.StartContainer(
-            actor=actor, request_id=input.client_request_id, container_id=uid(input.id)),
+            actor=actor, request_id=input.client_request_id, container_id=parse_id(input.id)),
             _container)
 
     @strawberry.mutation
@@ -190,7 +190,7 @@ class WorkloadMutations:
         self, info: Info[Context, Any], input: ContainerIdInput
     ) -> StopContainerResult:
         return await run(info, lambda actor: m.StopContainer(
-            actor=actor, request_id=input.client_request_id, container_id=uid(input.id)),
+            actor=actor, request_id=input.client_request_id, container_id=parse_id(input.id)),
             _container)
 
     @strawberry.mutation
@@ -198,7 +198,7 @@ class WorkloadMutations:
         self, info: Info[Context, Any], input: ContainerIdInput
     ) -> DeleteContainerResult:
         return await run(info, lambda actor: m.DeleteContainer(
-            actor=actor, request_id=input.client_request_id, container_id=uid(input.id)),
+            actor=actor, request_id=input.client_request_id, container_id=parse_id(input.id)),
             _container)
 
     @strawberry.mutation
@@ -215,7 +215,7 @@ class WorkloadMutations:
         self, info: Info[Context, Any], input: ResizeVolumeInput
     ) -> ResizeVolumeResult:
         return await run(info, lambda actor: m.ResizeVolume(
-            actor=actor, request_id=input.client_request_id, volume_id=uid(input.id),
+            actor=actor, request_id=input.client_request_id, volume_id=parse_id(input.id),
             size_gib=input.size_gib), _volume)
 
     @strawberry.mutation
@@ -223,7 +223,7 @@ class WorkloadMutations:
         self, info: Info[Context, Any], input: VolumeIdInput
     ) -> DeleteVolumeResult:
         return await run(info, lambda actor: m.DeleteVolume(
-            actor=actor, request_id=input.client_request_id, volume_id=uid(input.id)),
+            actor=actor, request_id=input.client_request_id, volume_id=parse_id(input.id)),
             _volume)
 
     @strawberry.mutation
