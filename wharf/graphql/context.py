@@ -79,14 +79,21 @@ class Context:
         return await anyio.to_thread.run_sync(read_side_position, self.wiring.view)
 
     async def reach(self, position: int) -> None:
+        if position > 0:
+            await anyio.to_thread.run_sync(self.wait_for, position)
+
+    def wait_for(self, position: int) -> None:
+        """Blocks (in a worker thread) until the read side has reached `position`."""
         if position <= 0:
             return
         if self.in_process_projector:
-            await anyio.to_thread.run_sync(self.wiring.projector.wait, position,
-                                           READ_SIDE_TIMEOUT)
+            self.wiring.projector.wait(position, READ_SIDE_TIMEOUT)
         else:
-            await anyio.to_thread.run_sync(wait_for_position, self.wiring.view, position,
-                                           READ_SIDE_TIMEOUT)
+            wait_for_position(self.wiring.view, position, READ_SIDE_TIMEOUT)
+
+    def read_now(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        """Reads the read side as it is (in a worker thread that has waited already)."""
+        return self.wiring.view.query(sql, params)
 
 
 def ctx(info: Info[Context, Any]) -> Context:

@@ -11,7 +11,7 @@ from wharf.commands import messages as m
 from wharf.commands.context import Outcome
 from wharf.graphql.context import Context, parse_id
 from wharf.graphql.errors import Error
-from wharf.graphql.mutations.base import own_tenant, run
+from wharf.graphql.mutations.base import Reader, own_tenant, run
 from wharf.graphql.types import Tenant
 
 
@@ -97,14 +97,14 @@ class TenantPayload:
 ChangePlanResult = Annotated[TenantPayload | Error, strawberry.union("ChangePlanResult")]
 
 
-async def tenant_payload(context: Context, outcome: Outcome) -> TenantPayload:
-    rows = await context.read("SELECT * FROM rm_tenants WHERE id = ?", (str(outcome.id),))
+def tenant_payload(read: Reader, outcome: Outcome) -> TenantPayload:
+    rows = read("SELECT * FROM rm_tenants WHERE id = ?", (str(outcome.id),))
     return TenantPayload(tenant=Tenant.from_row(rows[0]) if rows else None,
                          position=outcome.position)
 
 
 def _member(email: str) -> Any:
-    async def done(context: Context, outcome: Outcome) -> MemberPayload:
+    def done(read: Reader, outcome: Outcome) -> MemberPayload:
         return MemberPayload(email=email, position=outcome.position)
 
     return done
@@ -141,7 +141,7 @@ class AccessMutations:
     async def issue_token(
         self, info: Info[Context, Any], input: IssueTokenInput
     ) -> IssueTokenResult:
-        async def done(context: Context, outcome: Outcome) -> TokenIssued:
+        def done(read: Reader, outcome: Outcome) -> TokenIssued:
             assert outcome.token is not None
             return TokenIssued(id=strawberry.ID(str(outcome.id)), token=outcome.token,
                                position=outcome.position)
@@ -155,7 +155,7 @@ class AccessMutations:
     async def revoke_token(
         self, info: Info[Context, Any], input: RevokeTokenInput
     ) -> RevokeTokenResult:
-        async def done(context: Context, outcome: Outcome) -> TokenRevoked:
+        def done(read: Reader, outcome: Outcome) -> TokenRevoked:
             return TokenRevoked(id=input.id, position=outcome.position)
 
         return await run(info, lambda actor: m.RevokeToken(

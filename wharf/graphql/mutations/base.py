@@ -3,7 +3,7 @@ until the read side has reached the position the command wrote (read-your-writes
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -21,19 +21,29 @@ from wharf.graphql.errors import Error, to_graphql
 S = TypeVar("S")
 
 
+Reader = Callable[[str, tuple[Any, ...]], list[dict[str, Any]]]
+Answer = Callable[[Reader, Outcome], S]
+"""Builds a mutation's success payload; runs in a worker thread once the read side has
+reached the command's position, and reads with the `Reader` it is given."""
+
+
 async def run(
-    info: Info[Context, Any],
-    command: Callable[[Actor], Command],
-    success: Callable[[Context, Outcome], Awaitable[S]],
+    info: Info[Context, Any], command: Callable[[Actor], Command], success: Answer[S]
 ) -> S | Error:
     context = info.context
+
+    def execute(message: Command) -> S:
+        # One worker thread for the command, the wait and the read: each hop between the
+        # event loop and a thread costs a turn of the GIL, which under load is most of
+        # a mutation's latency.
+        outcome = context.wiring.app.handle(message)
+        context.wait_for(max(outcome.position, context.min_position))
+        return success(context.read_now, outcome)
+
     try:
-        actor = context.require_actor()
-        outcome = await anyio.to_thread.run_sync(context.wiring.app.handle, command(actor))
+        return await anyio.to_thread.run_sync(execute, command(context.require_actor()))
     except DomainError as error:
         return to_graphql(error)
-    await context.reach(outcome.position)
-    return await success(context, outcome)
 
 
 def own_tenant(actor: Actor, tenant: strawberry.ID | None) -> UUID:

@@ -12,7 +12,7 @@ from wharf.commands.context import Outcome
 from wharf.graphql.context import Context, parse_id
 from wharf.graphql.errors import Error
 from wharf.graphql.mutations.access import TenantPayload, tenant_payload
-from wharf.graphql.mutations.base import run
+from wharf.graphql.mutations.base import Reader, run
 from wharf.graphql.types import Host, Plan
 
 
@@ -120,8 +120,8 @@ DrainHostResult = Annotated[HostPayload | Error, strawberry.union("DrainHostResu
 RemoveHostResult = Annotated[HostPayload | Error, strawberry.union("RemoveHostResult")]
 
 
-async def _host(context: Context, outcome: Outcome) -> HostPayload:
-    rows = await context.read("SELECT * FROM rm_hosts WHERE id = ?", (str(outcome.id),))
+def _host(read: Reader, outcome: Outcome) -> HostPayload:
+    rows = read("SELECT * FROM rm_hosts WHERE id = ?", (str(outcome.id),))
     return HostPayload(host=Host.from_row(rows[0]) if rows else None, position=outcome.position)
 
 
@@ -131,9 +131,9 @@ class OperatorMutations:
     async def create_tenant(
         self, info: Info[Context, Any], input: CreateTenantInput
     ) -> CreateTenantResult:
-        async def done(context: Context, outcome: Outcome) -> TenantCreated:
+        def done(read: Reader, outcome: Outcome) -> TenantCreated:
             assert outcome.token is not None
-            return TenantCreated(tenant=await tenant_payload(context, outcome),
+            return TenantCreated(tenant=tenant_payload(read, outcome),
                                  owner_token=outcome.token, position=outcome.position)
 
         return await run(info, lambda actor: m.CreateTenant(
@@ -166,9 +166,9 @@ class OperatorMutations:
 
     @strawberry.mutation(description="Operators only.")
     async def add_plan(self, info: Info[Context, Any], input: AddPlanInput) -> AddPlanResult:
-        async def done(context: Context, outcome: Outcome) -> PlanPayload:
-            rows = await context.read("SELECT * FROM rm_plans WHERE name = ? AND version = ?",
-                                      (outcome.data["name"], outcome.data["version"]))
+        def done(read: Reader, outcome: Outcome) -> PlanPayload:
+            rows = read("SELECT * FROM rm_plans WHERE name = ? AND version = ?",
+                        (outcome.data["name"], outcome.data["version"]))
             return PlanPayload(plan=Plan.from_row(rows[0]) if rows else None,
                                position=outcome.position)
 

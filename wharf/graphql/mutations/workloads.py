@@ -11,7 +11,7 @@ from wharf.commands import messages as m
 from wharf.commands.context import Outcome
 from wharf.graphql.context import Context, parse_id
 from wharf.graphql.errors import Error
-from wharf.graphql.mutations.base import own_tenant, run
+from wharf.graphql.mutations.base import Reader, own_tenant, run
 from wharf.graphql.types import Container, Volume
 
 
@@ -72,8 +72,8 @@ class ContainerPayload:
     position: int
 
 
-async def _container(context: Context, outcome: Outcome) -> ContainerPayload:
-    rows = await context.read("SELECT * FROM rm_containers WHERE id = ?", (str(outcome.id),))
+def _container(read: Reader, outcome: Outcome) -> ContainerPayload:
+    rows = read("SELECT * FROM rm_containers WHERE id = ?", (str(outcome.id),))
     return ContainerPayload(container=Container.from_row(rows[0]) if rows else None,
                             position=outcome.position)
 
@@ -130,8 +130,8 @@ class VolumePayload:
     position: int
 
 
-async def _volume(context: Context, outcome: Outcome) -> VolumePayload:
-    rows = await context.read("SELECT * FROM rm_volumes WHERE id = ?", (str(outcome.id),))
+def _volume(read: Reader, outcome: Outcome) -> VolumePayload:
+    rows = read("SELECT * FROM rm_volumes WHERE id = ?", (str(outcome.id),))
     return VolumePayload(volume=Volume.from_row(rows[0]) if rows else None,
                          position=outcome.position)
 
@@ -228,7 +228,7 @@ class WorkloadMutations:
 
     @strawberry.mutation
     async def set_secret(self, info: Info[Context, Any], input: SetSecretInput) -> SetSecretResult:
-        async def done(context: Context, outcome: Outcome) -> SecretPayload:
+        def done(read: Reader, outcome: Outcome) -> SecretPayload:
             return SecretPayload(name=input.name, position=outcome.position)
 
         return await run(info, lambda actor: m.SetSecret(
@@ -240,7 +240,7 @@ class WorkloadMutations:
     async def delete_secret(
         self, info: Info[Context, Any], input: DeleteSecretInput
     ) -> DeleteSecretResult:
-        async def done(context: Context, outcome: Outcome) -> SecretPayload:
+        def done(read: Reader, outcome: Outcome) -> SecretPayload:
             return SecretPayload(name=input.name, position=outcome.position)
 
         return await run(info, lambda actor: m.DeleteSecret(
