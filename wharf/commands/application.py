@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import hmac
 import logging
 from collections.abc import Callable
 from typing import Any, ClassVar
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
@@ -27,6 +28,7 @@ from wharf.domain.errors import (
     NotFound,
     QuotaExceeded,
 )
+from wharf.domain.installation import Installation
 from wharf.domain.plans import SEED_PLANS, Plan, PlanCatalog
 from wharf.domain.records import ClientRequest, QuotaRejection
 from wharf.domain.secret import Secret
@@ -66,18 +68,31 @@ class Wharf(Application[UUID]):
     # -- start-up ------------------------------------------------------------------
 
     def seed(self) -> int:
-        """Makes sure the plan catalogue exists with the seed plans. Returns a position."""
-        if PlanCatalog.ID in self.repository:
-            return 0
+        """Makes sure the plan catalogue (with the seed plans) and the installation's label
+        exist. Returns a position."""
         seeder = Actor.system("seed").label
-        catalog = PlanCatalog(actor=seeder, cause="Seed", id=PlanCatalog.ID)
-        catalog.stamp(seeder, "Seed")
-        for plan in SEED_PLANS:
-            catalog.add(plan)
+        new: list[Any] = []
+        if PlanCatalog.ID not in self.repository:
+            catalog = PlanCatalog(actor=seeder, cause="Seed", id=PlanCatalog.ID)
+            catalog.stamp(seeder, "Seed")
+            for plan in SEED_PLANS:
+                catalog.add(plan)
+            new.append(catalog)
+        if Installation.ID not in self.repository:
+            new.append(Installation(id=Installation.ID, label=uuid4().hex[:16], actor=seeder,
+                                    cause="Seed"))
+        if not new:
+            return 0
         try:
-            return self._save(catalog)
+            return self._save(*new)
         except IntegrityError:
             return 0  # another process seeded first
+
+    @functools.cached_property
+    def installation(self) -> str:
+        """The label of this store's Docker objects (see domain/installation.py)."""
+        record: Any = self.repository.get(Installation.ID)
+        return str(record.label)
 
     # -- commands ------------------------------------------------------------------
 
@@ -112,6 +127,8 @@ class Wharf(Application[UUID]):
                 raise
             if context.unchecked and context.stale(decision.save):
                 continue
+            if not decision.save and request_id is None:
+                return decision.outcome  # nothing changed (a repeated observation, say)
             if request_id is not None:
                 decision.save.append(
                     context.new(ClientRequest, command=name, outcome=decision.outcome.as_data(),

@@ -121,6 +121,11 @@ class Context:
         if not self.actor.is_operator:
             raise Forbidden("only operators may do this")
 
+    def require_system(self) -> None:
+        """Wharf's own jobs only: what Docker did is recorded by the scheduler alone."""
+        if self.actor.kind != "system":
+            raise Forbidden("only Wharf's scheduler records this")
+
     def tenant(self, tenant_id: UUID, allowed: tuple[str, ...]) -> Tenant:
         """The tenant, if the actor may act on it with one of the `allowed` roles.
 

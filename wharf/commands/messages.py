@@ -182,3 +182,43 @@ class DrainHost(Command):
 @dataclass(frozen=True, kw_only=True)
 class RemoveHost(Command):
     host_id: UUID
+
+
+# -- the scheduler (system actor) -----------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlaceContainer(Command):
+    container_id: UUID
+    host_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarkUnschedulable(Command):
+    container_id: UUID
+    reasons: dict[str, str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordRun(Command):
+    """What Docker reported of a container's run (start, and exit if it has ended)."""
+
+    container_id: UUID
+    generation: int
+    started_at: str
+    finished_at: str
+    running: bool
+    exit_code: int = 0
+    oom_killed: bool = False
+    ports: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RestartContainer(Command):
+    container_id: UUID
+    after_finished_at: str  # the exit this restart answers: a second pass changes nothing
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordRemoved(Command):
+    container_id: UUID

@@ -7,7 +7,7 @@ from typing import Any
 
 from wharf.commands import messages as m
 from wharf.commands.context import Context, Decision
-from wharf.commands.handlers import access, hosts, secrets, tenants, workloads
+from wharf.commands.handlers import access, hosts, scheduling, secrets, tenants, workloads
 
 HANDLERS: dict[type[m.Command], Callable[[Context, Any], Decision]] = {
     m.AddPlan: tenants.add_plan,
@@ -34,4 +34,9 @@ HANDLERS: dict[type[m.Command], Callable[[Context, Any], Decision]] = {
     m.RegisterHost: hosts.register_host,
     m.DrainHost: hosts.drain_host,
     m.RemoveHost: hosts.remove_host,
+    m.PlaceContainer: scheduling.place_container,
+    m.MarkUnschedulable: scheduling.mark_unschedulable,
+    m.RecordRun: scheduling.record_run,
+    m.RestartContainer: scheduling.restart_container,
+    m.RecordRemoved: scheduling.record_removed,
 }

@@ -36,6 +36,16 @@ class Container(WharfAggregate):
         self.stopped_by_suspension = False
         self.host_id: UUID | None = None
         self.observed = "pending"
+        # Each start a tenant asks for is a new generation; a run Docker reports belongs
+        # to the generation it was started for. Restarts stay within their generation.
+        self.generation = 1 if desired == "running" else 0
+        self.run_generation = 0
+        self.restarts = 0
+        self.started_at = ""
+        self.finished_at = ""
+        self.exit_code: int | None = None
+        self.restarted_after = ""
+        self.unschedulable: dict[str, str] = {}
 
     def start(self) -> None:
         self._require_not_deleted()
@@ -46,6 +56,8 @@ class Container(WharfAggregate):
     def _start_requested(self) -> None:
         self.desired = "running"
         self.stopped_by_suspension = False
+        self.generation += 1
+        self.restarts = 0
 
     def stop(self, by_suspension: bool = False) -> None:
         """A stop asked for while the tenant is suspended still counts: resuming the tenant
@@ -73,23 +85,116 @@ class Container(WharfAggregate):
 
     # -- what the scheduler observed (recorded by the scheduler, not by tenants) ------
 
-    def place(self, host_id: UUID) -> None:
-        """Records the scheduler's decision, with what the container reserves there."""
+    def place(self, host_id: UUID) -> bool:
+        """Records the scheduler's decision, with what the container reserves there.
+        False when it is placed there already (a retried pass)."""
         self._require_not_deleted()
+        if self.host_id == host_id:
+            return False
         self._placed(host_id=host_id, cpu_millis=self.cpu_millis, memory_mib=self.memory_mib)
+        return True
 
     @event("Placed")
     def _placed(self, host_id: UUID, cpu_millis: int, memory_mib: int) -> None:
         self.host_id = host_id
+        self.unschedulable = {}
 
-    @event("Started")
-    def started(self) -> None:
+    def mark_unschedulable(self, reasons: dict[str, str]) -> bool:
+        """Says why no host takes the container (host name -> reason); once per change."""
+        if reasons == self.unschedulable or self.desired == "deleted":
+            return False
+        self._unschedulable(reasons=dict(reasons))
+        return True
+
+    @event("Unschedulable")
+    def _unschedulable(self, reasons: dict[str, str]) -> None:
+        self.unschedulable = reasons
+
+    def observe(
+        self, generation: int, started_at: str, finished_at: str, running: bool,
+        exit_code: int, oom_killed: bool, ports: dict[str, int],
+    ) -> list[str]:
+        """Records what Docker reported of one run, each fact once: a run is known by its
+        start time and its end by its finish time, so a repeated report changes nothing."""
+        recorded = []
+        if started_at and started_at != self.started_at:
+            self._started(generation=generation, started_at=started_at, ports=dict(ports))
+            recorded.append("Started")
+        if not running and finished_at and started_at == self.started_at \
+                and finished_at != self.finished_at and self.observed == "running":
+            self._exited(exit_code=exit_code, oom_killed=oom_killed, finished_at=finished_at)
+            recorded.append("Exited")
+        return recorded
+
+    class Started(WharfAggregate.Event):
+        """Version 2 says which run: its generation, start time and published ports."""
+
+        class_version = 2
+        generation: int
+        started_at: str
+        ports: dict[str, int]
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state.update(generation=0, started_at="", ports={})
+
+    @event(Started)
+    def _started(self, generation: int, started_at: str, ports: dict[str, int]) -> None:
         self.observed = "running"
+        self.run_generation = generation
+        self.started_at = started_at
+        self.exit_code = None
 
-    @event("Exited")
-    def exited(self, exit_code: int, oom_killed: bool) -> None:
+    class Exited(WharfAggregate.Event):
+        """Version 2 carries the finish time that identifies the exit."""
+
+        class_version = 2
+        exit_code: int
+        oom_killed: bool
+        finished_at: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["finished_at"] = ""
+
+    @event(Exited)
+    def _exited(self, exit_code: int, oom_killed: bool, finished_at: str) -> None:
         self.observed = "exited"
+        self.finished_at = finished_at
+        self.exit_code = exit_code
+
+    def restart_wanted(self) -> bool:
+        """Whether the restart policy asks for a restart of the run that just ended."""
+        policy = self.spec.get("restart_policy", "no")
+        if self.desired != "running" or self.observed != "exited":
+            return False
+        if self.run_generation != self.generation:
+            return False  # that run was of an earlier start; a new start is due instead
+        if policy == "on-failure":
+            return self.exit_code != 0
+        return policy in ("always", "unless-stopped")
+
+    def restart(self, after_finished_at: str) -> bool:
+        """The decision to restart after an exit, recorded before Docker is asked; once
+        per exit."""
+        if after_finished_at != self.finished_at or self.restarted_after == after_finished_at:
+            return False
+        if not self.restart_wanted():
+            raise Conflict(f"container {self.name} is not due for a restart")
+        self._restarted(attempt=self.restarts + 1, after_finished_at=after_finished_at)
+        return True
+
+    @event("Restarted")
+    def _restarted(self, attempt: int, after_finished_at: str) -> None:
+        self.restarts = attempt
+        self.restarted_after = after_finished_at
+
+    def observe_removed(self) -> bool:
+        if self.observed == "removed":
+            return False
+        self._removed()
+        return True
 
     @event("Removed")
-    def removed(self) -> None:
+    def _removed(self) -> None:
         self.observed = "removed"

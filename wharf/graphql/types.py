@@ -138,16 +138,41 @@ class Member:
 
 
 @strawberry.type
+class PublishedPort:
+    container_port: str = strawberry.field(description='The port and protocol, "80/tcp".')
+    host_ip: str
+    host_port: int
+
+
+@strawberry.type
+class HostRejection:
+    host: str
+    reason: str
+
+
+@strawberry.type
 class Container:
     id: strawberry.ID
     name: str
     image: str
-    desired: str
-    observed: str
+    desired: str = strawberry.field(description="running, stopped or deleted: what the "
+                                                "tenant asked for.")
+    observed: str = strawberry.field(description="pending, running, exited or removed: what "
+                                                 "the host's engine last reported.")
     cpu_millis: int
     memory_mib: int
     host_id: strawberry.ID | None
     exit_code: int | None
+    oom_killed: bool | None = strawberry.field(description="Whether the last exit was the "
+                                                           "kernel's OOM killer.")
+    restarts: int = strawberry.field(description="Automatic restarts since the last start "
+                                                 "the tenant asked for.")
+    started_at: str | None
+    finished_at: str | None
+    ports: list[PublishedPort] = strawberry.field(description="Ports published on the "
+                                                              "host's 127.0.0.1.")
+    unschedulable: list[HostRejection] = strawberry.field(
+        description="While no host takes the container: why each host refused it.")
     spec: JSON
     created_at: str
     updated_at: str
@@ -166,8 +191,16 @@ class Container:
             desired=row["desired"], observed=row["observed"], cpu_millis=row["cpu_millis"],
             memory_mib=row["memory_mib"],
             host_id=strawberry.ID(row["host_id"]) if row["host_id"] else None,
-            exit_code=row["exit_code"], spec=json.loads(row["spec"]),
-            created_at=row["created_at"], updated_at=row["updated_at"],
+            exit_code=row["exit_code"],
+            oom_killed=None if row["oom_killed"] is None else bool(row["oom_killed"]),
+            restarts=row["restarts"], started_at=row["started_at"],
+            finished_at=row["finished_at"],
+            ports=[PublishedPort(container_port=key, host_ip="127.0.0.1", host_port=port)
+                   for key, port in sorted(json.loads(row["ports"]).items())],
+            unschedulable=[HostRejection(host=host, reason=reason) for host, reason
+                           in sorted(json.loads(row["unschedulable"] or "{}").items())],
+            spec=json.loads(row["spec"]), created_at=row["created_at"],
+            updated_at=row["updated_at"],
         )
 
 

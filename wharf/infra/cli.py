@@ -11,6 +11,7 @@ import getpass
 import logging
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -24,8 +25,10 @@ from wharf.domain.errors import DomainError
 from wharf.domain.plans import PlanCatalog
 from wharf.domain.tenant import Tenant
 from wharf.infra.bootstrap import Wiring, build
+from wharf.infra.scheduling import build_scheduler, register_engines
 from wharf.infra.settings import Settings
 from wharf.projections.summaries import event_type, summarize
+from wharf.schedulers.scheduler import Scheduler
 
 log = logging.getLogger("wharf")
 
@@ -41,6 +44,8 @@ environment:
   WHARF_DATABASE_URL   sqlite:///FILE (default: WHARF_HOME/wharf.db) or postgresql://...
   WHARF_LISTEN         API address (default 127.0.0.1:8080)
   WHARF_DEV            on: GraphiQL and introspection
+  WHARF_DOCKER_HOSTS   engines `wharf up` registers (default unix:///var/run/docker.sock)
+  WHARF_PLACEMENT      spread (default) or binpack
 """
 
 
@@ -100,6 +105,17 @@ def _parser() -> argparse.ArgumentParser:
     api.set_defaults(run=cmd_api)
     schema = sub.add_parser("schema", help="print the GraphQL schema (SDL)")
     schema.set_defaults(run=cmd_schema)
+
+    sched = sub.add_parser(
+        "scheduler", help="run containers on the Docker hosts as the log says (one leader)",
+        description="Reconciles the desired state (the read side) with every host's Docker "
+                    "engine: places, creates, starts, stops and removes containers, and "
+                    "records what the engines report. One leader at a time; others wait. "
+                    "WHARF_PLACEMENT=spread|binpack, WHARF_SCHEDULER_INTERVAL=seconds.")
+    sched.add_argument("--once", action="store_true", help="one pass, print its actions, exit")
+    sched.add_argument("--register-local", action="store_true",
+                       help="register WHARF_DOCKER_HOSTS (default: the local engine) first")
+    sched.set_defaults(run=cmd_scheduler)
 
     proj = sub.add_parser("projector", help="keep every read model up to date with the log")
     proj.add_argument("--once", action="store_true", help="catch up, then exit")
@@ -261,11 +277,51 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     else:
         print(f"operator token: in {token_file(settings)}")
     timers = start_timers(wiring.app, wiring.view)
-    print("Running the API, the projector and the timers. Ctrl-C stops.", flush=True)
+    engines = register_engines(wiring, settings.docker_hosts)
+    print(f"Docker hosts: {', '.join(engines) or 'none answering (containers will wait)'}")
+    scheduler = build_scheduler(wiring, in_process=True, strategy=settings.placement)
+    leader = threading.Thread(target=_lead, args=(settings, scheduler), name="scheduler",
+                              daemon=True)
+    leader.start()
+    print("Running the API, the projector, the scheduler and the timers. Ctrl-C stops.",
+          flush=True)
     try:
         serve(wiring, settings, embedded=True)
     finally:
+        scheduler.close()
         timers.shutdown(wait=False)
+        wiring.close()
+    return 0
+
+
+def _lead(settings: Settings, scheduler: Scheduler) -> None:
+    from wharf.infra.leader import leadership
+
+    with leadership(settings):
+        scheduler.run_forever(settings.scheduler_interval)
+
+
+def cmd_scheduler(settings: Settings, args: argparse.Namespace) -> int:
+    wiring = build(settings)
+    if args.register_local:
+        register_engines(wiring, settings.docker_hosts)
+    scheduler = build_scheduler(wiring, in_process=False, strategy=settings.placement)
+    signal.signal(signal.SIGTERM, lambda *_: scheduler.stop())
+    if args.once:
+        result = scheduler.run_pass()
+        for action in result.actions:
+            print(f"{action.kind:16} {action.container_id} {action.host_id or ''}")
+        print(f"{len(result.actions)} actions, {result.failed} failed")
+        scheduler.close()
+        wiring.close()
+        return 1 if result.failed else 0
+    print("scheduler: waiting to lead, then reconciling (Ctrl-C stops)", flush=True)
+    try:
+        _lead(settings, scheduler)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        scheduler.close()
         wiring.close()
     return 0
 

@@ -19,6 +19,8 @@ class Settings:
     kafka_bootstrap: str | None
     timezone: str
     rate_limit: float  # GraphQL requests a second per token; 0 turns the limit off
+    placement: str = "spread"  # or "binpack"
+    scheduler_interval: float = 5.0  # seconds between full passes when nothing wakes it
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -34,4 +36,6 @@ class Settings:
             kafka_bootstrap=env.get("WHARF_KAFKA_BOOTSTRAP") or None,
             timezone=env.get("WHARF_TIMEZONE", "UTC"),
             rate_limit=float(env.get("WHARF_RATE_LIMIT", "50")),
+            placement=env.get("WHARF_PLACEMENT", "spread"),
+            scheduler_interval=float(env.get("WHARF_SCHEDULER_INTERVAL", "5")),
         )

@@ -52,6 +52,8 @@ class Projector:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._handlers: dict[str, dict[type, Callable[..., None] | None]] = {}
+        # Called with the new position after each committed batch (the scheduler's wake).
+        self.listeners: list[Callable[[int], None]] = []
 
     @property
     def position(self) -> int:
@@ -143,6 +145,8 @@ class Projector:
             self._positions[name] = max(self._positions[name], last)
         with self._changed:
             self._changed.notify_all()
+        for listener in self.listeners:
+            listener(self.position)
         return True
 
     def _handler(self, projection: ReadModel, event_class: type) -> Callable[..., None] | None:

@@ -20,6 +20,9 @@ class Containers(ReadModel):
         "tenant_id TEXT NOT NULL, name TEXT NOT NULL, image TEXT NOT NULL, spec TEXT NOT NULL, "
         "cpu_millis INTEGER NOT NULL, memory_mib INTEGER NOT NULL, desired TEXT NOT NULL, "
         "observed TEXT NOT NULL, host_id TEXT, exit_code INTEGER, oom_killed INTEGER, "
+        "generation INTEGER NOT NULL DEFAULT 0, run_generation INTEGER NOT NULL DEFAULT 0, "
+        "restarts INTEGER NOT NULL DEFAULT 0, started_at TEXT, finished_at TEXT, "
+        "ports TEXT NOT NULL DEFAULT '{}', unschedulable TEXT, "
         "created_at TEXT NOT NULL, updated_at TEXT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS rm_containers_tenant ON rm_containers "
         "(tenant_id, created_at, id)",
@@ -34,16 +37,16 @@ class Containers(ReadModel):
     def _(self, event: Container.Created, tracking: Tracking) -> None:
         self.view.stage(
             "INSERT INTO rm_containers (id, tenant_id, name, image, spec, cpu_millis, "
-            "memory_mib, desired, observed, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+            "memory_mib, desired, observed, generation, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
             (str(event.originator_id), str(event.tenant_id), event.name, event.spec["image"],
              as_json(event.spec), event.cpu_millis, event.memory_mib, event.desired,
-             ts(event), ts(event)),
+             1 if event.desired == "running" else 0, ts(event), ts(event)),
         )
 
     @process_event.register
     def _(self, event: Container.StartRequested, tracking: Tracking) -> None:
-        self._update(event, "desired = 'running'")
+        self._update(event, "desired = 'running', generation = generation + 1, restarts = 0")
 
     @process_event.register
     def _(self, event: Container.StopRequested, tracking: Tracking) -> None:
@@ -55,20 +58,31 @@ class Containers(ReadModel):
 
     @process_event.register
     def _(self, event: Container.Placed, tracking: Tracking) -> None:
-        self._update(event, "host_id = ?", str(event.host_id))
+        self._update(event, "host_id = ?, unschedulable = NULL", str(event.host_id))
+
+    @process_event.register
+    def _(self, event: Container.Unschedulable, tracking: Tracking) -> None:
+        self._update(event, "unschedulable = ?", as_json(event.reasons))
 
     @process_event.register
     def _(self, event: Container.Started, tracking: Tracking) -> None:
-        self._update(event, "observed = 'running', exit_code = NULL, oom_killed = NULL")
+        self._update(event, "observed = 'running', exit_code = NULL, oom_killed = NULL, "
+                     "run_generation = ?, started_at = ?, ports = ?", event.generation,
+                     event.started_at, as_json(event.ports))
 
     @process_event.register
     def _(self, event: Container.Exited, tracking: Tracking) -> None:
-        self._update(event, "observed = 'exited', exit_code = ?, oom_killed = ?",
-                     event.exit_code, int(event.oom_killed))
+        self._update(event, "observed = 'exited', exit_code = ?, oom_killed = ?, "
+                     "finished_at = ?", event.exit_code, int(event.oom_killed),
+                     event.finished_at)
+
+    @process_event.register
+    def _(self, event: Container.Restarted, tracking: Tracking) -> None:
+        self._update(event, "restarts = ?", event.attempt)
 
     @process_event.register
     def _(self, event: Container.Removed, tracking: Tracking) -> None:
-        self._update(event, "observed = 'removed'")
+        self._update(event, "observed = 'removed', ports = '{}'")
 
     def _update(self, event: Any, assignments: str, *params: Any) -> None:
         self.view.stage(

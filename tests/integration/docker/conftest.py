@@ -1,0 +1,120 @@
+"""A whole Wharf on a real Docker Engine: the API on uvicorn, the projector, and the
+scheduler, each in a thread of the test process (as `wharf up` runs them)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import docker
+import pytest
+
+from tests.integration.graphql.conftest import Api, _serve, new_tenant
+from wharf.infra.docker_driver import DockerEngine
+from wharf.infra.scheduling import LOCAL_ENGINE, build_scheduler, register_engines
+from wharf.schedulers.ports import LABEL_INSTALLATION
+from wharf.schedulers.scheduler import Scheduler
+
+T = TypeVar("T")
+
+CONTAINER = """query($id: ID!) { container(id: $id) { id desired observed exitCode oomKilled
+  restarts hostId ports { containerPort hostIp hostPort } unschedulable { host reason } } }"""
+
+
+def wait_for(what: str, check: Callable[[], T | None], timeout: float = 30.0) -> T:
+    """Polls `check` until it returns something truthy; fails with `what` at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+@dataclass
+class Cloud:
+    api: Api
+    scheduler: Scheduler
+    docker: docker.APIClient
+    installation: str
+
+    def tenant(self, name: str = "acme", plan: str = "unlimited") -> tuple[str, str]:
+        return new_tenant(self.api, name, plan)
+
+    def container(self, token: str, container_id: str) -> dict[str, Any]:
+        data = self.api.gql(CONTAINER, {"id": container_id}, token=token)
+        found: dict[str, Any] = data["container"]
+        return found
+
+    def wait_observed(self, token: str, container_id: str, observed: str,
+                      timeout: float = 30.0, **fields: Any) -> dict[str, Any]:
+        def check() -> dict[str, Any] | None:
+            row = self.container(token, container_id)
+            ok = row["observed"] == observed and all(row[k] == v for k, v in fields.items())
+            return row if ok else None
+
+        return wait_for(f"container {container_id} to be {observed} {fields}", check, timeout)
+
+    def ours(self) -> list[dict[str, Any]]:
+        """This Wharf's containers on the engine, as `docker ps -a` lists them."""
+        listed: list[dict[str, Any]] = self.docker.containers(
+            all=True, filters={"label": f"{LABEL_INSTALLATION}={self.installation}"})
+        return listed
+
+
+@pytest.fixture(scope="session")
+def docker_api() -> Iterator[docker.APIClient]:
+    client = docker.APIClient(base_url=LOCAL_ENGINE)
+    try:
+        client.ping()
+    except Exception as error:  # the suite's set-up (scripts/services.sh) starts it
+        pytest.fail(f"no Docker Engine at {LOCAL_ENGINE} ({error}); run `make services`")
+    yield client
+    client.close()
+
+
+def _cloud(tmp_path: Path, docker_api: docker.APIClient, url: str,
+           loop: bool) -> Iterator[Cloud]:
+    served = _serve(url, tmp_path, dev=False, rate=1000.0, burst=1000)
+    api = next(served)
+    wiring = api.wiring
+    assert register_engines(wiring, ()) == [LOCAL_ENGINE]
+    wiring.projector.catch_up()
+    scheduler = build_scheduler(wiring, in_process=True)
+    thread = None
+    if loop:
+        thread = threading.Thread(target=scheduler.run_forever, args=(2.0,), daemon=True)
+        thread.start()
+    cloud = Cloud(api, scheduler, docker_api, wiring.app.installation)
+    try:
+        yield cloud
+    finally:
+        scheduler.close()
+        if thread is not None:
+            thread.join(30)
+        for row in cloud.ours():
+            docker_api.remove_container(row["Id"], force=True)
+        next(served, None)
+
+
+@pytest.fixture
+def cloud(tmp_path: Path, docker_api: docker.APIClient) -> Iterator[Cloud]:
+    """Wharf with its scheduler looping, on SQLite."""
+    yield from _cloud(tmp_path, docker_api, f"sqlite:///{tmp_path / 'home' / 'wharf.db'}",
+                      loop=True)
+
+
+@pytest.fixture
+def still_cloud(tmp_path: Path, docker_api: docker.APIClient) -> Iterator[Cloud]:
+    """Wharf whose scheduler passes only when the test says (`cloud.scheduler.run_pass`)."""
+    yield from _cloud(tmp_path, docker_api, f"sqlite:///{tmp_path / 'home' / 'wharf.db'}",
+                      loop=False)
+
+
+def engine_for(cloud: Cloud) -> DockerEngine:
+    return DockerEngine(LOCAL_ENGINE, cloud.installation)

@@ -1,0 +1,142 @@
+"""A tenant's container on a real Docker Engine, driven through the GraphQL API."""
+
+from __future__ import annotations
+
+import logging
+import urllib.request
+from typing import Any
+
+import pytest
+
+from tests.integration.docker.conftest import Cloud, wait_for
+from wharf.infra.docker_driver import CAPABILITIES, PIDS_LIMIT
+from wharf.schedulers.ports import docker_name
+
+CREATE = """mutation($input: CreateContainerInput!) { createContainer(input: $input) {
+  __typename ... on ContainerPayload { container { id observed } position }
+  ... on InvalidInput { field message } } }"""
+BY_ID = """mutation($id: ID!) { %s(input: {id: $id}) { __typename
+  ... on ContainerPayload { container { desired observed } } ... on Conflict { message } } }"""
+
+WEB = ["sh", "-c", "mkdir -p /www && hostname > /www/index.html && httpd -f -p 80 -h /www"]
+
+
+def create(cloud: Cloud, token: str, **spec: Any) -> str:
+    spec.setdefault("image", "busybox")
+    data = cloud.api.gql(CREATE, {"input": spec}, token=token)["createContainer"]
+    assert data["__typename"] == "ContainerPayload", data
+    container_id: str = data["container"]["id"]
+    return container_id
+
+
+def by_id(cloud: Cloud, token: str, mutation: str, container_id: str) -> dict[str, Any]:
+    answer: dict[str, Any] = cloud.api.gql(BY_ID % mutation, {"id": container_id},
+                                           token=token)[mutation]
+    return answer
+
+
+def events_of(cloud: Cloud, container_id: str) -> list[str]:
+    app = cloud.api.wiring.app
+    return [type(e).__qualname__.split(".")[-1]
+            for e in app.repository.event_store.get(container_id_uuid(container_id))]
+
+
+def container_id_uuid(container_id: str) -> Any:
+    from uuid import UUID
+    return UUID(container_id)
+
+
+def test_create_run_answer_stop_delete(cloud: Cloud) -> None:
+    _, token = cloud.tenant()
+    cid = create(cloud, token, name="web", command=WEB, ports=[{"containerPort": 80}])
+
+    running = cloud.wait_observed(token, cid, "running")
+    [port] = running["ports"]
+    assert port["containerPort"] == "80/tcp" and port["hostIp"] == "127.0.0.1"
+    with urllib.request.urlopen(f"http://127.0.0.1:{port['hostPort']}/", timeout=5) as reply:
+        assert reply.read().decode().strip() == cid[:12]  # the hostname Wharf gave it
+    [listed] = cloud.ours()
+    assert listed["Names"] == [f"/{docker_name(cid)}"] and listed["State"] == "running"
+
+    assert by_id(cloud, token, "stopContainer", cid)["__typename"] == "ContainerPayload"
+    stopped = cloud.wait_observed(token, cid, "exited", timeout=15)
+    assert stopped["exitCode"] is not None and stopped["oomKilled"] is False
+    assert cloud.ours()[0]["State"] == "exited"
+
+    assert by_id(cloud, token, "deleteContainer", cid)["__typename"] == "ContainerPayload"
+    cloud.wait_observed(token, cid, "removed", timeout=15)
+    assert cloud.ours() == []
+    assert events_of(cloud, cid) == [
+        "Created", "Placed", "Started", "StopRequested", "Exited", "DeleteRequested",
+        "Removed"]
+
+
+def test_hardened_by_default_and_secrets_stay_out_of_logs(
+    cloud: Cloud, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    _, token = cloud.tenant()
+    secret = "s3cr3t-value-9f8e7d"
+    answer = cloud.api.gql("""mutation($v: String!) { setSecret(input: {name: "db-password",
+        value: $v}) { __typename } }""", {"v": secret}, token=token)
+    assert answer["setSecret"]["__typename"] == "SecretPayload"
+    cid = create(cloud, token, name="app", command=["sleep", "600"], cpuMillis=250,
+                 memoryMib=64, ports=[{"containerPort": 80}, {"containerPort": 9000,
+                                                               "publish": False}],
+                 secrets=[{"name": "db-password"}])
+    cloud.wait_observed(token, cid, "running")
+
+    inspected = cloud.docker.inspect_container(docker_name(cid))
+    host = inspected["HostConfig"]
+    assert host["Privileged"] is False
+    assert host["CapDrop"] == ["ALL"]
+    assert set(host["CapAdd"]) <= set(CAPABILITIES)
+    assert host["SecurityOpt"] == ["no-new-privileges"]
+    assert host["PidsLimit"] == PIDS_LIMIT
+    assert host["Memory"] == 64 * 1024 * 1024 == host["MemorySwap"]
+    assert host["NanoCpus"] == 250_000_000
+    assert host["Init"] is True
+    assert host["RestartPolicy"]["Name"] in ("", "no")
+    assert host["NetworkMode"] in ("default", "bridge")
+    assert host["Binds"] in (None, [])
+    assert host["PortBindings"] == {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]}
+    assert "9000/tcp" in inspected["Config"]["ExposedPorts"]
+    assert f"DB_PASSWORD={secret}" in inspected["Config"]["Env"]
+
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert secret not in logged
+
+
+def test_a_failing_container_is_restarted_per_its_policy(cloud: Cloud) -> None:
+    _, token = cloud.tenant()
+    cid = create(cloud, token, name="crashy", command=["sh", "-c", "sleep 0.2; exit 3"],
+                 restartPolicy="on-failure")
+    row = wait_for("two restarts", lambda: (r := cloud.container(token, cid))["restarts"] >= 2
+                   and r, timeout=30)
+    assert row["exitCode"] in (3, None)
+    history = events_of(cloud, cid)
+    assert history[:5] == ["Created", "Placed", "Started", "Exited", "Restarted"]
+    assert history.count("Restarted") >= 2
+    # Every restart answers one exit, and every exit was a run that started.
+    assert history.count("Exited") >= history.count("Restarted")
+    assert history.count("Started") == history.count("Restarted") + 1 or \
+        history.count("Started") == history.count("Restarted")
+
+
+def test_no_restart_policy_leaves_an_exit_alone(cloud: Cloud) -> None:
+    _, token = cloud.tenant()
+    cid = create(cloud, token, name="once", command=["sh", "-c", "exit 4"])
+    row = cloud.wait_observed(token, cid, "exited", exitCode=4)
+    assert row["restarts"] == 0
+    cloud.scheduler.run_pass()
+    assert events_of(cloud, cid) == ["Created", "Placed", "Started", "Exited"]
+
+
+def test_an_oom_kill_is_recorded_as_such(cloud: Cloud) -> None:
+    _, token = cloud.tenant()
+    # Holds ~64 MiB in the shell's memory, four times the limit.
+    hog = ["sh", "-c", "x=$(head -c 67108864 /dev/zero | tr '\\0' a); sleep 60"]
+    cid = create(cloud, token, name="hog", command=hog, memoryMib=16)
+    row = cloud.wait_observed(token, cid, "exited", timeout=30)
+    assert row["oomKilled"] is True
+    assert row["exitCode"] == 137

@@ -1,0 +1,58 @@
+"""Placement: filters with reasons, then spread or bin-pack."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from wharf.schedulers.placement import HostRoom, Request, choose
+
+
+def host(name: str, cpu: int = 2000, memory: int = 4096, reserved_cpu: int = 0,
+         reserved_memory: int = 0, pool: str = "public", state: str = "active",
+         overcommit: str = "1") -> HostRoom:
+    return HostRoom(id=f"id-{name}", name=name, pool=pool, state=state, cpu_millis=cpu,
+                    memory_mib=memory, overcommit=Decimal(overcommit),
+                    reserved_cpu_millis=reserved_cpu, reserved_memory_mib=reserved_memory)
+
+
+def test_spread_takes_the_emptiest_and_binpack_the_fullest() -> None:
+    hosts = [host("a", reserved_cpu=1500), host("b", reserved_cpu=500)]
+    request = Request(tenant="acme", cpu_millis=250, memory_mib=128)
+    assert choose(request, hosts, "spread")[0].name == "b"  # type: ignore[union-attr]
+    assert choose(request, hosts, "binpack")[0].name == "a"  # type: ignore[union-attr]
+
+
+def test_overcommit_multiplies_capacity() -> None:
+    request = Request(tenant="acme", cpu_millis=1000, memory_mib=128)
+    assert choose(request, [host("a", reserved_cpu=1500)])[0] is None
+    assert choose(request, [host("a", reserved_cpu=1500, overcommit="2")])[0] is not None
+
+
+def test_every_rejected_host_says_why() -> None:
+    hosts = [host("full", reserved_cpu=2000), host("tight", reserved_memory=4000),
+             host("drained", state="draining"), host("theirs", pool="globex")]
+    request = Request(tenant="acme", cpu_millis=100, memory_mib=200)
+    chosen, reasons = choose(request, hosts)
+    assert chosen is None
+    assert reasons["full"] == "needs 100m CPU, 0m free of 2000m x 1"
+    assert reasons["tight"] == "needs 200 MiB memory, 96 MiB free of 4096 MiB x 1"
+    assert reasons["drained"] == "host is draining"
+    assert reasons["theirs"] == "host is dedicated to tenant globex"
+    bound = Request(tenant="acme", cpu_millis=100, memory_mib=200, volume_host="id-near")
+    chosen, reasons = choose(bound, [host("far"), host("near")])
+    assert chosen is not None and chosen.name == "near"
+    assert choose(bound, [host("far")])[1] == {
+        "far": "the container's volume lives on another host"}
+
+
+def test_a_tenants_dedicated_hosts_come_first_and_others_never() -> None:
+    hosts = [host("public-empty"), host("mine", pool="acme", reserved_cpu=1000)]
+    chosen, _ = choose(Request(tenant="acme", cpu_millis=100, memory_mib=64), hosts)
+    assert chosen is not None and chosen.name == "mine"
+    chosen, _ = choose(Request(tenant="globex", cpu_millis=100, memory_mib=64), hosts)
+    assert chosen is not None and chosen.name == "public-empty"
+
+
+def test_no_hosts_at_all_is_a_reason_too() -> None:
+    assert choose(Request(tenant="acme", cpu_millis=1, memory_mib=6), []) == \
+        (None, {"*": "no hosts are registered"})

@@ -1,0 +1,62 @@
+"""The scheduler's commands: its decisions (placement, restarts) and what Docker did.
+
+Each is idempotent on the aggregate itself, so a repeated pass, a repeated Docker event or
+a restarted scheduler records nothing twice.
+"""
+
+from __future__ import annotations
+
+from wharf.commands.context import Context, Decision, Outcome
+from wharf.commands.messages import (
+    MarkUnschedulable,
+    PlaceContainer,
+    RecordRemoved,
+    RecordRun,
+    RestartContainer,
+)
+from wharf.domain.container import Container
+from wharf.domain.errors import Conflict
+from wharf.domain.host import Host
+
+
+def place_container(ctx: Context, cmd: PlaceContainer) -> Decision:
+    ctx.require_system()
+    container = ctx.load(Container, cmd.container_id, "container")
+    host = ctx.load(Host, cmd.host_id, "host")
+    if host.state != "active":
+        raise Conflict(f"host {host.name} is {host.state}")
+    changed = container.place(host.id)
+    return Decision([container] if changed else [], Outcome(id=container.id))
+
+
+def mark_unschedulable(ctx: Context, cmd: MarkUnschedulable) -> Decision:
+    ctx.require_system()
+    container = ctx.load(Container, cmd.container_id, "container")
+    changed = container.mark_unschedulable(cmd.reasons)
+    return Decision([container] if changed else [], Outcome(id=container.id))
+
+
+def record_run(ctx: Context, cmd: RecordRun) -> Decision:
+    ctx.require_system()
+    container = ctx.load(Container, cmd.container_id, "container")
+    recorded = container.observe(cmd.generation, cmd.started_at, cmd.finished_at, cmd.running,
+                                 cmd.exit_code, cmd.oom_killed, cmd.ports)
+    return Decision([container] if recorded else [],
+                    Outcome(id=container.id, data={"recorded": recorded}))
+
+
+def restart_container(ctx: Context, cmd: RestartContainer) -> Decision:
+    ctx.require_system()
+    container = ctx.load(Container, cmd.container_id, "container")
+    changed = container.restart(cmd.after_finished_at)
+    # Due also when an earlier pass recorded this restart but died before starting it.
+    due = container.restarted_after == cmd.after_finished_at
+    return Decision([container] if changed else [],
+                    Outcome(id=container.id, data={"attempt": container.restarts, "due": due}))
+
+
+def record_removed(ctx: Context, cmd: RecordRemoved) -> Decision:
+    ctx.require_system()
+    container = ctx.load(Container, cmd.container_id, "container")
+    changed = container.observe_removed()
+    return Decision([container] if changed else [], Outcome(id=container.id))

@@ -1,0 +1,209 @@
+"""A Docker Engine as the scheduler's `Engine`: hardened creates, lookups by label.
+
+Uses the SDK's low-level APIClient: a create is one call and a start another (the
+high-level `containers.run` inspects in between). About four concurrent calls saturate an
+engine on two cores (ENVIRONMENT.md), so each engine admits four at a time; more queue.
+"""
+
+from __future__ import annotations
+
+import builtins
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import docker
+import docker.errors
+import requests.exceptions
+from docker.types import LogConfig
+
+from wharf.schedulers.ports import (
+    LABEL_CONTAINER,
+    LABEL_GENERATION,
+    LABEL_INSTALLATION,
+    LABEL_MANAGED,
+    LABEL_TENANT,
+    Capacity,
+    EngineError,
+    Observed,
+    RunSpec,
+    docker_name,
+)
+
+log = logging.getLogger(__name__)
+
+CONCURRENT_CALLS = 4
+# Everything else is dropped: enough for common images to switch users and bind low ports.
+CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID", "NET_BIND_SERVICE",
+                "KILL"]
+PIDS_LIMIT = 512
+LOG_ROTATION = {"max-size": "10m", "max-file": "3"}
+T = TypeVar("T")
+
+
+def volume_name(volume_id: str) -> str:
+    return f"wharf-vol-{volume_id}"
+
+
+class DockerEngine:
+    def __init__(self, endpoint: str, installation: str = "", timeout: float = 60) -> None:
+        self.endpoint = endpoint
+        self.installation = installation  # only this Wharf's objects are listed
+        self.api = docker.APIClient(base_url=endpoint, timeout=timeout)
+        self._slots = threading.BoundedSemaphore(CONCURRENT_CALLS)
+        self.calls: dict[str, int] = {}  # mutating calls by kind, for tests and metrics
+
+    @contextmanager
+    def _call(self, kind: str | None = None) -> Iterator[None]:
+        with self._slots:
+            if kind is not None:
+                self.calls[kind] = self.calls.get(kind, 0) + 1
+            try:
+                yield
+            except docker.errors.APIError as error:
+                status = error.status_code or 500
+                raise EngineError(f"{self.endpoint}: {error.explanation or error}",
+                                  transient=status >= 500) from error
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+                    OSError) as error:
+                raise EngineError(f"{self.endpoint} does not answer: {error}") from error
+
+    def _quiet(self, kind: str, call: Callable[[], T], *ok: int) -> T | None:
+        """A call whose listed HTTP statuses mean "already so" (304 started, 404 gone)."""
+        try:
+            with self._call(kind):
+                return call()
+        except EngineError as error:
+            cause = error.__cause__
+            if isinstance(cause, docker.errors.APIError) and cause.status_code in ok:
+                return None
+            raise
+
+    def capacity(self) -> Capacity:
+        with self._call():
+            info = self.api.info()
+        return Capacity(cpu_millis=int(info["NCPU"]) * 1000,
+                        memory_mib=int(info["MemTotal"]) // (1024 * 1024))
+
+    def ping(self) -> bool:
+        try:
+            with self._call():
+                return bool(self.api.ping())
+        except EngineError:
+            return False
+
+    def list(self) -> list[Observed]:
+        with self._call():
+            rows = self.api.containers(all=True, filters={"label": self._ours()})
+        return [_from_summary(row) for row in rows if LABEL_CONTAINER in row["Labels"]]
+
+    def inspect(self, container_id: str) -> Observed | None:
+        try:
+            with self._call():
+                return _from_inspect(self.api.inspect_container(docker_name(container_id)))
+        except EngineError as error:
+            cause = error.__cause__
+            if isinstance(cause, docker.errors.NotFound):
+                return None
+            raise
+
+    def create(self, spec: RunSpec) -> Observed:
+        """Creates the container, or adopts the one a crashed attempt already made."""
+        exposed, bindings = [], {}
+        for port in spec.ports:
+            key = f"{port['container_port']}/{port['protocol']}"
+            exposed.append((port["container_port"], port["protocol"]))
+            if port["publish"]:
+                bindings[key] = ("127.0.0.1", port["host_port"] or None)
+        binds = {volume_name(m["volume_id"]): {"bind": m["path"],
+                                               "mode": "ro" if m["read_only"] else "rw"}
+                 for m in spec.volumes}
+        host_config = self.api.create_host_config(
+            port_bindings=bindings, binds=binds, nano_cpus=spec.cpu_millis * 1_000_000,
+            mem_limit=f"{spec.memory_mib}m", memswap_limit=f"{spec.memory_mib}m",
+            pids_limit=PIDS_LIMIT, cap_drop=["ALL"], cap_add=CAPABILITIES,
+            security_opt=["no-new-privileges"], init=True, privileged=False,
+            restart_policy={"Name": "no"},  # Wharf owns restarts: each one is an event
+            log_config=LogConfig(type="json-file", config=LOG_ROTATION),
+        )
+        labels = {LABEL_MANAGED: "1", LABEL_INSTALLATION: self.installation,
+                  LABEL_TENANT: spec.tenant_id, LABEL_CONTAINER: spec.container_id,
+                  LABEL_GENERATION: str(spec.generation)}
+        try:
+            with self._call("create"):
+                self.api.create_container(
+                    spec.image, command=spec.command or None,
+                    entrypoint=spec.entrypoint or None, environment=spec.env,
+                    ports=exposed, labels=labels, name=spec.name, host_config=host_config,
+                    hostname=spec.container_id[:12],
+                )
+        except EngineError as error:
+            cause = error.__cause__
+            if not (isinstance(cause, docker.errors.APIError) and cause.status_code == 409):
+                raise
+            log.info("adopting existing Docker container %s", spec.name)
+        observed = self.inspect(spec.container_id)
+        if observed is None:
+            raise EngineError(f"{spec.name} vanished right after its create")
+        return observed
+
+    def start(self, container_id: str) -> None:
+        self._quiet("start", lambda: self.api.start(docker_name(container_id)), 304)
+
+    def stop(self, container_id: str, timeout: int = 10) -> None:
+        self._quiet("stop", lambda: self.api.stop(docker_name(container_id), timeout=timeout),
+                    304, 404)
+
+    def remove(self, container_id: str) -> None:
+        self._quiet("remove", lambda: self.api.remove_container(docker_name(container_id),
+                                                                force=True), 404)
+
+    def remove_by_docker_id(self, docker_id: str) -> None:
+        """Removes a container by the engine's own id (strangers and stale copies)."""
+        self._quiet("remove", lambda: self.api.remove_container(docker_id, force=True), 404)
+
+    def events(self, since: int | None = None) -> Iterator[dict[str, Any]]:
+        """The engine's container events for Wharf's objects, until the engine stops."""
+        stream = self.api.events(since=since, decode=True,
+                                 filters={"type": "container", "label": self._ours()})
+        yield from stream
+
+    def _ours(self) -> builtins.list[str]:
+        return [f"{LABEL_MANAGED}=1", f"{LABEL_INSTALLATION}={self.installation}"]
+
+    def close(self) -> None:
+        self.api.close()
+
+
+def _ports(raw: Any) -> dict[str, int]:
+    ports: dict[str, int] = {}
+    for key, bindings in (raw or {}).items():
+        for binding in bindings or []:
+            if binding.get("HostPort"):
+                ports[key] = int(binding["HostPort"])
+    return ports
+
+
+def _from_summary(row: dict[str, Any]) -> Observed:
+    ports = {f"{p['PrivatePort']}/{p['Type']}": int(p["PublicPort"])
+             for p in row.get("Ports") or [] if p.get("PublicPort")}
+    return Observed(container_id=row["Labels"][LABEL_CONTAINER], docker_id=row["Id"],
+                    state=row["State"], ports=ports)
+
+
+def _time(value: str | None) -> str:
+    """Docker's time, or "" for its zero time (never started, never finished)."""
+    return "" if not value or value.startswith("0001-") else value
+
+
+def _from_inspect(data: dict[str, Any]) -> Observed:
+    state = data["State"]
+    return Observed(
+        container_id=data["Config"]["Labels"][LABEL_CONTAINER], docker_id=data["Id"],
+        state=state["Status"], exit_code=int(state.get("ExitCode") or 0),
+        oom_killed=bool(state.get("OOMKilled")), started_at=_time(state.get("StartedAt")),
+        finished_at=_time(state.get("FinishedAt")),
+        ports=_ports(data.get("NetworkSettings", {}).get("Ports")),
+    )

@@ -1,0 +1,62 @@
+"""Wiring the scheduler to real engines: the Docker driver, hosts from the settings, and
+the read-side wait that fits the process (in-process notification or polling)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from wharf.commands import messages as m
+from wharf.commands.actors import Actor
+from wharf.commands.ports import SystemClock
+from wharf.domain.errors import Conflict
+from wharf.infra.bootstrap import Wiring
+from wharf.infra.docker_driver import DockerEngine
+from wharf.projections.runner import wait_for_position
+from wharf.schedulers.scheduler import Scheduler
+
+log = logging.getLogger(__name__)
+
+LOCAL_ENGINE = "unix:///var/run/docker.sock"
+
+
+def build_scheduler(wiring: Wiring, in_process: bool, strategy: str = "spread") -> Scheduler:
+    if in_process:
+        def wait(position: int) -> None:
+            wiring.projector.wait(position, 30)
+    else:
+        def wait(position: int) -> None:
+            wait_for_position(wiring.view, position, 30)
+
+    installation = wiring.app.installation
+
+    def engine_for(endpoint: str) -> DockerEngine:
+        return DockerEngine(endpoint, installation)
+
+    scheduler = Scheduler(wiring.app, wiring.view, engine_for, SystemClock(), wait,
+                          strategy=strategy)
+    if in_process:
+        wiring.projector.listeners.append(scheduler.nudge)
+    return scheduler
+
+
+def register_engines(wiring: Wiring, endpoints: tuple[str, ...]) -> list[str]:
+    """Registers each answering engine as a public host, its capacity read from the
+    engine. Returns the endpoints registered now or before; skips the silent ones."""
+    ready = []
+    for endpoint in endpoints or (LOCAL_ENGINE,):
+        engine = DockerEngine(endpoint, timeout=5)
+        try:
+            if not engine.ping():
+                log.warning("no Docker engine answers at %s; containers will wait for a "
+                            "host", endpoint)
+                continue
+            capacity = engine.capacity()
+        finally:
+            engine.close()
+        with contextlib.suppress(Conflict):  # registered on an earlier start
+            wiring.app.handle(m.RegisterHost(
+                actor=Actor.system("setup"), endpoint=endpoint, name=endpoint,
+                cpu_millis=capacity.cpu_millis, memory_mib=capacity.memory_mib))
+        ready.append(endpoint)
+    return ready

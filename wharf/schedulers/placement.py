@@ -1,0 +1,97 @@
+"""Placement: which host takes a container. Pure: filter every host, then score the rest.
+
+Filters: the host is active and answering, it is in the public pool or dedicated to the
+container's tenant, what is reserved there plus the container fits in its capacity times
+its overcommit, and a container bound to a volume goes where that volume lives. Scoring:
+a tenant's dedicated hosts first, then `spread` (most room left) or `binpack` (least).
+When no host fits, every host's reason is returned so that the container can show it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from wharf.domain.host import PUBLIC
+
+STRATEGIES = ("spread", "binpack")
+
+
+@dataclass(frozen=True)
+class HostRoom:
+    id: str
+    name: str
+    pool: str
+    state: str
+    cpu_millis: int
+    memory_mib: int
+    overcommit: Decimal
+    reserved_cpu_millis: int
+    reserved_memory_mib: int
+    answering: bool = True
+
+    @property
+    def free_cpu_millis(self) -> int:
+        return int(self.cpu_millis * self.overcommit) - self.reserved_cpu_millis
+
+    @property
+    def free_memory_mib(self) -> int:
+        return int(self.memory_mib * self.overcommit) - self.reserved_memory_mib
+
+    def take(self, cpu_millis: int, memory_mib: int) -> HostRoom:
+        return replace(self, reserved_cpu_millis=self.reserved_cpu_millis + cpu_millis,
+                       reserved_memory_mib=self.reserved_memory_mib + memory_mib)
+
+
+@dataclass(frozen=True)
+class Request:
+    tenant: str  # the tenant's name: a dedicated pool is named after its tenant
+    cpu_millis: int
+    memory_mib: int
+    volume_host: str | None = None  # the host of a volume it mounts, if any
+    avoid: str | None = None  # the host it is leaving (drain, loss)
+
+
+def rejection(host: HostRoom, request: Request) -> str | None:
+    """Why `host` cannot take the container, or None when it can."""
+    if host.state != "active":
+        return f"host is {host.state}"
+    if not host.answering:
+        return "host's engine does not answer"
+    if host.id == request.avoid:
+        return "the container is leaving this host"
+    if host.pool not in (PUBLIC, request.tenant):
+        return f"host is dedicated to tenant {host.pool}"
+    if request.volume_host is not None and host.id != request.volume_host:
+        return "the container's volume lives on another host"
+    if request.cpu_millis > host.free_cpu_millis:
+        return (f"needs {request.cpu_millis}m CPU, {max(host.free_cpu_millis, 0)}m free "
+                f"of {host.cpu_millis}m x {host.overcommit}")
+    if request.memory_mib > host.free_memory_mib:
+        return (f"needs {request.memory_mib} MiB memory, {max(host.free_memory_mib, 0)} MiB "
+                f"free of {host.memory_mib} MiB x {host.overcommit}")
+    return None
+
+
+def choose(
+    request: Request, hosts: list[HostRoom], strategy: str = "spread"
+) -> tuple[HostRoom | None, dict[str, str]]:
+    """The best host for `request`, or None and each host's reason (by host name)."""
+    reasons: dict[str, str] = {}
+    fits = []
+    for host in hosts:
+        reason = rejection(host, request)
+        if reason is None:
+            fits.append(host)
+        else:
+            reasons[host.name] = reason
+    if not fits:
+        return None, reasons or {"*": "no hosts are registered"}
+
+    def score(host: HostRoom) -> tuple[int, float, str]:
+        room = (host.free_cpu_millis / max(host.cpu_millis, 1)
+                + host.free_memory_mib / max(host.memory_mib, 1))
+        dedicated = 0 if host.pool == request.tenant else 1
+        return dedicated, -room if strategy == "spread" else room, host.id
+
+    return min(fits, key=score), {}

@@ -1,0 +1,100 @@
+"""What the scheduler needs from a Docker host, as plain data and one small protocol.
+
+The reconciler never imports the docker SDK: `infra/docker_driver.py` implements `Engine`
+for a real engine, and unit tests can implement it in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+# Labels on every Docker object Wharf makes; the reconciler finds its objects by them.
+LABEL_MANAGED = "wharf.managed"
+LABEL_INSTALLATION = "wharf.installation"  # which Wharf (store) made it
+LABEL_TENANT = "wharf.tenant"
+LABEL_CONTAINER = "wharf.container"
+LABEL_GENERATION = "wharf.generation"
+
+
+def docker_name(container_id: str) -> str:
+    """The Docker name of a Wharf container: a retried create finds the first one."""
+    return f"wharf-{container_id}"
+
+
+@dataclass(frozen=True)
+class Capacity:
+    cpu_millis: int
+    memory_mib: int
+
+
+@dataclass(frozen=True)
+class Observed:
+    """One Wharf-labelled container as the engine reports it."""
+
+    container_id: str  # Wharf's id, from the label
+    docker_id: str
+    state: str  # created, running, paused, restarting, removing, exited, dead
+    exit_code: int = 0
+    oom_killed: bool = False
+    started_at: str = ""
+    finished_at: str = ""
+    ports: dict[str, int] = field(default_factory=dict)  # "80/tcp" -> host port
+
+    @property
+    def running(self) -> bool:
+        return self.state in ("running", "restarting", "paused")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything needed to create one container: the spec with its secrets resolved."""
+
+    container_id: str
+    tenant_id: str
+    generation: int
+    image: str
+    command: list[str]
+    entrypoint: list[str]
+    env: dict[str, str] = field(repr=False)  # holds secret values: never printed
+    ports: list[dict[str, Any]]
+    cpu_millis: int
+    memory_mib: int
+    volumes: list[dict[str, Any]]
+
+    @property
+    def name(self) -> str:
+        return docker_name(self.container_id)
+
+
+class EngineError(Exception):
+    """The engine refused or failed a call; `transient` when a retry may succeed."""
+
+    def __init__(self, message: str, transient: bool = True) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+class Engine(Protocol):
+    endpoint: str
+
+    def capacity(self) -> Capacity: ...
+
+    def list(self) -> list[Observed]: ...
+
+    def inspect(self, container_id: str) -> Observed | None: ...
+
+    def create(self, spec: RunSpec) -> Observed: ...
+
+    def start(self, container_id: str) -> None: ...
+
+    def stop(self, container_id: str, timeout: int = 10) -> None: ...
+
+    def remove(self, container_id: str) -> None: ...
+
+    def remove_by_docker_id(self, docker_id: str) -> None: ...
+
+    def events(self) -> Iterator[dict[str, Any]]: ...
+
+    def close(self) -> None: ...

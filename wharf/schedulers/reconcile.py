@@ -1,0 +1,189 @@
+"""The reconciler's decision: `plan(desired, observed, hosts, now)`. Pure and level-triggered.
+
+It compares the whole desired state (the read side) with what the engines report and
+returns the actions that move one towards the other, at most one per container per pass;
+the next pass takes the next step. The apply step (`schedulers/scheduler.py`) carries the
+actions out. Nothing here talks to Docker or the store, so every case is a unit test.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from wharf.schedulers.placement import HostRoom, Request, choose
+from wharf.schedulers.ports import Observed
+
+RESTART_BACKOFF_BASE = 0.5  # seconds before the first automatic restart; doubles
+RESTART_BACKOFF_MAX = 60.0
+
+
+@dataclass(frozen=True)
+class Want:
+    """One container as the read side has it."""
+
+    id: str
+    tenant_id: str
+    tenant: str
+    desired: str  # running, stopped, deleted
+    observed: str  # pending, running, exited, removed
+    host_id: str | None
+    cpu_millis: int
+    memory_mib: int
+    generation: int = 1
+    run_generation: int = 0
+    restart_policy: str = "no"
+    exit_code: int | None = None
+    finished_at: str | None = None
+    restarts: int = 0
+    unschedulable: dict[str, str] | None = None
+    volume_host: str | None = None
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: str  # place, unschedulable, create, start, restart, stop, observe, remove,
+    #            record-removed, remove-stranger
+    container_id: str
+    host_id: str | None = None
+    docker_id: str | None = None
+    reasons: dict[str, str] = field(default_factory=dict)
+    after: str = ""  # restart: the exit (finish time) it answers
+
+    @property
+    def mutates_engine(self) -> bool:
+        return self.kind in ("create", "start", "restart", "stop", "remove",
+                             "remove-stranger")
+
+
+@dataclass
+class Plan:
+    actions: list[Action]
+    wake_at: datetime | None = None  # the earliest restart that is not due yet
+
+
+def docker_time(value: str) -> datetime:
+    """Docker's RFC 3339 time (nanoseconds, Z or an offset) as an aware datetime."""
+    head, dot, rest = value.partition(".")
+    if not dot:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    digits = "".join(itertools.takewhile(str.isdigit, rest))
+    zone = rest[len(digits):]
+    zone = "+00:00" if zone in ("", "Z") else zone
+    return datetime.fromisoformat(f"{head}.{(digits + '000000')[:6]}{zone}")
+
+
+def restart_delay(restarts: int) -> timedelta:
+    return timedelta(seconds=min(RESTART_BACKOFF_BASE * 2 ** restarts, RESTART_BACKOFF_MAX))
+
+
+def restart_wanted(want: Want) -> bool:
+    """The container's restart policy, for an exit of its current generation."""
+    if want.desired != "running" or want.observed != "exited":
+        return False
+    if want.run_generation != want.generation:
+        return False
+    if want.restart_policy == "on-failure":
+        return want.exit_code not in (0, None)
+    return want.restart_policy in ("always", "unless-stopped")
+
+
+def plan(
+    wants: list[Want],
+    observed: dict[str, list[Observed]],
+    hosts: list[HostRoom],
+    now: datetime,
+    strategy: str = "spread",
+) -> Plan:
+    """`observed` holds, for every host whose engine answered, Wharf's objects on it."""
+    by_container: dict[str, list[tuple[str, Observed]]] = {}
+    for host_id, objects in observed.items():
+        for obj in objects:
+            by_container.setdefault(obj.container_id, []).append((host_id, obj))
+    rooms = {h.id: h for h in hosts}
+    known = {w.id for w in wants}
+    actions: list[Action] = []
+    wake_at: datetime | None = None
+
+    for host_id, objects in observed.items():
+        for obj in objects:
+            if obj.container_id not in known:
+                actions.append(Action("remove-stranger", obj.container_id, host_id,
+                                      obj.docker_id))
+
+    for want in wants:
+        copies = by_container.get(want.id, [])
+        here = next((obj for h, obj in copies if h == want.host_id), None)
+        # Copies anywhere but the placed host are stale (a move, or a host come back).
+        for host_id, obj in copies:
+            if host_id != want.host_id:
+                actions.append(Action("remove", want.id, host_id, obj.docker_id))
+
+        if want.desired == "deleted":
+            if here is not None:
+                actions.append(Action("remove", want.id, want.host_id, here.docker_id))
+            elif not copies and want.observed != "removed" and _known(want, observed):
+                actions.append(Action("record-removed", want.id, want.host_id))
+            continue
+
+        host = rooms.get(want.host_id) if want.host_id else None
+        leaving = host is not None and host.state in ("draining", "removed")
+        if want.desired == "running" and (want.host_id is None or leaving):
+            request = Request(tenant=want.tenant, cpu_millis=want.cpu_millis,
+                              memory_mib=want.memory_mib, volume_host=want.volume_host,
+                              avoid=want.host_id if leaving else None)
+            chosen, reasons = choose(request, list(rooms.values()), strategy)
+            if chosen is not None:
+                actions.append(Action("place", want.id, chosen.id))
+                rooms[chosen.id] = chosen.take(want.cpu_millis, want.memory_mib)
+                if want.host_id is not None:
+                    rooms[want.host_id] = rooms[want.host_id].take(-want.cpu_millis,
+                                                                   -want.memory_mib)
+            elif reasons != (want.unschedulable or {}):
+                actions.append(Action("unschedulable", want.id, reasons=reasons))
+            continue
+        if want.host_id is None or want.host_id not in observed:
+            continue  # never placed (and not wanted running), or its engine is silent
+
+        step = _step(want, here, now)
+        if isinstance(step, datetime):
+            wake_at = step if wake_at is None else min(wake_at, step)
+        elif step is not None:
+            actions.append(step)
+    return Plan(actions, wake_at)
+
+
+def _known(want: Want, observed: dict[str, list[Observed]]) -> bool:
+    """Whether we can tell that no copy exists: its host answered (or it never had one)."""
+    return want.host_id is None or want.host_id in observed
+
+
+def _step(want: Want, here: Observed | None, now: datetime) -> Action | datetime | None:
+    """The next step for a placed container whose engine answered."""
+    host = want.host_id
+    if here is None:
+        if want.desired == "running":
+            return Action("create", want.id, host)  # first time, or removed behind our back
+        if want.observed in ("running", "exited"):
+            return Action("record-removed", want.id, host)  # removed behind our back
+        return None
+    if here.running:
+        if want.observed != "running":
+            return Action("observe", want.id, host, here.docker_id)
+        if want.desired == "stopped":
+            return Action("stop", want.id, host, here.docker_id)
+        return None
+    # The object exists and is not running.
+    if want.observed == "running":
+        return Action("observe", want.id, host, here.docker_id)  # record its exit first
+    if want.desired != "running":
+        return None
+    if here.state == "created" or want.run_generation < want.generation:
+        return Action("start", want.id, host, here.docker_id)
+    if restart_wanted(want) and want.finished_at:
+        due = docker_time(want.finished_at) + restart_delay(want.restarts)
+        if due > now:
+            return due
+        return Action("restart", want.id, host, here.docker_id, after=want.finished_at)
+    return None

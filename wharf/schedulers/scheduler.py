@@ -1,0 +1,309 @@
+"""The scheduler: reads the desired state, asks the engines what is there, plans, applies.
+
+The apply step is thin: each action records its decision through a command before it asks
+Docker for anything (`Placed`, `Restarted`), then makes the calls, then records what
+Docker reports (`Started`, `Exited`, `Removed`) through commands that are idempotent on
+the aggregate. A crash anywhere leaves a state the next pass converges from.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from wharf.commands import messages as m
+from wharf.commands.actors import Actor
+from wharf.commands.application import Wharf
+from wharf.commands.ports import Clock
+from wharf.domain.errors import DomainError
+from wharf.projections.views import ReadModelStore
+from wharf.schedulers.placement import HostRoom
+from wharf.schedulers.ports import Engine, EngineError, Observed, RunSpec
+from wharf.schedulers.reconcile import Action, Want, plan
+
+log = logging.getLogger(__name__)
+
+STOP_TIMEOUT = 10  # seconds Docker waits for a stop before it kills
+
+HOSTS_SQL = (
+    "SELECT id, name, endpoint, pool, state, cpu_millis, memory_mib, overcommit, "
+    "reserved_cpu_millis, reserved_memory_mib FROM rm_hosts"
+)
+WANTS_SQL = (
+    "SELECT c.id, c.tenant_id, t.name AS tenant, c.desired, c.observed, c.host_id, "
+    "c.cpu_millis, c.memory_mib, c.generation, c.run_generation, c.exit_code, "
+    "c.finished_at, c.restarts, c.unschedulable, c.spec FROM rm_containers c "
+    "JOIN rm_tenants t ON t.id = c.tenant_id "
+    "WHERE NOT (c.desired = 'deleted' AND c.observed = 'removed')"
+)
+
+
+@dataclass
+class PassResult:
+    actions: list[Action] = field(default_factory=list)
+    failed: int = 0
+    position: int = 0  # the newest position this pass wrote
+    wake_at: datetime | None = None
+    silent_hosts: list[str] = field(default_factory=list)
+
+
+class Scheduler:
+    def __init__(
+        self,
+        app: Wharf,
+        view: ReadModelStore,
+        engine_for: Callable[[str], Engine],
+        clock: Clock,
+        wait_for: Callable[[int], None],
+        strategy: str = "spread",
+        workers: int = 8,
+    ) -> None:
+        self.app = app
+        self.view = view
+        self.engine_for = engine_for
+        self.clock = clock
+        self.wait_for = wait_for
+        self.strategy = strategy
+        self.actor = Actor.system("scheduler")
+        self.engines: dict[str, Engine] = {}  # host id -> engine
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="wharf-apply")
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+
+    # -- one pass -------------------------------------------------------------------
+
+    def run_pass(self) -> PassResult:
+        hosts, endpoints = self._hosts()
+        observed, silent = self._observe(endpoints)
+        wants = self._wants()
+        decided = plan(wants, observed, hosts, self.clock.now(), self.strategy)
+        result = PassResult(decided.actions, wake_at=decided.wake_at, silent_hosts=silent)
+        by_id = {w.id: w for w in wants}
+        futures = [self._pool.submit(self._apply, action, by_id.get(action.container_id))
+                   for action in decided.actions]
+        for future in futures:
+            ok, position = future.result()
+            result.failed += 0 if ok else 1
+            result.position = max(result.position, position)
+        return result
+
+    def _hosts(self) -> tuple[list[HostRoom], dict[str, str]]:
+        rows = self.view.query(HOSTS_SQL)
+        rooms = [HostRoom(id=r["id"], name=r["name"], pool=r["pool"], state=r["state"],
+                          cpu_millis=r["cpu_millis"], memory_mib=r["memory_mib"],
+                          overcommit=Decimal(r["overcommit"]),
+                          reserved_cpu_millis=r["reserved_cpu_millis"],
+                          reserved_memory_mib=r["reserved_memory_mib"]) for r in rows]
+        endpoints = {r["id"]: r["endpoint"] for r in rows if r["state"] != "removed"}
+        return rooms, endpoints
+
+    def _observe(self, endpoints: dict[str, str]) -> tuple[dict[str, list[Observed]], list[str]]:
+        """Every answering engine's Wharf objects, listed in parallel."""
+        def listing(host_id: str) -> list[Observed] | None:
+            try:
+                return self._engine(host_id, endpoints[host_id]).list()
+            except EngineError as error:
+                log.warning("host %s: %s", host_id, error)
+                return None
+
+        observed, silent = {}, []
+        for host_id, objects in zip(endpoints, self._pool.map(listing, endpoints), strict=True):
+            if objects is None:
+                silent.append(host_id)
+            else:
+                observed[host_id] = objects
+        return observed, silent
+
+    def _engine(self, host_id: str, endpoint: str) -> Engine:
+        engine = self.engines.get(host_id)
+        if engine is None or engine.endpoint != endpoint:
+            engine = self.engines[host_id] = self.engine_for(endpoint)
+            threading.Thread(target=self._watch, args=(engine,), daemon=True,
+                             name=f"wharf-events-{host_id[:8]}").start()
+        return engine
+
+    def _watch(self, engine: Engine) -> None:
+        """Wakes the loop on every event the engine reports for Wharf's containers (a
+        die, an OOM kill, a removal behind our back). The pass itself reads the state, so
+        a lost or repeated event costs nothing but a pass."""
+        while not self._stop.is_set() and engine in self.engines.values():
+            try:
+                for _ in engine.events():
+                    self.nudge()
+                    if self._stop.is_set():
+                        return
+            except Exception as error:  # the engine went away: try again shortly
+                log.debug("events of %s: %s", engine.endpoint, error)
+            self._stop.wait(1.0)
+
+    def _wants(self) -> list[Want]:
+        wants = []
+        for r in self.view.query(WANTS_SQL):
+            # The spec is parsed only where the restart policy can matter.
+            policy = json.loads(r["spec"]).get("restart_policy", "no") \
+                if r["observed"] == "exited" else "no"
+            wants.append(Want(
+                id=r["id"], tenant_id=r["tenant_id"], tenant=r["tenant"], desired=r["desired"],
+                observed=r["observed"], host_id=r["host_id"], cpu_millis=r["cpu_millis"],
+                memory_mib=r["memory_mib"], generation=r["generation"],
+                run_generation=r["run_generation"], restart_policy=policy,
+                exit_code=r["exit_code"], finished_at=r["finished_at"], restarts=r["restarts"],
+                unschedulable=json.loads(r["unschedulable"]) if r["unschedulable"] else None,
+            ))
+        return wants
+
+    # -- the apply step -------------------------------------------------------------
+
+    def _apply(self, action: Action, want: Want | None) -> tuple[bool, int]:
+        written = [0]
+
+        def record(command: m.Command) -> dict[str, Any]:
+            outcome = self.app.handle(command)
+            written[0] = max(written[0], outcome.position)
+            return outcome.data
+
+        try:
+            self._carry_out(action, want, record)
+        except (EngineError, DomainError) as error:
+            log.warning("%s of container %s failed: %s", action.kind, action.container_id,
+                        error)
+            return False, written[0]
+        except Exception:
+            log.exception("%s of container %s failed", action.kind, action.container_id)
+            return False, written[0]
+        return True, written[0]
+
+    def _carry_out(
+        self, action: Action, want: Want | None, record: Callable[[m.Command], Any]
+    ) -> None:
+        cid = UUID(action.container_id)
+        kind = action.kind
+        if kind == "remove-stranger":
+            assert action.host_id is not None and action.docker_id is not None
+            log.info("removing %s on host %s: Wharf does not know it", action.docker_id[:12],
+                     action.host_id)
+            self.engines[action.host_id].remove_by_docker_id(action.docker_id)
+            return
+        assert want is not None
+        if kind == "unschedulable":
+            record(m.MarkUnschedulable(actor=self.actor, container_id=cid,
+                                       reasons=action.reasons))
+            return
+        if kind == "record-removed":
+            record(m.RecordRemoved(actor=self.actor, container_id=cid))
+            return
+        assert action.host_id is not None
+        engine = self.engines[action.host_id]
+        if kind == "place":
+            # The decision is in the log before Docker hears of it.
+            record(m.PlaceContainer(actor=self.actor, container_id=cid,
+                                    host_id=UUID(action.host_id)))
+            kind = "create"
+        if kind == "create":
+            if want.observed in ("running", "exited"):
+                record(m.RecordRemoved(actor=self.actor, container_id=cid))  # behind our back
+            engine.create(self._run_spec(want))
+            engine.start(want.id)
+        elif kind == "start":
+            engine.start(want.id)
+        elif kind == "restart":
+            data = record(m.RestartContainer(actor=self.actor, container_id=cid,
+                                             after_finished_at=action.after))
+            if not data.get("due"):
+                return
+            engine.start(want.id)
+        elif kind == "stop":
+            engine.stop(want.id, STOP_TIMEOUT)
+        elif kind == "remove":
+            if action.host_id != want.host_id:
+                assert action.docker_id is not None
+                engine.remove_by_docker_id(action.docker_id)  # a stale copy
+                return
+            current = engine.inspect(want.id)
+            if current is not None and current.running:
+                engine.stop(want.id, STOP_TIMEOUT)
+                self._record_run(want, engine, record)
+            engine.remove(want.id)
+            record(m.RecordRemoved(actor=self.actor, container_id=cid))
+            return
+        self._record_run(want, engine, record)
+
+    def _record_run(self, want: Want, engine: Engine, record: Callable[[m.Command], Any]) -> None:
+        current = engine.inspect(want.id)
+        cid = UUID(want.id)
+        if current is None:
+            record(m.RecordRemoved(actor=self.actor, container_id=cid))
+            return
+        record(m.RecordRun(actor=self.actor, container_id=cid, generation=want.generation,
+                           started_at=current.started_at, finished_at=current.finished_at,
+                           running=current.running, exit_code=current.exit_code,
+                           oom_killed=current.oom_killed, ports=current.ports))
+
+    def _run_spec(self, want: Want) -> RunSpec:
+        rows = self.view.query("SELECT spec FROM rm_containers WHERE id = ?", (want.id,))
+        spec = json.loads(rows[0]["spec"])
+        tenant_id = UUID(want.tenant_id)
+        env = dict(spec["env"])
+        for ref in spec["secrets"]:
+            env[ref["env"]] = self.app.reveal_secret(tenant_id, ref["name"])
+        volumes = []
+        for mount in spec["volumes"]:
+            found = self.view.query(
+                "SELECT id FROM rm_volumes WHERE tenant_id = ? AND name = ? AND state = 'active'",
+                (want.tenant_id, mount["volume"]))
+            if not found:
+                raise EngineError(f"volume {mount['volume']} does not exist", transient=False)
+            volumes.append({**mount, "volume_id": found[0]["id"]})
+        return RunSpec(container_id=want.id, tenant_id=want.tenant_id,
+                       generation=want.generation, image=spec["image"],
+                       command=spec["command"], entrypoint=spec["entrypoint"], env=env,
+                       ports=spec["ports"], cpu_millis=want.cpu_millis,
+                       memory_mib=want.memory_mib, volumes=volumes)
+
+    # -- the loop -------------------------------------------------------------------
+
+    def nudge(self, *_: Any) -> None:
+        """Wakes the loop early: the read side moved, or an engine reported something."""
+        self._wake.set()
+
+    def run_forever(self, interval: float = 5.0) -> None:
+        """Passes until stopped: at once after a pass that acted (to take the next step),
+        when woken, when a restart falls due, and every `interval` seconds regardless."""
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                result = self.run_pass()
+            except Exception:
+                log.exception("scheduler pass failed; retrying")
+                self._stop.wait(1.0)
+                continue
+            if result.position:
+                try:
+                    self.wait_for(result.position)  # the next pass must see our own writes
+                except TimeoutError:
+                    log.warning("read side is behind position %s", result.position)
+            if result.actions and not result.failed:
+                continue
+            timeout = min(interval, 1.0) if result.failed else interval
+            if result.wake_at is not None:
+                timeout = min(timeout, max(0.0, (result.wake_at - self.clock.now())
+                                           .total_seconds()))
+            self._wake.wait(timeout)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def close(self) -> None:
+        self.stop()
+        self._pool.shutdown(wait=True)
+        for engine in self.engines.values():
+            engine.close()
