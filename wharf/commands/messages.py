@@ -222,3 +222,14 @@ class RestartContainer(Command):
 @dataclass(frozen=True, kw_only=True)
 class RecordRemoved(Command):
     container_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarkHostLost(Command):
+    host_id: UUID
+    silent_since: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarkHostRecovered(Command):
+    host_id: UUID

@@ -39,4 +39,6 @@ HANDLERS: dict[type[m.Command], Callable[[Context, Any], Decision]] = {
     m.RecordRun: scheduling.record_run,
     m.RestartContainer: scheduling.restart_container,
     m.RecordRemoved: scheduling.record_removed,
+    m.MarkHostLost: scheduling.mark_host_lost,
+    m.MarkHostRecovered: scheduling.mark_host_recovered,
 }

@@ -56,6 +56,7 @@ class Host(WharfAggregate):
         self.overcommit = overcommit
         self.pool = pool
         self.state = "active"
+        self.state_before_loss = "active"
 
     def drain(self) -> None:
         if self.state != "active":
@@ -97,3 +98,27 @@ class Host(WharfAggregate):
         self.overcommit = overcommit
         self.pool = pool
         self.state = "active"
+
+    # -- what the scheduler observed ------------------------------------------------
+
+    def lose(self, silent_since: str) -> bool:
+        """The engine has not answered since `silent_since`, past the grace period."""
+        if self.state != "active" and self.state != "draining":
+            return False
+        self._lost(silent_since=silent_since, was=self.state)
+        return True
+
+    @event("Lost")
+    def _lost(self, silent_since: str, was: str) -> None:
+        self.state = "lost"
+        self.state_before_loss = was
+
+    def recover(self) -> bool:
+        if self.state != "lost":
+            return False
+        self._recovered(state=self.state_before_loss)
+        return True
+
+    @event("Recovered")
+    def _recovered(self, state: str) -> None:
+        self.state = state

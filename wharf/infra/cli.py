@@ -46,6 +46,7 @@ environment:
   WHARF_DEV            on: GraphiQL and introspection
   WHARF_DOCKER_HOSTS   engines `wharf up` registers (default unix:///var/run/docker.sock)
   WHARF_PLACEMENT      spread (default) or binpack
+  WHARF_HOST_GRACE     seconds a silent engine has before its host is lost (default 30)
 """
 
 
@@ -279,7 +280,7 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     timers = start_timers(wiring.app, wiring.view)
     engines = register_engines(wiring, settings.docker_hosts)
     print(f"Docker hosts: {', '.join(engines) or 'none answering (containers will wait)'}")
-    scheduler = build_scheduler(wiring, in_process=True, strategy=settings.placement)
+    scheduler = build_scheduler(wiring, in_process=True)
     leader = threading.Thread(target=_lead, args=(settings, scheduler), name="scheduler",
                               daemon=True)
     leader.start()
@@ -305,7 +306,7 @@ def cmd_scheduler(settings: Settings, args: argparse.Namespace) -> int:
     wiring = build(settings)
     if args.register_local:
         register_engines(wiring, settings.docker_hosts)
-    scheduler = build_scheduler(wiring, in_process=False, strategy=settings.placement)
+    scheduler = build_scheduler(wiring, in_process=False)
     signal.signal(signal.SIGTERM, lambda *_: scheduler.stop())
     if args.once:
         result = scheduler.run_pass()

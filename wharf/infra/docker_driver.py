@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -55,8 +56,15 @@ class DockerEngine:
         self._slots = threading.BoundedSemaphore(CONCURRENT_CALLS)
         self.calls: dict[str, int] = {}  # mutating calls by kind, for tests and metrics
 
+    def _reachable(self) -> None:
+        """A unix endpoint whose socket is gone fails here, without a connection attempt:
+        the SDK leaves the socket of a failed unix connect open."""
+        if self.endpoint.startswith("unix://") and not os.path.exists(self.endpoint[7:]):
+            raise EngineError(f"{self.endpoint} does not answer: no such socket")
+
     @contextmanager
     def _call(self, kind: str | None = None) -> Iterator[None]:
+        self._reachable()
         with self._slots:
             if kind is not None:
                 self.calls[kind] = self.calls.get(kind, 0) + 1
@@ -166,9 +174,13 @@ class DockerEngine:
 
     def events(self, since: int | None = None) -> Iterator[dict[str, Any]]:
         """The engine's container events for Wharf's objects, until the engine stops."""
+        self._reachable()
         stream = self.api.events(since=since, decode=True,
                                  filters={"type": "container", "label": self._ours()})
-        yield from stream
+        try:
+            yield from stream
+        finally:
+            stream.close()
 
     def _ours(self) -> builtins.list[str]:
         return [f"{LABEL_MANAGED}=1", f"{LABEL_INSTALLATION}={self.installation}"]

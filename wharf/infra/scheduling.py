@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 LOCAL_ENGINE = "unix:///var/run/docker.sock"
 
 
-def build_scheduler(wiring: Wiring, in_process: bool, strategy: str = "spread") -> Scheduler:
+def build_scheduler(wiring: Wiring, in_process: bool) -> Scheduler:
+    settings = wiring.settings
     if in_process:
         def wait(position: int) -> None:
             wiring.projector.wait(position, 30)
@@ -34,7 +35,7 @@ def build_scheduler(wiring: Wiring, in_process: bool, strategy: str = "spread") 
         return DockerEngine(endpoint, installation)
 
     scheduler = Scheduler(wiring.app, wiring.view, engine_for, SystemClock(), wait,
-                          strategy=strategy)
+                          strategy=settings.placement, host_grace=settings.host_grace)
     if in_process:
         wiring.projector.listeners.append(scheduler.nudge)
     return scheduler

@@ -21,6 +21,7 @@ class Settings:
     rate_limit: float  # GraphQL requests a second per token; 0 turns the limit off
     placement: str = "spread"  # or "binpack"
     scheduler_interval: float = 5.0  # seconds between full passes when nothing wakes it
+    host_grace: float = 30.0  # seconds a host's engine may stay silent before it is lost
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -38,4 +39,5 @@ class Settings:
             rate_limit=float(env.get("WHARF_RATE_LIMIT", "50")),
             placement=env.get("WHARF_PLACEMENT", "spread"),
             scheduler_interval=float(env.get("WHARF_SCHEDULER_INTERVAL", "5")),
+            host_grace=float(env.get("WHARF_HOST_GRACE", "30")),
         )

@@ -64,6 +64,14 @@ class Hosts(ReadModel):
         self._update(event, "state = 'removed'")
 
     @process_event.register
+    def _(self, event: Host.Lost, tracking: Tracking) -> None:
+        self._update(event, "state = 'lost'")
+
+    @process_event.register
+    def _(self, event: Host.Recovered, tracking: Tracking) -> None:
+        self._update(event, "state = ?", event.state)
+
+    @process_event.register
     def _(self, event: Container.Placed, tracking: Tracking) -> None:
         container_id = str(event.originator_id)
         self._move(container_id, -1)  # placed elsewhere before: release it there

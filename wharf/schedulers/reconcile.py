@@ -15,6 +15,9 @@ from datetime import datetime, timedelta
 from wharf.schedulers.placement import HostRoom, Request, choose
 from wharf.schedulers.ports import Observed
 
+# Containers placed on a host in one of these states are placed elsewhere when wanted
+# running; the copy left behind is removed once its engine answers.
+LEAVING = ("draining", "lost", "removed")
 RESTART_BACKOFF_BASE = 0.5  # seconds before the first automatic restart; doubles
 RESTART_BACKOFF_MAX = 60.0
 
@@ -128,7 +131,7 @@ def plan(
             continue
 
         host = rooms.get(want.host_id) if want.host_id else None
-        leaving = host is not None and host.state in ("draining", "removed")
+        leaving = host is not None and host.state in LEAVING
         if want.desired == "running" and (want.host_id is None or leaving):
             request = Request(tenant=want.tenant, cpu_millis=want.cpu_millis,
                               memory_mib=want.memory_mib, volume_host=want.volume_host,

@@ -13,8 +13,8 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -65,6 +65,7 @@ class Scheduler:
         wait_for: Callable[[int], None],
         strategy: str = "spread",
         workers: int = 8,
+        host_grace: float = 30.0,
     ) -> None:
         self.app = app
         self.view = view
@@ -72,6 +73,8 @@ class Scheduler:
         self.clock = clock
         self.wait_for = wait_for
         self.strategy = strategy
+        self.host_grace = timedelta(seconds=host_grace)
+        self._silent_since: dict[str, datetime] = {}  # host id -> first silent pass
         self.actor = Actor.system("scheduler")
         self.engines: dict[str, Engine] = {}  # host id -> engine
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="wharf-apply")
@@ -83,9 +86,14 @@ class Scheduler:
     def run_pass(self) -> PassResult:
         hosts, endpoints = self._hosts()
         observed, silent = self._observe(endpoints)
+        now = self.clock.now()
+        written, hosts, wake_at = self._host_health(hosts, observed, silent, now)
         wants = self._wants()
-        decided = plan(wants, observed, hosts, self.clock.now(), self.strategy)
-        result = PassResult(decided.actions, wake_at=decided.wake_at, silent_hosts=silent)
+        decided = plan(wants, observed, hosts, now, self.strategy)
+        if wake_at is not None and (decided.wake_at is None or wake_at < decided.wake_at):
+            decided.wake_at = wake_at
+        result = PassResult(decided.actions, wake_at=decided.wake_at, silent_hosts=silent,
+                            position=written)
         by_id = {w.id: w for w in wants}
         futures = [self._pool.submit(self._apply, action, by_id.get(action.container_id))
                    for action in decided.actions]
@@ -143,6 +151,39 @@ class Scheduler:
             except Exception as error:  # the engine went away: try again shortly
                 log.debug("events of %s: %s", engine.endpoint, error)
             self._stop.wait(1.0)
+
+    def _host_health(
+        self, hosts: list[HostRoom], observed: dict[str, list[Observed]], silent: list[str],
+        now: datetime,
+    ) -> tuple[int, list[HostRoom], datetime | None]:
+        """Marks hosts silent past the grace period lost, and lost hosts that answer
+        again recovered. Returns the position written, the hosts as they now are, and
+        when the next silent host's grace period ends."""
+        position, wake_at, states = 0, None, {}
+        for host in hosts:
+            if host.id in observed:
+                self._silent_since.pop(host.id, None)
+                if host.state == "lost":
+                    outcome = self.app.handle(m.MarkHostRecovered(
+                        actor=self.actor, host_id=UUID(host.id)))
+                    position = max(position, outcome.position)
+                    log.warning("host %s answers again", host.name)
+                    states[host.id] = "active"  # its own state is back on the next pass
+            elif host.id in silent:
+                since = self._silent_since.setdefault(host.id, now)
+                if host.state in ("active", "draining"):
+                    if now - since >= self.host_grace:
+                        outcome = self.app.handle(m.MarkHostLost(
+                            actor=self.actor, host_id=UUID(host.id),
+                            silent_since=since.isoformat()))
+                        position = max(position, outcome.position)
+                        log.warning("host %s lost: silent since %s", host.name, since)
+                        states[host.id] = "lost"
+                    else:
+                        due = since + self.host_grace
+                        wake_at = due if wake_at is None else min(wake_at, due)
+        hosts = [replace(h, state=states[h.id]) if h.id in states else h for h in hosts]
+        return position, hosts, wake_at
 
     def _wants(self) -> list[Want]:
         wants = []

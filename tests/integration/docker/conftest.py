@@ -14,6 +14,7 @@ import docker
 import pytest
 
 from tests.integration.graphql.conftest import Api, _serve, new_tenant
+from wharf.infra.bootstrap import Wiring
 from wharf.infra.docker_driver import DockerEngine
 from wharf.infra.scheduling import LOCAL_ENGINE, build_scheduler, register_engines
 from wharf.schedulers.ports import LABEL_INSTALLATION
@@ -23,6 +24,11 @@ T = TypeVar("T")
 
 CONTAINER = """query($id: ID!) { container(id: $id) { id desired observed exitCode oomKilled
   restarts hostId ports { containerPort hostIp hostPort } unschedulable { host reason } } }"""
+
+
+def caught_up(wiring: Wiring) -> None:
+    """Waits for the API's own projector thread to reach the log's head."""
+    wiring.projector.wait(wiring.app.recorder.max_notification_id() or 0, 10)
 
 
 def wait_for(what: str, check: Callable[[], T | None], timeout: float = 30.0) -> T:
@@ -84,7 +90,7 @@ def _cloud(tmp_path: Path, docker_api: docker.APIClient, url: str,
     api = next(served)
     wiring = api.wiring
     assert register_engines(wiring, ()) == [LOCAL_ENGINE]
-    wiring.projector.catch_up()
+    caught_up(wiring)
     scheduler = build_scheduler(wiring, in_process=True)
     thread = None
     if loop:
@@ -118,3 +124,23 @@ def still_cloud(tmp_path: Path, docker_api: docker.APIClient) -> Iterator[Cloud]
 
 def engine_for(cloud: Cloud) -> DockerEngine:
     return DockerEngine(LOCAL_ENGINE, cloud.installation)
+
+
+@pytest.fixture
+def two_hosts(still_cloud: Cloud) -> Iterator[Cloud]:
+    """`still_cloud` with the second engine registered as a second public host."""
+    from tests.integration.docker import second_engine
+
+    endpoint = second_engine.start()
+    wiring = still_cloud.api.wiring
+    assert register_engines(wiring, (LOCAL_ENGINE, endpoint)) == [LOCAL_ENGINE, endpoint]
+    caught_up(wiring)
+    try:
+        yield still_cloud
+    finally:
+        second_engine.start()  # a test that stopped it leaves it running for the next
+        client = docker.APIClient(base_url=endpoint)
+        for row in client.containers(
+                all=True, filters={"label": f"{LABEL_INSTALLATION}={still_cloud.installation}"}):
+            client.remove_container(row["Id"], force=True)
+        client.close()

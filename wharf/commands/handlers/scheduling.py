@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from wharf.commands.context import Context, Decision, Outcome
 from wharf.commands.messages import (
+    MarkHostLost,
+    MarkHostRecovered,
     MarkUnschedulable,
     PlaceContainer,
     RecordRemoved,
@@ -60,3 +62,15 @@ def record_removed(ctx: Context, cmd: RecordRemoved) -> Decision:
     container = ctx.load(Container, cmd.container_id, "container")
     changed = container.observe_removed()
     return Decision([container] if changed else [], Outcome(id=container.id))
+
+
+def mark_host_lost(ctx: Context, cmd: MarkHostLost) -> Decision:
+    ctx.require_system()
+    host = ctx.load(Host, cmd.host_id, "host")
+    return Decision([host] if host.lose(cmd.silent_since) else [], Outcome(id=host.id))
+
+
+def mark_host_recovered(ctx: Context, cmd: MarkHostRecovered) -> Decision:
+    ctx.require_system()
+    host = ctx.load(Host, cmd.host_id, "host")
+    return Decision([host] if host.recover() else [], Outcome(id=host.id))

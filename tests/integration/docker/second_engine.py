@@ -1,0 +1,90 @@
+"""A second Docker Engine on this machine, as ENVIRONMENT.md sets one up: its own socket,
+data root and bridge. Tests start it when they need it and stop it by pid (a host loss)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import docker
+
+SOCKET = "/var/run/docker-h2.sock"
+ENDPOINT = f"unix://{SOCKET}"
+PIDFILE = Path("/var/run/docker-h2.pid")
+LOG = Path("/var/log/dockerd-h2.log")
+_ENGINES: list[subprocess.Popen[bytes]] = []  # kept: it outlives the test that starts it
+
+
+def _run(*args: str) -> None:
+    subprocess.run(args, check=True, capture_output=True)
+
+
+def _answers() -> bool:
+    if not os.path.exists(SOCKET):
+        return False  # (a failed unix connect would leave its socket open in the SDK)
+    try:
+        client = docker.APIClient(base_url=ENDPOINT, timeout=2)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except Exception:
+        return False
+
+
+def _pid() -> int | None:
+    try:
+        pid = int(PIDFILE.read_text().strip())
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError):
+        return None
+
+
+def start() -> str:
+    """Starts the engine unless it runs; loads the busybox image into it. Its endpoint."""
+    if _answers():
+        return ENDPOINT
+    if subprocess.run(["ip", "link", "show", "wharf1"], capture_output=True).returncode:
+        _run("ip", "link", "add", "name", "wharf1", "type", "bridge")
+        _run("ip", "addr", "add", "172.31.250.1/24", "dev", "wharf1")
+        _run("ip", "link", "set", "wharf1", "up")
+    Path("/var/lib/docker-h2").mkdir(parents=True, exist_ok=True)
+    Path("/var/run/docker-h2").mkdir(parents=True, exist_ok=True)
+    with LOG.open("ab") as log:
+        _ENGINES.append(subprocess.Popen(
+            ["dockerd", "-H", ENDPOINT, "--data-root", "/var/lib/docker-h2",
+             "--exec-root", "/var/run/docker-h2", "--pidfile", str(PIDFILE),
+             "--bridge", "wharf1"],
+            stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True))
+    deadline = time.monotonic() + 30
+    while not _answers():
+        assert time.monotonic() < deadline, f"second engine did not start; see {LOG}"
+        time.sleep(0.1)
+    client = docker.APIClient(base_url=ENDPOINT)
+    try:
+        if not client.images(name="busybox"):
+            local = docker.APIClient(base_url="unix:///var/run/docker.sock")
+            client.load_image(local.get_image("busybox:latest"))
+            local.close()
+    finally:
+        client.close()
+    return ENDPOINT
+
+
+def stop() -> None:
+    """Stops the engine by its pid, as a host that goes away."""
+    pid = _pid()
+    if pid is None:
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while _pid() is not None:
+        assert time.monotonic() < deadline, "second engine did not stop"
+        time.sleep(0.1)
+    for process in _ENGINES:
+        if process.pid == pid:
+            process.wait(10)

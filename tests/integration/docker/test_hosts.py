@@ -1,0 +1,100 @@
+"""Two real engines as two hosts: placement, drain, and the loss of a host."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+import docker
+
+from tests.integration.docker import second_engine
+from tests.integration.docker.conftest import Cloud
+from tests.integration.docker.test_lifecycle import create
+from tests.integration.docker.test_reconcile import settle
+from wharf.infra.scheduling import LOCAL_ENGINE
+from wharf.schedulers.ports import LABEL_CONTAINER, LABEL_INSTALLATION
+
+HOSTS = "{ hosts { id endpoint state containers } }"
+
+
+def running_on(cloud: Cloud, endpoint: str) -> set[str]:
+    client = docker.APIClient(base_url=endpoint)
+    try:
+        rows = client.containers(filters={"label": f"{LABEL_INSTALLATION}={cloud.installation}",
+                                          "status": "running"})
+    finally:
+        client.close()
+    return {r["Labels"][LABEL_CONTAINER] for r in rows}
+
+
+def everything_on(cloud: Cloud, endpoint: str) -> set[str]:
+    client = docker.APIClient(base_url=endpoint)
+    try:
+        rows = client.containers(all=True, filters={
+            "label": f"{LABEL_INSTALLATION}={cloud.installation}"})
+    finally:
+        client.close()
+    return {r["Labels"][LABEL_CONTAINER] for r in rows}
+
+
+def hosts(cloud: Cloud) -> dict[str, dict[str, Any]]:
+    rows = cloud.api.gql(HOSTS, token=cloud.api.operator_token)["hosts"]
+    return {r["endpoint"]: r for r in rows}
+
+
+def test_containers_spread_over_both_hosts(two_hosts: Cloud) -> None:
+    cloud = two_hosts
+    _, token = cloud.tenant()
+    ids = [create(cloud, token, name=f"w{i}", command=["sleep", "600"], cpuMillis=500)
+           for i in range(4)]
+    settle(cloud)
+    one, two = running_on(cloud, LOCAL_ENGINE), running_on(cloud, second_engine.ENDPOINT)
+    assert one | two == set(ids) and len(one) == len(two) == 2
+    assert Counter(h["containers"] for h in hosts(cloud).values()) == Counter({2: 2})
+
+
+def test_drain_moves_every_container_off_the_host(two_hosts: Cloud) -> None:
+    cloud = two_hosts
+    _, token = cloud.tenant()
+    ids = [create(cloud, token, name=f"w{i}", command=["sleep", "600"]) for i in range(4)]
+    settle(cloud)
+    second = hosts(cloud)[second_engine.ENDPOINT]
+    assert running_on(cloud, second_engine.ENDPOINT)
+    drained = cloud.api.gql("""mutation($id: ID!) { drainHost(input: {id: $id}) {
+        __typename } }""", {"id": second["id"]}, token=cloud.api.operator_token)
+    assert drained["drainHost"]["__typename"] == "HostPayload"
+    settle(cloud)
+    assert running_on(cloud, LOCAL_ENGINE) == set(ids)
+    assert everything_on(cloud, second_engine.ENDPOINT) == set()
+    assert hosts(cloud)[second_engine.ENDPOINT]["containers"] == 0
+
+
+def test_a_lost_host_s_containers_run_on_the_survivor(two_hosts: Cloud) -> None:
+    cloud = two_hosts
+    cloud.scheduler.host_grace = timedelta(seconds=2)
+    _, token = cloud.tenant()
+    ids = [create(cloud, token, name=f"w{i}", command=["sleep", "600"]) for i in range(4)]
+    settle(cloud)
+    stranded = running_on(cloud, second_engine.ENDPOINT)
+    assert stranded
+
+    second_engine.stop()
+    lost_at = time.monotonic()
+    cloud.scheduler.run_pass()  # first silence: the grace period starts
+    assert hosts(cloud)[second_engine.ENDPOINT]["state"] == "active"
+    while running_on(cloud, LOCAL_ENGINE) != set(ids):
+        result = cloud.scheduler.run_pass()
+        cloud.api.wiring.projector.wait(result.position, 10)
+        assert time.monotonic() - lost_at < 2 + 5, "not moved within grace + one pass"
+        if not result.actions and result.wake_at is not None:
+            time.sleep(0.1)
+    assert hosts(cloud)[second_engine.ENDPOINT]["state"] == "lost"
+
+    # The host comes back: it is active again and its stale copies go.
+    second_engine.start()
+    settle(cloud)
+    assert hosts(cloud)[second_engine.ENDPOINT]["state"] == "active"
+    assert everything_on(cloud, second_engine.ENDPOINT) == set()
+    assert running_on(cloud, LOCAL_ENGINE) == set(ids)
