@@ -191,6 +191,7 @@ class RemoveHost(Command):
 class PlaceContainer(Command):
     container_id: UUID
     host_id: UUID
+    move: bool = False  # False: a container placed already stays where it is
 
 
 @dataclass(frozen=True, kw_only=True)

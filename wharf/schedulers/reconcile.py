@@ -53,6 +53,7 @@ class Action:
     docker_id: str | None = None
     reasons: dict[str, str] = field(default_factory=dict)
     after: str = ""  # restart: the exit (finish time) it answers
+    move: bool = False  # place: away from a host it is leaving
 
     @property
     def mutates_engine(self) -> bool:
@@ -138,7 +139,7 @@ def plan(
                               avoid=want.host_id if leaving else None)
             chosen, reasons = choose(request, list(rooms.values()), strategy)
             if chosen is not None:
-                actions.append(Action("place", want.id, chosen.id))
+                actions.append(Action("place", want.id, chosen.id, move=leaving))
                 rooms[chosen.id] = chosen.take(want.cpu_millis, want.memory_mib)
                 if want.host_id is not None:
                     rooms[want.host_id] = rooms[want.host_id].take(-want.cpu_millis,

@@ -242,12 +242,16 @@ class Scheduler:
             record(m.RecordRemoved(actor=self.actor, container_id=cid))
             return
         assert action.host_id is not None
-        engine = self.engines[action.host_id]
+        host_id = action.host_id
         if kind == "place":
             # The decision is in the log before Docker hears of it.
-            record(m.PlaceContainer(actor=self.actor, container_id=cid,
-                                    host_id=UUID(action.host_id)))
+            placed = record(m.PlaceContainer(actor=self.actor, container_id=cid,
+                                             host_id=UUID(host_id), move=action.move))
+            host_id = placed["host_id"]  # an earlier decision stands
             kind = "create"
+        engine = self.engines.get(host_id)
+        if engine is None:
+            return  # placed (earlier) on a host not listed in this pass: the next pass
         if kind == "create":
             if want.observed in ("running", "exited"):
                 record(m.RecordRemoved(actor=self.actor, container_id=cid))  # behind our back
@@ -264,7 +268,7 @@ class Scheduler:
         elif kind == "stop":
             engine.stop(want.id, STOP_TIMEOUT)
         elif kind == "remove":
-            if action.host_id != want.host_id:
+            if host_id != want.host_id:
                 assert action.docker_id is not None
                 engine.remove_by_docker_id(action.docker_id)  # a stale copy
                 return
@@ -318,6 +322,9 @@ class Scheduler:
     def run_forever(self, interval: float = 5.0) -> None:
         """Passes until stopped: at once after a pass that acted (to take the next step),
         when woken, when a restart falls due, and every `interval` seconds regardless."""
+        # First, a read side that holds every decision made before this scheduler began
+        # (a predecessor's among them): the first pass must not act on less.
+        self._wait_for_head()
         while not self._stop.is_set():
             self._wake.clear()
             try:
@@ -338,6 +345,14 @@ class Scheduler:
                 timeout = min(timeout, max(0.0, (result.wake_at - self.clock.now())
                                            .total_seconds()))
             self._wake.wait(timeout)
+
+    def _wait_for_head(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.wait_for(self.app.recorder.max_notification_id() or 0)
+                return
+            except TimeoutError:
+                log.warning("waiting for the read side to catch up with the log")
 
     def stop(self) -> None:
         self._stop.set()

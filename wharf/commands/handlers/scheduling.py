@@ -24,11 +24,16 @@ from wharf.domain.host import Host
 def place_container(ctx: Context, cmd: PlaceContainer) -> Decision:
     ctx.require_system()
     container = ctx.load(Container, cmd.container_id, "container")
+    if container.host_id is not None and not cmd.move:
+        # A pass that acted on a read side without its own last decision (a restarted
+        # scheduler, say) keeps that decision instead of making a second one.
+        return Decision([], Outcome(id=container.id, data={"host_id": str(container.host_id)}))
     host = ctx.load(Host, cmd.host_id, "host")
     if host.state != "active":
         raise Conflict(f"host {host.name} is {host.state}")
     changed = container.place(host.id)
-    return Decision([container] if changed else [], Outcome(id=container.id))
+    return Decision([container] if changed else [],
+                    Outcome(id=container.id, data={"host_id": str(host.id)}))
 
 
 def mark_unschedulable(ctx: Context, cmd: MarkUnschedulable) -> Decision:
