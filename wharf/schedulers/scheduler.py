@@ -8,11 +8,13 @@ the aggregate. A crash anywhere leaves a state the next pass converges from.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -32,6 +34,7 @@ from wharf.schedulers.reconcile import Action, Want, plan
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT = 10  # seconds Docker waits for a stop before it kills
+RETRY_MAX = 60.0  # seconds between attempts of an action that keeps failing
 
 HOSTS_SQL = (
     "SELECT id, name, endpoint, pool, state, cpu_millis, memory_mib, overcommit, "
@@ -80,28 +83,65 @@ class Scheduler:
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="wharf-apply")
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._busy: set[str] = set()  # containers whose action is still running
+        self._written = 0  # the newest position a finished action wrote
+        self._backoff: dict[str, tuple[int, float]] = {}  # container -> (failures, retry at)
 
     # -- one pass -------------------------------------------------------------------
 
-    def run_pass(self) -> PassResult:
+    def run_pass(self, wait: bool = True) -> PassResult:
+        """Plans one pass and applies it; with `wait`, returns once every action is done
+        (tests and `--once`). The loop does not wait: a container whose action is still
+        running is left out of the next passes until it is done (pipelining)."""
         hosts, endpoints = self._hosts()
         observed, silent = self._observe(endpoints)
         now = self.clock.now()
         written, hosts, wake_at = self._host_health(hosts, observed, silent, now)
         wants = self._wants()
         decided = plan(wants, observed, hosts, now, self.strategy)
-        if wake_at is not None and (decided.wake_at is None or wake_at < decided.wake_at):
-            decided.wake_at = wake_at
-        result = PassResult(decided.actions, wake_at=decided.wake_at, silent_hosts=silent,
+        retry_at = time.monotonic()
+        with self._lock:
+            actions = [a for a in decided.actions if a.container_id not in self._busy
+                       and self._backoff.get(a.container_id, (0, 0.0))[1] <= retry_at]
+            self._busy.update(a.container_id for a in actions)
+        for due in (wake_at, self._next_retry(now)):
+            if due is not None and (decided.wake_at is None or due < decided.wake_at):
+                decided.wake_at = due
+        result = PassResult(actions, wake_at=decided.wake_at, silent_hosts=silent,
                             position=written)
         by_id = {w.id: w for w in wants}
-        futures = [self._pool.submit(self._apply, action, by_id.get(action.container_id))
-                   for action in decided.actions]
-        for future in futures:
-            ok, position = future.result()
-            result.failed += 0 if ok else 1
-            result.position = max(result.position, position)
+        futures = []
+        for action in actions:
+            future = self._pool.submit(self._apply, action, by_id.get(action.container_id))
+            future.add_done_callback(functools.partial(self._done, action.container_id))
+            futures.append(future)
+        if wait:
+            for future in futures:
+                ok, position = future.result()
+                result.failed += 0 if ok else 1
+                result.position = max(result.position, position)
         return result
+
+    def _done(self, container_id: str, future: Future[tuple[bool, int]]) -> None:
+        ok, position = future.result()
+        with self._lock:
+            self._busy.discard(container_id)
+            self._written = max(self._written, position)
+            if ok:
+                self._backoff.pop(container_id, None)
+            else:  # try again later, and later still if it keeps failing
+                failures = self._backoff.get(container_id, (0, 0.0))[0] + 1
+                self._backoff[container_id] = (
+                    failures, time.monotonic() + min(2.0 ** failures, RETRY_MAX))
+        self.nudge()
+
+    def _next_retry(self, now: datetime) -> datetime | None:
+        with self._lock:
+            if not self._backoff:
+                return None
+            soonest = min(at for _, at in self._backoff.values())
+        return now + timedelta(seconds=max(0.0, soonest - time.monotonic()))
 
     def _hosts(self) -> tuple[list[HostRoom], dict[str, str]]:
         rows = self.view.query(HOSTS_SQL)
@@ -328,19 +368,20 @@ class Scheduler:
         while not self._stop.is_set():
             self._wake.clear()
             try:
-                result = self.run_pass()
+                with self._lock:
+                    written = self._written
+                self.wait_for(written)  # a pass must see what earlier actions recorded
+                result = self.run_pass(wait=False)
+                if result.position:
+                    self.wait_for(result.position)
+            except TimeoutError:
+                log.warning("the read side is behind the scheduler's own writes")
+                continue
             except Exception:
                 log.exception("scheduler pass failed; retrying")
                 self._stop.wait(1.0)
                 continue
-            if result.position:
-                try:
-                    self.wait_for(result.position)  # the next pass must see our own writes
-                except TimeoutError:
-                    log.warning("read side is behind position %s", result.position)
-            if result.actions and not result.failed:
-                continue
-            timeout = min(interval, 1.0) if result.failed else interval
+            timeout = interval
             if result.wake_at is not None:
                 timeout = min(timeout, max(0.0, (result.wake_at - self.clock.now())
                                            .total_seconds()))
