@@ -1,0 +1,212 @@
+"""The scheduler on the local Docker Engine, against the raw docker SDK in the same run.
+
+1. From 20 `createContainer` mutations (sent by 4 clients to `wharf up`) to 20 running
+   containers, versus the SDK creating and starting the same 20 with 4 threads
+   (goal <= 1.1x raw).
+2. From 20 `deleteContainer` mutations of running containers to none left, versus the
+   SDK stopping and removing them with 4 threads (goal <= 1.2x raw).
+3. The resident memory of `wharf scheduler` with 10,000 containers in the read side
+   (goal <= 250 MB).
+
+Each timing is the median of ROUNDS rounds, raw and Wharf alternating.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import docker
+
+from bench.api import Server
+from bench.common import SPEC, open_bench_app
+from wharf.commands.actors import Actor
+from wharf.domain.container import Container
+from wharf.domain.plans import PlanCatalog, Resources
+from wharf.domain.tenant import Tenant
+from wharf.infra.docker_driver import CAPABILITIES, PIDS_LIMIT
+
+COUNT = 20
+THREADS = 4
+ROUNDS = 3
+LOCAL = "unix:///var/run/docker.sock"
+COMMAND = ["sleep", "600"]
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the engine did not get there in time")
+        time.sleep(0.02)
+
+
+def count(api: docker.APIClient, label: str, running: bool) -> int:
+    filters: dict[str, Any] = {"label": label}
+    if running:
+        filters["status"] = "running"
+    return len(api.containers(all=not running, filters=filters))
+
+
+def raw_round(api: docker.APIClient) -> tuple[float, float]:
+    """The SDK alone: the same hardened containers, 4 threads."""
+    label = f"bench.raw={uuid.uuid4().hex[:8]}"
+    key, value = label.split("=")
+
+    def create(i: int) -> str:
+        host = api.create_host_config(
+            nano_cpus=250_000_000, mem_limit="256m", memswap_limit="256m",
+            pids_limit=PIDS_LIMIT, cap_drop=["ALL"], cap_add=CAPABILITIES,
+            security_opt=["no-new-privileges"], init=True)
+        made = api.create_container("busybox", command=COMMAND, labels={key: value},
+                                    name=f"bench-raw-{value}-{i}", host_config=host)
+        api.start(made["Id"])
+        return str(made["Id"])
+
+    def remove(container: str) -> None:
+        api.stop(container, timeout=10)
+        api.remove_container(container)
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        started = time.perf_counter()
+        ids = list(pool.map(create, range(COUNT)))
+        up = time.perf_counter() - started
+        started = time.perf_counter()
+        list(pool.map(remove, ids))
+        down = time.perf_counter() - started
+    return up, down
+
+
+CREATE = """mutation($n: String!, $c: [String!]) { createContainer(input: {name: $n,
+    image: "busybox", command: $c}) { ... on ContainerPayload { container { id } } } }"""
+DELETE = """mutation($id: ID!) { deleteContainer(input: {id: $id}) { __typename } }"""
+
+
+def wharf_round(server: Server, token: str, api: docker.APIClient, installation: str,
+                round_no: int) -> tuple[float, float]:
+    label = f"wharf.installation={installation}"
+
+    def create(i: int) -> str:
+        answer = server.post(CREATE, token, server.connect(),
+                             {"n": f"r{round_no}-{i}", "c": COMMAND})
+        return str(answer["data"]["createContainer"]["container"]["id"])
+
+    def delete(container_id: str) -> None:
+        server.post(DELETE, token, server.connect(), {"id": container_id})
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        started = time.perf_counter()
+        ids = list(pool.map(create, range(COUNT)))
+        wait_until(lambda: count(api, label, running=True) >= COUNT)
+        up = time.perf_counter() - started
+        started = time.perf_counter()
+        list(pool.map(delete, ids))
+        wait_until(lambda: count(api, label, running=False) == 0)
+        down = time.perf_counter() - started
+    return up, down
+
+
+def lifecycle() -> list[str]:
+    api = docker.APIClient(base_url=LOCAL)
+    raw: list[tuple[float, float]] = []
+    ours: list[tuple[float, float]] = []
+    with tempfile.TemporaryDirectory(prefix="wharf-bench-sched-") as directory:
+        home = Path(directory)
+        server = Server(home)
+        try:
+            created = server.post(
+                """mutation { createTenant(input: {name: "bench", owner: "o@b.io",
+                plan: "unlimited"}) { ... on TenantCreated { ownerToken } } }""",
+                server.token, server.connect())
+            token = created["data"]["createTenant"]["ownerToken"]
+            app = open_bench_app(f"sqlite:///{home / 'wharf.db'}")
+            installation = app.installation
+            app.close()
+            wharf_round(server, token, api, installation, 0)  # warm-up: caches, images
+            for round_no in range(1, ROUNDS + 1):
+                raw.append(raw_round(api))
+                ours.append(wharf_round(server, token, api, installation, round_no))
+        finally:
+            server.stop()
+    api.close()
+    raw_up = statistics.median(r[0] for r in raw)
+    raw_down = statistics.median(r[1] for r in raw)
+    up = statistics.median(r[0] for r in ours)
+    down = statistics.median(r[1] for r in ours)
+    return [
+        f"scheduler   {COUNT} createContainer -> {COUNT} running: {up:5.2f} s   raw SDK create+"
+        f"start, {THREADS} threads: {raw_up:5.2f} s   {up / raw_up:4.2f}x   (goal <= 1.1x)",
+        f"scheduler   {COUNT} deleteContainer -> none left:     {down:5.2f} s   raw SDK stop+"
+        f"remove, {THREADS} threads: {raw_down:5.2f} s   {down / raw_down:4.2f}x   "
+        "(goal <= 1.2x)",
+    ]
+
+
+def fill(url: str, tenants: int = 1000, per_tenant: int = 10) -> None:
+    """10,000 stopped containers (never placed) in 1,000 tenants, written directly."""
+    app = open_bench_app(url)
+    plan = app.repository.get(PlanCatalog.ID).latest("unlimited")
+    op = Actor.operator("bench").label
+    for t in range(tenants):
+        tenant = Tenant(id=Tenant.id_for(f"mem-{t}"), name=f"mem-{t}", plan_name="unlimited",
+                        plan_version=1, owner=f"o@mem{t}.io", actor=op, cause="bench")
+        batch: list[Any] = []
+        for c in range(per_tenant):
+            container_id = uuid.uuid4()
+            tenant.reserve_container(plan, f"c{c}", container_id,
+                                     Resources(containers=1, cpu_millis=100, memory_mib=64), [])
+            batch.append(Container(id=container_id, tenant_id=tenant.id, name=f"c{c}",
+                                   spec=SPEC, cpu_millis=100, memory_mib=64, desired="stopped",
+                                   actor=op, cause="bench"))
+        app.save(tenant, *batch)
+    app.close()
+
+
+def rss_mib(pid: int, field: str) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise LookupError(field)
+
+
+def memory() -> list[str]:
+    with tempfile.TemporaryDirectory(prefix="wharf-bench-sched-") as directory:
+        home = Path(directory)
+        url = f"sqlite:///{home / 'wharf.db'}"
+        fill(url)
+        env = {**os.environ, "WHARF_HOME": str(home), "WHARF_DATABASE_URL": url,
+               "WHARF_SCHEDULER_INTERVAL": "0.5"}
+        cli = [sys.executable, "-m", "wharf.infra.cli"]
+        subprocess.run([*cli, "projector", "--once"], env=env, check=True,
+                       capture_output=True)
+        process = subprocess.Popen([*cli, "scheduler", "--register-local"], env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            time.sleep(10)  # twenty passes over the 10,000 rows at the 0.5 s interval
+            assert process.poll() is None, "wharf scheduler ended early"
+            rss, peak = rss_mib(process.pid, "VmRSS"), rss_mib(process.pid, "VmHWM")
+        finally:
+            process.terminate()
+            process.wait(30)
+    return [f"scheduler   memory of `wharf scheduler`, 10,000 containers in the read side: "
+            f"{rss:5.1f} MB RSS (peak {peak:5.1f} MB)   (goal <= 250 MB)"]
+
+
+def run() -> list[str]:
+    lines = lifecycle() + memory()
+    for line in lines:
+        print(line, flush=True)
+    return lines
+
+
+if __name__ == "__main__":
+    run()
