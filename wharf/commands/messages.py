@@ -149,6 +149,20 @@ class DeleteVolume(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class BackupVolume(Command):
+    volume_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class RestoreVolume(Command):
+    """Restores a backup of `volume_id` into a new volume called `name`."""
+
+    volume_id: UUID
+    backup_id: str
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class SetSecret(Command):
     tenant_id: UUID
     name: str
@@ -233,4 +247,18 @@ class MarkHostLost(Command):
 
 @dataclass(frozen=True, kw_only=True)
 class MarkHostRecovered(Command):
+    host_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordBackup(Command):
+    volume_id: UUID
+    backup_id: str
+    size_bytes: int
+    sha256: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordRestore(Command):
+    volume_id: UUID
     host_id: UUID

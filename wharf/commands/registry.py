@@ -29,6 +29,8 @@ HANDLERS: dict[type[m.Command], Callable[[Context, Any], Decision]] = {
     m.CreateVolume: workloads.create_volume,
     m.ResizeVolume: workloads.resize_volume,
     m.DeleteVolume: workloads.delete_volume,
+    m.BackupVolume: workloads.backup_volume,
+    m.RestoreVolume: workloads.restore_volume,
     m.SetSecret: secrets.set_secret,
     m.DeleteSecret: secrets.delete_secret,
     m.RegisterHost: hosts.register_host,
@@ -41,4 +43,6 @@ HANDLERS: dict[type[m.Command], Callable[[Context, Any], Decision]] = {
     m.RecordRemoved: scheduling.record_removed,
     m.MarkHostLost: scheduling.mark_host_lost,
     m.MarkHostRecovered: scheduling.mark_host_recovered,
+    m.RecordBackup: scheduling.record_backup,
+    m.RecordRestore: scheduling.record_restore,
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import event
@@ -29,6 +30,9 @@ class Volume(WharfAggregate):
         self.name = name
         self.size_gib = size_gib
         self.deleted = False
+        self.host_id: UUID | None = None  # where its data lives, once first mounted
+        self.restoring_from: str | None = None  # a backup id, until the restore is done
+        self.backups: dict[str, dict[str, Any]] = {}  # id -> state, size, sha256
 
     def resize(self, size_gib: int) -> None:
         self._require_live()
@@ -50,3 +54,70 @@ class Volume(WharfAggregate):
     def _require_live(self) -> None:
         if self.deleted:
             raise Conflict(f"volume {self.name} is deleted")
+
+    # -- where it lives ---------------------------------------------------------------
+
+    def place(self, host_id: UUID) -> bool:
+        """Binds the volume to the host of the first container that mounts it."""
+        self._require_live()
+        if self.restoring_from is not None:
+            raise Conflict(f"volume {self.name} is being restored")
+        if self.host_id == host_id:
+            return False
+        if self.host_id is not None:
+            raise Conflict(f"volume {self.name} lives on another host")
+        self._placed(host_id=host_id)
+        return True
+
+    @event("Placed")
+    def _placed(self, host_id: UUID) -> None:
+        self.host_id = host_id
+
+    # -- backups and restores -----------------------------------------------------------
+
+    def request_backup(self, backup_id: str) -> None:
+        self._require_live()
+        if self.host_id is None:
+            raise Conflict(f"volume {self.name} holds no data yet: no container has mounted it")
+        self._backup_requested(backup_id=backup_id)
+
+    @event("BackupRequested")
+    def _backup_requested(self, backup_id: str) -> None:
+        self.backups = {**self.backups, backup_id: {"state": "requested"}}
+
+    def record_backup(self, backup_id: str, size_bytes: int, sha256: str) -> bool:
+        if self.backups.get(backup_id, {}).get("state") != "requested":
+            return False
+        self._backed_up(backup_id=backup_id, size_bytes=size_bytes, sha256=sha256)
+        return True
+
+    @event("BackedUp")
+    def _backed_up(self, backup_id: str, size_bytes: int, sha256: str) -> None:
+        self.backups = {**self.backups, backup_id: {"state": "done", "size_bytes": size_bytes,
+                                                    "sha256": sha256}}
+
+    def backup(self, backup_id: str) -> dict[str, Any]:
+        """A finished backup of this volume, or Conflict."""
+        found = self.backups.get(backup_id)
+        if found is None or found["state"] != "done":
+            raise Conflict(f"volume {self.name} has no finished backup {backup_id}")
+        return found
+
+    def restore_from(self, source_volume_id: UUID, backup_id: str) -> None:
+        """Asks for this (new, empty) volume to be filled from a backup."""
+        self._restore_requested(source_volume_id=source_volume_id, backup_id=backup_id)
+
+    @event("RestoreRequested")
+    def _restore_requested(self, source_volume_id: UUID, backup_id: str) -> None:
+        self.restoring_from = backup_id
+
+    def record_restore(self, host_id: UUID) -> bool:
+        if self.restoring_from is None:
+            return False
+        self._restored(backup_id=self.restoring_from, host_id=host_id)
+        return True
+
+    @event("Restored")
+    def _restored(self, backup_id: str, host_id: UUID) -> None:
+        self.restoring_from = None
+        self.host_id = host_id

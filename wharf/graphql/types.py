@@ -209,13 +209,36 @@ class Volume:
     id: strawberry.ID
     name: str
     size_gib: int
-    state: str
+    state: str = strawberry.field(description="active, restoring or deleted.")
+    host_id: strawberry.ID | None = strawberry.field(
+        description="The host its data lives on: the first container that mounts it binds "
+                    "it there, and every container mounting it runs there.")
     created_at: str
+
+    @strawberry.field(description="Backups, newest first (archives under WHARF_HOME).")
+    async def backups(self, info: strawberry.Info[Any, Any]) -> list[VolumeBackup]:
+        rows = await info.context.read(
+            "SELECT * FROM rm_volume_backups WHERE volume_id = ? ORDER BY created_at DESC",
+            (str(self.id),))
+        return [VolumeBackup(id=strawberry.ID(r["id"]), state=r["state"],
+                             size_bytes=r["size_bytes"], sha256=r["sha256"],
+                             created_at=r["created_at"]) for r in rows]
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Volume:
         return cls(id=strawberry.ID(row["id"]), name=row["name"], size_gib=row["size_gib"],
-                   state=row["state"], created_at=row["created_at"])
+                   state=row["state"],
+                   host_id=strawberry.ID(row["host_id"]) if row["host_id"] else None,
+                   created_at=row["created_at"])
+
+
+@strawberry.type
+class VolumeBackup:
+    id: strawberry.ID
+    state: str = strawberry.field(description="requested or done.")
+    size_bytes: int | None
+    sha256: str | None
+    created_at: str
 
 
 @strawberry.type(description="A secret's name; its value never leaves the write side.")

@@ -35,7 +35,8 @@ def build_scheduler(wiring: Wiring, in_process: bool) -> Scheduler:
         return DockerEngine(endpoint, installation)
 
     scheduler = Scheduler(wiring.app, wiring.view, engine_for, SystemClock(), wait,
-                          strategy=settings.placement, host_grace=settings.host_grace)
+                          strategy=settings.placement, host_grace=settings.host_grace,
+                          backups=settings.home / "backups")
     if in_process:
         wiring.projector.listeners.append(scheduler.nudge)
     return scheduler

@@ -60,13 +60,25 @@ _LINES: dict[type[Any], Callable[[Any], str]] = {
                                        + (" (tenant suspended)" if e.by_suspension else ""),
     Container.DeleteRequested: lambda e: "delete requested",
     Container.Placed: lambda e: f"placed on host {e.host_id}",
-    Container.Started: lambda e: "started",
+    Container.Started: lambda e: f"started (run of start #{e.generation})"
+                                 + (f", ports {e.ports}" if e.ports else ""),
     Container.Exited: lambda e: f"exited with code {e.exit_code}"
                                 + (" (out of memory)" if e.oom_killed else ""),
+    Container.Restarted: lambda e: f"restart #{e.attempt} after the exit at "
+                                   f"{e.after_finished_at}",
+    Container.Unschedulable: lambda e: "no host takes it: " + "; ".join(
+        f"{host}: {reason}" for host, reason in sorted(e.reasons.items())),
     Container.Removed: lambda e: "removed",
     Volume.Created: lambda e: f"volume {e.name} created, {e.size_gib} GiB",
     Volume.Resized: lambda e: f"resized to {e.size_gib} GiB",
     Volume.Deleted: lambda e: "volume deleted",
+    Volume.Placed: lambda e: f"bound to host {e.host_id}",
+    Volume.BackupRequested: lambda e: f"backup {e.backup_id} requested",
+    Volume.BackedUp: lambda e: f"backup {e.backup_id} done: {e.size_bytes} bytes, "
+                               f"sha256 {e.sha256[:12]}",
+    Volume.RestoreRequested: lambda e: f"to be restored from backup {e.backup_id} of "
+                                       f"volume {e.source_volume_id}",
+    Volume.Restored: lambda e: f"restored from backup {e.backup_id} on host {e.host_id}",
     Host.Registered: lambda e: f"host {e.name} ({e.endpoint}) registered: "
                                f"{e.cpu_millis}m CPU, {e.memory_mib} MiB, x{e.overcommit}, "
                                f"pool {e.pool}",
@@ -74,6 +86,8 @@ _LINES: dict[type[Any], Callable[[Any], str]] = {
     Host.Activated: lambda e: "host active again",
     Host.Removed: lambda e: "host removed",
     Host.Rejoined: lambda e: "host registered again",
+    Host.Lost: lambda e: f"host lost: its engine silent since {e.silent_since}",
+    Host.Recovered: lambda e: f"host answers again ({e.state})",
     QuotaRejection.Recorded: lambda e: f"{e.command} rejected: {e.resource} limit {e.limit}, "
                                        f"used {e.used}, requested {e.requested}",
     ClientRequest.Answered: lambda e: f"answer to {e.command} kept for retries",

@@ -96,10 +96,15 @@ class Volumes(ReadModel):
     schema = (
         "CREATE TABLE IF NOT EXISTS rm_volumes (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, "
         "name TEXT NOT NULL, size_gib INTEGER NOT NULL, state TEXT NOT NULL, host_id TEXT, "
-        "created_at TEXT NOT NULL, updated_at TEXT NOT NULL)",
+        "restoring_from TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS rm_volumes_tenant ON rm_volumes (tenant_id, created_at, id)",
+        "CREATE TABLE IF NOT EXISTS rm_volume_backups (id TEXT PRIMARY KEY, "
+        "volume_id TEXT NOT NULL, tenant_id TEXT NOT NULL, state TEXT NOT NULL, "
+        "size_bytes INTEGER, sha256 TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS rm_volume_backups_volume ON rm_volume_backups "
+        "(volume_id, created_at)",
     )
-    tables = (("rm_volumes", "id"),)
+    tables = (("rm_volumes", "id"), ("rm_volume_backups", "id"))
 
     @singledispatchmethod
     def process_event(self, event: Any, tracking: Tracking) -> None:
@@ -121,6 +126,34 @@ class Volumes(ReadModel):
     @process_event.register
     def _(self, event: Volume.Deleted, tracking: Tracking) -> None:
         self._update(event, "state = 'deleted'")
+
+    @process_event.register
+    def _(self, event: Volume.Placed, tracking: Tracking) -> None:
+        self._update(event, "host_id = ?", str(event.host_id))
+
+    @process_event.register
+    def _(self, event: Volume.RestoreRequested, tracking: Tracking) -> None:
+        self._update(event, "state = 'restoring', restoring_from = ?", event.backup_id)
+
+    @process_event.register
+    def _(self, event: Volume.Restored, tracking: Tracking) -> None:
+        self._update(event, "state = 'active', restoring_from = NULL, host_id = ?",
+                     str(event.host_id))
+
+    @process_event.register
+    def _(self, event: Volume.BackupRequested, tracking: Tracking) -> None:
+        self.view.stage(
+            "INSERT INTO rm_volume_backups (id, volume_id, tenant_id, state, created_at, "
+            "updated_at) SELECT ?, id, tenant_id, 'requested', ?, ? FROM rm_volumes "
+            "WHERE id = ?",
+            (event.backup_id, ts(event), ts(event), str(event.originator_id)))
+
+    @process_event.register
+    def _(self, event: Volume.BackedUp, tracking: Tracking) -> None:
+        self.view.stage(
+            "UPDATE rm_volume_backups SET state = 'done', size_bytes = ?, sha256 = ?, "
+            "updated_at = ? WHERE id = ?",
+            (event.size_bytes, event.sha256, ts(event), event.backup_id))
 
     def _update(self, event: Any, assignments: str, *params: Any) -> None:
         self.view.stage(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 # Labels on every Docker object Wharf makes; the reconciler finds its objects by them.
@@ -16,6 +17,7 @@ LABEL_INSTALLATION = "wharf.installation"  # which Wharf (store) made it
 LABEL_TENANT = "wharf.tenant"
 LABEL_CONTAINER = "wharf.container"
 LABEL_GENERATION = "wharf.generation"
+LABEL_VOLUME = "wharf.volume"
 
 
 def docker_name(container_id: str) -> str:
@@ -81,7 +83,7 @@ class Engine(Protocol):
 
     def capacity(self) -> Capacity: ...
 
-    def list(self) -> list[Observed]: ...
+    def containers(self) -> list[Observed]: ...
 
     def inspect(self, container_id: str) -> Observed | None: ...
 
@@ -96,5 +98,15 @@ class Engine(Protocol):
     def remove_by_docker_id(self, docker_id: str) -> None: ...
 
     def events(self) -> Iterator[dict[str, Any]]: ...
+
+    def ensure_volume(self, volume_id: str, tenant_id: str) -> None: ...
+
+    def volumes(self) -> list[str]: ...
+
+    def remove_volume(self, volume_id: str) -> bool: ...
+
+    def backup_volume(self, volume_id: str, archive: Path) -> tuple[int, str]: ...
+
+    def restore_volume(self, volume_id: str, tenant_id: str, archive: Path) -> None: ...
 
     def close(self) -> None: ...

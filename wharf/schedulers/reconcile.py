@@ -41,7 +41,8 @@ class Want:
     finished_at: str | None = None
     restarts: int = 0
     unschedulable: dict[str, str] | None = None
-    volume_host: str | None = None
+    volume_host: str | None = None  # where its volumes live, once bound
+    waiting: str | None = None  # why it cannot be placed at all yet (a volume restoring)
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,11 @@ def plan(
         host = rooms.get(want.host_id) if want.host_id else None
         leaving = host is not None and host.state in LEAVING
         if want.desired == "running" and (want.host_id is None or leaving):
+            if want.waiting is not None:
+                reasons = {"*": want.waiting}
+                if reasons != (want.unschedulable or {}):
+                    actions.append(Action("unschedulable", want.id, reasons=reasons))
+                continue
             request = Request(tenant=want.tenant, cpu_millis=want.cpu_millis,
                               memory_mib=want.memory_mib, volume_host=want.volume_host,
                               avoid=want.host_id if leaving else None)
@@ -191,3 +197,52 @@ def _step(want: Want, here: Observed | None, now: datetime) -> Action | datetime
             return due
         return Action("restart", want.id, host, here.docker_id, after=want.finished_at)
     return None
+
+
+# -- volumes --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VolumeWant:
+    id: str
+    tenant_id: str
+    tenant: str
+    state: str  # active, restoring, deleted
+    host_id: str | None
+    backups_due: tuple[str, ...] = ()  # backup ids requested and not done
+    restore: tuple[str, str] | None = None  # (source volume id, backup id)
+
+
+@dataclass(frozen=True)
+class VolumeAction:
+    kind: str  # backup, restore, remove-volume
+    volume_id: str
+    host_id: str
+    backup_id: str = ""
+    source_volume_id: str = ""
+
+
+def plan_volumes(
+    wants: list[VolumeWant], observed: dict[str, list[str]], hosts: list[HostRoom]
+) -> list[VolumeAction]:
+    """Backups to take, restores to make, and Docker volumes of deleted volumes to remove.
+    `observed` holds each answering host's volume ids."""
+    actions: list[VolumeAction] = []
+    live = {w.id for w in wants if w.state != "deleted"}
+    for host_id, volume_ids in observed.items():
+        for volume_id in volume_ids:
+            if volume_id not in live:
+                actions.append(VolumeAction("remove-volume", volume_id, host_id))
+    rooms = [h for h in hosts if h.id in observed]
+    for want in wants:
+        if want.state == "deleted":
+            continue
+        if want.host_id is not None and want.host_id in observed:
+            for backup_id in want.backups_due:
+                actions.append(VolumeAction("backup", want.id, want.host_id, backup_id))
+        if want.restore is not None:
+            source, backup_id = want.restore
+            chosen, _ = choose(Request(tenant=want.tenant, cpu_millis=0, memory_mib=0), rooms)
+            if chosen is not None:
+                actions.append(VolumeAction("restore", want.id, chosen.id, backup_id, source))
+    return actions

@@ -18,6 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -29,7 +30,14 @@ from wharf.domain.errors import DomainError
 from wharf.projections.views import ReadModelStore
 from wharf.schedulers.placement import HostRoom
 from wharf.schedulers.ports import Engine, EngineError, Observed, RunSpec
-from wharf.schedulers.reconcile import Action, Want, plan
+from wharf.schedulers.reconcile import (
+    Action,
+    VolumeAction,
+    VolumeWant,
+    Want,
+    plan,
+    plan_volumes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +47,10 @@ RETRY_MAX = 60.0  # seconds between attempts of an action that keeps failing
 HOSTS_SQL = (
     "SELECT id, name, endpoint, pool, state, cpu_millis, memory_mib, overcommit, "
     "reserved_cpu_millis, reserved_memory_mib FROM rm_hosts"
+)
+VOLUMES_SQL = (
+    "SELECT v.id, v.tenant_id, t.name AS tenant, v.state, v.host_id, v.restoring_from "
+    "FROM rm_volumes v JOIN rm_tenants t ON t.id = v.tenant_id"
 )
 WANTS_SQL = (
     "SELECT c.id, c.tenant_id, t.name AS tenant, c.desired, c.observed, c.host_id, "
@@ -56,6 +68,7 @@ class PassResult:
     position: int = 0  # the newest position this pass wrote
     wake_at: datetime | None = None
     silent_hosts: list[str] = field(default_factory=list)
+    volume_actions: list[VolumeAction] = field(default_factory=list)
 
 
 class Scheduler:
@@ -69,6 +82,7 @@ class Scheduler:
         strategy: str = "spread",
         workers: int = 8,
         host_grace: float = 30.0,
+        backups: Path | None = None,
     ) -> None:
         self.app = app
         self.view = view
@@ -77,6 +91,7 @@ class Scheduler:
         self.wait_for = wait_for
         self.strategy = strategy
         self.host_grace = timedelta(seconds=host_grace)
+        self.backups = backups or Path("backups")
         self._silent_since: dict[str, datetime] = {}  # host id -> first silent pass
         self.actor = Actor.system("scheduler")
         self.engines: dict[str, Engine] = {}  # host id -> engine
@@ -98,8 +113,10 @@ class Scheduler:
         observed, silent = self._observe(endpoints)
         now = self.clock.now()
         written, hosts, wake_at = self._host_health(hosts, observed, silent, now)
-        wants = self._wants()
+        volume_wants = self._volume_wants()
+        wants = self._wants(self._volumes_by_name())
         decided = plan(wants, observed, hosts, now, self.strategy)
+        volume_actions = plan_volumes(volume_wants, self._observe_volumes(observed), hosts)
         retry_at = time.monotonic()
         with self._lock:
             actions = [a for a in decided.actions if a.container_id not in self._busy
@@ -116,6 +133,14 @@ class Scheduler:
             future = self._pool.submit(self._apply, action, by_id.get(action.container_id))
             future.add_done_callback(functools.partial(self._done, action.container_id))
             futures.append(future)
+        with self._lock:
+            volume_actions = [a for a in volume_actions if a.volume_id not in self._busy]
+            self._busy.update(a.volume_id for a in volume_actions)
+        for volume_action in volume_actions:
+            future = self._pool.submit(self._apply_volume, volume_action)
+            future.add_done_callback(functools.partial(self._done, volume_action.volume_id))
+            futures.append(future)
+        result.volume_actions = volume_actions
         if wait:
             for future in futures:
                 ok, position = future.result()
@@ -157,7 +182,7 @@ class Scheduler:
         """Every answering engine's Wharf objects, listed in parallel."""
         def listing(host_id: str) -> list[Observed] | None:
             try:
-                return self._engine(host_id, endpoints[host_id]).list()
+                return self._engine(host_id, endpoints[host_id]).containers()
             except EngineError as error:
                 log.warning("host %s: %s", host_id, error)
                 return None
@@ -192,6 +217,24 @@ class Scheduler:
                 log.debug("events of %s: %s", engine.endpoint, error)
             self._stop.wait(1.0)
 
+    def _observe_volumes(self, observed: dict[str, list[Observed]]) -> dict[str, list[str]]:
+        """Each answering host's volume ids (a host that fails now is left out)."""
+        def listing(host_id: str) -> list[str] | None:
+            try:
+                return self.engines[host_id].volumes()
+            except EngineError as error:
+                log.warning("host %s: %s", host_id, error)
+                return None
+
+        hosts = list(observed)
+        return {h: v for h, v in zip(hosts, self._pool.map(listing, hosts), strict=True)
+                if v is not None}
+
+    def _volumes_by_name(self) -> dict[tuple[str, str], dict[str, Any]]:
+        return {(v["tenant_id"], v["name"]): v for v in self.view.query(
+            "SELECT id, tenant_id, name, state, host_id FROM rm_volumes "
+            "WHERE state != 'deleted'")}
+
     def _host_health(
         self, hosts: list[HostRoom], observed: dict[str, list[Observed]], silent: list[str],
         now: datetime,
@@ -225,9 +268,13 @@ class Scheduler:
         hosts = [replace(h, state=states[h.id]) if h.id in states else h for h in hosts]
         return position, hosts, wake_at
 
-    def _wants(self) -> list[Want]:
+    def _wants(self, volumes: dict[tuple[str, str], dict[str, Any]]) -> list[Want]:
         wants = []
         for r in self.view.query(WANTS_SQL):
+            volume_host = waiting = None
+            if '"volumes":[]' not in r["spec"]:  # (as_json writes it so when it is empty)
+                volume_host, waiting = _volume_needs(json.loads(r["spec"]), r["tenant_id"],
+                                                     volumes)
             # The spec is parsed only where the restart policy can matter.
             policy = json.loads(r["spec"]).get("restart_policy", "no") \
                 if r["observed"] == "exited" else "no"
@@ -238,8 +285,24 @@ class Scheduler:
                 run_generation=r["run_generation"], restart_policy=policy,
                 exit_code=r["exit_code"], finished_at=r["finished_at"], restarts=r["restarts"],
                 unschedulable=json.loads(r["unschedulable"]) if r["unschedulable"] else None,
+                volume_host=volume_host, waiting=waiting,
             ))
         return wants
+
+    def _volume_wants(self) -> list[VolumeWant]:
+        due: dict[str, list[str]] = {}
+        for b in self.view.query("SELECT id, volume_id FROM rm_volume_backups "
+                                 "WHERE state = 'requested' ORDER BY created_at"):
+            due.setdefault(b["volume_id"], []).append(b["id"])
+        sources = {b["id"]: b["volume_id"] for b in self.view.query(
+            "SELECT b.id, b.volume_id FROM rm_volume_backups b JOIN rm_volumes v "
+            "ON v.restoring_from = b.id")}
+        return [VolumeWant(
+            id=v["id"], tenant_id=v["tenant_id"], tenant=v["tenant"], state=v["state"],
+            host_id=v["host_id"], backups_due=tuple(due.get(v["id"], ())),
+            restore=(sources[v["restoring_from"]], v["restoring_from"])
+            if v["restoring_from"] in sources else None,
+        ) for v in self.view.query(VOLUMES_SQL)]
 
     # -- the apply step -------------------------------------------------------------
 
@@ -295,7 +358,10 @@ class Scheduler:
         if kind == "create":
             if want.observed in ("running", "exited"):
                 record(m.RecordRemoved(actor=self.actor, container_id=cid))  # behind our back
-            engine.create(self._run_spec(want))
+            spec = self._run_spec(want)
+            for mount in spec.volumes:
+                engine.ensure_volume(mount["volume_id"], want.tenant_id)
+            engine.create(spec)
             engine.start(want.id)
         elif kind == "start":
             engine.start(want.id)
@@ -320,6 +386,39 @@ class Scheduler:
             record(m.RecordRemoved(actor=self.actor, container_id=cid))
             return
         self._record_run(want, engine, record)
+
+    def _apply_volume(self, action: VolumeAction) -> tuple[bool, int]:
+        engine = self.engines[action.host_id]
+        vid = UUID(action.volume_id)
+        try:
+            if action.kind == "remove-volume":
+                if engine.remove_volume(action.volume_id):
+                    log.info("removed the Docker volume of deleted volume %s", vid)
+                return True, 0
+            if action.kind == "backup":
+                size, digest = engine.backup_volume(
+                    action.volume_id, self.archive(action.volume_id, action.backup_id))
+                outcome = self.app.handle(m.RecordBackup(
+                    actor=self.actor, volume_id=vid, backup_id=action.backup_id,
+                    size_bytes=size, sha256=digest))
+                return True, outcome.position
+            if action.kind == "restore":
+                rows = self.view.query("SELECT tenant_id FROM rm_volumes WHERE id = ?",
+                                       (action.volume_id,))
+                engine.restore_volume(action.volume_id, rows[0]["tenant_id"],
+                                      self.archive(action.source_volume_id, action.backup_id))
+                outcome = self.app.handle(m.RecordRestore(
+                    actor=self.actor, volume_id=vid, host_id=UUID(action.host_id)))
+                return True, outcome.position
+        except (EngineError, DomainError, OSError) as error:
+            log.warning("%s of volume %s failed: %s", action.kind, vid, error)
+        except Exception:
+            log.exception("%s of volume %s failed", action.kind, vid)
+        return False, 0
+
+    def archive(self, volume_id: str, backup_id: str) -> Path:
+        """Where the archive of one backup lives (under WHARF_HOME)."""
+        return self.backups / volume_id / f"{backup_id}.tar"
 
     def _record_run(self, want: Want, engine: Engine, record: Callable[[m.Command], Any]) -> None:
         current = engine.inspect(want.id)
@@ -404,3 +503,21 @@ class Scheduler:
         self._pool.shutdown(wait=True)
         for engine in self.engines.values():
             engine.close()
+
+
+def _volume_needs(
+    spec: dict[str, Any], tenant_id: str, volumes: dict[tuple[str, str], dict[str, Any]]
+) -> tuple[str | None, str | None]:
+    """Where a container's volumes bind it, and why it must wait (if it must)."""
+    host = None
+    for mount in spec.get("volumes", []):
+        volume = volumes.get((tenant_id, mount["volume"]))
+        if volume is None:
+            return None, f"volume {mount['volume']} does not exist"
+        if volume["state"] == "restoring":
+            return None, f"volume {mount['volume']} is being restored"
+        if volume["host_id"] is not None:
+            if host is not None and volume["host_id"] != host:
+                return None, "its volumes live on different hosts"
+            host = volume["host_id"]
+    return host, None

@@ -105,6 +105,10 @@ def _cloud(tmp_path: Path, docker_api: docker.APIClient, url: str,
             thread.join(30)
         for row in cloud.ours():
             docker_api.remove_container(row["Id"], force=True)
+        volumes = docker_api.volumes(filters={"label": f"{LABEL_INSTALLATION}="
+                                                       f"{cloud.installation}"})
+        for volume in volumes.get("Volumes") or []:
+            docker_api.remove_volume(volume["Name"], force=True)
         next(served, None)
 
 

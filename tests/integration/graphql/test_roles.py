@@ -51,6 +51,36 @@ class Tenant:
         ident: str = data["createVolume"]["volume"]["id"]
         return ident
 
+    def placed_volume(self) -> str:
+        """A volume a container has mounted (as the scheduler records it, with no engine)."""
+        volume = self.volume()
+        name = self.api.gql("query($id: ID!) { volume(id: $id) { name } }", {"id": volume},
+                            token=self.tokens["owner"])["volume"]["name"]
+        data = self.api.gql("""mutation($n: String!, $v: String!) { createContainer(input:
+            {name: $n, image: "busybox", volumes: [{volume: $v, path: "/data"}]})
+            { ... on ContainerPayload { container { id } } } }""",
+                            {"n": f"c{next(counter)}", "v": name}, token=self.tokens["owner"])
+        container = uuid.UUID(data["createContainer"]["container"]["id"])
+        app = self.api.wiring.app
+        host = app.handle(m.RegisterHost(actor=Actor.operator("test"),
+                                         endpoint=f"tcp://127.0.0.1:{3000 + next(counter)}",
+                                         name="h", cpu_millis=1000, memory_mib=1024)).id
+        assert host is not None
+        app.handle(m.PlaceContainer(actor=Actor.system("scheduler"), container_id=container,
+                                    host_id=host))
+        return volume
+
+    def backup(self) -> tuple[str, str]:
+        """A placed volume with a finished backup: (volume id, backup id)."""
+        volume = self.placed_volume()
+        asked = self.api.wiring.app.handle(m.BackupVolume(
+            actor=Actor.operator("test"), volume_id=uuid.UUID(volume)))
+        backup: str = asked.data["backup_id"]
+        self.api.wiring.app.handle(m.RecordBackup(
+            actor=Actor.system("scheduler"), volume_id=uuid.UUID(volume), backup_id=backup,
+            size_bytes=1, sha256="0" * 64))
+        return volume, backup
+
     def member(self) -> str:
         email = f"m{next(counter)}@matrix.io"
         self.api.gql("""mutation($e: String!) { addMember(input: {email: $e, role: "viewer"})
@@ -80,6 +110,9 @@ CASES: list[Case] = [
      WORKLOAD),
     ("resizeVolume", lambda t: f'{{id: "{t.volume()}", sizeGib: 2}}', WORKLOAD),
     ("deleteVolume", lambda t: f'{{id: "{t.volume()}"}}', WORKLOAD),
+    ("backupVolume", lambda t: f'{{id: "{t.placed_volume()}"}}', WORKLOAD),
+    ("restoreVolume", lambda t: '{{volume: "{}", backup: "{}", name: "r{}"}}'.format(
+        *t.backup(), next(counter)), WORKLOAD),
     ("setSecret", lambda t: f'{{name: "s{next(counter)}", value: "v", tenant: "{t.id}"}}',
      WORKLOAD),
     ("addMember", lambda t: f'{{email: "n{next(counter)}@matrix.io", role: "viewer", '

@@ -12,13 +12,18 @@ from wharf.commands.messages import (
     MarkHostRecovered,
     MarkUnschedulable,
     PlaceContainer,
+    RecordBackup,
     RecordRemoved,
+    RecordRestore,
     RecordRun,
     RestartContainer,
 )
+from wharf.domain.base import WharfAggregate
 from wharf.domain.container import Container
 from wharf.domain.errors import Conflict
 from wharf.domain.host import Host
+from wharf.domain.tenant import Tenant
+from wharf.domain.volume import Volume
 
 
 def place_container(ctx: Context, cmd: PlaceContainer) -> Decision:
@@ -31,8 +36,18 @@ def place_container(ctx: Context, cmd: PlaceContainer) -> Decision:
     host = ctx.load(Host, cmd.host_id, "host")
     if host.state != "active":
         raise Conflict(f"host {host.name} is {host.state}")
+    # Its volumes live where it runs: the first container to mount one binds it there.
+    tenant = ctx.load(Tenant, container.tenant_id, "tenant")
+    volumes: list[WharfAggregate] = []
+    for mount in container.spec.get("volumes", []):
+        reserved = tenant.volumes.get(mount["volume"])
+        if reserved is None:
+            raise Conflict(f"volume {mount['volume']} does not exist")
+        volume = ctx.load(Volume, reserved["id"], "volume")
+        if volume.place(host.id):
+            volumes.append(volume)
     changed = container.place(host.id)
-    return Decision([container] if changed else [],
+    return Decision([container, *volumes] if changed else volumes,
                     Outcome(id=container.id, data={"host_id": str(host.id)}))
 
 
@@ -79,3 +94,17 @@ def mark_host_recovered(ctx: Context, cmd: MarkHostRecovered) -> Decision:
     ctx.require_system()
     host = ctx.load(Host, cmd.host_id, "host")
     return Decision([host] if host.recover() else [], Outcome(id=host.id))
+
+
+def record_backup(ctx: Context, cmd: RecordBackup) -> Decision:
+    ctx.require_system()
+    volume = ctx.load(Volume, cmd.volume_id, "volume")
+    changed = volume.record_backup(cmd.backup_id, cmd.size_bytes, cmd.sha256)
+    return Decision([volume] if changed else [], Outcome(id=volume.id))
+
+
+def record_restore(ctx: Context, cmd: RecordRestore) -> Decision:
+    ctx.require_system()
+    volume = ctx.load(Volume, cmd.volume_id, "volume")
+    changed = volume.record_restore(cmd.host_id)
+    return Decision([volume] if changed else [], Outcome(id=volume.id))

@@ -6,11 +6,13 @@ from uuid import uuid4
 
 from wharf.commands.context import Context, Decision, Outcome
 from wharf.commands.messages import (
+    BackupVolume,
     CreateContainer,
     CreateVolume,
     DeleteContainer,
     DeleteVolume,
     ResizeVolume,
+    RestoreVolume,
     StartContainer,
     StopContainer,
 )
@@ -95,3 +97,26 @@ def delete_volume(ctx: Context, cmd: DeleteVolume) -> Decision:
     volume.delete()
     tenant.release_volume(volume.name)
     return Decision([tenant, volume], Outcome(id=volume.id))
+
+
+def backup_volume(ctx: Context, cmd: BackupVolume) -> Decision:
+    volume = ctx.owned(Volume, cmd.volume_id, "volume")
+    ctx.tenant(volume.tenant_id, MANAGE_WORKLOADS)
+    backup_id = str(uuid4())
+    volume.request_backup(backup_id)
+    return Decision([volume], Outcome(id=volume.id, data={"backup_id": backup_id}))
+
+
+def restore_volume(ctx: Context, cmd: RestoreVolume) -> Decision:
+    """A new volume, of the source's size, filled from one of its finished backups (the
+    source may have been deleted since)."""
+    name = check_object_name(cmd.name)
+    source = ctx.owned(Volume, cmd.volume_id, "volume")
+    tenant = ctx.tenant(source.tenant_id, MANAGE_WORKLOADS)
+    source.backup(cmd.backup_id)  # raises Conflict unless finished
+    volume_id = uuid4()
+    tenant.reserve_volume(ctx.plan_of(tenant), name, volume_id, source.size_gib)
+    volume = ctx.new(Volume, tenant_id=tenant.id, name=name, size_gib=source.size_gib,
+                     id=volume_id)
+    volume.restore_from(source.id, cmd.backup_id)
+    return Decision([tenant, volume], Outcome(id=volume_id))

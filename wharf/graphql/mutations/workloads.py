@@ -124,6 +124,21 @@ class VolumeIdInput:
     client_request_id: str | None = None
 
 
+@strawberry.input
+class RestoreVolumeInput:
+    volume: strawberry.ID = strawberry.field(description="The volume the backup was taken of.")
+    backup: strawberry.ID
+    name: str = strawberry.field(description="The new volume's name.")
+    client_request_id: str | None = None
+
+
+@strawberry.type
+class BackupRequested:
+    backup_id: strawberry.ID
+    volume: Volume | None
+    position: int
+
+
 @strawberry.type
 class VolumePayload:
     volume: Volume | None
@@ -137,6 +152,8 @@ def _volume(read: Reader, outcome: Outcome) -> VolumePayload:
 
 
 CreateVolumeResult = Annotated[VolumePayload | Error, strawberry.union("CreateVolumeResult")]
+BackupVolumeResult = Annotated[BackupRequested | Error, strawberry.union("BackupVolumeResult")]
+RestoreVolumeResult = Annotated[VolumePayload | Error, strawberry.union("RestoreVolumeResult")]
 ResizeVolumeResult = Annotated[VolumePayload | Error, strawberry.union("ResizeVolumeResult")]
 DeleteVolumeResult = Annotated[VolumePayload | Error, strawberry.union("DeleteVolumeResult")]
 
@@ -225,6 +242,28 @@ class WorkloadMutations:
         return await run(info, lambda actor: m.DeleteVolume(
             actor=actor, request_id=input.client_request_id, volume_id=parse_id(input.id)),
             _volume)
+
+    @strawberry.mutation(description="Archives the volume's files (the scheduler takes the "
+                                     "backup; watch `volume.backups`).")
+    async def backup_volume(
+        self, info: Info[Context, Any], input: VolumeIdInput
+    ) -> BackupVolumeResult:
+        def done(read: Reader, outcome: Outcome) -> BackupRequested:
+            return BackupRequested(backup_id=strawberry.ID(outcome.data["backup_id"]),
+                                   volume=_volume(read, outcome).volume,
+                                   position=outcome.position)
+
+        return await run(info, lambda actor: m.BackupVolume(
+            actor=actor, request_id=input.client_request_id, volume_id=parse_id(input.id)),
+            done)
+
+    @strawberry.mutation(description="A new volume filled from a finished backup.")
+    async def restore_volume(
+        self, info: Info[Context, Any], input: RestoreVolumeInput
+    ) -> RestoreVolumeResult:
+        return await run(info, lambda actor: m.RestoreVolume(
+            actor=actor, request_id=input.client_request_id, volume_id=parse_id(input.volume),
+            backup_id=str(input.backup), name=input.name), _volume)
 
     @strawberry.mutation
     async def set_secret(self, info: Info[Context, Any], input: SetSecretInput) -> SetSecretResult:
