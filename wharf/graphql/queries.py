@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio.to_thread
 import strawberry
 from strawberry.types import Info
 
@@ -14,6 +15,7 @@ from wharf.graphql.types import (
     Connection,
     Container,
     Host,
+    LogLine,
     Me,
     Member,
     Plan,
@@ -22,6 +24,8 @@ from wharf.graphql.types import (
     Tenant,
     Volume,
 )
+
+MAX_LOG_LINES = 10_000
 
 
 @strawberry.type
@@ -69,8 +73,23 @@ class Query:
 
     @strawberry.field
     async def container(self, info: Info[Context, Any], id: strawberry.ID) -> Container | None:
-        rows = await _owned(info.context, "rm_containers", id)
+        rows = await owned_row(info.context, "rm_containers", id)
         return Container.from_row(rows[0]) if rows else None
+
+    @strawberry.field(description=(
+        "A container's output, newest last: the last `tail` lines (at most 10,000), or "
+        "those after `since` (RFC 3339). Kept after the container is removed, for the "
+        "plan's log retention. Null for a container the caller cannot see."))
+    async def container_logs(
+        self, info: Info[Context, Any], id: strawberry.ID, tail: int = 100,
+        since: str | None = None,
+    ) -> list[LogLine] | None:
+        tail = max(0, min(tail, MAX_LOG_LINES))
+        if not await owned_row(info.context, "rm_containers", id):
+            return None
+        lines = await anyio.to_thread.run_sync(
+            info.context.wiring.logs.read, str(parse_id(id)), tail, since or "")
+        return [LogLine(time=line.time, text=line.text) for line in lines]
 
     @strawberry.field
     async def volumes(
@@ -84,7 +103,7 @@ class Query:
 
     @strawberry.field
     async def volume(self, info: Info[Context, Any], id: strawberry.ID) -> Volume | None:
-        rows = await _owned(info.context, "rm_volumes", id)
+        rows = await owned_row(info.context, "rm_volumes", id)
         return Volume.from_row(rows[0]) if rows else None
 
     @strawberry.field(description="Names only: values never leave the write side.")
@@ -152,7 +171,7 @@ class Query:
                           QuotaRejection.from_row, descending=True)
 
 
-async def _owned(context: Context, table: str, ident: str) -> list[dict[str, Any]]:
+async def owned_row(context: Context, table: str, ident: str) -> list[dict[str, Any]]:
     """The row, if it exists and the caller may see it; another tenant's is None too."""
     actor = context.require_actor()
     sql = f"SELECT * FROM {table} WHERE id = ?"

@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from typing import Any
 
+import anyio
+import anyio.to_thread
 import strawberry
 from strawberry.types import Info
 
-from wharf.graphql.context import Context
-from wharf.graphql.types import AuditEntry
+from wharf.graphql.context import Context, parse_id
+from wharf.graphql.queries import owned_row
+from wharf.graphql.types import AuditEntry, LogLine
 
 WAKE_EVERY = 5.0
+LOG_POLL = 0.25  # seconds between looks at a followed container's log
 
 
 @strawberry.type
@@ -35,3 +39,24 @@ class Subscription:
             if not rows:
                 await context.next_position(max(last, context.wiring.projector.position),
                                             WAKE_EVERY)
+
+    @strawberry.subscription(description=(
+        "A container's output as it is written, from the line after `since` (default: "
+        "from now). Ends at once for a container the caller cannot see."))
+    async def container_log(
+        self, info: Info[Context, Any], id: strawberry.ID, since: str | None = None
+    ) -> AsyncGenerator[LogLine, None]:
+        context = info.context
+        if not await owned_row(context, "rm_containers", id):
+            return
+        container_id = str(parse_id(id))
+        logs = context.wiring.logs
+        last = since if since is not None else await anyio.to_thread.run_sync(
+            logs.cursor, container_id)
+        while True:
+            lines = await anyio.to_thread.run_sync(logs.read, container_id, 10_000, last)
+            for line in lines:
+                yield LogLine(time=line.time, text=line.text)
+                last = line.time
+            if not lines:
+                await anyio.sleep(LOG_POLL)

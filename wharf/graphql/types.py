@@ -323,3 +323,9 @@ class Me:
     kind: str
     tenant: Tenant | None
     role: str | None
+
+
+@strawberry.type(description="One line a container wrote (stdout and stderr together).")
+class LogLine:
+    time: str = strawberry.field(description="When the engine received it, RFC 3339 UTC.")
+    text: str

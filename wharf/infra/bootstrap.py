@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from wharf.commands.application import Wharf
 from wharf.commands.ports import Clock, DataKeys
 from wharf.infra.keystore import DatabaseDataKeys
+from wharf.infra.logstore import LogStore
 from wharf.infra.settings import Settings
 from wharf.infra.store import eventsourcing_env, open_read_models, with_schema_retry
 from wharf.projections.runner import Projector
@@ -19,6 +20,7 @@ class Wiring:
     app: Wharf
     view: ReadModelStore
     projector: Projector
+    logs: LogStore
 
     def close(self) -> None:
         self.projector.stop()
@@ -49,4 +51,4 @@ def build(
     view = open_read_models(settings.database_url, pool_size)
     projector = Projector(app, view)
     app.on_saved = projector.nudge
-    return Wiring(settings, app, view, projector)
+    return Wiring(settings, app, view, projector, LogStore(settings.home / "logs"))

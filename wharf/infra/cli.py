@@ -118,6 +118,18 @@ def _parser() -> argparse.ArgumentParser:
                        help="register WHARF_DOCKER_HOSTS (default: the local engine) first")
     sched.set_defaults(run=cmd_scheduler)
 
+    p = sub.add_parser(
+        "logs", help="print a container's output, through the API (-f follows it)",
+        description="Reads a container's logs through the GraphQL API (WHARF_URL, default "
+                    "http://WHARF_LISTEN; WHARF_TOKEN, default the operator token in "
+                    "WHARF_HOME). Logs stay readable after the container is removed, for "
+                    "the plan's log retention.")
+    p.add_argument("id", help="the container's id")
+    p.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    p.add_argument("-n", "--tail", type=int, default=100, help="lines to show (default 100)")
+    p.add_argument("-t", "--timestamps", action="store_true", help="show each line's time")
+    p.set_defaults(run=cmd_logs)
+
     proj = sub.add_parser("projector", help="keep every read model up to date with the log")
     proj.add_argument("--once", action="store_true", help="catch up, then exit")
     proj.add_argument("--batch-size", type=int, default=2000,
@@ -277,7 +289,7 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
         print(f"operator token (also in {token_file(settings)}): {token}")
     else:
         print(f"operator token: in {token_file(settings)}")
-    timers = start_timers(wiring.app, wiring.view)
+    timers = start_timers(wiring.app, wiring.view, wiring.logs)
     engines = register_engines(wiring, settings.docker_hosts)
     print(f"Docker hosts: {', '.join(engines) or 'none answering (containers will wait)'}")
     scheduler = build_scheduler(wiring, in_process=True)
@@ -345,6 +357,34 @@ def cmd_schema(settings: Settings, args: argparse.Namespace) -> int:
     from wharf.graphql.schema import build_schema
 
     print(build_schema(dev=True).as_str())
+    return 0
+
+
+LOGS = """query($id: ID!, $tail: Int!) { containerLogs(id: $id, tail: $tail) { time text } }"""
+FOLLOW = """subscription($id: ID!, $since: String) { containerLog(id: $id, since: $since)
+  { time text } }"""
+
+
+def cmd_logs(settings: Settings, args: argparse.Namespace) -> int:
+    from wharf.infra.client import ApiError, Client
+
+    try:
+        client = Client.from_env(settings)
+        lines = client.query(LOGS, {"id": args.id, "tail": args.tail})["containerLogs"]
+        if lines is None:
+            print(f"error: no container {args.id}", file=sys.stderr)
+            return 1
+        for line in lines:
+            print(f"{line['time']} {line['text']}" if args.timestamps else line["text"])
+        if args.follow:
+            since = lines[-1]["time"] if lines else None
+            for data in client.subscribe(FOLLOW, {"id": args.id, "since": since}):
+                line = data["containerLog"]
+                print(f"{line['time']} {line['text']}" if args.timestamps else line["text"],
+                      flush=True)
+    except ApiError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -34,6 +34,7 @@ from wharf.schedulers.ports import (
     RunSpec,
     docker_name,
 )
+from wharf.schedulers.reconcile import docker_time
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +175,25 @@ class DockerEngine:
     def remove_by_docker_id(self, docker_id: str) -> None:
         """Removes a container by the engine's own id (strangers and stale copies)."""
         self._quiet("remove", lambda: self.api.remove_container(docker_id, force=True), 404)
+
+    def logs(self, container_id: str, since: str) -> Iterator[list[str]]:
+        """The container's output as lines "<time> <text>", following it until it stops;
+        from `since` (an RFC 3339 time; the engine counts whole seconds) or the start."""
+        self._reachable()
+        after = int(docker_time(since).timestamp()) if since else None
+        stream = self.api.logs(docker_name(container_id), stream=True, follow=True,
+                               timestamps=True, since=after)
+        pending = b""
+        try:
+            for chunk in stream:
+                pending += chunk
+                *complete, pending = pending.split(b"\n")
+                if complete:
+                    yield [line.decode("utf-8", errors="replace") for line in complete]
+            if pending:
+                yield [pending.decode("utf-8", errors="replace")]
+        finally:
+            stream.close()
 
     # -- volumes --------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from wharf.domain.errors import Conflict
 from wharf.infra.bootstrap import Wiring
 from wharf.infra.docker_driver import DockerEngine
 from wharf.projections.runner import wait_for_position
+from wharf.schedulers.logs import LogCollector
 from wharf.schedulers.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,8 @@ def build_scheduler(wiring: Wiring, in_process: bool) -> Scheduler:
 
     scheduler = Scheduler(wiring.app, wiring.view, engine_for, SystemClock(), wait,
                           strategy=settings.placement, host_grace=settings.host_grace,
-                          backups=settings.home / "backups")
+                          backups=settings.home / "backups",
+                          collector=LogCollector(wiring.logs))
     if in_process:
         wiring.projector.listeners.append(scheduler.nudge)
     return scheduler

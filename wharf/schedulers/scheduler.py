@@ -28,6 +28,7 @@ from wharf.commands.application import Wharf
 from wharf.commands.ports import Clock
 from wharf.domain.errors import DomainError
 from wharf.projections.views import ReadModelStore
+from wharf.schedulers.logs import LogCollector
 from wharf.schedulers.placement import HostRoom
 from wharf.schedulers.ports import Engine, EngineError, Observed, RunSpec
 from wharf.schedulers.reconcile import (
@@ -83,6 +84,7 @@ class Scheduler:
         workers: int = 8,
         host_grace: float = 30.0,
         backups: Path | None = None,
+        collector: LogCollector | None = None,
     ) -> None:
         self.app = app
         self.view = view
@@ -92,6 +94,7 @@ class Scheduler:
         self.strategy = strategy
         self.host_grace = timedelta(seconds=host_grace)
         self.backups = backups or Path("backups")
+        self.collector = collector
         self._silent_since: dict[str, datetime] = {}  # host id -> first silent pass
         self.actor = Actor.system("scheduler")
         self.engines: dict[str, Engine] = {}  # host id -> engine
@@ -113,6 +116,11 @@ class Scheduler:
         observed, silent = self._observe(endpoints)
         now = self.clock.now()
         written, hosts, wake_at = self._host_health(hosts, observed, silent, now)
+        if self.collector is not None:
+            for host_id, objects in observed.items():
+                for obj in objects:
+                    if obj.running:
+                        self.collector.follow(obj.container_id, self.engines[host_id])
         volume_wants = self._volume_wants()
         wants = self._wants(self._volumes_by_name())
         decided = plan(wants, observed, hosts, now, self.strategy)
@@ -385,6 +393,8 @@ class Scheduler:
             engine.remove(want.id)
             record(m.RecordRemoved(actor=self.actor, container_id=cid))
             return
+        if self.collector is not None:
+            self.collector.follow(want.id, engine)  # from its first line (or the last kept)
         self._record_run(want, engine, record)
 
     def _apply_volume(self, action: VolumeAction) -> tuple[bool, int]:

@@ -10,15 +10,24 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from wharf.commands.application import Wharf
 from wharf.projections.views import ReadModelStore
 from wharf.schedulers.purge import purge_due_tenants
+from wharf.schedulers.retention import KeptLogs, purge_expired_logs
 
 log = logging.getLogger(__name__)
 
 PURGE_EVERY_SECONDS = 60
+LOG_RETENTION_EVERY_SECONDS = 300
 
 
-def start_timers(app: Wharf, view: ReadModelStore) -> BackgroundScheduler:
+def start_timers(
+    app: Wharf, view: ReadModelStore, logs: KeptLogs | None = None
+) -> BackgroundScheduler:
     """Starts the timer jobs in a background thread; `.shutdown()` stops them."""
     scheduler = BackgroundScheduler(timezone="UTC")
+    if logs is not None:
+        scheduler.add_job(
+            purge_expired_logs, "interval", seconds=LOG_RETENTION_EVERY_SECONDS,
+            args=(app, view, logs, app.clock), id="purge-expired-logs", max_instances=1,
+            coalesce=True)
     scheduler.add_job(
         purge_due_tenants, "interval", seconds=PURGE_EVERY_SECONDS,
         args=(app, view, app.clock), id="purge-closed-tenants", max_instances=1,
