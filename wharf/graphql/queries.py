@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 
 import anyio.to_thread
 import strawberry
+from graphql import GraphQLError
 from strawberry.types import Info
 
 from wharf.graphql.context import Context, parse_id
@@ -18,6 +20,7 @@ from wharf.graphql.types import (
     LogLine,
     Me,
     Member,
+    MetricPoint,
     Plan,
     QuotaRejection,
     Secret,
@@ -26,6 +29,11 @@ from wharf.graphql.types import (
 )
 
 MAX_LOG_LINES = 10_000
+
+
+def _time(value: str) -> datetime:
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @strawberry.type
@@ -90,6 +98,37 @@ class Query:
         lines = await anyio.to_thread.run_sync(
             info.context.wiring.logs.read, str(parse_id(id)), tail, since or "")
         return [LogLine(time=line.time, text=line.text) for line in lines]
+
+    @strawberry.field(description=(
+        "Samples of a container (or, for operators, a host) from `from` to `to` (ISO "
+        "8601; default: the last hour), averaged over `step` seconds. Kept raw for an "
+        "hour, per minute for a day and per hour for a month. Null for a target the "
+        "caller cannot see."))
+    async def metrics(
+        self, info: Info[Context, Any], target: strawberry.ID,
+        from_: Annotated[str | None, strawberry.argument(name="from")] = None,
+        to: str | None = None, step: int = 60,
+    ) -> list[MetricPoint] | None:
+        context = info.context
+        actor = context.require_actor()
+        visible = await owned_row(context, "rm_containers", target)
+        if not visible and actor.is_operator:
+            visible = await context.read("SELECT id FROM rm_hosts WHERE id = ?",
+                                         (str(parse_id(target)),))
+        if not visible:
+            return None
+        now = datetime.now(UTC)
+        try:
+            end = _time(to) if to else now
+            start = _time(from_) if from_ else end - timedelta(hours=1)
+        except ValueError:
+            raise GraphQLError("from and to must be ISO 8601 times") from None
+        step = max(1, min(step, 86_400))
+        points = await anyio.to_thread.run_sync(
+            context.wiring.metrics.points, str(parse_id(target)), start, end, step, now)
+        return [MetricPoint(at=p["at"], cpu_percent=p["cpu_percent"],
+                            memory_bytes=p["memory_bytes"], rx_bytes=p["rx_bytes"],
+                            tx_bytes=p["tx_bytes"]) for p in points]
 
     @strawberry.field
     async def volumes(

@@ -329,3 +329,13 @@ class Me:
 class LogLine:
     time: str = strawberry.field(description="When the engine received it, RFC 3339 UTC.")
     text: str
+
+
+@strawberry.type(description="Averages over one step.")
+class MetricPoint:
+    at: str = strawberry.field(description="The start of the step, ISO 8601 UTC.")
+    cpu_percent: float = strawberry.field(description="Of one CPU: 150 is 1.5 CPUs busy.")
+    memory_bytes: int = strawberry.field(description="Memory in use, without page cache.")
+    rx_bytes: int = strawberry.field(description="Bytes received since the container "
+                                                 "started (hosts: summed).")
+    tx_bytes: int

@@ -8,6 +8,7 @@ from wharf.commands.application import Wharf
 from wharf.commands.ports import Clock, DataKeys
 from wharf.infra.keystore import DatabaseDataKeys
 from wharf.infra.logstore import LogStore
+from wharf.infra.metrics_store import MetricsStore
 from wharf.infra.settings import Settings
 from wharf.infra.store import eventsourcing_env, open_read_models, with_schema_retry
 from wharf.projections.runner import Projector
@@ -21,6 +22,7 @@ class Wiring:
     view: ReadModelStore
     projector: Projector
     logs: LogStore
+    metrics: MetricsStore
 
     def close(self) -> None:
         self.projector.stop()
@@ -51,4 +53,5 @@ def build(
     view = open_read_models(settings.database_url, pool_size)
     projector = Projector(app, view)
     app.on_saved = projector.nudge
-    return Wiring(settings, app, view, projector, LogStore(settings.home / "logs"))
+    return Wiring(settings, app, view, projector, LogStore(settings.home / "logs"),
+                  MetricsStore(view))

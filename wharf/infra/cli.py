@@ -25,7 +25,7 @@ from wharf.domain.errors import DomainError
 from wharf.domain.plans import PlanCatalog
 from wharf.domain.tenant import Tenant
 from wharf.infra.bootstrap import Wiring, build
-from wharf.infra.scheduling import build_scheduler, register_engines
+from wharf.infra.scheduling import build_scheduler, register_engines, stats_engines
 from wharf.infra.settings import Settings
 from wharf.projections.summaries import event_type, summarize
 from wharf.schedulers.scheduler import Scheduler
@@ -275,7 +275,6 @@ class Progress:
 
 def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     from wharf.infra.serve import ensure_operator_token, listen_address, serve, token_file
-    from wharf.schedulers.timers import start_timers
 
     wiring = build(settings, pool_size=API_POOL_SIZE)
     print(f"Wharf store: {settings.database_url}")
@@ -289,11 +288,10 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
         print(f"operator token (also in {token_file(settings)}): {token}")
     else:
         print(f"operator token: in {token_file(settings)}")
-    timers = start_timers(wiring.app, wiring.view, wiring.logs)
     engines = register_engines(wiring, settings.docker_hosts)
     print(f"Docker hosts: {', '.join(engines) or 'none answering (containers will wait)'}")
     scheduler = build_scheduler(wiring, in_process=True)
-    leader = threading.Thread(target=_lead, args=(settings, scheduler), name="scheduler",
+    leader = threading.Thread(target=_lead, args=(wiring, scheduler), name="scheduler",
                               daemon=True)
     leader.start()
     print("Running the API, the projector, the scheduler and the timers. Ctrl-C stops.",
@@ -302,16 +300,24 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
         serve(wiring, settings, embedded=True)
     finally:
         scheduler.close()
-        timers.shutdown(wait=False)
         wiring.close()
     return 0
 
 
-def _lead(settings: Settings, scheduler: Scheduler) -> None:
+def _lead(wiring: Wiring, scheduler: Scheduler) -> None:
+    """Waits to lead, then reconciles and runs the timer jobs until stopped: timers run
+    in the leader only, so that two schedulers never sample or purge twice."""
     from wharf.infra.leader import leadership
+    from wharf.schedulers.timers import start_timers
 
+    settings = wiring.settings
     with leadership(settings):
-        scheduler.run_forever(settings.scheduler_interval)
+        timers = start_timers(wiring.app, wiring.view, wiring.logs,
+                              (stats_engines(wiring), wiring.metrics), settings.metrics_every)
+        try:
+            scheduler.run_forever(settings.scheduler_interval)
+        finally:
+            timers.shutdown(wait=False)
 
 
 def cmd_scheduler(settings: Settings, args: argparse.Namespace) -> int:
@@ -330,7 +336,7 @@ def cmd_scheduler(settings: Settings, args: argparse.Namespace) -> int:
         return 1 if result.failed else 0
     print("scheduler: waiting to lead, then reconciling (Ctrl-C stops)", flush=True)
     try:
-        _lead(settings, scheduler)
+        _lead(wiring, scheduler)
     except KeyboardInterrupt:
         pass
     finally:

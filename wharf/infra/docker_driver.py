@@ -176,6 +176,19 @@ class DockerEngine:
         """Removes a container by the engine's own id (strangers and stale copies)."""
         self._quiet("remove", lambda: self.api.remove_container(docker_id, force=True), 404)
 
+    def stats(self, container_id: str) -> dict[str, Any] | None:
+        """One `docker stats` answer (the engine takes about a second: it samples twice),
+        or None when the container is gone."""
+        try:
+            with self._call():
+                answer: dict[str, Any] = self.api.stats(docker_name(container_id),
+                                                        stream=False)
+                return answer
+        except EngineError as error:
+            if isinstance(error.__cause__, docker.errors.NotFound):
+                return None
+            raise
+
     def logs(self, container_id: str, since: str) -> Iterator[list[str]]:
         """The container's output as lines "<time> <text>", following it until it stops;
         from `since` (an RFC 3339 time; the engine counts whole seconds) or the start."""

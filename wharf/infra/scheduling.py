@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
+from collections.abc import Callable
 
 from wharf.commands import messages as m
 from wharf.commands.actors import Actor
@@ -64,3 +66,17 @@ def register_engines(wiring: Wiring, endpoints: tuple[str, ...]) -> list[str]:
                 cpu_millis=capacity.cpu_millis, memory_mib=capacity.memory_mib))
         ready.append(endpoint)
     return ready
+
+
+def stats_engines(wiring: Wiring) -> Callable[[str, str], DockerEngine]:
+    """One engine client per endpoint, for the metrics job."""
+    engines: dict[str, DockerEngine] = {}
+    guard = threading.Lock()
+
+    def engine_for(host_id: str, endpoint: str) -> DockerEngine:
+        with guard:
+            if endpoint not in engines:
+                engines[endpoint] = DockerEngine(endpoint, wiring.app.installation)
+            return engines[endpoint]
+
+    return engine_for

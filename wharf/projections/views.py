@@ -84,6 +84,13 @@ class ReadModelStore(TrackingRecorder):
             if len(moved) != len(names):
                 raise IntegrityError(f"read models {names} are no longer at {previous}")
 
+    def execute(self, groups: Grouped) -> None:
+        """Writes to tables that are not read models (metrics): no tracking, one
+        transaction. Never for a read model's own tables."""
+        with self._transaction(commit=True) as cursor:
+            for sql, rows in groups:
+                cursor.executemany(self._sql(sql), rows)
+
     # -- reading ---------------------------------------------------------------------
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:

@@ -4,11 +4,13 @@ clock (tests call them directly with a clock they drive)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from wharf.commands.application import Wharf
 from wharf.projections.views import ReadModelStore
+from wharf.schedulers.metrics import MetricsSink, StatsSource, sample_running
 from wharf.schedulers.purge import purge_due_tenants
 from wharf.schedulers.retention import KeptLogs, purge_expired_logs
 
@@ -19,10 +21,18 @@ LOG_RETENTION_EVERY_SECONDS = 300
 
 
 def start_timers(
-    app: Wharf, view: ReadModelStore, logs: KeptLogs | None = None
+    app: Wharf, view: ReadModelStore, logs: KeptLogs | None = None,
+    metrics: tuple[Callable[[str, str], StatsSource], MetricsSink] | None = None,
+    metrics_every: float = 15.0,
 ) -> BackgroundScheduler:
     """Starts the timer jobs in a background thread; `.shutdown()` stops them."""
     scheduler = BackgroundScheduler(timezone="UTC")
+    if metrics is not None:
+        engine_for, sink = metrics
+        scheduler.add_job(
+            sample_running, "interval", seconds=metrics_every,
+            args=(view, engine_for, sink, app.clock), id="sample-metrics", max_instances=1,
+            coalesce=True)
     if logs is not None:
         scheduler.add_job(
             purge_expired_logs, "interval", seconds=LOG_RETENTION_EVERY_SECONDS,
