@@ -126,6 +126,14 @@ class Context:
         if self.actor.kind != "system":
             raise Forbidden("only Wharf's scheduler records this")
 
+    def require_leader(self, term: int) -> None:
+        """The scheduler, in the current term. The leadership is loaded like any other
+        aggregate, so a term taken meanwhile makes this decision stale (decided again)."""
+        from wharf.domain.leadership import Leadership
+
+        self.require_system()
+        self.load(Leadership, Leadership.ID, "scheduler leadership").require(term)
+
     def tenant(self, tenant_id: UUID, allowed: tuple[str, ...]) -> Tenant:
         """The tenant, if the actor may act on it with one of the `allowed` roles.
 

@@ -202,20 +202,30 @@ class RemoveHost(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class PlaceContainer(Command):
+class TakeLeadership(Command):
+    holder: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SchedulerCommand(Command):
+    term: int  # the leader's term: a stale leader's writes are refused
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlaceContainer(SchedulerCommand):
     container_id: UUID
     host_id: UUID
     move: bool = False  # False: a container placed already stays where it is
 
 
 @dataclass(frozen=True, kw_only=True)
-class MarkUnschedulable(Command):
+class MarkUnschedulable(SchedulerCommand):
     container_id: UUID
     reasons: dict[str, str]
 
 
 @dataclass(frozen=True, kw_only=True)
-class RecordRun(Command):
+class RecordRun(SchedulerCommand):
     """What Docker reported of a container's run (start, and exit if it has ended)."""
 
     container_id: UUID
@@ -229,29 +239,29 @@ class RecordRun(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class RestartContainer(Command):
+class RestartContainer(SchedulerCommand):
     container_id: UUID
     after_finished_at: str  # the exit this restart answers: a second pass changes nothing
 
 
 @dataclass(frozen=True, kw_only=True)
-class RecordRemoved(Command):
+class RecordRemoved(SchedulerCommand):
     container_id: UUID
 
 
 @dataclass(frozen=True, kw_only=True)
-class MarkHostLost(Command):
+class MarkHostLost(SchedulerCommand):
     host_id: UUID
     silent_since: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class MarkHostRecovered(Command):
+class MarkHostRecovered(SchedulerCommand):
     host_id: UUID
 
 
 @dataclass(frozen=True, kw_only=True)
-class RecordBackup(Command):
+class RecordBackup(SchedulerCommand):
     volume_id: UUID
     backup_id: str
     size_bytes: int
@@ -259,6 +269,6 @@ class RecordBackup(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class RecordRestore(Command):
+class RecordRestore(SchedulerCommand):
     volume_id: UUID
     host_id: UUID

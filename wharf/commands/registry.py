@@ -36,6 +36,7 @@ HANDLERS: dict[type[m.Command], Callable[[Context, Any], Decision]] = {
     m.RegisterHost: hosts.register_host,
     m.DrainHost: hosts.drain_host,
     m.RemoveHost: hosts.remove_host,
+    m.TakeLeadership: scheduling.take_leadership,
     m.PlaceContainer: scheduling.place_container,
     m.MarkUnschedulable: scheduling.mark_unschedulable,
     m.RecordRun: scheduling.record_run,

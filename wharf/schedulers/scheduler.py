@@ -11,6 +11,8 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from wharf.commands import messages as m
@@ -41,6 +43,7 @@ from wharf.schedulers.reconcile import (
 )
 
 log = logging.getLogger(__name__)
+C = TypeVar("C", bound=m.SchedulerCommand)
 
 STOP_TIMEOUT = 10  # seconds Docker waits for a stop before it kills
 RETRY_MAX = 60.0  # seconds between attempts of an action that keeps failing
@@ -97,6 +100,8 @@ class Scheduler:
         self.collector = collector
         self._silent_since: dict[str, datetime] = {}  # host id -> first silent pass
         self.actor = Actor.system("scheduler")
+        self.holder = f"{socket.gethostname()}:{os.getpid()}"
+        self.term: int | None = None
         self.engines: dict[str, Engine] = {}  # host id -> engine
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="wharf-apply")
         self._wake = threading.Event()
@@ -255,8 +260,7 @@ class Scheduler:
             if host.id in observed:
                 self._silent_since.pop(host.id, None)
                 if host.state == "lost":
-                    outcome = self.app.handle(m.MarkHostRecovered(
-                        actor=self.actor, host_id=UUID(host.id)))
+                    outcome = self.app.handle(self._cmd(m.MarkHostRecovered, host_id=UUID(host.id)))
                     position = max(position, outcome.position)
                     log.warning("host %s answers again", host.name)
                     states[host.id] = "active"  # its own state is back on the next pass
@@ -264,8 +268,8 @@ class Scheduler:
                 since = self._silent_since.setdefault(host.id, now)
                 if host.state in ("active", "draining"):
                     if now - since >= self.host_grace:
-                        outcome = self.app.handle(m.MarkHostLost(
-                            actor=self.actor, host_id=UUID(host.id),
+                        outcome = self.app.handle(self._cmd(
+                            m.MarkHostLost, host_id=UUID(host.id),
                             silent_since=since.isoformat()))
                         position = max(position, outcome.position)
                         log.warning("host %s lost: silent since %s", host.name, since)
@@ -346,17 +350,17 @@ class Scheduler:
             return
         assert want is not None
         if kind == "unschedulable":
-            record(m.MarkUnschedulable(actor=self.actor, container_id=cid,
+            record(self._cmd(m.MarkUnschedulable, container_id=cid,
                                        reasons=action.reasons))
             return
         if kind == "record-removed":
-            record(m.RecordRemoved(actor=self.actor, container_id=cid))
+            record(self._cmd(m.RecordRemoved, container_id=cid))
             return
         assert action.host_id is not None
         host_id = action.host_id
         if kind == "place":
             # The decision is in the log before Docker hears of it.
-            placed = record(m.PlaceContainer(actor=self.actor, container_id=cid,
+            placed = record(self._cmd(m.PlaceContainer, container_id=cid,
                                              host_id=UUID(host_id), move=action.move))
             host_id = placed["host_id"]  # an earlier decision stands
             kind = "create"
@@ -365,7 +369,7 @@ class Scheduler:
             return  # placed (earlier) on a host not listed in this pass: the next pass
         if kind == "create":
             if want.observed in ("running", "exited"):
-                record(m.RecordRemoved(actor=self.actor, container_id=cid))  # behind our back
+                record(self._cmd(m.RecordRemoved, container_id=cid))  # behind our back
             spec = self._run_spec(want)
             for mount in spec.volumes:
                 engine.ensure_volume(mount["volume_id"], want.tenant_id)
@@ -374,7 +378,7 @@ class Scheduler:
         elif kind == "start":
             engine.start(want.id)
         elif kind == "restart":
-            data = record(m.RestartContainer(actor=self.actor, container_id=cid,
+            data = record(self._cmd(m.RestartContainer, container_id=cid,
                                              after_finished_at=action.after))
             if not data.get("due"):
                 return
@@ -391,7 +395,7 @@ class Scheduler:
                 engine.stop(want.id, STOP_TIMEOUT)
                 self._record_run(want, engine, record)
             engine.remove(want.id)
-            record(m.RecordRemoved(actor=self.actor, container_id=cid))
+            record(self._cmd(m.RecordRemoved, container_id=cid))
             return
         if self.collector is not None:
             self.collector.follow(want.id, engine)  # from its first line (or the last kept)
@@ -408,8 +412,8 @@ class Scheduler:
             if action.kind == "backup":
                 size, digest = engine.backup_volume(
                     action.volume_id, self.archive(action.volume_id, action.backup_id))
-                outcome = self.app.handle(m.RecordBackup(
-                    actor=self.actor, volume_id=vid, backup_id=action.backup_id,
+                outcome = self.app.handle(self._cmd(
+                    m.RecordBackup, volume_id=vid, backup_id=action.backup_id,
                     size_bytes=size, sha256=digest))
                 return True, outcome.position
             if action.kind == "restore":
@@ -417,8 +421,8 @@ class Scheduler:
                                        (action.volume_id,))
                 engine.restore_volume(action.volume_id, rows[0]["tenant_id"],
                                       self.archive(action.source_volume_id, action.backup_id))
-                outcome = self.app.handle(m.RecordRestore(
-                    actor=self.actor, volume_id=vid, host_id=UUID(action.host_id)))
+                outcome = self.app.handle(self._cmd(
+                    m.RecordRestore, volume_id=vid, host_id=UUID(action.host_id)))
                 return True, outcome.position
         except (EngineError, DomainError, OSError) as error:
             log.warning("%s of volume %s failed: %s", action.kind, vid, error)
@@ -434,9 +438,9 @@ class Scheduler:
         current = engine.inspect(want.id)
         cid = UUID(want.id)
         if current is None:
-            record(m.RecordRemoved(actor=self.actor, container_id=cid))
+            record(self._cmd(m.RecordRemoved, container_id=cid))
             return
-        record(m.RecordRun(actor=self.actor, container_id=cid, generation=want.generation,
+        record(self._cmd(m.RecordRun, container_id=cid, generation=want.generation,
                            started_at=current.started_at, finished_at=current.finished_at,
                            running=current.running, exit_code=current.exit_code,
                            oom_killed=current.oom_killed, ports=current.ports))
@@ -462,6 +466,21 @@ class Scheduler:
                        ports=spec["ports"], cpu_millis=want.cpu_millis,
                        memory_mib=want.memory_mib, volumes=volumes)
 
+    def _cmd(self, kind: type[C], **fields: Any) -> C:
+        """A command of this scheduler: its actor, and its term (fencing)."""
+        if self.term is None:
+            self.lead()
+        assert self.term is not None
+        return kind(actor=self.actor, term=self.term, **fields)
+
+    def lead(self) -> int:
+        """Takes the next term of leadership: from now on, an older leader's writes are
+        refused by the log."""
+        outcome = self.app.handle(m.TakeLeadership(actor=self.actor, holder=self.holder))
+        self.term = int(outcome.data["term"])
+        log.info("scheduler %s leads in term %s", self.holder, self.term)
+        return self.term
+
     # -- the loop -------------------------------------------------------------------
 
     def nudge(self, *_: Any) -> None:
@@ -474,6 +493,7 @@ class Scheduler:
         # First, a read side that holds every decision made before this scheduler began
         # (a predecessor's among them): the first pass must not act on less.
         self._wait_for_head()
+        self.lead()
         while not self._stop.is_set():
             self._wake.clear()
             try:

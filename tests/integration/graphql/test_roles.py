@@ -66,9 +66,16 @@ class Tenant:
                                          endpoint=f"tcp://127.0.0.1:{3000 + next(counter)}",
                                          name="h", cpu_millis=1000, memory_mib=1024)).id
         assert host is not None
-        app.handle(m.PlaceContainer(actor=Actor.system("scheduler"), container_id=container,
-                                    host_id=host))
+        app.handle(m.PlaceContainer(actor=Actor.system("scheduler"), term=self.term(),
+                                    container_id=container, host_id=host))
         return volume
+
+    def term(self) -> int:
+        """The scheduler's term (taken once, as a scheduler would)."""
+        if not hasattr(self, "_term"):
+            self._term = int(self.api.wiring.app.handle(m.TakeLeadership(
+                actor=Actor.system("scheduler"), holder="test")).data["term"])
+        return self._term
 
     def backup(self) -> tuple[str, str]:
         """A placed volume with a finished backup: (volume id, backup id)."""
@@ -77,8 +84,8 @@ class Tenant:
             actor=Actor.operator("test"), volume_id=uuid.UUID(volume)))
         backup: str = asked.data["backup_id"]
         self.api.wiring.app.handle(m.RecordBackup(
-            actor=Actor.system("scheduler"), volume_id=uuid.UUID(volume), backup_id=backup,
-            size_bytes=1, sha256="0" * 64))
+            actor=Actor.system("scheduler"), term=self.term(), volume_id=uuid.UUID(volume),
+            backup_id=backup, size_bytes=1, sha256="0" * 64))
         return volume, backup
 
     def member(self) -> str:

@@ -17,17 +17,19 @@ from wharf.commands.messages import (
     RecordRestore,
     RecordRun,
     RestartContainer,
+    TakeLeadership,
 )
 from wharf.domain.base import WharfAggregate
 from wharf.domain.container import Container
 from wharf.domain.errors import Conflict
 from wharf.domain.host import Host
+from wharf.domain.leadership import Leadership
 from wharf.domain.tenant import Tenant
 from wharf.domain.volume import Volume
 
 
 def place_container(ctx: Context, cmd: PlaceContainer) -> Decision:
-    ctx.require_system()
+    ctx.require_leader(cmd.term)
     container = ctx.load(Container, cmd.container_id, "container")
     if container.host_id is not None and not cmd.move:
         # A pass that acted on a read side without its own last decision (a restarted
@@ -52,14 +54,14 @@ def place_container(ctx: Context, cmd: PlaceContainer) -> Decision:
 
 
 def mark_unschedulable(ctx: Context, cmd: MarkUnschedulable) -> Decision:
-    ctx.require_system()
+    ctx.require_leader(cmd.term)
     container = ctx.load(Container, cmd.container_id, "container")
     changed = container.mark_unschedulable(cmd.reasons)
     return Decision([container] if changed else [], Outcome(id=container.id))
 
 
 def record_run(ctx: Context, cmd: RecordRun) -> Decision:
-    ctx.require_system()
+    ctx.require_leader(cmd.term)
     container = ctx.load(Container, cmd.container_id, "container")
     recorded = container.observe(cmd.generation, cmd.started_at, cmd.finished_at, cmd.running,
                                  cmd.exit_code, cmd.oom_killed, cmd.ports)
@@ -68,7 +70,7 @@ def record_run(ctx: Context, cmd: RecordRun) -> Decision:
 
 
 def restart_container(ctx: Context, cmd: RestartContainer) -> Decision:
-    ctx.require_system()
+    ctx.require_leader(cmd.term)
     container = ctx.load(Container, cmd.container_id, "container")
     changed = container.restart(cmd.after_finished_at)
     # Due also when an earlier pass recorded this restart but died before starting it.
@@ -78,33 +80,43 @@ def restart_container(ctx: Context, cmd: RestartContainer) -> Decision:
 
 
 def record_removed(ctx: Context, cmd: RecordRemoved) -> Decision:
-    ctx.require_system()
+    ctx.require_leader(cmd.term)
     container = ctx.load(Container, cmd.container_id, "container")
     changed = container.observe_removed()
     return Decision([container] if changed else [], Outcome(id=container.id))
 
 
 def mark_host_lost(ctx: Context, cmd: MarkHostLost) -> Decision:
-    ctx.require_system()
+    ctx.require_leader(cmd.term)
     host = ctx.load(Host, cmd.host_id, "host")
     return Decision([host] if host.lose(cmd.silent_since) else [], Outcome(id=host.id))
 
 
 def mark_host_recovered(ctx: Context, cmd: MarkHostRecovered) -> Decision:
-    ctx.require_system()
+    ctx.require_leader(cmd.term)
     host = ctx.load(Host, cmd.host_id, "host")
     return Decision([host] if host.recover() else [], Outcome(id=host.id))
 
 
 def record_backup(ctx: Context, cmd: RecordBackup) -> Decision:
-    ctx.require_system()
+    ctx.require_leader(cmd.term)
     volume = ctx.load(Volume, cmd.volume_id, "volume")
     changed = volume.record_backup(cmd.backup_id, cmd.size_bytes, cmd.sha256)
     return Decision([volume] if changed else [], Outcome(id=volume.id))
 
 
 def record_restore(ctx: Context, cmd: RecordRestore) -> Decision:
-    ctx.require_system()
+    ctx.require_leader(cmd.term)
     volume = ctx.load(Volume, cmd.volume_id, "volume")
     changed = volume.record_restore(cmd.host_id)
     return Decision([volume] if changed else [], Outcome(id=volume.id))
+
+
+def take_leadership(ctx: Context, cmd: TakeLeadership) -> Decision:
+    ctx.require_system()
+    if ctx.exists(Leadership.ID):
+        leadership = ctx.load(Leadership, Leadership.ID, "leadership")
+    else:
+        leadership = ctx.new(Leadership, id=Leadership.ID)
+    term = leadership.take(cmd.holder)
+    return Decision([leadership], Outcome(id=leadership.id, data={"term": term}))
