@@ -239,6 +239,12 @@ class RecordRun(SchedulerCommand):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RecordFailure(SchedulerCommand):
+    container_id: UUID
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class RestartContainer(SchedulerCommand):
     container_id: UUID
     after_finished_at: str  # the exit this restart answers: a second pass changes nothing

@@ -40,6 +40,7 @@ HANDLERS: dict[type[m.Command], Callable[[Context, Any], Decision]] = {
     m.PlaceContainer: scheduling.place_container,
     m.MarkUnschedulable: scheduling.mark_unschedulable,
     m.RecordRun: scheduling.record_run,
+    m.RecordFailure: scheduling.record_failure,
     m.RestartContainer: scheduling.restart_container,
     m.RecordRemoved: scheduling.record_removed,
     m.MarkHostLost: scheduling.mark_host_lost,

@@ -45,6 +45,7 @@ class Container(WharfAggregate):
         self.finished_at = ""
         self.exit_code: int | None = None
         self.restarted_after = ""
+        self.failure = ""  # why the engine refused it last (an image it lacks, say)
         self.unschedulable: dict[str, str] = {}
 
     def start(self) -> None:
@@ -138,8 +139,20 @@ class Container(WharfAggregate):
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state.update(generation=0, started_at="", ports={})
 
+    def record_failure(self, reason: str) -> bool:
+        """What the engine answered when asked to create or start it; once per reason."""
+        if reason == self.failure or self.desired == "deleted":
+            return False
+        self._failed(reason=reason)
+        return True
+
+    @event("Failed")
+    def _failed(self, reason: str) -> None:
+        self.failure = reason
+
     @event(Started)
     def _started(self, generation: int, started_at: str, ports: dict[str, int]) -> None:
+        self.failure = ""
         self.observed = "running"
         self.run_generation = generation
         self.started_at = started_at

@@ -173,6 +173,9 @@ class Container:
                                                               "host's 127.0.0.1.")
     unschedulable: list[HostRejection] = strawberry.field(
         description="While no host takes the container: why each host refused it.")
+    failure: str | None = strawberry.field(
+        description="What the engine answered when it last refused to create or start it "
+                    "(an image it does not have, say); cleared by the next start.")
     spec: JSON
     created_at: str
     updated_at: str
@@ -199,6 +202,7 @@ class Container:
                    for key, port in sorted(json.loads(row["ports"]).items())],
             unschedulable=[HostRejection(host=host, reason=reason) for host, reason
                            in sorted(json.loads(row["unschedulable"] or "{}").items())],
+            failure=row["failure"],
             spec=json.loads(row["spec"]), created_at=row["created_at"],
             updated_at=row["updated_at"],
         )

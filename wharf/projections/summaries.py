@@ -69,6 +69,7 @@ _LINES: dict[type[Any], Callable[[Any], str]] = {
     Container.Unschedulable: lambda e: "no host takes it: " + "; ".join(
         f"{host}: {reason}" for host, reason in sorted(e.reasons.items())),
     Container.Removed: lambda e: "removed",
+    Container.Failed: lambda e: f"the engine refused it: {e.reason}",
     Volume.Created: lambda e: f"volume {e.name} created, {e.size_gib} GiB",
     Volume.Resized: lambda e: f"resized to {e.size_gib} GiB",
     Volume.Deleted: lambda e: "volume deleted",

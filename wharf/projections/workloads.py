@@ -22,7 +22,7 @@ class Containers(ReadModel):
         "observed TEXT NOT NULL, host_id TEXT, exit_code INTEGER, oom_killed INTEGER, "
         "generation INTEGER NOT NULL DEFAULT 0, run_generation INTEGER NOT NULL DEFAULT 0, "
         "restarts INTEGER NOT NULL DEFAULT 0, started_at TEXT, finished_at TEXT, "
-        "ports TEXT NOT NULL DEFAULT '{}', unschedulable TEXT, "
+        "ports TEXT NOT NULL DEFAULT '{}', unschedulable TEXT, failure TEXT, "
         "created_at TEXT NOT NULL, updated_at TEXT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS rm_containers_tenant ON rm_containers "
         "(tenant_id, created_at, id)",
@@ -67,7 +67,8 @@ class Containers(ReadModel):
     @process_event.register
     def _(self, event: Container.Started, tracking: Tracking) -> None:
         self._update(event, "observed = 'running', exit_code = NULL, oom_killed = NULL, "
-                     "run_generation = ?, started_at = ?, ports = ?", event.generation,
+                     "failure = NULL, run_generation = ?, started_at = ?, ports = ?",
+                     event.generation,
                      event.started_at, as_json(event.ports))
 
     @process_event.register
@@ -75,6 +76,10 @@ class Containers(ReadModel):
         self._update(event, "observed = 'exited', exit_code = ?, oom_killed = ?, "
                      "finished_at = ?", event.exit_code, int(event.oom_killed),
                      event.finished_at)
+
+    @process_event.register
+    def _(self, event: Container.Failed, tracking: Tracking) -> None:
+        self._update(event, "failure = ?", event.reason)
 
     @process_event.register
     def _(self, event: Container.Restarted, tracking: Tracking) -> None:

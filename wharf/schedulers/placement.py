@@ -29,6 +29,7 @@ class HostRoom:
     reserved_cpu_millis: int
     reserved_memory_mib: int
     answering: bool = True
+    ports: frozenset[int] = frozenset()  # host ports Wharf's containers hold there
 
     @property
     def free_cpu_millis(self) -> int:
@@ -38,9 +39,11 @@ class HostRoom:
     def free_memory_mib(self) -> int:
         return int(self.memory_mib * self.overcommit) - self.reserved_memory_mib
 
-    def take(self, cpu_millis: int, memory_mib: int) -> HostRoom:
+    def take(self, cpu_millis: int, memory_mib: int,
+             ports: tuple[int, ...] = ()) -> HostRoom:
         return replace(self, reserved_cpu_millis=self.reserved_cpu_millis + cpu_millis,
-                       reserved_memory_mib=self.reserved_memory_mib + memory_mib)
+                       reserved_memory_mib=self.reserved_memory_mib + memory_mib,
+                       ports=self.ports | frozenset(ports))
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class Request:
     memory_mib: int
     volume_host: str | None = None  # the host of a volume it mounts, if any
     avoid: str | None = None  # the host it is leaving (drain, loss)
+    host_ports: tuple[int, ...] = ()  # host ports it asks for
 
 
 def rejection(host: HostRoom, request: Request) -> str | None:
@@ -64,6 +68,9 @@ def rejection(host: HostRoom, request: Request) -> str | None:
         return f"host is dedicated to tenant {host.pool}"
     if request.volume_host is not None and host.id != request.volume_host:
         return "the container's volume lives on another host"
+    taken = sorted(set(request.host_ports) & host.ports)
+    if taken:
+        return f"host port {', '.join(map(str, taken))} is taken there"
     if request.cpu_millis > host.free_cpu_millis:
         return (f"needs {request.cpu_millis}m CPU, {max(host.free_cpu_millis, 0)}m free "
                 f"of {host.cpu_millis}m x {host.overcommit}")

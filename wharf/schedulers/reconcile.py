@@ -43,6 +43,7 @@ class Want:
     unschedulable: dict[str, str] | None = None
     volume_host: str | None = None  # where its volumes live, once bound
     waiting: str | None = None  # why it cannot be placed at all yet (a volume restoring)
+    host_ports: tuple[int, ...] = ()  # host ports it asks for
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,11 @@ def plan(
     for host_id, objects in observed.items():
         for obj in objects:
             by_container.setdefault(obj.container_id, []).append((host_id, obj))
-    rooms = {h.id: h for h in hosts}
+    held: dict[str, set[int]] = {}
+    for w in wants:
+        if w.host_id is not None and w.host_ports and w.desired != "deleted":
+            held.setdefault(w.host_id, set()).update(w.host_ports)
+    rooms = {h.id: h.take(0, 0, tuple(held.get(h.id, ()))) for h in hosts}
     known = {w.id for w in wants}
     actions: list[Action] = []
     wake_at: datetime | None = None
@@ -142,11 +147,13 @@ def plan(
                 continue
             request = Request(tenant=want.tenant, cpu_millis=want.cpu_millis,
                               memory_mib=want.memory_mib, volume_host=want.volume_host,
-                              avoid=want.host_id if leaving else None)
+                              avoid=want.host_id if leaving else None,
+                              host_ports=want.host_ports)
             chosen, reasons = choose(request, list(rooms.values()), strategy)
             if chosen is not None:
                 actions.append(Action("place", want.id, chosen.id, move=leaving))
-                rooms[chosen.id] = chosen.take(want.cpu_millis, want.memory_mib)
+                rooms[chosen.id] = chosen.take(want.cpu_millis, want.memory_mib,
+                                               want.host_ports)
                 if want.host_id is not None:
                     rooms[want.host_id] = rooms[want.host_id].take(-want.cpu_millis,
                                                                    -want.memory_mib)

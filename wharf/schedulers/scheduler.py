@@ -8,6 +8,7 @@ the aggregate. A crash anywhere leaves a state the next pass converges from.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -28,7 +29,7 @@ from wharf.commands import messages as m
 from wharf.commands.actors import Actor
 from wharf.commands.application import Wharf
 from wharf.commands.ports import Clock
-from wharf.domain.errors import DomainError
+from wharf.domain.errors import DomainError, NotFound
 from wharf.projections.views import ReadModelStore
 from wharf.schedulers.logs import LogCollector
 from wharf.schedulers.placement import HostRoom
@@ -284,9 +285,14 @@ class Scheduler:
         wants = []
         for r in self.view.query(WANTS_SQL):
             volume_host = waiting = None
-            if '"volumes":[]' not in r["spec"]:  # (as_json writes it so when it is empty)
-                volume_host, waiting = _volume_needs(json.loads(r["spec"]), r["tenant_id"],
-                                                     volumes)
+            host_ports: tuple[int, ...] = ()
+            # The spec is parsed only where it mounts volumes or asks for ports (as_json
+            # writes empty lists so).
+            if '"volumes":[]' not in r["spec"] or '"ports":[]' not in r["spec"]:
+                spec = json.loads(r["spec"])
+                volume_host, waiting = _volume_needs(spec, r["tenant_id"], volumes)
+                host_ports = tuple(p["host_port"] for p in spec.get("ports", [])
+                                   if p.get("host_port") and p.get("publish", True))
             # The spec is parsed only where the restart policy can matter.
             policy = json.loads(r["spec"]).get("restart_policy", "no") \
                 if r["observed"] == "exited" else "no"
@@ -297,7 +303,7 @@ class Scheduler:
                 run_generation=r["run_generation"], restart_policy=policy,
                 exit_code=r["exit_code"], finished_at=r["finished_at"], restarts=r["restarts"],
                 unschedulable=json.loads(r["unschedulable"]) if r["unschedulable"] else None,
-                volume_host=volume_host, waiting=waiting,
+                volume_host=volume_host, waiting=waiting, host_ports=host_ports,
             ))
         return wants
 
@@ -331,6 +337,13 @@ class Scheduler:
         except (EngineError, DomainError) as error:
             log.warning("%s of container %s failed: %s", action.kind, action.container_id,
                         error)
+            refused = (isinstance(error, EngineError) and not error.transient) or \
+                isinstance(error, NotFound)  # a missing secret or volume
+            if refused and want is not None and action.kind in ("place", "create", "start",
+                                                                 "restart"):
+                with contextlib.suppress(DomainError):  # a new term, or deleted meanwhile
+                    record(self._cmd(m.RecordFailure, container_id=UUID(want.id),
+                                     reason=str(error)))
             return False, written[0]
         except Exception:
             log.exception("%s of container %s failed", action.kind, action.container_id)

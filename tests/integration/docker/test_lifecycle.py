@@ -140,3 +140,27 @@ def test_an_oom_kill_is_recorded_as_such(cloud: Cloud) -> None:
     row = cloud.wait_observed(token, cid, "exited", timeout=30)
     assert row["oomKilled"] is True
     assert row["exitCode"] == 137
+
+
+def test_a_refusal_of_the_engine_is_shown_on_the_container(cloud: Cloud) -> None:
+    _, token = cloud.tenant()
+    cid = create(cloud, token, name="ghost", image="no-such-image:1")
+    row = wait_for("the failure", lambda: (r := cloud.container(token, cid))["failure"] and r)
+    assert "no-such-image" in row["failure"] and row["observed"] == "pending"
+    assert "Failed" in events_of(cloud, cid)
+
+
+def test_suspending_a_tenant_stops_its_containers_and_resuming_starts_them(
+    cloud: Cloud,
+) -> None:
+    tenant_id, token = cloud.tenant()
+    cid = create(cloud, token, name="svc", command=["sleep", "600"])
+    cloud.wait_observed(token, cid, "running")
+    operator = cloud.api.operator_token
+    for action, state in (("suspendTenant", "exited"), ("resumeTenant", "running")):
+        document = "mutation($id: ID!) { ACTION(input: {id: $id}) { __typename } }"
+        answer = cloud.api.gql(document.replace("ACTION", action), {"id": tenant_id},
+                               token=operator)
+        assert answer[action]["__typename"] == "TenantPayload"
+        cloud.wait_observed(token, cid, state, timeout=20)
+    assert [r["State"] for r in cloud.ours()] == ["running"]

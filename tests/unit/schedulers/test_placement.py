@@ -56,3 +56,11 @@ def test_a_tenants_dedicated_hosts_come_first_and_others_never() -> None:
 def test_no_hosts_at_all_is_a_reason_too() -> None:
     assert choose(Request(tenant="acme", cpu_millis=1, memory_mib=6), []) == \
         (None, {"*": "no hosts are registered"})
+
+
+def test_a_host_port_held_there_sends_the_container_elsewhere() -> None:
+    busy = HostRoom(**{**host("busy").__dict__, "ports": frozenset({20080})})
+    request = Request(tenant="acme", cpu_millis=100, memory_mib=64, host_ports=(20080,))
+    chosen, _ = choose(request, [busy, host("free")])
+    assert chosen is not None and chosen.name == "free"
+    assert choose(request, [busy])[1] == {"busy": "host port 20080 is taken there"}

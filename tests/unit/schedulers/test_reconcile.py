@@ -127,3 +127,12 @@ def test_docker_times() -> None:
         datetime(2026, 11, 26, 11, 59, 59, 123456, tzinfo=UTC)
     assert docker_time("2026-11-26T11:59:59Z") == datetime(2026, 11, 26, 11, 59, 59,
                                                            tzinfo=UTC)
+
+
+def test_one_host_port_goes_to_one_container_per_host() -> None:
+    wants = [want(id=f"c{i}", host_ports=(20080,)) for i in range(3)]
+    actions = plan(wants, {"h1": [], "h2": []}, [H1, H2], NOW).actions
+    assert [(a.kind, a.host_id) for a in actions[:2]] == [("place", "h1"), ("place", "h2")]
+    assert actions[2].kind == "unschedulable"
+    assert actions[2].reasons == {"one": "host port 20080 is taken there",
+                                  "two": "host port 20080 is taken there"}

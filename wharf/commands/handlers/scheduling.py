@@ -13,6 +13,7 @@ from wharf.commands.messages import (
     MarkUnschedulable,
     PlaceContainer,
     RecordBackup,
+    RecordFailure,
     RecordRemoved,
     RecordRestore,
     RecordRun,
@@ -120,3 +121,10 @@ def take_leadership(ctx: Context, cmd: TakeLeadership) -> Decision:
         leadership = ctx.new(Leadership, id=Leadership.ID)
     term = leadership.take(cmd.holder)
     return Decision([leadership], Outcome(id=leadership.id, data={"term": term}))
+
+
+def record_failure(ctx: Context, cmd: RecordFailure) -> Decision:
+    ctx.require_leader(cmd.term)
+    container = ctx.load(Container, cmd.container_id, "container")
+    changed = container.record_failure(cmd.reason[:1000])
+    return Decision([container] if changed else [], Outcome(id=container.id))
