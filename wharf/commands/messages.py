@@ -278,3 +278,19 @@ class RecordBackup(SchedulerCommand):
 class RecordRestore(SchedulerCommand):
     volume_id: UUID
     host_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordDiskUsage(Command):
+    """A measurement of a container's writable layer or a volume's files (system)."""
+
+    kind: str  # container or volume
+    object_id: UUID
+    used_mib: int
+    at: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnforceDiskLimit(Command):
+    container_id: UUID
+    volume: str | None = None  # the volume over its size, if that is the reason

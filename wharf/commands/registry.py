@@ -41,6 +41,8 @@ HANDLERS: dict[type[m.Command], Callable[[Context, Any], Decision]] = {
     m.MarkUnschedulable: scheduling.mark_unschedulable,
     m.RecordRun: scheduling.record_run,
     m.RecordFailure: scheduling.record_failure,
+    m.RecordDiskUsage: scheduling.record_disk_usage,
+    m.EnforceDiskLimit: scheduling.enforce_disk_limit,
     m.RestartContainer: scheduling.restart_container,
     m.RecordRemoved: scheduling.record_removed,
     m.MarkHostLost: scheduling.mark_host_lost,

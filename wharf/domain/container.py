@@ -46,6 +46,7 @@ class Container(WharfAggregate):
         self.exit_code: int | None = None
         self.restarted_after = ""
         self.failure = ""  # why the engine refused it last (an image it lacks, say)
+        self.disk_over_since = ""  # when its writable layer was first seen over the limit
         self.unschedulable: dict[str, str] = {}
 
     def start(self) -> None:
@@ -138,6 +139,40 @@ class Container(WharfAggregate):
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state.update(generation=0, started_at="", ports={})
+
+    # -- disk (measured: overlay2 on ext4 has no quota) -------------------------------
+
+    def measure_disk(self, used_mib: int, limit_mib: int, at: str) -> bool:
+        """Records crossing the plan's limit either way; a measurement that changes
+        nothing records nothing (metrics are not events)."""
+        over = used_mib > limit_mib
+        if over and not self.disk_over_since:
+            self._disk_over_limit(used_mib=used_mib, limit_mib=limit_mib, at=at)
+            return True
+        if not over and self.disk_over_since:
+            self._disk_within_limit(used_mib=used_mib, limit_mib=limit_mib)
+            return True
+        return False
+
+    @event("DiskOverLimit")
+    def _disk_over_limit(self, used_mib: int, limit_mib: int, at: str) -> None:
+        self.disk_over_since = at
+
+    @event("DiskWithinLimit")
+    def _disk_within_limit(self, used_mib: int, limit_mib: int) -> None:
+        self.disk_over_since = ""
+
+    def enforce_disk_limit(self, since: str, volume: str | None = None) -> bool:
+        """Stops a container that stayed over its disk limit (or whose volume stayed over
+        its size) past the grace period."""
+        if not since or self.desired != "running":
+            return False
+        self._disk_limit_enforced(since=since, volume=volume)
+        return True
+
+    @event("DiskLimitEnforced")
+    def _disk_limit_enforced(self, since: str, volume: str | None) -> None:
+        self.desired = "stopped"
 
     def record_failure(self, reason: str) -> bool:
         """What the engine answered when asked to create or start it; once per reason."""

@@ -14,7 +14,10 @@ from wharf.domain.base import WharfAggregate, derive_id
 from wharf.domain.errors import InvalidInput, NotFound
 
 PLAN_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
-LIMIT_FIELDS = ("containers", "cpu_millis", "memory_mib", "volume_gib", "concurrent_builds")
+# container_disk_mib: a container's writable layer. overlay2 on ext4 enforces no size, so
+# Wharf measures it and stops a container that stays over (schedulers/disk.py).
+LIMIT_FIELDS = ("containers", "cpu_millis", "memory_mib", "volume_gib", "concurrent_builds",
+                "container_disk_mib")
 PRICE_FIELDS = ("fee_per_hour", "cpu_second", "memory_gib_second", "volume_gib_hour", "traffic_gib")
 
 
@@ -93,14 +96,14 @@ SEED_PLANS: tuple[Plan, ...] = (
     Plan(
         "free", 1,
         {"containers": 2, "cpu_millis": 500, "memory_mib": 512, "volume_gib": 1,
-         "concurrent_builds": 1},
+         "concurrent_builds": 1, "container_disk_mib": 512},
         _zero_prices(), default_cpu_millis=250, default_memory_mib=128, bandwidth_mbps=1,
         description="Free: 2 containers, 0.5 CPU, 512 MiB, 1 GiB volumes", self_service=True,
     ),
     Plan(
         "s", 1,
         {"containers": 10, "cpu_millis": 1000, "memory_mib": 1024, "volume_gib": 10,
-         "concurrent_builds": 1},
+         "concurrent_builds": 1, "container_disk_mib": 2048},
         _zero_prices(fee_per_hour="0.0806", traffic_gib="0.8"),
         default_cpu_millis=250, default_memory_mib=256, bandwidth_mbps=10,
         description="S: 1 shared CPU, 1 GB memory, 10 GB disk, 10 Mbps, ¥58 a month",
@@ -109,7 +112,7 @@ SEED_PLANS: tuple[Plan, ...] = (
     Plan(
         "m", 1,
         {"containers": 40, "cpu_millis": 4000, "memory_mib": 8192, "volume_gib": 80,
-         "concurrent_builds": 2},
+         "concurrent_builds": 2, "container_disk_mib": 8192},
         _zero_prices(fee_per_hour="0.2750", traffic_gib="0.8"),
         default_cpu_millis=500, default_memory_mib=512, bandwidth_mbps=50,
         description="M: 4 CPU, 8 GB memory, 80 GB disk, 50 Mbps, ¥198 a month",
@@ -118,7 +121,7 @@ SEED_PLANS: tuple[Plan, ...] = (
     Plan(
         "payg", 1,
         {"containers": 100, "cpu_millis": 16000, "memory_mib": 32768, "volume_gib": 500,
-         "concurrent_builds": 4},
+         "concurrent_builds": 4, "container_disk_mib": 10240},
         _zero_prices(cpu_second="0.000012", memory_gib_second="0.000006",
                      volume_gib_hour="0.0007", traffic_gib="0.8"),
         default_cpu_millis=250, default_memory_mib=256,

@@ -33,6 +33,7 @@ class Volume(WharfAggregate):
         self.host_id: UUID | None = None  # where its data lives, once first mounted
         self.restoring_from: str | None = None  # a backup id, until the restore is done
         self.backups: dict[str, dict[str, Any]] = {}  # id -> state, size, sha256
+        self.disk_over_since = ""  # when its files were first seen over its size
 
     def resize(self, size_gib: int) -> None:
         self._require_live()
@@ -121,3 +122,24 @@ class Volume(WharfAggregate):
     def _restored(self, backup_id: str, host_id: UUID) -> None:
         self.restoring_from = None
         self.host_id = host_id
+
+    # -- disk (measured: Docker's local volumes have no size) -----------------------------
+
+    def measure_disk(self, used_mib: int, at: str) -> bool:
+        limit_mib = self.size_gib * 1024
+        over = used_mib > limit_mib
+        if over and not self.disk_over_since:
+            self._disk_over_limit(used_mib=used_mib, limit_mib=limit_mib, at=at)
+            return True
+        if not over and self.disk_over_since:
+            self._disk_within_limit(used_mib=used_mib, limit_mib=limit_mib)
+            return True
+        return False
+
+    @event("DiskOverLimit")
+    def _disk_over_limit(self, used_mib: int, limit_mib: int, at: str) -> None:
+        self.disk_over_since = at
+
+    @event("DiskWithinLimit")
+    def _disk_within_limit(self, used_mib: int, limit_mib: int) -> None:
+        self.disk_over_since = ""

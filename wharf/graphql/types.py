@@ -57,6 +57,10 @@ class PlanLimits:
     memory_mib: int | None
     volume_gib: int | None
     concurrent_builds: int | None
+    container_disk_mib: int | None = strawberry.field(
+        default=None,
+        description="A container's writable layer, measured (no storage quota here): a "
+                    "container over it past the grace period is stopped.")
 
 
 @strawberry.type
@@ -173,6 +177,9 @@ class Container:
                                                               "host's 127.0.0.1.")
     unschedulable: list[HostRejection] = strawberry.field(
         description="While no host takes the container: why each host refused it.")
+    disk_over_since: str | None = strawberry.field(
+        description="Since when its writable layer is over the plan's container_disk_mib; "
+                    "past the grace period the container is stopped.")
     failure: str | None = strawberry.field(
         description="What the engine answered when it last refused to create or start it "
                     "(an image it does not have, say); cleared by the next start.")
@@ -202,7 +209,7 @@ class Container:
                    for key, port in sorted(json.loads(row["ports"]).items())],
             unschedulable=[HostRejection(host=host, reason=reason) for host, reason
                            in sorted(json.loads(row["unschedulable"] or "{}").items())],
-            failure=row["failure"],
+            failure=row["failure"], disk_over_since=row["disk_over_since"],
             spec=json.loads(row["spec"]), created_at=row["created_at"],
             updated_at=row["updated_at"],
         )
@@ -217,6 +224,8 @@ class Volume:
     host_id: strawberry.ID | None = strawberry.field(
         description="The host its data lives on: the first container that mounts it binds "
                     "it there, and every container mounting it runs there.")
+    disk_over_since: str | None = strawberry.field(
+        description="Since when its files are over its size (measured: no quota here).")
     created_at: str
 
     @strawberry.field(description="Backups, newest first (archives under WHARF_HOME).")
@@ -233,7 +242,7 @@ class Volume:
         return cls(id=strawberry.ID(row["id"]), name=row["name"], size_gib=row["size_gib"],
                    state=row["state"],
                    host_id=strawberry.ID(row["host_id"]) if row["host_id"] else None,
-                   created_at=row["created_at"])
+                   disk_over_since=row["disk_over_since"], created_at=row["created_at"])
 
 
 @strawberry.type

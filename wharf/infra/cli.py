@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -47,6 +47,7 @@ environment:
   WHARF_DOCKER_HOSTS   engines `wharf up` registers (default unix:///var/run/docker.sock)
   WHARF_PLACEMENT      spread (default) or binpack
   WHARF_HOST_GRACE     seconds a silent engine has before its host is lost (default 30)
+  WHARF_DISK_GRACE     seconds a container may stay over its disk limit (default 600)
 """
 
 
@@ -312,8 +313,10 @@ def _lead(wiring: Wiring, scheduler: Scheduler) -> None:
 
     settings = wiring.settings
     with leadership(settings):
+        engines = stats_engines(wiring)
         timers = start_timers(wiring.app, wiring.view, wiring.logs,
-                              (stats_engines(wiring), wiring.metrics), settings.metrics_every)
+                              (engines, wiring.metrics), settings.metrics_every,
+                              (engines, timedelta(seconds=settings.disk_grace)))
         try:
             scheduler.run_forever(settings.scheduler_interval)
         finally:

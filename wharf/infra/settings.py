@@ -23,6 +23,7 @@ class Settings:
     scheduler_interval: float = 5.0  # seconds between full passes when nothing wakes it
     host_grace: float = 30.0  # seconds a host's engine may stay silent before it is lost
     metrics_every: float = 15.0  # seconds between samples of every running container
+    disk_grace: float = 600.0  # seconds a container may stay over its disk limit
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -42,4 +43,5 @@ class Settings:
             scheduler_interval=float(env.get("WHARF_SCHEDULER_INTERVAL", "5")),
             host_grace=float(env.get("WHARF_HOST_GRACE", "30")),
             metrics_every=float(env.get("WHARF_METRICS_EVERY", "15")),
+            disk_grace=float(env.get("WHARF_DISK_GRACE", "600")),
         )

@@ -70,6 +70,14 @@ _LINES: dict[type[Any], Callable[[Any], str]] = {
         f"{host}: {reason}" for host, reason in sorted(e.reasons.items())),
     Container.Removed: lambda e: "removed",
     Container.Failed: lambda e: f"the engine refused it: {e.reason}",
+    Container.DiskOverLimit: lambda e: f"writable layer {e.used_mib} MiB, over the plan's "
+                                       f"{e.limit_mib} MiB",
+    Container.DiskWithinLimit: lambda e: f"writable layer back to {e.used_mib} MiB",
+    Container.DiskLimitEnforced: lambda e: "stopped: "
+        + (f"volume {e.volume} over its size" if e.volume else "over its disk limit")
+        + f" since {e.since}",
+    Volume.DiskOverLimit: lambda e: f"files {e.used_mib} MiB, over its {e.limit_mib} MiB",
+    Volume.DiskWithinLimit: lambda e: f"files back to {e.used_mib} MiB",
     Volume.Created: lambda e: f"volume {e.name} created, {e.size_gib} GiB",
     Volume.Resized: lambda e: f"resized to {e.size_gib} GiB",
     Volume.Deleted: lambda e: "volume deleted",

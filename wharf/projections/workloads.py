@@ -23,6 +23,7 @@ class Containers(ReadModel):
         "generation INTEGER NOT NULL DEFAULT 0, run_generation INTEGER NOT NULL DEFAULT 0, "
         "restarts INTEGER NOT NULL DEFAULT 0, started_at TEXT, finished_at TEXT, "
         "ports TEXT NOT NULL DEFAULT '{}', unschedulable TEXT, failure TEXT, "
+        "disk_over_since TEXT, "
         "created_at TEXT NOT NULL, updated_at TEXT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS rm_containers_tenant ON rm_containers "
         "(tenant_id, created_at, id)",
@@ -78,6 +79,18 @@ class Containers(ReadModel):
                      event.finished_at)
 
     @process_event.register
+    def _(self, event: Container.DiskOverLimit, tracking: Tracking) -> None:
+        self._update(event, "disk_over_since = ?", event.at)
+
+    @process_event.register
+    def _(self, event: Container.DiskWithinLimit, tracking: Tracking) -> None:
+        self._update(event, "disk_over_since = NULL")
+
+    @process_event.register
+    def _(self, event: Container.DiskLimitEnforced, tracking: Tracking) -> None:
+        self._update(event, "desired = 'stopped'")
+
+    @process_event.register
     def _(self, event: Container.Failed, tracking: Tracking) -> None:
         self._update(event, "failure = ?", event.reason)
 
@@ -101,7 +114,8 @@ class Volumes(ReadModel):
     schema = (
         "CREATE TABLE IF NOT EXISTS rm_volumes (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, "
         "name TEXT NOT NULL, size_gib INTEGER NOT NULL, state TEXT NOT NULL, host_id TEXT, "
-        "restoring_from TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL)",
+        "restoring_from TEXT, disk_over_since TEXT, created_at TEXT NOT NULL, "
+        "updated_at TEXT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS rm_volumes_tenant ON rm_volumes (tenant_id, created_at, id)",
         "CREATE TABLE IF NOT EXISTS rm_volume_backups (id TEXT PRIMARY KEY, "
         "volume_id TEXT NOT NULL, tenant_id TEXT NOT NULL, state TEXT NOT NULL, "
@@ -131,6 +145,14 @@ class Volumes(ReadModel):
     @process_event.register
     def _(self, event: Volume.Deleted, tracking: Tracking) -> None:
         self._update(event, "state = 'deleted'")
+
+    @process_event.register
+    def _(self, event: Volume.DiskOverLimit, tracking: Tracking) -> None:
+        self._update(event, "disk_over_since = ?", event.at)
+
+    @process_event.register
+    def _(self, event: Volume.DiskWithinLimit, tracking: Tracking) -> None:
+        self._update(event, "disk_over_since = NULL")
 
     @process_event.register
     def _(self, event: Volume.Placed, tracking: Tracking) -> None:

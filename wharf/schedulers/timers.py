@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from wharf.commands.application import Wharf
 from wharf.projections.views import ReadModelStore
+from wharf.schedulers.disk import DiskSource, enforce_disk_limits
 from wharf.schedulers.metrics import MetricsSink, StatsSource, sample_running
 from wharf.schedulers.purge import purge_due_tenants
 from wharf.schedulers.retention import KeptLogs, purge_expired_logs
@@ -18,15 +20,23 @@ log = logging.getLogger(__name__)
 
 PURGE_EVERY_SECONDS = 60
 LOG_RETENTION_EVERY_SECONDS = 300
+DISK_EVERY_SECONDS = 60
 
 
 def start_timers(
     app: Wharf, view: ReadModelStore, logs: KeptLogs | None = None,
     metrics: tuple[Callable[[str, str], StatsSource], MetricsSink] | None = None,
     metrics_every: float = 15.0,
+    disk: tuple[Callable[[str, str], DiskSource], timedelta] | None = None,
 ) -> BackgroundScheduler:
     """Starts the timer jobs in a background thread; `.shutdown()` stops them."""
     scheduler = BackgroundScheduler(timezone="UTC")
+    if disk is not None:
+        disk_engines, grace = disk
+        scheduler.add_job(
+            enforce_disk_limits, "interval", seconds=DISK_EVERY_SECONDS,
+            args=(app, view, disk_engines, app.clock, grace), id="disk-limits",
+            max_instances=1, coalesce=True)
     if metrics is not None:
         engine_for, sink = metrics
         scheduler.add_job(

@@ -23,7 +23,8 @@ from wharf.schedulers.scheduler import Scheduler
 T = TypeVar("T")
 
 CONTAINER = """query($id: ID!) { container(id: $id) { id desired observed exitCode oomKilled
-  restarts hostId failure ports { containerPort hostIp hostPort } unschedulable { host reason }
+  restarts hostId failure diskOverSince ports { containerPort hostIp hostPort }
+  unschedulable { host reason }
 } }"""
 
 

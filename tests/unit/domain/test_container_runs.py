@@ -76,3 +76,17 @@ def test_removed_is_recorded_once() -> None:
     c = container()
     assert c.observe_removed() is True
     assert c.observe_removed() is False
+
+
+def test_disk_limit_crossings_are_recorded_once_each_way_and_enforced_once() -> None:
+    c = container()
+    at = "2026-11-26T12:00:00+00:00"
+    assert c.measure_disk(10, 100, at) is False  # within: nothing to record
+    assert c.measure_disk(150, 100, at) is True
+    assert c.measure_disk(170, 100, "later") is False  # still over: the first time stands
+    assert c.disk_over_since == at
+    assert c.enforce_disk_limit(c.disk_over_since) is True
+    assert c.enforce_disk_limit(c.disk_over_since) is False  # stopped already
+    assert c.measure_disk(50, 100, at) is True
+    assert names(c) == ["Created", "DiskOverLimit", "DiskLimitEnforced", "DiskWithinLimit"]
+    assert c.desired == "stopped"

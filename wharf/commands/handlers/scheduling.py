@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from wharf.commands.context import Context, Decision, Outcome
 from wharf.commands.messages import (
+    EnforceDiskLimit,
     MarkHostLost,
     MarkHostRecovered,
     MarkUnschedulable,
     PlaceContainer,
     RecordBackup,
+    RecordDiskUsage,
     RecordFailure,
     RecordRemoved,
     RecordRestore,
@@ -127,4 +129,31 @@ def record_failure(ctx: Context, cmd: RecordFailure) -> Decision:
     ctx.require_leader(cmd.term)
     container = ctx.load(Container, cmd.container_id, "container")
     changed = container.record_failure(cmd.reason[:1000])
+    return Decision([container] if changed else [], Outcome(id=container.id))
+
+
+def record_disk_usage(ctx: Context, cmd: RecordDiskUsage) -> Decision:
+    ctx.require_system()
+    if cmd.kind == "volume":
+        volume = ctx.load(Volume, cmd.object_id, "volume")
+        return Decision([volume] if volume.measure_disk(cmd.used_mib, cmd.at) else [],
+                        Outcome(id=volume.id))
+    container = ctx.load(Container, cmd.object_id, "container")
+    limit = ctx.plan_of(ctx.load(Tenant, container.tenant_id, "tenant")).limit(
+        "container_disk_mib")
+    changed = limit is not None and container.measure_disk(cmd.used_mib, limit, cmd.at)
+    return Decision([container] if changed else [], Outcome(id=container.id))
+
+
+def enforce_disk_limit(ctx: Context, cmd: EnforceDiskLimit) -> Decision:
+    ctx.require_system()
+    container = ctx.load(Container, cmd.container_id, "container")
+    since = container.disk_over_since
+    if cmd.volume is not None:
+        reserved = ctx.load(Tenant, container.tenant_id, "tenant").volumes.get(cmd.volume)
+        if reserved is None or cmd.volume not in [v["volume"] for v in
+                                                  container.spec.get("volumes", [])]:
+            raise Conflict(f"container {container.name} does not mount volume {cmd.volume}")
+        since = ctx.load(Volume, reserved["id"], "volume").disk_over_since
+    changed = container.enforce_disk_limit(since, cmd.volume)
     return Decision([container] if changed else [], Outcome(id=container.id))

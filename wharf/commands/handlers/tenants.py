@@ -19,7 +19,7 @@ from wharf.commands.messages import (
 from wharf.domain.base import WharfAggregate
 from wharf.domain.container import Container
 from wharf.domain.errors import Conflict, Forbidden, InvalidInput
-from wharf.domain.plans import Plan, validate_plan
+from wharf.domain.plans import LIMIT_FIELDS, Plan, validate_plan
 from wharf.domain.tenant import MANAGE_TENANT, TENANT_NAME, Tenant, check_email
 from wharf.domain.volume import Volume
 
@@ -31,8 +31,7 @@ def add_plan(ctx: Context, cmd: AddPlan) -> Decision:
     catalog = ctx.catalog()
     plan = catalog.add(Plan(
         name=cmd.name, version=0,
-        limits={k: cmd.limits.get(k) for k in ("containers", "cpu_millis", "memory_mib",
-                                                "volume_gib", "concurrent_builds")},
+        limits={k: cmd.limits.get(k) for k in LIMIT_FIELDS},
         prices=prices, default_cpu_millis=cmd.default_cpu_millis,
         default_memory_mib=cmd.default_memory_mib, bandwidth_mbps=cmd.bandwidth_mbps,
         log_retention_hours=cmd.log_retention_hours, description=cmd.description,

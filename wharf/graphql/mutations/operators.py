@@ -59,6 +59,7 @@ class PlanLimitsInput:
     memory_mib: int | None = None
     volume_gib: int | None = None
     concurrent_builds: int | None = None
+    container_disk_mib: int | None = None
 
 
 @strawberry.input
@@ -178,6 +179,7 @@ class OperatorMutations:
             actor=actor, request_id=input.client_request_id, name=input.name,
             limits={"containers": limits.containers, "cpu_millis": limits.cpu_millis,
                     "memory_mib": limits.memory_mib, "volume_gib": limits.volume_gib,
+                    "container_disk_mib": limits.container_disk_mib,
                     "concurrent_builds": limits.concurrent_builds},
             prices={"fee_per_hour": prices.fee_per_hour, "cpu_second": prices.cpu_second,
                     "memory_gib_second": prices.memory_gib_second,
