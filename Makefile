@@ -19,6 +19,7 @@ services:
 	@scripts/services.sh
 
 up: install
+	@scripts/docker.sh
 	$(BIN)/wharf up
 
 lint: install

@@ -181,8 +181,10 @@ def _parser() -> argparse.ArgumentParser:
     p = host.add_parser("register", help="add a Docker endpoint to a pool")
     p.add_argument("endpoint", help="unix:///var/run/docker.sock or tcp://HOST:PORT")
     p.add_argument("--name", default="")
-    p.add_argument("--cpu-millis", type=int, required=True)
-    p.add_argument("--memory-mib", type=int, required=True)
+    p.add_argument("--cpu-millis", type=int, default=None,
+                   help="capacity (default: what the engine reports)")
+    p.add_argument("--memory-mib", type=int, default=None,
+                   help="capacity (default: what the engine reports)")
     p.add_argument("--overcommit", default="1")
     p.add_argument("--pool", default="public", help="public, or a tenant's name")
     p.set_defaults(run=cmd_host_register)
@@ -494,11 +496,17 @@ def cmd_purge_due(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_host_register(settings: Settings, args: argparse.Namespace) -> int:
+    from wharf.infra.scheduling import engine_capacity
+
+    cpu, memory = args.cpu_millis, args.memory_mib
+    if cpu is None or memory is None:
+        capacity = engine_capacity(args.endpoint)
+        cpu = capacity.cpu_millis if cpu is None else cpu
+        memory = capacity.memory_mib if memory is None else memory
     wiring = build(settings)
     outcome = wiring.app.handle(m.RegisterHost(
         actor=_operator(args), endpoint=args.endpoint, name=args.name,
-        cpu_millis=args.cpu_millis, memory_mib=args.memory_mib, overcommit=args.overcommit,
-        pool=args.pool))
+        cpu_millis=cpu, memory_mib=memory, overcommit=args.overcommit, pool=args.pool))
     print(f"host {outcome.id} registered (position {outcome.position})")
     return 0
 

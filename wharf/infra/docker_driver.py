@@ -38,6 +38,7 @@ from wharf.schedulers.reconcile import docker_time
 
 log = logging.getLogger(__name__)
 
+API_VERSION = "1.41"  # Docker 20.10, the oldest engine Wharf supports
 CONCURRENT_CALLS = 4
 HELPER_IMAGE = "busybox"  # for backup and restore helpers, which are never started
 # Everything else is dropped: enough for common images to switch users and bind low ports.
@@ -56,7 +57,9 @@ class DockerEngine:
     def __init__(self, endpoint: str, installation: str = "", timeout: float = 60) -> None:
         self.endpoint = endpoint
         self.installation = installation  # only this Wharf's objects are listed
-        self.api = docker.APIClient(base_url=endpoint, timeout=timeout)
+        # A fixed API version: the SDK would otherwise ask the engine at construction
+        # (a call, and a leaked socket when nothing answers). Newer engines serve it too.
+        self.api = docker.APIClient(base_url=endpoint, timeout=timeout, version=API_VERSION)
         self._slots = threading.BoundedSemaphore(CONCURRENT_CALLS)
         self.calls: dict[str, int] = {}  # mutating calls by kind, for tests and metrics
 

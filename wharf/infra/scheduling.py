@@ -11,11 +11,12 @@ from collections.abc import Callable
 from wharf.commands import messages as m
 from wharf.commands.actors import Actor
 from wharf.commands.ports import SystemClock
-from wharf.domain.errors import Conflict
+from wharf.domain.errors import Conflict, InvalidInput
 from wharf.infra.bootstrap import Wiring
 from wharf.infra.docker_driver import DockerEngine
 from wharf.projections.runner import wait_for_position
 from wharf.schedulers.logs import LogCollector
+from wharf.schedulers.ports import Capacity, EngineError
 from wharf.schedulers.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
@@ -80,3 +81,15 @@ def stats_engines(wiring: Wiring) -> Callable[[str, str], DockerEngine]:
             return engines[endpoint]
 
     return engine_for
+
+
+def engine_capacity(endpoint: str) -> Capacity:
+    """What a host's engine says it has; InvalidInput when no engine answers there."""
+    engine = DockerEngine(endpoint, timeout=5)
+    try:
+        return engine.capacity()
+    except EngineError as error:
+        raise InvalidInput("endpoint", f"no Docker engine answers at {endpoint}: "
+                                       f"{error}") from None
+    finally:
+        engine.close()

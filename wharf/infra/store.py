@@ -6,10 +6,12 @@ Both use eventsourcing's own persistence modules; nothing here writes event tabl
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlparse
 
 import psycopg
@@ -24,6 +26,7 @@ from eventsourcing.utils import Environment
 from wharf.projections.views import PostgresReadModels, ReadModelStore, SQLiteReadModels
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class StoreURLError(ValueError):
@@ -95,4 +98,49 @@ def open_read_models(url: str, pool_size: int = 10) -> ReadModelStore:
         view: ReadModelStore = factory.tracking_recorder(view_class)  # type: ignore[arg-type,type-var,assignment]
         return view
 
-    return with_schema_retry(make)
+    view = with_schema_retry(make)
+    rebuilt = ensure_read_schema(view)
+    if rebuilt:
+        log.warning("read models %s changed shape since this store was made: rebuilding "
+                    "them from the log", ", ".join(rebuilt))
+    return view
+
+
+SCHEMA_TABLE = "wharf_read_schema"
+
+
+def ensure_read_schema(view: ReadModelStore) -> list[str]:
+    """Creates the read models' tables. Each read model whose table definitions changed
+    since its tables were made (a Wharf upgrade) is dropped first, with its tracking
+    record, so that the projector rebuilds it from the log. Returns their names.
+
+    (The recorder itself creates only its tracking table: an index of the new shape
+    cannot be created on a table of the old one.)"""
+    from wharf.projections.catalog import READ_MODELS
+
+    view.execute([(f"CREATE TABLE IF NOT EXISTS {SCHEMA_TABLE} (name TEXT PRIMARY KEY, "
+                   "digest TEXT NOT NULL)", [()])])
+    known = {r["name"]: r["digest"] for r in view.query(f"SELECT name, digest FROM "
+                                                         f"{SCHEMA_TABLE}")}
+    rebuilt = []
+    for model in READ_MODELS:
+        digest = hashlib.sha256("\n".join(model.schema).encode()).hexdigest()[:16]
+        creates: list[tuple[str, list[Any]]] = [(statement, [()]) for statement in model.schema]
+        if known.get(model.name) == digest:
+            view.execute(creates)  # (IF NOT EXISTS: a table dropped by hand comes back)
+            continue
+        # No digest yet: a store from before digests, with its tables of the old shape
+        # if the model has projected anything.
+        stale = model.name in known or view.position(model.name) > 0
+        statements: list[tuple[str, list[Any]]] = []
+        if stale:
+            rebuilt.append(model.name)
+            statements += [(f"DROP TABLE IF EXISTS {table}", [()]) for table, _ in model.tables]
+            statements.append((f"DELETE FROM {view.tracking_table} WHERE application_name = ?",
+                               [(model.name,)]))
+        statements += creates
+        statements.append((f"DELETE FROM {SCHEMA_TABLE} WHERE name = ?", [(model.name,)]))
+        statements.append((f"INSERT INTO {SCHEMA_TABLE} (name, digest) VALUES (?, ?)",
+                           [(model.name, digest)]))
+        view.execute(statements)
+    return rebuilt

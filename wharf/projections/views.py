@@ -19,7 +19,6 @@ from typing import Any
 from eventsourcing.persistence import IntegrityError, TrackingRecorder
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
-from psycopg.sql import SQL
 
 Statement = tuple[str, Sequence[Any]]
 Grouped = list[tuple[str, list[Sequence[Any]]]]
@@ -151,11 +150,6 @@ class SQLiteReadModels(SQLiteTrackingRecorder, ReadModelStore):
         SQLiteTrackingRecorder.__init__(self, datastore, **kwargs)
         ReadModelStore.__init__(self)
 
-    def construct_create_table_statements(self) -> list[str]:
-        from wharf.projections.catalog import ddl
-
-        return [*super().construct_create_table_statements(), *ddl()]
-
     @contextmanager
     def _transaction(self, *, commit: bool, snapshot: bool = False) -> Iterator[Any]:
         # In WAL mode one read transaction is one consistent snapshot already.
@@ -178,9 +172,6 @@ class PostgresReadModels(PostgresTrackingRecorder, ReadModelStore):
         PostgresTrackingRecorder.__init__(self, datastore, **kwargs)
         ReadModelStore.__init__(self)
         self.tracking_table = self.tracking_table_name
-        from wharf.projections.catalog import ddl
-
-        self.sql_create_statements.extend(SQL(statement) for statement in ddl())  # type: ignore[arg-type,misc]
 
     @contextmanager
     def _transaction(self, *, commit: bool, snapshot: bool = False) -> Iterator[Any]:

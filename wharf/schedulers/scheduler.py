@@ -118,6 +118,8 @@ class Scheduler:
         """Plans one pass and applies it; with `wait`, returns once every action is done
         (tests and `--once`). The loop does not wait: a container whose action is still
         running is left out of the next passes until it is done (pipelining)."""
+        if self.term is None:
+            self.lead()  # (a scheduler driven pass by pass, as in `--once` and tests)
         hosts, endpoints = self._hosts()
         observed, silent = self._observe(endpoints)
         now = self.clock.now()
@@ -481,9 +483,7 @@ class Scheduler:
 
     def _cmd(self, kind: type[C], **fields: Any) -> C:
         """A command of this scheduler: its actor, and its term (fencing)."""
-        if self.term is None:
-            self.lead()
-        assert self.term is not None
+        assert self.term is not None, "a pass takes the leadership before it acts"
         return kind(actor=self.actor, term=self.term, **fields)
 
     def lead(self) -> int:

@@ -98,3 +98,19 @@ def test_a_lost_host_s_containers_run_on_the_survivor(two_hosts: Cloud) -> None:
     assert hosts(cloud)[second_engine.ENDPOINT]["state"] == "active"
     assert everything_on(cloud, second_engine.ENDPOINT) == set()
     assert running_on(cloud, LOCAL_ENGINE) == set(ids)
+
+
+def test_registering_a_host_reads_its_capacity_from_the_engine(still_cloud: Cloud) -> None:
+    cloud = still_cloud
+    endpoint = second_engine.start()
+    register = """mutation($e: String!) { registerHost(input: {endpoint: $e}) { __typename
+        ... on HostPayload { host { cpuMillis memoryMib } } ... on InvalidInput { field } } }"""
+    answer = cloud.api.gql(register, {"e": endpoint}, token=cloud.api.operator_token)
+    client = docker.APIClient(base_url=endpoint)
+    info = client.info()
+    client.close()
+    assert answer["registerHost"]["host"] == {
+        "cpuMillis": info["NCPU"] * 1000, "memoryMib": info["MemTotal"] // (1024 * 1024)}
+    silent = cloud.api.gql(register, {"e": "unix:///var/run/no-such-engine.sock"},
+                           token=cloud.api.operator_token)
+    assert silent["registerHost"] == {"__typename": "InvalidInput", "field": "endpoint"}

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import anyio.to_thread
 import strawberry
 from strawberry.types import Info
 
 from wharf.commands import messages as m
 from wharf.commands.context import Outcome
+from wharf.domain.errors import DomainError
 from wharf.graphql.context import Context, parse_id
-from wharf.graphql.errors import Error
+from wharf.graphql.errors import Error, to_graphql
 from wharf.graphql.mutations.access import TenantPayload, tenant_payload
 from wharf.graphql.mutations.base import Reader, run
 from wharf.graphql.types import Host, Plan
+from wharf.infra.scheduling import engine_capacity
 
 
 @strawberry.input
@@ -96,8 +99,10 @@ AddPlanResult = Annotated[PlanPayload | Error, strawberry.union("AddPlanResult")
 @strawberry.input
 class RegisterHostInput:
     endpoint: str
-    cpu_millis: int
-    memory_mib: int
+    cpu_millis: int | None = strawberry.field(
+        default=None, description="Capacity; default: what the engine reports.")
+    memory_mib: int | None = strawberry.field(
+        default=None, description="Capacity; default: what the engine reports.")
     name: str = ""
     overcommit: str = "1"
     pool: str = "public"
@@ -193,9 +198,18 @@ class OperatorMutations:
     async def register_host(
         self, info: Info[Context, Any], input: RegisterHostInput
     ) -> RegisterHostResult:
+        cpu, memory = input.cpu_millis, input.memory_mib
+        if cpu is None or memory is None:
+            try:
+                info.context.require_operator()  # only operators make Wharf call an engine
+                capacity = await anyio.to_thread.run_sync(engine_capacity, input.endpoint)
+            except DomainError as error:
+                return to_graphql(error)
+            cpu = capacity.cpu_millis if cpu is None else cpu
+            memory = capacity.memory_mib if memory is None else memory
         return await run(info, lambda actor: m.RegisterHost(
             actor=actor, request_id=input.client_request_id, endpoint=input.endpoint,
-            name=input.name, cpu_millis=input.cpu_millis, memory_mib=input.memory_mib,
+            name=input.name, cpu_millis=cpu, memory_mib=memory,
             overcommit=input.overcommit, pool=input.pool), _host)
 
     @strawberry.mutation(description="Operators only.")
