@@ -121,7 +121,7 @@ def lifecycle() -> list[str]:
     ours: list[tuple[float, float]] = []
     with tempfile.TemporaryDirectory(prefix="wharf-bench-sched-") as directory:
         home = Path(directory)
-        server = Server(home)
+        server = Server(home, scheduler=True)
         try:
             created = server.post(
                 """mutation { createTenant(input: {name: "bench", owner: "o@b.io",

@@ -48,6 +48,7 @@ environment:
   WHARF_PLACEMENT      spread (default) or binpack
   WHARF_HOST_GRACE     seconds a silent engine has before its host is lost (default 30)
   WHARF_DISK_GRACE     seconds a container may stay over its disk limit (default 600)
+  WHARF_SCHEDULER      off: `wharf up` runs no scheduler and no timers (API only)
 """
 
 
@@ -291,18 +292,23 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
         print(f"operator token (also in {token_file(settings)}): {token}")
     else:
         print(f"operator token: in {token_file(settings)}")
-    engines = register_engines(wiring, settings.docker_hosts)
-    print(f"Docker hosts: {', '.join(engines) or 'none answering (containers will wait)'}")
-    scheduler = build_scheduler(wiring, in_process=True)
-    leader = threading.Thread(target=_lead, args=(wiring, scheduler), name="scheduler",
-                              daemon=True)
-    leader.start()
-    print("Running the API, the projector, the scheduler and the timers. Ctrl-C stops.",
-          flush=True)
+    scheduler = None
+    if settings.scheduler:
+        engines = register_engines(wiring, settings.docker_hosts)
+        print(f"Docker hosts: {', '.join(engines) or 'none answering (containers wait)'}")
+        scheduler = build_scheduler(wiring, in_process=True)
+        threading.Thread(target=_lead, args=(wiring, scheduler), name="scheduler",
+                         daemon=True).start()
+        print("Running the API, the projector, the scheduler and the timers. Ctrl-C stops.",
+              flush=True)
+    else:
+        print("Running the API and the projector (WHARF_SCHEDULER=off: no containers are "
+              "run, no timers). Ctrl-C stops.", flush=True)
     try:
         serve(wiring, settings, embedded=True)
     finally:
-        scheduler.close()
+        if scheduler is not None:
+            scheduler.close()
         wiring.close()
     return 0
 

@@ -68,14 +68,19 @@ class ContainerIdInput:
 
 @strawberry.type
 class ContainerPayload:
-    container: Container | None
     position: int
+    container_id: strawberry.Private[str]
+
+    @strawberry.field(description="The container as the read side has it, which is at "
+                                  "least at `position` (read only when asked for).")
+    async def container(self, info: Info[Context, Any]) -> Container | None:
+        rows = await info.context.read("SELECT * FROM rm_containers WHERE id = ?",
+                                       (self.container_id,))
+        return Container.from_row(rows[0]) if rows else None
 
 
 def _container(read: Reader, outcome: Outcome) -> ContainerPayload:
-    rows = read("SELECT * FROM rm_containers WHERE id = ?", (str(outcome.id),))
-    return ContainerPayload(container=Container.from_row(rows[0]) if rows else None,
-                            position=outcome.position)
+    return ContainerPayload(container_id=str(outcome.id), position=outcome.position)
 
 
 def _spec(data: CreateContainerInput) -> dict[str, Any]:
