@@ -46,11 +46,12 @@ class Server:
     """`wharf up` on a free port with the rate limit off; stopped on exit."""
 
     def __init__(self, home: Path, database_url: str | None = None,
-                 scheduler: bool = False) -> None:
+                 scheduler: bool = False, **settings: str) -> None:
         self.port = free_port()
         # The API figures are the API's: without a scheduler starting real containers.
         env = {**os.environ, "WHARF_HOME": str(home), "WHARF_LISTEN": f"127.0.0.1:{self.port}",
-               "WHARF_RATE_LIMIT": "0", "WHARF_SCHEDULER": "on" if scheduler else "off"}
+               "WHARF_RATE_LIMIT": "0", "WHARF_SCHEDULER": "on" if scheduler else "off",
+               **settings}
         if database_url:
             env["WHARF_DATABASE_URL"] = database_url
         self.process = subprocess.Popen([sys.executable, "-m", "wharf.infra.cli", "up"],
@@ -116,7 +117,7 @@ def mutations_per_second(server: Server) -> tuple[float, float]:
     for round_no in range(ROUNDS):
         noop = run("mutation { ping { position } }", lambda i, j: {})
         create = run("""mutation($n: String!) { createContainer(input: {name: $n,
-            image: "busybox"}) { __typename } }""", lambda i, j: {"n": f"r{round_no}-c{j}"})
+            image: "busybox"}) { __typename } }""", lambda i, j, r=round_no: {"n": f"r{r}-c{j}"})
         ratios.append(create / noop)
         creates.append(create)
         noops.append(noop)

@@ -324,7 +324,8 @@ def _lead(wiring: Wiring, scheduler: Scheduler) -> None:
         engines = stats_engines(wiring)
         timers = start_timers(wiring.app, wiring.view, wiring.logs,
                               (engines, wiring.metrics), settings.metrics_every,
-                              (engines, timedelta(seconds=settings.disk_grace)))
+                              (engines, timedelta(seconds=settings.disk_grace)),
+                              settings.disk_every)
         try:
             scheduler.run_forever(settings.scheduler_interval)
         finally:

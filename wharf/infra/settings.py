@@ -24,6 +24,7 @@ class Settings:
     host_grace: float = 30.0  # seconds a host's engine may stay silent before it is lost
     metrics_every: float = 15.0  # seconds between samples of every running container
     disk_grace: float = 600.0  # seconds a container may stay over its disk limit
+    disk_every: float = 60.0  # seconds between measurements of disk use (docker system df)
     scheduler: bool = True  # off: `wharf up` runs no scheduler (the API and projector only)
 
     @classmethod
@@ -45,6 +46,7 @@ class Settings:
             host_grace=float(env.get("WHARF_HOST_GRACE", "30")),
             metrics_every=float(env.get("WHARF_METRICS_EVERY", "15")),
             disk_grace=float(env.get("WHARF_DISK_GRACE", "600")),
+            disk_every=float(env.get("WHARF_DISK_EVERY", "60")),
             scheduler=env.get("WHARF_SCHEDULER", "on").lower() not in ("0", "off", "no",
                                                                          "false"),
         )

@@ -56,6 +56,7 @@ class Action:
     reasons: dict[str, str] = field(default_factory=dict)
     after: str = ""  # restart: the exit (finish time) it answers
     move: bool = False  # place: away from a host it is leaving
+    running: bool = False  # remove: the copy was running when the pass looked
 
     @property
     def mutates_engine(self) -> bool:
@@ -132,7 +133,8 @@ def plan(
 
         if want.desired == "deleted":
             if here is not None:
-                actions.append(Action("remove", want.id, want.host_id, here.docker_id))
+                actions.append(Action("remove", want.id, want.host_id, here.docker_id,
+                                      running=here.running))
             elif not copies and want.observed != "removed" and _known(want, observed):
                 actions.append(Action("record-removed", want.id, want.host_id))
             continue

@@ -48,6 +48,7 @@ C = TypeVar("C", bound=m.SchedulerCommand)
 
 STOP_TIMEOUT = 10  # seconds Docker waits for a stop before it kills
 RETRY_MAX = 60.0  # seconds between attempts of an action that keeps failing
+WAKE_COALESCE = 0.05  # seconds a woken loop waits for the rest of a burst of wakes
 
 HOSTS_SQL = (
     "SELECT id, name, endpoint, pool, state, cpu_millis, memory_mib, overcommit, "
@@ -405,16 +406,15 @@ class Scheduler:
                 assert action.docker_id is not None
                 engine.remove_by_docker_id(action.docker_id)  # a stale copy
                 return
-            current = engine.inspect(want.id)
-            if current is not None and current.running:
+            if action.running:  # as the pass saw it: stop first, to record its exit
                 engine.stop(want.id, STOP_TIMEOUT)
                 self._record_run(want, engine, record)
             engine.remove(want.id)
             record(self._cmd(m.RecordRemoved, container_id=cid))
             return
+        self._record_run(want, engine, record)
         if self.collector is not None:
             self.collector.follow(want.id, engine)  # from its first line (or the last kept)
-        self._record_run(want, engine, record)
 
     def _apply_volume(self, action: VolumeAction) -> tuple[bool, int]:
         engine = self.engines[action.host_id]
@@ -507,6 +507,7 @@ class Scheduler:
         # (a predecessor's among them): the first pass must not act on less.
         self._wait_for_head()
         self.lead()
+        passed = 0.0
         while not self._stop.is_set():
             self._wake.clear()
             try:
@@ -514,6 +515,7 @@ class Scheduler:
                     written = self._written
                 self.wait_for(written)  # a pass must see what earlier actions recorded
                 result = self.run_pass(wait=False)
+                passed = time.monotonic()
                 if result.position:
                     self.wait_for(result.position)
             except TimeoutError:
@@ -527,7 +529,14 @@ class Scheduler:
             if result.wake_at is not None:
                 timeout = min(timeout, max(0.0, (result.wake_at - self.clock.now())
                                            .total_seconds()))
-            self._wake.wait(timeout)
+            if self._wake.wait(timeout):
+                # Wakes come in bursts (each finished action, each projected batch, each
+                # engine event): within one, a moment's wait lets one pass, one listing of
+                # each engine, answer many wakes. The first wake after a quiet spell is
+                # answered at once.
+                since = time.monotonic() - passed
+                if since < WAKE_COALESCE:
+                    self._stop.wait(WAKE_COALESCE - since)
 
     def _wait_for_head(self) -> None:
         while not self._stop.is_set():

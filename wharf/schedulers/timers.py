@@ -20,7 +20,6 @@ log = logging.getLogger(__name__)
 
 PURGE_EVERY_SECONDS = 60
 LOG_RETENTION_EVERY_SECONDS = 300
-DISK_EVERY_SECONDS = 60
 
 
 def start_timers(
@@ -28,13 +27,14 @@ def start_timers(
     metrics: tuple[Callable[[str, str], StatsSource], MetricsSink] | None = None,
     metrics_every: float = 15.0,
     disk: tuple[Callable[[str, str], DiskSource], timedelta] | None = None,
+    disk_every: float = 60.0,
 ) -> BackgroundScheduler:
     """Starts the timer jobs in a background thread; `.shutdown()` stops them."""
     scheduler = BackgroundScheduler(timezone="UTC")
     if disk is not None:
         disk_engines, grace = disk
         scheduler.add_job(
-            enforce_disk_limits, "interval", seconds=DISK_EVERY_SECONDS,
+            enforce_disk_limits, "interval", seconds=disk_every,
             args=(app, view, disk_engines, app.clock, grace), id="disk-limits",
             max_instances=1, coalesce=True)
     if metrics is not None:
