@@ -19,16 +19,11 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bench.common import SPEC, open_bench_app, scratch_store
-from wharf.commands.actors import Actor
-from wharf.domain.container import Container
-from wharf.domain.plans import PlanCatalog, Resources
-from wharf.domain.tenant import Tenant
+from bench.common import fill_containers, scratch_store
 
 CLIENTS = 16
 PER_CLIENT = 60
@@ -126,25 +121,8 @@ def mutations_per_second(server: Server) -> tuple[float, float]:
 
 
 def fill_store(home: Path, tenants: int = 1000, per_tenant: int = 10) -> list[str]:
-    app = open_bench_app(f"sqlite:///{home / 'wharf.db'}")
-    plan = app.repository.get(PlanCatalog.ID).latest("unlimited")
-    op = Actor.operator("bench").label
-    ids = []
-    for t in range(tenants):
-        tenant = Tenant(id=Tenant.id_for(f"lat-{t}"), name=f"lat-{t}", plan_name="unlimited",
-                        plan_version=1, owner=f"o@lat{t}.io", actor=op, cause="bench")
-        batch: list[Any] = []
-        for c in range(per_tenant):
-            container_id = uuid.uuid4()
-            tenant.reserve_container(plan, f"c{c}", container_id,
-                                     Resources(containers=1, cpu_millis=100, memory_mib=64), [])
-            batch.append(Container(id=container_id, tenant_id=tenant.id, name=f"c{c}",
-                                   spec=SPEC, cpu_millis=100, memory_mib=64, desired="running",
-                                   actor=op, cause="bench"))
-        app.save(tenant, *batch)
-        ids.append(str(tenant.id))
-    app.close()
-    return ids
+    return fill_containers(f"sqlite:///{home / 'wharf.db'}", tenants, per_tenant,
+                           desired="running", prefix="lat")
 
 
 def page_latency(server: Server, tenant_ids: list[str], samples: int = 2000) -> list[float]:

@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -97,3 +98,29 @@ def open_bench_app(url: str) -> Wharf:
     app = open_app(url, pool_size=4)
     app.seed()
     return app
+
+
+def fill_containers(url: str, tenants: int, per_tenant: int, desired: str,
+                    prefix: str) -> list[str]:
+    """`tenants` tenants of `per_tenant` containers each, saved directly (one save a
+    tenant). Returns the tenants' ids."""
+    app = open_bench_app(url)
+    plan = app.repository.get(PlanCatalog.ID).latest("unlimited")
+    op = Actor.operator("bench").label
+    ids = []
+    for t in range(tenants):
+        tenant = Tenant(id=Tenant.id_for(f"{prefix}-{t}"), name=f"{prefix}-{t}",
+                        plan_name="unlimited", plan_version=1, owner=f"o@{prefix}{t}.io",
+                        actor=op, cause="bench")
+        batch: list[Any] = []
+        for c in range(per_tenant):
+            container_id = uuid.uuid4()
+            tenant.reserve_container(plan, f"c{c}", container_id,
+                                     Resources(containers=1, cpu_millis=100, memory_mib=64), [])
+            batch.append(Container(id=container_id, tenant_id=tenant.id, name=f"c{c}",
+                                   spec=SPEC, cpu_millis=100, memory_mib=64, desired=desired,
+                                   actor=op, cause="bench"))
+        app.save(tenant, *batch)
+        ids.append(str(tenant.id))
+    app.close()
+    return ids

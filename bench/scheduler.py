@@ -28,11 +28,7 @@ from typing import Any
 import docker
 
 from bench.api import Server
-from bench.common import SPEC, open_bench_app
-from wharf.commands.actors import Actor
-from wharf.domain.container import Container
-from wharf.domain.plans import PlanCatalog, Resources
-from wharf.domain.tenant import Tenant
+from bench.common import fill_containers, open_bench_app
 from wharf.infra.docker_driver import CAPABILITIES, PIDS_LIMIT
 
 COUNT = 20
@@ -57,18 +53,26 @@ def count(api: docker.APIClient, label: str, running: bool) -> int:
     return len(api.containers(all=not running, filters=filters))
 
 
-def raw_round(api: docker.APIClient) -> tuple[float, float]:
-    """The SDK alone: the same hardened containers, 4 threads."""
+def raw_round(api: docker.APIClient, high_level: bool = False) -> tuple[float, float]:
+    """The SDK alone: the same hardened containers, 4 threads. Low level: one create and
+    one start call each (the strictest baseline). High level: `containers.run(detach=
+    True)`, which also reads the container back once, as most SDK users write it."""
     label = f"bench.raw={uuid.uuid4().hex[:8]}"
     key, value = label.split("=")
+    client = docker.DockerClient(base_url=LOCAL) if high_level else None
+    hardening: dict[str, Any] = dict(
+        nano_cpus=250_000_000, mem_limit="256m", memswap_limit="256m",
+        pids_limit=PIDS_LIMIT, cap_drop=["ALL"], cap_add=CAPABILITIES,
+        security_opt=["no-new-privileges"], init=True)
 
     def create(i: int) -> str:
-        host = api.create_host_config(
-            nano_cpus=250_000_000, mem_limit="256m", memswap_limit="256m",
-            pids_limit=PIDS_LIMIT, cap_drop=["ALL"], cap_add=CAPABILITIES,
-            security_opt=["no-new-privileges"], init=True)
+        name = f"bench-raw-{value}-{i}"
+        if client is not None:
+            container = client.containers.run("busybox", COMMAND, labels={key: value},
+                                              name=name, detach=True, **hardening)
+            return str(container.id)
         made = api.create_container("busybox", command=COMMAND, labels={key: value},
-                                    name=f"bench-raw-{value}-{i}", host_config=host)
+                                    name=name, host_config=api.create_host_config(**hardening))
         api.start(made["Id"])
         return str(made["Id"])
 
@@ -83,6 +87,8 @@ def raw_round(api: docker.APIClient) -> tuple[float, float]:
         started = time.perf_counter()
         list(pool.map(remove, ids))
         down = time.perf_counter() - started
+    if client is not None:
+        client.close()
     return up, down
 
 
@@ -118,6 +124,7 @@ def wharf_round(server: Server, token: str, api: docker.APIClient, installation:
 def lifecycle() -> list[str]:
     api = docker.APIClient(base_url=LOCAL)
     raw: list[tuple[float, float]] = []
+    high: list[tuple[float, float]] = []
     ours: list[tuple[float, float]] = []
     with tempfile.TemporaryDirectory(prefix="wharf-bench-sched-") as directory:
         home = Path(directory)
@@ -137,15 +144,19 @@ def lifecycle() -> list[str]:
             wharf_round(server, token, api, installation, 0)  # warm-up: caches, images
             for round_no in range(1, ROUNDS + 1):
                 raw.append(raw_round(api))
+                high.append(raw_round(api, high_level=True))
                 ours.append(wharf_round(server, token, api, installation, round_no))
         finally:
             server.stop()
     api.close()
     raw_up = statistics.median(r[0] for r in raw)
     raw_down = statistics.median(r[1] for r in raw)
+    high_up = statistics.median(r[0] for r in high)
     up = statistics.median(r[0] for r in ours)
     down = statistics.median(r[1] for r in ours)
     return [
+        f"scheduler   (the same 20 with the SDK's containers.run, {THREADS} threads: "
+        f"{high_up:5.2f} s; Wharf {up / high_up:4.2f}x)",
         f"scheduler   {COUNT} createContainer -> {COUNT} running: {up:5.2f} s   raw SDK create+"
         f"start, {THREADS} threads: {raw_up:5.2f} s   {up / raw_up:4.2f}x   (goal <= 1.1x)",
         f"scheduler   {COUNT} deleteContainer -> none left:     {down:5.2f} s   raw SDK stop+"
@@ -154,24 +165,9 @@ def lifecycle() -> list[str]:
     ]
 
 
-def fill(url: str, tenants: int = 1000, per_tenant: int = 10) -> None:
+def fill(url: str) -> None:
     """10,000 stopped containers (never placed) in 1,000 tenants, written directly."""
-    app = open_bench_app(url)
-    plan = app.repository.get(PlanCatalog.ID).latest("unlimited")
-    op = Actor.operator("bench").label
-    for t in range(tenants):
-        tenant = Tenant(id=Tenant.id_for(f"mem-{t}"), name=f"mem-{t}", plan_name="unlimited",
-                        plan_version=1, owner=f"o@mem{t}.io", actor=op, cause="bench")
-        batch: list[Any] = []
-        for c in range(per_tenant):
-            container_id = uuid.uuid4()
-            tenant.reserve_container(plan, f"c{c}", container_id,
-                                     Resources(containers=1, cpu_millis=100, memory_mib=64), [])
-            batch.append(Container(id=container_id, tenant_id=tenant.id, name=f"c{c}",
-                                   spec=SPEC, cpu_millis=100, memory_mib=64, desired="stopped",
-                                   actor=op, cause="bench"))
-        app.save(tenant, *batch)
-    app.close()
+    fill_containers(url, 1000, 10, desired="stopped", prefix="mem")
 
 
 def rss_mib(pid: int, field: str) -> float:

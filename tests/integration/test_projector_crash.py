@@ -57,11 +57,16 @@ def test_projector_survives_sigkill_at_random_moments(
     positions = []
     for _ in range(KILLS):
         proc = subprocess.Popen([sys.executable, "-m", "wharf.infra.cli", "projector",
-                                 "--batch-size", "100"], env=env)
+                                 "--batch-size", "100"], env=env, stdout=subprocess.PIPE,
+                                text=True)
+        assert proc.stdout is not None
+        # Killed a random moment after it began to project (not while it starts up).
+        assert "following the log" in proc.stdout.readline()
         with pytest.raises(subprocess.TimeoutExpired):  # it must not die by itself
-            proc.wait(timeout=rng.uniform(0.4, 1.5))
+            proc.wait(timeout=rng.uniform(0.05, 1.0))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        proc.stdout.close()
         positions.append(wiring.view.position("audit"))
     kills_done.set()
     writer.join()

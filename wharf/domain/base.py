@@ -56,3 +56,25 @@ class WharfAggregate(Aggregate):
         kwargs.setdefault("actor", self._stamp[0])
         kwargs.setdefault("cause", self._stamp[1])
         super().trigger_event(event_class, **kwargs)
+
+
+class DiskMeasured:
+    """Disk use measured from outside (no quota enforces it): records crossing the limit
+    either way, and nothing for a measurement that changes nothing (metrics are not
+    events). The aggregate defines the two events."""
+
+    disk_over_since: str
+
+    def _disk_over_limit(self, used_mib: int, limit_mib: int, at: str) -> None: ...
+
+    def _disk_within_limit(self, used_mib: int, limit_mib: int) -> None: ...
+
+    def _measured(self, used_mib: int, limit_mib: int, at: str) -> bool:
+        over = used_mib > limit_mib
+        if over and not self.disk_over_since:
+            self._disk_over_limit(used_mib=used_mib, limit_mib=limit_mib, at=at)
+            return True
+        if not over and self.disk_over_since:
+            self._disk_within_limit(used_mib=used_mib, limit_mib=limit_mib)
+            return True
+        return False

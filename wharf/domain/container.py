@@ -7,13 +7,13 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
-from wharf.domain.base import WharfAggregate
+from wharf.domain.base import DiskMeasured, WharfAggregate
 from wharf.domain.errors import Conflict
 
 DESIRED = ("running", "stopped", "deleted")
 
 
-class Container(WharfAggregate):
+class Container(DiskMeasured, WharfAggregate):
     @event("Created")
     def __init__(
         self,
@@ -143,16 +143,8 @@ class Container(WharfAggregate):
     # -- disk (measured: overlay2 on ext4 has no quota) -------------------------------
 
     def measure_disk(self, used_mib: int, limit_mib: int, at: str) -> bool:
-        """Records crossing the plan's limit either way; a measurement that changes
-        nothing records nothing (metrics are not events)."""
-        over = used_mib > limit_mib
-        if over and not self.disk_over_since:
-            self._disk_over_limit(used_mib=used_mib, limit_mib=limit_mib, at=at)
-            return True
-        if not over and self.disk_over_since:
-            self._disk_within_limit(used_mib=used_mib, limit_mib=limit_mib)
-            return True
-        return False
+        """Its writable layer against the plan's container_disk_mib."""
+        return self._measured(used_mib, limit_mib, at)
 
     @event("DiskOverLimit")
     def _disk_over_limit(self, used_mib: int, limit_mib: int, at: str) -> None:

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
-from wharf.domain.base import WharfAggregate
+from wharf.domain.base import DiskMeasured, WharfAggregate
 from wharf.domain.errors import Conflict, InvalidInput
 
 MAX_VOLUME_GIB = 16384
@@ -21,7 +21,7 @@ def check_size(size_gib: int) -> int:
     return size_gib
 
 
-class Volume(WharfAggregate):
+class Volume(DiskMeasured, WharfAggregate):
     @event("Created")
     def __init__(
         self, id: UUID, tenant_id: UUID, name: str, size_gib: int, actor: str, cause: str
@@ -126,15 +126,8 @@ class Volume(WharfAggregate):
     # -- disk (measured: Docker's local volumes have no size) -----------------------------
 
     def measure_disk(self, used_mib: int, at: str) -> bool:
-        limit_mib = self.size_gib * 1024
-        over = used_mib > limit_mib
-        if over and not self.disk_over_since:
-            self._disk_over_limit(used_mib=used_mib, limit_mib=limit_mib, at=at)
-            return True
-        if not over and self.disk_over_since:
-            self._disk_within_limit(used_mib=used_mib, limit_mib=limit_mib)
-            return True
-        return False
+        """Its files against its size."""
+        return self._measured(used_mib, self.size_gib * 1024, at)
 
     @event("DiskOverLimit")
     def _disk_over_limit(self, used_mib: int, limit_mib: int, at: str) -> None:

@@ -420,6 +420,8 @@ def cmd_projector(settings: Settings, args: argparse.Namespace) -> int:
 
 def _run_projector(wiring: Wiring) -> int:
     signal.signal(signal.SIGTERM, lambda *_: wiring.projector.stop())
+    print(f"projector: following the log from position {wiring.projector.position}",
+          flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         wiring.projector.run_forever()
     wiring.close()

@@ -7,6 +7,7 @@ engine on two cores (ENVIRONMENT.md), so each engine admits four at a time; more
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -72,7 +73,10 @@ class DockerEngine:
     @contextmanager
     def _call(self, kind: str | None = None) -> Iterator[None]:
         self._reachable()
-        with self._slots:
+        # Only calls that change something take one of the engine's slots: they are the
+        # heavy ones (mounts, namespaces, cgroups); reads are light and never wait
+        # behind them.
+        with self._slots if kind is not None else contextlib.nullcontext():
             if kind is not None:
                 self.calls[kind] = self.calls.get(kind, 0) + 1
             try:

@@ -48,7 +48,7 @@ C = TypeVar("C", bound=m.SchedulerCommand)
 
 STOP_TIMEOUT = 10  # seconds Docker waits for a stop before it kills
 RETRY_MAX = 60.0  # seconds between attempts of an action that keeps failing
-WAKE_COALESCE = 0.05  # seconds a woken loop waits for the rest of a burst of wakes
+WAKE_COALESCE = 0.1  # seconds a woken loop waits for the rest of a burst of wakes
 
 HOSTS_SQL = (
     "SELECT id, name, endpoint, pool, state, cpu_millis, memory_mib, overcommit, "
@@ -133,7 +133,9 @@ class Scheduler:
         volume_wants = self._volume_wants()
         wants = self._wants(self._volumes_by_name())
         decided = plan(wants, observed, hosts, now, self.strategy)
-        volume_actions = plan_volumes(volume_wants, self._observe_volumes(observed), hosts)
+        # Engines are asked for their volumes only when Wharf has (or had) some.
+        volume_actions = plan_volumes(
+            volume_wants, self._observe_volumes(observed) if volume_wants else {}, hosts)
         retry_at = time.monotonic()
         with self._lock:
             actions = [a for a in decided.actions if a.container_id not in self._busy
