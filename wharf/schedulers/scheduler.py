@@ -106,6 +106,9 @@ class Scheduler:
         self.term: int | None = None
         self.engines: dict[str, Engine] = {}  # host id -> engine
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="wharf-apply")
+        # Listings have threads of their own: a pass must not wait behind slow actions
+        # (a stop can take its whole grace period).
+        self._listers = ThreadPoolExecutor(4, thread_name_prefix="wharf-list")
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -207,7 +210,8 @@ class Scheduler:
                 return None
 
         observed, silent = {}, []
-        for host_id, objects in zip(endpoints, self._pool.map(listing, endpoints), strict=True):
+        for host_id, objects in zip(endpoints, self._listers.map(listing, endpoints),
+                                    strict=True):
             if objects is None:
                 silent.append(host_id)
             else:
@@ -246,7 +250,7 @@ class Scheduler:
                 return None
 
         hosts = list(observed)
-        return {h: v for h, v in zip(hosts, self._pool.map(listing, hosts), strict=True)
+        return {h: v for h, v in zip(hosts, self._listers.map(listing, hosts), strict=True)
                 if v is not None}
 
     def _volumes_by_name(self) -> dict[tuple[str, str], dict[str, Any]]:
@@ -555,6 +559,7 @@ class Scheduler:
     def close(self) -> None:
         self.stop()
         self._pool.shutdown(wait=True)
+        self._listers.shutdown(wait=True)
         for engine in self.engines.values():
             engine.close()
 
