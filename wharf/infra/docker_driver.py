@@ -128,8 +128,9 @@ class DockerEngine:
                 return None
             raise
 
-    def create(self, spec: RunSpec) -> Observed:
-        """Creates the container, or adopts the one a crashed attempt already made."""
+    def create(self, spec: RunSpec) -> str:
+        """Creates the container, or adopts the one a crashed attempt already made;
+        returns the engine's id for it."""
         exposed, bindings = [], {}
         for port in spec.ports:
             key = f"{port['container_port']}/{port['protocol']}"
@@ -152,21 +153,22 @@ class DockerEngine:
                   LABEL_GENERATION: str(spec.generation)}
         try:
             with self._call("create"):
-                self.api.create_container(
+                made = self.api.create_container(
                     spec.image, command=spec.command or None,
                     entrypoint=spec.entrypoint or None, environment=spec.env,
                     ports=exposed, labels=labels, name=spec.name, host_config=host_config,
                     hostname=spec.container_id[:12],
                 )
+            return str(made["Id"])
         except EngineError as error:
             cause = error.__cause__
             if not (isinstance(cause, docker.errors.APIError) and cause.status_code == 409):
                 raise
-            log.info("adopting existing Docker container %s", spec.name)
+        log.info("adopting existing Docker container %s", spec.name)
         observed = self.inspect(spec.container_id)
         if observed is None:
             raise EngineError(f"{spec.name} vanished right after its create")
-        return observed
+        return observed.docker_id
 
     def start(self, container_id: str) -> None:
         self._quiet("start", lambda: self.api.start(docker_name(container_id)), 304)
