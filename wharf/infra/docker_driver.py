@@ -71,12 +71,9 @@ class DockerEngine:
             raise EngineError(f"{self.endpoint} does not answer: no such socket")
 
     @contextmanager
-    def _call(self, kind: str | None = None) -> Iterator[None]:
+    def _call(self, kind: str | None = None, slot: bool = True) -> Iterator[None]:
         self._reachable()
-        # Only calls that change something take one of the engine's slots: they are the
-        # heavy ones (mounts, namespaces, cgroups); reads are light and never wait
-        # behind them.
-        with self._slots if kind is not None else contextlib.nullcontext():
+        with self._slots if slot else contextlib.nullcontext():
             if kind is not None:
                 self.calls[kind] = self.calls.get(kind, 0) + 1
             try:
@@ -189,7 +186,8 @@ class DockerEngine:
         """One `docker stats` answer (the engine takes about a second: it samples twice),
         or None when the container is gone."""
         try:
-            with self._call():
+            # No slot: the engine spends the second sampling, not working.
+            with self._call(slot=False):
                 answer: dict[str, Any] = self.api.stats(docker_name(container_id),
                                                         stream=False)
                 return answer
