@@ -175,12 +175,14 @@ class DockerEngine:
                     304, 404)
 
     def remove(self, container_id: str) -> None:
+        # 409: a removal already in progress.
         self._quiet("remove", lambda: self.api.remove_container(docker_name(container_id),
-                                                                force=True), 404)
+                                                                force=True), 404, 409)
 
     def remove_by_docker_id(self, docker_id: str) -> None:
         """Removes a container by the engine's own id (strangers and stale copies)."""
-        self._quiet("remove", lambda: self.api.remove_container(docker_id, force=True), 404)
+        self._quiet("remove", lambda: self.api.remove_container(docker_id, force=True),
+                    404, 409)
 
     def stats(self, container_id: str) -> dict[str, Any] | None:
         """One `docker stats` answer (the engine takes about a second: it samples twice),

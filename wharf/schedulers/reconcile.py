@@ -196,6 +196,10 @@ def _step(want: Want, here: Observed | None, now: datetime) -> Action | datetime
     # The object exists and is not running.
     if want.observed == "running":
         return Action("observe", want.id, host, here.docker_id)  # record its exit first
+    if want.observed == "removed" and here.state != "created":
+        # Made again after a removal behind our back, and run, but its run is not
+        # recorded (a crash between start and record): record it, then decide.
+        return Action("observe", want.id, host, here.docker_id)
     if want.desired != "running":
         return None
     if here.state == "created" or want.run_generation < want.generation:

@@ -8,7 +8,6 @@ the aggregate. A crash anywhere leaves a state the next pass converges from.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import logging
@@ -118,7 +117,7 @@ class Scheduler:
 
     # -- one pass -------------------------------------------------------------------
 
-    def run_pass(self, wait: bool = True) -> PassResult:
+    def run_pass(self, wait: bool = True, busy: set[str] | None = None) -> PassResult:
         """Plans one pass and applies it; with `wait`, returns once every action is done
         (tests and `--once`). The loop does not wait: a container whose action is still
         running is left out of the next passes until it is done (pipelining)."""
@@ -140,10 +139,22 @@ class Scheduler:
         volume_actions = plan_volumes(
             volume_wants, self._observe_volumes(observed) if volume_wants else {}, hosts)
         retry_at = time.monotonic()
+        planned = {a.container_id for a in decided.actions} | \
+            {va.volume_id for va in volume_actions}
         with self._lock:
-            actions = [a for a in decided.actions if a.container_id not in self._busy
-                       and self._backoff.get(a.container_id, (0, 0.0))[1] <= retry_at]
+            # Busy: running now, or running when the read side was last waited for (its
+            # writes may not be in what this pass read).
+            skip = self._busy | (busy or set())
+            actions = []
+            for a in decided.actions:
+                if a.container_id in skip or \
+                        self._backoff.get(a.container_id, (0, 0.0))[1] > retry_at:
+                    continue
+                actions.append(a)
+                skip.add(a.container_id)  # one action per container per pass
             self._busy.update(a.container_id for a in actions)
+            for stale in [c for c in self._backoff if c not in planned and c not in skip]:
+                del self._backoff[stale]  # nothing to retry any more
         for due in (wake_at, self._next_retry(now)):
             if due is not None and (decided.wake_at is None or due < decided.wake_at):
                 decided.wake_at = due
@@ -156,7 +167,14 @@ class Scheduler:
             future.add_done_callback(functools.partial(self._done, action.container_id))
             futures.append(future)
         with self._lock:
-            volume_actions = [a for a in volume_actions if a.volume_id not in self._busy]
+            skip = self._busy | (busy or set())
+            chosen = []
+            for va in volume_actions:
+                if va.volume_id not in skip and \
+                        self._backoff.get(va.volume_id, (0, 0.0))[1] <= retry_at:
+                    chosen.append(va)
+                    skip.add(va.volume_id)  # one action per volume per pass
+            volume_actions = chosen
             self._busy.update(a.volume_id for a in volume_actions)
         for volume_action in volume_actions:
             future = self._pool.submit(self._apply_volume, volume_action)
@@ -171,7 +189,11 @@ class Scheduler:
         return result
 
     def _done(self, container_id: str, future: Future[tuple[bool, int]]) -> None:
-        ok, position = future.result()
+        try:
+            ok, position = future.result()
+        except Exception:  # (the action's own handler failed): free it, retry it later
+            log.exception("action on %s failed", container_id)
+            ok, position = False, 0
         with self._lock:
             self._busy.discard(container_id)
             self._written = max(self._written, position)
@@ -184,11 +206,14 @@ class Scheduler:
         self.nudge()
 
     def _next_retry(self, now: datetime) -> datetime | None:
+        """When the next backed-off action may run again (only retries still ahead: one
+        whose time has passed waits for a pass that plans it, not for a wake)."""
+        clock = time.monotonic()
         with self._lock:
-            if not self._backoff:
-                return None
-            soonest = min(at for _, at in self._backoff.values())
-        return now + timedelta(seconds=max(0.0, soonest - time.monotonic()))
+            ahead = [at for _, at in self._backoff.values() if at > clock]
+        if not ahead:
+            return None
+        return now + timedelta(seconds=min(ahead) - clock)
 
     def _hosts(self) -> tuple[list[HostRoom], dict[str, str]]:
         rows = self.view.query(HOSTS_SQL)
@@ -221,16 +246,18 @@ class Scheduler:
     def _engine(self, host_id: str, endpoint: str) -> Engine:
         engine = self.engines.get(host_id)
         if engine is None or engine.endpoint != endpoint:
+            if engine is not None:
+                engine.close()  # (ends its event stream, and so its watcher)
             engine = self.engines[host_id] = self.engine_for(endpoint)
-            threading.Thread(target=self._watch, args=(engine,), daemon=True,
+            threading.Thread(target=self._watch, args=(host_id, engine), daemon=True,
                              name=f"wharf-events-{host_id[:8]}").start()
         return engine
 
-    def _watch(self, engine: Engine) -> None:
+    def _watch(self, host_id: str, engine: Engine) -> None:
         """Wakes the loop on every event the engine reports for Wharf's containers (a
         die, an OOM kill, a removal behind our back). The pass itself reads the state, so
         a lost or repeated event costs nothing but a pass."""
-        while not self._stop.is_set() and engine in self.engines.values():
+        while not self._stop.is_set() and self.engines.get(host_id) is engine:
             try:
                 for _ in engine.events():
                     self.nudge()
@@ -350,9 +377,11 @@ class Scheduler:
                 isinstance(error, NotFound)  # a missing secret or volume
             if refused and want is not None and action.kind in ("place", "create", "start",
                                                                  "restart"):
-                with contextlib.suppress(DomainError):  # a new term, or deleted meanwhile
+                try:
                     record(self._cmd(m.RecordFailure, container_id=UUID(want.id),
                                      reason=str(error)))
+                except Exception as recording:  # a new term, deleted meanwhile, a busy store
+                    log.warning("could not record the failure of %s: %s", want.id, recording)
             return False, written[0]
         except Exception:
             log.exception("%s of container %s failed", action.kind, action.container_id)
@@ -518,9 +547,9 @@ class Scheduler:
             self._wake.clear()
             try:
                 with self._lock:
-                    written = self._written
+                    written, busy = self._written, set(self._busy)
                 self.wait_for(written)  # a pass must see what earlier actions recorded
-                result = self.run_pass(wait=False)
+                result = self.run_pass(wait=False, busy=busy)
                 passed = time.monotonic()
                 if result.position:
                     self.wait_for(result.position)

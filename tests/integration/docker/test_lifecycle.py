@@ -53,8 +53,15 @@ def test_create_run_answer_stop_delete(cloud: Cloud) -> None:
     running = cloud.wait_observed(token, cid, "running")
     [port] = running["ports"]
     assert port["containerPort"] == "80/tcp" and port["hostIp"] == "127.0.0.1"
-    with urllib.request.urlopen(f"http://127.0.0.1:{port['hostPort']}/", timeout=5) as reply:
-        assert reply.read().decode().strip() == cid[:12]  # the hostname Wharf gave it
+    def answer() -> str | None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port['hostPort']}/",
+                                        timeout=5) as reply:
+                return str(reply.read().decode().strip())
+        except OSError:  # running, but httpd may not listen yet
+            return None
+
+    assert wait_for("the port to answer", answer, timeout=15) == cid[:12]  # its hostname
     [listed] = cloud.ours()
     assert listed["Names"] == [f"/{docker_name(cid)}"] and listed["State"] == "running"
 

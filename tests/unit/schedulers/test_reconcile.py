@@ -136,3 +136,9 @@ def test_one_host_port_goes_to_one_container_per_host() -> None:
     assert actions[2].kind == "unschedulable"
     assert actions[2].reasons == {"one": "host port 20080 is taken there",
                                   "two": "host port 20080 is taken there"}
+
+
+def test_a_run_after_a_removal_behind_our_back_is_observed_not_forgotten() -> None:
+    remade = want(host_id="h1", observed="removed", run_generation=1, generation=1)
+    assert kinds([remade], {"h1": [obj("exited")]}) == [("observe", "h1")]
+    assert kinds([remade], {"h1": [obj("created")]}) == [("start", "h1")]
