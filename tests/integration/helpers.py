@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 from uuid import UUID
 
 from wharf.commands import messages as m
@@ -53,3 +56,17 @@ def wharf(url: str, home: Path, *args: str, ok: bool = True) -> subprocess.Compl
     if ok:
         assert done.returncode == 0, done.stdout + done.stderr
     return done
+
+
+T = TypeVar("T")
+
+
+def wait_for(what: str, check: Callable[[], T | None], timeout: float = 30.0) -> T:
+    """Polls `check` until it returns something truthy; fails with `what` at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)

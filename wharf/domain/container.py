@@ -13,6 +13,19 @@ from wharf.domain.errors import Conflict
 DESIRED = ("running", "stopped", "deleted")
 
 
+def restart_wanted(policy: str, desired: str, observed: str, run_generation: int,
+                   generation: int, exit_code: int | None) -> bool:
+    """Whether a container's restart policy asks for a restart after its last run ended
+    (the rule the aggregate enforces and the reconciler plans by)."""
+    if desired != "running" or observed != "exited":
+        return False
+    if run_generation != generation:
+        return False  # that run was of an earlier start; a new start is due instead
+    if policy == "on-failure":
+        return exit_code not in (0, None)
+    return policy in ("always", "unless-stopped")
+
+
 class Container(DiskMeasured, WharfAggregate):
     @event("Created")
     def __init__(
@@ -205,14 +218,9 @@ class Container(DiskMeasured, WharfAggregate):
 
     def restart_wanted(self) -> bool:
         """Whether the restart policy asks for a restart of the run that just ended."""
-        policy = self.spec.get("restart_policy", "no")
-        if self.desired != "running" or self.observed != "exited":
-            return False
-        if self.run_generation != self.generation:
-            return False  # that run was of an earlier start; a new start is due instead
-        if policy == "on-failure":
-            return self.exit_code != 0
-        return policy in ("always", "unless-stopped")
+        return restart_wanted(self.spec.get("restart_policy", "no"), self.desired,
+                              self.observed, self.run_generation, self.generation,
+                              self.exit_code)
 
     def restart(self, after_finished_at: str) -> bool:
         """The decision to restart after an exit, recorded before Docker is asked; once

@@ -12,6 +12,7 @@ import itertools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from wharf.domain.container import restart_wanted
 from wharf.schedulers.placement import HostRoom, Request, choose
 from wharf.schedulers.ports import Observed
 
@@ -85,15 +86,9 @@ def restart_delay(restarts: int) -> timedelta:
     return timedelta(seconds=min(RESTART_BACKOFF_BASE * 2 ** restarts, RESTART_BACKOFF_MAX))
 
 
-def restart_wanted(want: Want) -> bool:
-    """The container's restart policy, for an exit of its current generation."""
-    if want.desired != "running" or want.observed != "exited":
-        return False
-    if want.run_generation != want.generation:
-        return False
-    if want.restart_policy == "on-failure":
-        return want.exit_code not in (0, None)
-    return want.restart_policy in ("always", "unless-stopped")
+def _restart_wanted(want: Want) -> bool:
+    return restart_wanted(want.restart_policy, want.desired, want.observed,
+                          want.run_generation, want.generation, want.exit_code)
 
 
 def plan(
@@ -204,7 +199,7 @@ def _step(want: Want, here: Observed | None, now: datetime) -> Action | datetime
         return None
     if here.state == "created" or want.run_generation < want.generation:
         return Action("start", want.id, host, here.docker_id)
-    if restart_wanted(want) and want.finished_at:
+    if _restart_wanted(want) and want.finished_at:
         due = docker_time(want.finished_at) + restart_delay(want.restarts)
         if due > now:
             return due

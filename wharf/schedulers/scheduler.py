@@ -322,16 +322,16 @@ class Scheduler:
         for r in self.view.query(WANTS_SQL):
             volume_host = waiting = None
             host_ports: tuple[int, ...] = ()
-            # The spec is parsed only where it mounts volumes or asks for ports (as_json
-            # writes empty lists so).
-            if '"volumes":[]' not in r["spec"] or '"ports":[]' not in r["spec"]:
+            policy = "no"
+            # The spec is parsed only where it matters: it mounts volumes, asks for ports
+            # (as_json writes empty lists so), or its restart policy may apply.
+            if '"volumes":[]' not in r["spec"] or '"ports":[]' not in r["spec"] \
+                    or r["observed"] == "exited":
                 spec = json.loads(r["spec"])
                 volume_host, waiting = _volume_needs(spec, r["tenant_id"], volumes)
                 host_ports = tuple(p["host_port"] for p in spec.get("ports", [])
                                    if p.get("host_port") and p.get("publish", True))
-            # The spec is parsed only where the restart policy can matter.
-            policy = json.loads(r["spec"]).get("restart_policy", "no") \
-                if r["observed"] == "exited" else "no"
+                policy = spec.get("restart_policy", "no")
             wants.append(Want(
                 id=r["id"], tenant_id=r["tenant_id"], tenant=r["tenant"], desired=r["desired"],
                 observed=r["observed"], host_id=r["host_id"], cpu_millis=r["cpu_millis"],
@@ -401,8 +401,7 @@ class Scheduler:
             return
         assert want is not None
         if kind == "unschedulable":
-            record(self._cmd(m.MarkUnschedulable, container_id=cid,
-                                       reasons=action.reasons))
+            record(self._cmd(m.MarkUnschedulable, container_id=cid, reasons=action.reasons))
             return
         if kind == "record-removed":
             record(self._cmd(m.RecordRemoved, container_id=cid))
@@ -412,7 +411,7 @@ class Scheduler:
         if kind == "place":
             # The decision is in the log before Docker hears of it.
             placed = record(self._cmd(m.PlaceContainer, container_id=cid,
-                                             host_id=UUID(host_id), move=action.move))
+                                      host_id=UUID(host_id), move=action.move))
             host_id = placed["host_id"]  # an earlier decision stands
             kind = "create"
         engine = self.engines.get(host_id)
@@ -430,7 +429,7 @@ class Scheduler:
             engine.start(want.id)
         elif kind == "restart":
             data = record(self._cmd(m.RestartContainer, container_id=cid,
-                                             after_finished_at=action.after))
+                                    after_finished_at=action.after))
             if not data.get("due"):
                 return
             engine.start(want.id)

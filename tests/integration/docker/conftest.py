@@ -4,8 +4,7 @@ scheduler, each in a thread of the test process (as `wharf up` runs them)."""
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,6 +13,7 @@ import docker
 import pytest
 
 from tests.integration.graphql.conftest import Api, _serve, new_tenant
+from tests.integration.helpers import wait_for
 from wharf.infra.bootstrap import Wiring
 from wharf.infra.docker_driver import DockerEngine
 from wharf.infra.scheduling import LOCAL_ENGINE, build_scheduler, register_engines
@@ -31,17 +31,6 @@ CONTAINER = """query($id: ID!) { container(id: $id) { id desired observed exitCo
 def caught_up(wiring: Wiring) -> None:
     """Waits for the API's own projector thread to reach the log's head."""
     wiring.projector.wait(wiring.app.recorder.max_notification_id() or 0, 10)
-
-
-def wait_for(what: str, check: Callable[[], T | None], timeout: float = 30.0) -> T:
-    """Polls `check` until it returns something truthy; fails with `what` at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 @dataclass

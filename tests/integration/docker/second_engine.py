@@ -6,10 +6,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import docker
+
+from tests.integration.helpers import wait_for
 
 SOCKET = "/var/run/docker-h2.sock"
 ENDPOINT = f"unix://{SOCKET}"
@@ -60,10 +61,7 @@ def start() -> str:
              "--exec-root", "/var/run/docker-h2", "--pidfile", str(PIDFILE),
              "--bridge", "wharf1"],
             stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True))
-    deadline = time.monotonic() + 30
-    while not _answers():
-        assert time.monotonic() < deadline, f"second engine did not start; see {LOG}"
-        time.sleep(0.1)
+    wait_for(f"the second engine to answer (see {LOG})", _answers)
     client = docker.APIClient(base_url=ENDPOINT)
     try:
         if not client.images(name="busybox"):
@@ -81,10 +79,7 @@ def stop() -> None:
     if pid is None:
         return
     os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 30
-    while _pid() is not None:
-        assert time.monotonic() < deadline, "second engine did not stop"
-        time.sleep(0.1)
+    wait_for("the second engine to stop", lambda: _pid() is None)
     for process in _ENGINES:
         if process.pid == pid:
             process.wait(10)

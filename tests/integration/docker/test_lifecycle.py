@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import urllib.request
 from typing import Any
+from uuid import UUID
 
 import pytest
 
@@ -38,12 +39,7 @@ def by_id(cloud: Cloud, token: str, mutation: str, container_id: str) -> dict[st
 def events_of(cloud: Cloud, container_id: str) -> list[str]:
     app = cloud.api.wiring.app
     return [type(e).__qualname__.split(".")[-1]
-            for e in app.repository.event_store.get(container_id_uuid(container_id))]
-
-
-def container_id_uuid(container_id: str) -> Any:
-    from uuid import UUID
-    return UUID(container_id)
+            for e in app.repository.event_store.get(UUID(container_id))]
 
 
 def test_create_run_answer_stop_delete(cloud: Cloud) -> None:

@@ -69,7 +69,8 @@ def test_killed_scheduler_leaves_no_duplicates_orphans_or_doubled_events(
         creator.start()
         for _ in range(KILLS):
             process = start_scheduler(pg_url, home)
-            time.sleep(rng.uniform(0.05, 1.2))
+            with pytest.raises(subprocess.TimeoutExpired):  # killed at a random moment,
+                process.wait(timeout=rng.uniform(0.05, 1.2))  # never dead by itself
             process.send_signal(signal.SIGKILL)
             process.wait(10)
             assert process.stdout is not None

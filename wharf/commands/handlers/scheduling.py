@@ -6,6 +6,8 @@ a restarted scheduler records nothing twice.
 
 from __future__ import annotations
 
+from typing import Any
+
 from wharf.commands.context import Context, Decision, Outcome
 from wharf.commands.messages import (
     EnforceDiskLimit,
@@ -29,6 +31,11 @@ from wharf.domain.host import Host
 from wharf.domain.leadership import Leadership
 from wharf.domain.tenant import Tenant
 from wharf.domain.volume import Volume
+
+
+def _if_changed(aggregate: WharfAggregate, changed: bool, **data: Any) -> Decision:
+    """Saves the aggregate only when the report changed it: a repeat records nothing."""
+    return Decision([aggregate] if changed else [], Outcome(id=aggregate.id, data=data))
 
 
 def place_container(ctx: Context, cmd: PlaceContainer) -> Decision:
@@ -59,8 +66,7 @@ def place_container(ctx: Context, cmd: PlaceContainer) -> Decision:
 def mark_unschedulable(ctx: Context, cmd: MarkUnschedulable) -> Decision:
     ctx.require_leader(cmd.term)
     container = ctx.load(Container, cmd.container_id, "container")
-    changed = container.mark_unschedulable(cmd.reasons)
-    return Decision([container] if changed else [], Outcome(id=container.id))
+    return _if_changed(container, container.mark_unschedulable(cmd.reasons))
 
 
 def record_run(ctx: Context, cmd: RecordRun) -> Decision:
@@ -68,8 +74,7 @@ def record_run(ctx: Context, cmd: RecordRun) -> Decision:
     container = ctx.load(Container, cmd.container_id, "container")
     recorded = container.observe(cmd.generation, cmd.started_at, cmd.finished_at, cmd.running,
                                  cmd.exit_code, cmd.oom_killed, cmd.ports)
-    return Decision([container] if recorded else [],
-                    Outcome(id=container.id, data={"recorded": recorded}))
+    return _if_changed(container, bool(recorded), recorded=recorded)
 
 
 def restart_container(ctx: Context, cmd: RestartContainer) -> Decision:
@@ -78,41 +83,38 @@ def restart_container(ctx: Context, cmd: RestartContainer) -> Decision:
     changed = container.restart(cmd.after_finished_at)
     # Due also when an earlier pass recorded this restart but died before starting it.
     due = container.restarted_after == cmd.after_finished_at
-    return Decision([container] if changed else [],
-                    Outcome(id=container.id, data={"attempt": container.restarts, "due": due}))
+    return _if_changed(container, changed, attempt=container.restarts, due=due)
 
 
 def record_removed(ctx: Context, cmd: RecordRemoved) -> Decision:
     ctx.require_leader(cmd.term)
     container = ctx.load(Container, cmd.container_id, "container")
-    changed = container.observe_removed()
-    return Decision([container] if changed else [], Outcome(id=container.id))
+    return _if_changed(container, container.observe_removed())
 
 
 def mark_host_lost(ctx: Context, cmd: MarkHostLost) -> Decision:
     ctx.require_leader(cmd.term)
     host = ctx.load(Host, cmd.host_id, "host")
-    return Decision([host] if host.lose(cmd.silent_since) else [], Outcome(id=host.id))
+    return _if_changed(host, host.lose(cmd.silent_since))
 
 
 def mark_host_recovered(ctx: Context, cmd: MarkHostRecovered) -> Decision:
     ctx.require_leader(cmd.term)
     host = ctx.load(Host, cmd.host_id, "host")
-    return Decision([host] if host.recover() else [], Outcome(id=host.id))
+    return _if_changed(host, host.recover())
 
 
 def record_backup(ctx: Context, cmd: RecordBackup) -> Decision:
     ctx.require_leader(cmd.term)
     volume = ctx.load(Volume, cmd.volume_id, "volume")
-    changed = volume.record_backup(cmd.backup_id, cmd.size_bytes, cmd.sha256)
-    return Decision([volume] if changed else [], Outcome(id=volume.id))
+    return _if_changed(volume, volume.record_backup(cmd.backup_id, cmd.size_bytes,
+                                                    cmd.sha256))
 
 
 def record_restore(ctx: Context, cmd: RecordRestore) -> Decision:
     ctx.require_leader(cmd.term)
     volume = ctx.load(Volume, cmd.volume_id, "volume")
-    changed = volume.record_restore(cmd.host_id)
-    return Decision([volume] if changed else [], Outcome(id=volume.id))
+    return _if_changed(volume, volume.record_restore(cmd.host_id))
 
 
 def take_leadership(ctx: Context, cmd: TakeLeadership) -> Decision:
@@ -128,21 +130,19 @@ def take_leadership(ctx: Context, cmd: TakeLeadership) -> Decision:
 def record_failure(ctx: Context, cmd: RecordFailure) -> Decision:
     ctx.require_leader(cmd.term)
     container = ctx.load(Container, cmd.container_id, "container")
-    changed = container.record_failure(cmd.reason[:1000])
-    return Decision([container] if changed else [], Outcome(id=container.id))
+    return _if_changed(container, container.record_failure(cmd.reason[:1000]))
 
 
 def record_disk_usage(ctx: Context, cmd: RecordDiskUsage) -> Decision:
     ctx.require_system()
     if cmd.kind == "volume":
         volume = ctx.load(Volume, cmd.object_id, "volume")
-        return Decision([volume] if volume.measure_disk(cmd.used_mib, cmd.at) else [],
-                        Outcome(id=volume.id))
+        return _if_changed(volume, volume.measure_disk(cmd.used_mib, cmd.at))
     container = ctx.load(Container, cmd.object_id, "container")
     limit = ctx.plan_of(ctx.load(Tenant, container.tenant_id, "tenant")).limit(
         "container_disk_mib")
-    changed = limit is not None and container.measure_disk(cmd.used_mib, limit, cmd.at)
-    return Decision([container] if changed else [], Outcome(id=container.id))
+    return _if_changed(container, limit is not None
+                       and container.measure_disk(cmd.used_mib, limit, cmd.at))
 
 
 def enforce_disk_limit(ctx: Context, cmd: EnforceDiskLimit) -> Decision:
@@ -155,5 +155,4 @@ def enforce_disk_limit(ctx: Context, cmd: EnforceDiskLimit) -> Decision:
                                                   container.spec.get("volumes", [])]:
             raise Conflict(f"container {container.name} does not mount volume {cmd.volume}")
         since = ctx.load(Volume, reserved["id"], "volume").disk_over_since
-    changed = container.enforce_disk_limit(since, cmd.volume)
-    return Decision([container] if changed else [], Outcome(id=container.id))
+    return _if_changed(container, container.enforce_disk_limit(since, cmd.volume))
