@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,15 @@ from wharf.infra.bootstrap import Wiring, build
 from wharf.infra.settings import Settings
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage() -> Iterator[None]:
+    """Collects garbage after each test, so that a socket or file a test leaked fails
+    that test (the warnings filter makes ResourceWarning an error), not whichever test
+    the garbage collector happens to run in later."""
+    yield
+    gc.collect()
 
 
 class DrivenClock:

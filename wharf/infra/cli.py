@@ -329,7 +329,8 @@ def _lead(wiring: Wiring, scheduler: Scheduler) -> None:
         try:
             scheduler.run_forever(settings.scheduler_interval)
         finally:
-            timers.shutdown(wait=False)
+            timers.shutdown(wait=True)
+            engines.close()
 
 
 def cmd_scheduler(settings: Settings, args: argparse.Namespace) -> int:

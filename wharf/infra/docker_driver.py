@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import os
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -65,10 +65,17 @@ class DockerEngine:
         self.calls: dict[str, int] = {}  # mutating calls by kind, for tests and metrics
 
     def _reachable(self) -> None:
-        """A unix endpoint whose socket is gone fails here, without a connection attempt:
-        the SDK leaves the socket of a failed unix connect open."""
-        if self.endpoint.startswith("unix://") and not os.path.exists(self.endpoint[7:]):
-            raise EngineError(f"{self.endpoint} does not answer: no such socket")
+        """A unix endpoint where nothing listens (no socket file, or the stale file of a
+        killed engine) fails here, by a probe that closes its socket: the SDK leaves the
+        socket of a failed unix connect open, one leaked socket per call to a lost host."""
+        if not self.endpoint.startswith("unix://"):
+            return
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            probe.settimeout(2)
+            try:
+                probe.connect(self.endpoint[len("unix://"):])
+            except OSError as error:
+                raise EngineError(f"{self.endpoint} does not answer: {error}") from None
 
     @contextmanager
     def _call(self, kind: str | None = None, slot: bool = True) -> Iterator[None]:

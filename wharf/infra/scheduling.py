@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable
 
 from wharf.commands import messages as m
 from wharf.commands.actors import Actor
@@ -69,18 +68,36 @@ def register_engines(wiring: Wiring, endpoints: tuple[str, ...]) -> list[str]:
     return ready
 
 
-def stats_engines(wiring: Wiring) -> Callable[[str, str], DockerEngine]:
-    """One engine client per endpoint, for the metrics job."""
-    engines: dict[str, DockerEngine] = {}
-    guard = threading.Lock()
+class StatsEngines:
+    """One engine client per endpoint, for the timer jobs (metrics, disk); closing it
+    closes every client it made (their pooled sockets with them)."""
 
-    def engine_for(host_id: str, endpoint: str) -> DockerEngine:
-        with guard:
-            if endpoint not in engines:
-                engines[endpoint] = DockerEngine(endpoint, wiring.app.installation)
-            return engines[endpoint]
+    def __init__(self, installation: str) -> None:
+        self.installation = installation
+        self._engines: dict[str, DockerEngine] = {}
+        self._guard = threading.Lock()
 
-    return engine_for
+    def __call__(self, host_id: str, endpoint: str) -> DockerEngine:
+        with self._guard:
+            if endpoint not in self._engines:
+                self._engines[endpoint] = DockerEngine(endpoint, self.installation)
+            return self._engines[endpoint]
+
+    def close(self) -> None:
+        with self._guard:
+            engines, self._engines = list(self._engines.values()), {}
+        for engine in engines:
+            engine.close()
+
+    def __enter__(self) -> StatsEngines:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def stats_engines(wiring: Wiring) -> StatsEngines:
+    return StatsEngines(wiring.app.installation)
 
 
 def engine_capacity(endpoint: str) -> Capacity:

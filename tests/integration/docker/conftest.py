@@ -15,7 +15,6 @@ import pytest
 from tests.integration.graphql.conftest import Api, _serve, new_tenant
 from tests.integration.helpers import wait_for
 from wharf.infra.bootstrap import Wiring
-from wharf.infra.docker_driver import DockerEngine
 from wharf.infra.scheduling import LOCAL_ENGINE, build_scheduler, register_engines
 from wharf.schedulers.ports import LABEL_INSTALLATION
 from wharf.schedulers.scheduler import Scheduler
@@ -115,10 +114,6 @@ def still_cloud(tmp_path: Path, docker_api: docker.APIClient) -> Iterator[Cloud]
     """Wharf whose scheduler passes only when the test says (`cloud.scheduler.run_pass`)."""
     yield from _cloud(tmp_path, docker_api, f"sqlite:///{tmp_path / 'home' / 'wharf.db'}",
                       loop=False)
-
-
-def engine_for(cloud: Cloud) -> DockerEngine:
-    return DockerEngine(LOCAL_ENGINE, cloud.installation)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from pathlib import Path
 import docker
 
 from tests.integration.helpers import wait_for
+from wharf.infra.docker_driver import DockerEngine
 
 SOCKET = "/var/run/docker-h2.sock"
 ENDPOINT = f"unix://{SOCKET}"
@@ -24,16 +25,11 @@ def _run(*args: str) -> None:
 
 
 def _answers() -> bool:
-    if not os.path.exists(SOCKET):
-        return False  # (a failed unix connect would leave its socket open in the SDK)
+    engine = DockerEngine(ENDPOINT, timeout=2)  # (its probe closes a refused socket)
     try:
-        client = docker.APIClient(base_url=ENDPOINT, timeout=2)
-        try:
-            return bool(client.ping())
-        finally:
-            client.close()
-    except Exception:
-        return False
+        return engine.ping()
+    finally:
+        engine.close()
 
 
 def _pid() -> int | None:

@@ -30,7 +30,8 @@ def test_running_containers_and_their_host_are_sampled(cloud: Cloud) -> None:
     cloud.wait_observed(token, idle, "running")
     wiring = cloud.api.wiring
 
-    sampled = sample_running(wiring.view, stats_engines(wiring), wiring.metrics, SystemClock())
+    with stats_engines(wiring) as engines:
+        sampled = sample_running(wiring.view, engines, wiring.metrics, SystemClock())
     assert sampled == 2
     [hot] = points(cloud, token, burner) or []
     [cold] = points(cloud, token, idle) or []

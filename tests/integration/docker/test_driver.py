@@ -1,0 +1,33 @@
+"""The driver against an endpoint where no engine listens: a clear EngineError, and no
+socket left open per call (a lost host is asked every pass)."""
+
+from __future__ import annotations
+
+import gc
+import socket
+import warnings
+from pathlib import Path
+
+import pytest
+
+from wharf.infra.docker_driver import DockerEngine
+from wharf.schedulers.ports import EngineError
+
+
+def test_a_stale_socket_file_answers_engine_error_and_leaks_no_socket(tmp_path: Path) -> None:
+    path = tmp_path / "killed-engine.sock"
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(str(path))
+    stale.close()  # the file stays, as a SIGKILLed dockerd leaves it; connects are refused
+    engine = DockerEngine(f"unix://{path}", "test", timeout=2)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert engine.ping() is False
+            for _ in range(3):
+                with pytest.raises(EngineError, match="does not answer"):
+                    engine.containers()
+            gc.collect()
+        assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
+    finally:
+        engine.close()
