@@ -325,7 +325,7 @@ def _lead(wiring: Wiring, scheduler: Scheduler) -> None:
         timers = start_timers(wiring.app, wiring.view, wiring.logs,
                               (engines, wiring.metrics), settings.metrics_every,
                               (engines, timedelta(seconds=settings.disk_grace)),
-                              settings.disk_every)
+                              settings.disk_every, networks=engines)
         try:
             scheduler.run_forever(settings.scheduler_interval)
         finally:

@@ -50,6 +50,12 @@ LOG_ROTATION = {"max-size": "10m", "max-file": "3"}
 T = TypeVar("T")
 
 
+def network_name(tenant_id: str, installation: str) -> str:
+    """A tenant's network on an engine (tenant ids repeat across installations that
+    share an engine, as tests and a developer's `wharf up` do)."""
+    return f"wharf-net-{tenant_id}-{installation[:8]}"
+
+
 def volume_name(volume_id: str) -> str:
     return f"wharf-vol-{volume_id}"
 
@@ -63,6 +69,8 @@ class DockerEngine:
         self.api = docker.APIClient(base_url=endpoint, timeout=timeout, version=API_VERSION)
         self._slots = threading.BoundedSemaphore(CONCURRENT_CALLS)
         self.calls: dict[str, int] = {}  # mutating calls by kind, for tests and metrics
+        self._networks: dict[str, str] = {}  # tenant id -> its network's id on this engine
+        self._network_guard = threading.Lock()  # (Docker does not keep names unique)
 
     def _reachable(self) -> None:
         """A unix endpoint where nothing listens (no socket file, or the stale file of a
@@ -155,19 +163,31 @@ class DockerEngine:
         labels = {LABEL_MANAGED: "1", LABEL_INSTALLATION: self.installation,
                   LABEL_TENANT: spec.tenant_id, LABEL_CONTAINER: spec.container_id,
                   LABEL_GENERATION: str(spec.generation)}
-        try:
-            with self._call("create"):
-                made = self.api.create_container(
-                    spec.image, command=spec.command or None,
-                    entrypoint=spec.entrypoint or None, environment=spec.env,
-                    ports=exposed, labels=labels, name=spec.name, host_config=host_config,
-                    hostname=spec.container_id[:12],
-                )
-            return str(made["Id"])
-        except EngineError as error:
-            cause = error.__cause__
-            if not (isinstance(cause, docker.errors.APIError) and cause.status_code == 409):
-                raise
+        for attempt in (1, 2):
+            network = self._ensure_network(spec.tenant_id)
+            host_config["NetworkMode"] = network
+            endpoint = {network: self.api.create_endpoint_config(
+                aliases=[spec.alias] if spec.alias else None)}
+            try:
+                with self._call("create"):
+                    made = self.api.create_container(
+                        spec.image, command=spec.command or None,
+                        entrypoint=spec.entrypoint or None, environment=spec.env,
+                        ports=exposed, labels=labels, name=spec.name, host_config=host_config,
+                        hostname=spec.container_id[:12],
+                        networking_config=self.api.create_networking_config(endpoint),
+                    )
+                return str(made["Id"])
+            except EngineError as error:
+                cause = error.__cause__
+                if isinstance(cause, docker.errors.NotFound) and attempt == 1 and \
+                        "network" in str(cause.explanation or ""):
+                    self._networks.pop(spec.tenant_id, None)  # pruned meanwhile: again
+                    continue
+                if not (isinstance(cause, docker.errors.APIError) and
+                        cause.status_code == 409):
+                    raise
+                break
         log.info("adopting existing Docker container %s", spec.name)
         observed = self.inspect(spec.container_id)
         if observed is None:
@@ -175,7 +195,21 @@ class DockerEngine:
         return observed.docker_id
 
     def start(self, container_id: str) -> None:
-        self._quiet("start", lambda: self.api.start(docker_name(container_id)), 304)
+        try:
+            self._quiet("start", lambda: self.api.start(docker_name(container_id)), 304)
+        except EngineError as error:
+            cause = error.__cause__
+            if isinstance(cause, docker.errors.NotFound) and \
+                    "network" in str(cause.explanation or ""):
+                # Its tenant's network was pruned after the create: the next pass
+                # creates the container again, and its network with it.
+                self._quiet("remove", lambda: self.api.remove_container(
+                    docker_name(container_id), force=True), 404, 409)
+                with self._network_guard:
+                    self._networks.clear()
+                raise EngineError(f"{container_id}: its network is gone; created again "
+                                  "on the next pass") from error
+            raise
 
     def stop(self, container_id: str, timeout: int = 10) -> None:
         self._quiet("stop", lambda: self.api.stop(docker_name(container_id), timeout=timeout),
@@ -239,6 +273,51 @@ class DockerEngine:
                 yield [pending.decode("utf-8", errors="replace")]
         finally:
             stream.close()
+
+    # -- tenant networks --------------------------------------------------------------
+
+    def _ensure_network(self, tenant_id: str) -> str:
+        """Each tenant's containers share a bridge network of their own on each host:
+        they reach each other by name, and no other tenant's container reaches them
+        (Docker isolates user-defined bridges from each other). Returns its id."""
+        with self._network_guard:
+            known = self._networks.get(tenant_id)
+            if known is not None:
+                return known
+            name = network_name(tenant_id, self.installation)
+            with self._call("network"):
+                found = [n for n in self.api.networks(names=[name]) if n["Name"] == name]
+                if found:  # the oldest, should an older Wharf have made two
+                    network_id = str(min(found, key=lambda n: n["Created"])["Id"])
+                else:
+                    network_id = str(self.api.create_network(name, driver="bridge", labels={
+                        LABEL_MANAGED: "1", LABEL_INSTALLATION: self.installation,
+                        LABEL_TENANT: tenant_id})["Id"])
+            self._networks[tenant_id] = network_id
+            return network_id
+
+    def prune_networks(self, keep: set[str]) -> list[str]:
+        """Removes this Wharf's tenant networks whose tenant is not in `keep` (tenants
+        with containers in the read side) and has no container on this engine; returns
+        the names removed. (A create racing a removal makes its network again.)"""
+        with self._call():
+            networks = self.api.networks(filters={"label": self._ours()})
+            used = {row["Labels"].get(LABEL_TENANT) for row in self.api.containers(
+                all=True, filters={"label": self._ours()})}
+        removed = []
+        for network in networks:
+            tenant = network["Labels"].get(LABEL_TENANT)
+            if tenant in keep or tenant in used:
+                continue
+            with self._network_guard:
+                self._networks.pop(tenant, None)
+            try:
+                with self._call("remove-network"):
+                    self.api.remove_network(network["Id"])
+                removed.append(network["Name"])
+            except EngineError as error:  # in use after all (a create raced us), or gone
+                log.debug("network %s stays: %s", network["Name"], error)
+        return removed
 
     # -- volumes --------------------------------------------------------------------
 

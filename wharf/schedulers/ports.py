@@ -64,6 +64,7 @@ class RunSpec:
     cpu_millis: int
     memory_mib: int
     volumes: list[dict[str, Any]]
+    alias: str = ""  # the container's name in its tenant: how its neighbours reach it
 
     @property
     def name(self) -> str:
@@ -106,6 +107,8 @@ class Engine(Protocol):
     def volumes(self) -> list[str]: ...
 
     def remove_volume(self, volume_id: str) -> bool: ...
+
+    def prune_networks(self, keep: set[str]) -> list[str]: ...
 
     def backup_volume(self, volume_id: str, archive: Path) -> tuple[int, str]: ...
 

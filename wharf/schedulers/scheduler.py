@@ -495,7 +495,8 @@ class Scheduler:
                            oom_killed=current.oom_killed, ports=current.ports))
 
     def _run_spec(self, want: Want) -> RunSpec:
-        rows = self.view.query("SELECT spec FROM rm_containers WHERE id = ?", (want.id,))
+        rows = self.view.query("SELECT spec, name FROM rm_containers WHERE id = ?",
+                               (want.id,))
         spec = json.loads(rows[0]["spec"])
         tenant_id = UUID(want.tenant_id)
         env = dict(spec["env"])
@@ -513,7 +514,7 @@ class Scheduler:
                        generation=want.generation, image=spec["image"],
                        command=spec["command"], entrypoint=spec["entrypoint"], env=env,
                        ports=spec["ports"], cpu_millis=want.cpu_millis,
-                       memory_mib=want.memory_mib, volumes=volumes)
+                       memory_mib=want.memory_mib, volumes=volumes, alias=rows[0]["name"])
 
     def _cmd(self, kind: type[C], **fields: Any) -> C:
         """A command of this scheduler: its actor, and its term (fencing)."""

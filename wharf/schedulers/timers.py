@@ -13,6 +13,7 @@ from wharf.commands.application import Wharf
 from wharf.projections.views import ReadModelStore
 from wharf.schedulers.disk import DiskSource, enforce_disk_limits
 from wharf.schedulers.metrics import MetricsSink, StatsSource, sample_running
+from wharf.schedulers.networks import NetworkSource, prune_networks
 from wharf.schedulers.purge import purge_due_tenants
 from wharf.schedulers.retention import KeptLogs, purge_expired_logs
 
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 
 PURGE_EVERY_SECONDS = 60
 LOG_RETENTION_EVERY_SECONDS = 300
+NETWORK_PRUNE_EVERY_SECONDS = 600
 
 
 def start_timers(
@@ -28,6 +30,7 @@ def start_timers(
     metrics_every: float = 15.0,
     disk: tuple[Callable[[str, str], DiskSource], timedelta] | None = None,
     disk_every: float = 60.0,
+    networks: Callable[[str, str], NetworkSource] | None = None,
 ) -> BackgroundScheduler:
     """Starts the timer jobs in a background thread; `.shutdown()` stops them."""
     scheduler = BackgroundScheduler(timezone="UTC")
@@ -43,6 +46,10 @@ def start_timers(
             sample_running, "interval", seconds=metrics_every,
             args=(view, engine_for, sink, app.clock), id="sample-metrics", max_instances=1,
             coalesce=True)
+    if networks is not None:
+        scheduler.add_job(
+            prune_networks, "interval", seconds=NETWORK_PRUNE_EVERY_SECONDS,
+            args=(view, networks), id="prune-networks", max_instances=1, coalesce=True)
     if logs is not None:
         scheduler.add_job(
             purge_expired_logs, "interval", seconds=LOG_RETENTION_EVERY_SECONDS,

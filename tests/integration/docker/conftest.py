@@ -99,7 +99,14 @@ def _cloud(tmp_path: Path, docker_api: docker.APIClient, url: str,
                                                        f"{cloud.installation}"})
         for volume in volumes.get("Volumes") or []:
             docker_api.remove_volume(volume["Name"], force=True)
+        remove_networks(docker_api, cloud.installation)
         next(served, None)
+
+
+def remove_networks(client: docker.APIClient, installation: str) -> None:
+    """The tenant networks this Wharf made (its containers are gone by now)."""
+    for network in client.networks(filters={"label": f"{LABEL_INSTALLATION}={installation}"}):
+        client.remove_network(network["Id"])
 
 
 @pytest.fixture
@@ -133,4 +140,5 @@ def two_hosts(still_cloud: Cloud) -> Iterator[Cloud]:
         for row in client.containers(
                 all=True, filters={"label": f"{LABEL_INSTALLATION}={still_cloud.installation}"}):
             client.remove_container(row["Id"], force=True)
+        remove_networks(client, still_cloud.installation)
         client.close()

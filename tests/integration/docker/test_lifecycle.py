@@ -10,7 +10,7 @@ from uuid import UUID
 import pytest
 
 from tests.integration.docker.conftest import Cloud, wait_for
-from wharf.infra.docker_driver import CAPABILITIES, PIDS_LIMIT
+from wharf.infra.docker_driver import CAPABILITIES, PIDS_LIMIT, network_name
 from wharf.schedulers.ports import docker_name
 
 CREATE = """mutation($input: CreateContainerInput!) { createContainer(input: $input) {
@@ -78,7 +78,7 @@ def test_hardened_by_default_and_secrets_stay_out_of_logs(
     cloud: Cloud, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    _, token = cloud.tenant()
+    tenant_id, token = cloud.tenant()
     secret = "s3cr3t-value-9f8e7d"
     answer = cloud.api.gql("""mutation($v: String!) { setSecret(input: {name: "db-password",
         value: $v}) { __typename } }""", {"v": secret}, token=token)
@@ -100,7 +100,9 @@ def test_hardened_by_default_and_secrets_stay_out_of_logs(
     assert host["NanoCpus"] == 250_000_000
     assert host["Init"] is True
     assert host["RestartPolicy"]["Name"] in ("", "no")
-    assert host["NetworkMode"] in ("default", "bridge")
+    # Never the host's network: its tenant's own bridge network.
+    [network] = cloud.docker.networks(names=[network_name(tenant_id, cloud.installation)])
+    assert host["NetworkMode"] == network["Id"] and network["Driver"] == "bridge"
     assert host["Binds"] in (None, [])
     assert host["PortBindings"] == {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]}
     assert "9000/tcp" in inspected["Config"]["ExposedPorts"]

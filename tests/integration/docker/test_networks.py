@@ -1,0 +1,79 @@
+"""Each tenant's containers share a network of their own: they reach each other by name,
+no other tenant's container reaches them, and a network no container needs is removed."""
+
+from __future__ import annotations
+
+import docker
+
+from tests.integration.docker.conftest import Cloud, wait_for
+from tests.integration.docker.test_lifecycle import BY_ID, WEB, create
+from wharf.infra.docker_driver import network_name
+from wharf.infra.scheduling import stats_engines
+from wharf.schedulers.networks import prune_networks
+from wharf.schedulers.ports import docker_name
+
+
+def run_in(client: docker.APIClient, container_id: str, *command: str) -> tuple[int, str]:
+    """Runs a command inside the container (`docker exec`): its exit code and output."""
+    made = client.exec_create(docker_name(container_id), list(command))
+    output = client.exec_start(made["Id"]).decode(errors="replace")
+    return int(client.exec_inspect(made["Id"])["ExitCode"]), output
+
+
+def networks_of(client: docker.APIClient, container_id: str) -> dict[str, str]:
+    """The container's networks and its address on each."""
+    settings = client.inspect_container(docker_name(container_id))["NetworkSettings"]
+    return {name: net["IPAddress"] for name, net in settings["Networks"].items()}
+
+
+def test_tenants_reach_their_own_containers_by_name_and_never_another_s(cloud: Cloud) -> None:
+    acme, acme_token = cloud.tenant("acme")
+    globex, globex_token = cloud.tenant("globex")
+    a_net, g_net = network_name(acme, cloud.installation), network_name(globex, cloud.installation)
+    web = create(cloud, acme_token, name="web", command=WEB,
+                 ports=[{"containerPort": 80, "publish": False}])
+    client = create(cloud, acme_token, name="client", command=["sleep", "600"])
+    spy = create(cloud, globex_token, name="spy", command=["sleep", "600"])
+    for token, cid in ((acme_token, web), (acme_token, client), (globex_token, spy)):
+        cloud.wait_observed(token, cid, "running")
+
+    [(net, address)] = networks_of(cloud.docker, web).items()
+    assert net == a_net  # not Docker's default bridge
+    assert list(networks_of(cloud.docker, spy)) == [g_net]
+
+    def fetch(container_id: str, host: str) -> tuple[int, str]:
+        """GET / of the host, from inside the container (busybox's static wget crashes
+        here; its nc does not)."""
+        return run_in(cloud.docker, container_id, "sh", "-c",
+                      f"printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 {host} 80")
+
+    def served() -> str | None:
+        code, output = fetch(client, address)
+        return output if code == 0 and " 200 " in output else None  # (httpd may be starting)
+
+    code, answer = run_in(cloud.docker, client, "nslookup", "web")
+    assert code == 0 and address in answer
+    page = wait_for("acme's client to reach web", served)
+    assert page.rstrip().endswith(web[:12])  # web's page is its hostname
+    # Another tenant's container reaches it neither by name nor by address.
+    code, answer = run_in(cloud.docker, spy, "nslookup", "web")
+    assert code != 0 and address not in answer
+    code, answer = fetch(spy, address)
+    assert " 200 " not in answer
+
+    # Once acme has no container left, its network goes; globex's stays.
+    for cid in (web, client):
+        deleted = cloud.api.gql(BY_ID % "deleteContainer", {"id": cid}, token=acme_token)
+        assert deleted["deleteContainer"]["__typename"] == "ContainerPayload"
+    for cid in (web, client):
+        cloud.wait_observed(acme_token, cid, "removed")
+    with stats_engines(cloud.api.wiring) as engines:
+        assert prune_networks(cloud.api.wiring.view, engines) == [a_net]
+        assert prune_networks(cloud.api.wiring.view, engines) == []
+    names = {n["Name"] for n in cloud.docker.networks()}
+    assert a_net not in names and g_net in names
+
+    # A new container of acme's makes the network again.
+    again = create(cloud, acme_token, name="again", command=["sleep", "600"])
+    cloud.wait_observed(acme_token, again, "running")
+    assert list(networks_of(cloud.docker, again)) == [a_net]
