@@ -13,7 +13,10 @@ if ! command -v dockerd >/dev/null 2>&1 || ! command -v busybox >/dev/null 2>&1;
 fi
 if ! docker_ready; then
     echo "==> starting Docker Engine (log: /var/log/dockerd.log)"
-    setsid nohup dockerd >/var/log/dockerd.log 2>&1 < /dev/null &
+    # Wharf gives every tenant a network on each host; Docker's default pools hold about
+    # 30 networks, a /24 pool 256.
+    setsid nohup dockerd --default-address-pool base=10.200.0.0/16,size=24 \
+        >/var/log/dockerd.log 2>&1 < /dev/null &
     for _ in $(seq 1 150); do docker_ready && break; sleep 0.2; done
 fi
 docker_ready || { echo "Docker Engine did not start; see /var/log/dockerd.log" >&2; exit 1; }

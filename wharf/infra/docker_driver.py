@@ -290,9 +290,19 @@ class DockerEngine:
                 if found:  # the oldest, should an older Wharf have made two
                     network_id = str(min(found, key=lambda n: n["Created"])["Id"])
                 else:
-                    network_id = str(self.api.create_network(name, driver="bridge", labels={
-                        LABEL_MANAGED: "1", LABEL_INSTALLATION: self.installation,
-                        LABEL_TENANT: tenant_id})["Id"])
+                    try:
+                        network_id = str(self.api.create_network(
+                            name, driver="bridge", labels={
+                                LABEL_MANAGED: "1", LABEL_INSTALLATION: self.installation,
+                                LABEL_TENANT: tenant_id})["Id"])
+                    except docker.errors.APIError as error:
+                        if "address pool" not in str(error.explanation or ""):
+                            raise
+                        # Shown on the container: retrying will not help.
+                        raise EngineError(
+                            f"{self.endpoint} has no address range left for another tenant "
+                            "network; give its daemon larger default-address-pools",
+                            transient=False) from error
             self._networks[tenant_id] = network_id
             return network_id
 

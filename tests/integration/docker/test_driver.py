@@ -8,6 +8,7 @@ import socket
 import warnings
 from pathlib import Path
 
+import docker.errors
 import pytest
 
 from wharf.infra.docker_driver import DockerEngine
@@ -31,3 +32,27 @@ def test_a_stale_socket_file_answers_engine_error_and_leaks_no_socket(tmp_path: 
         assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
     finally:
         engine.close()
+
+
+class _FullEngine:
+    """An engine whose address pools are used up (the answer Docker 20.10 gives)."""
+
+    def networks(self, **_: object) -> list[object]:
+        return []
+
+    def create_network(self, *_: object, **__: object) -> None:
+        raise docker.errors.APIError(
+            "500 Server Error", explanation="could not find an available, non-overlapping "
+                                            "IPv4 address pool among the defaults to assign "
+                                            "to the network")
+
+
+def test_no_address_range_for_a_tenant_network_is_a_failure_the_tenant_sees() -> None:
+    engine = DockerEngine("tcp://127.0.0.1:9", "test")
+    real, engine.api = engine.api, _FullEngine()  # type: ignore[assignment]
+    try:
+        with pytest.raises(EngineError, match="default-address-pools") as raised:
+            engine._ensure_network("tenant")
+        assert raised.value.transient is False  # recorded on the container, not retried
+    finally:
+        real.close()

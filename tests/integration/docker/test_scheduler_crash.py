@@ -18,7 +18,7 @@ import docker
 import pytest
 
 from tests.conftest import settings_for
-from tests.integration.docker.conftest import wait_for
+from tests.integration.docker.conftest import remove_networks, wait_for
 from tests.integration.helpers import ROOT, make_tenant
 from wharf.infra.bootstrap import build
 from wharf.infra.scheduling import LOCAL_ENGINE, register_engines
@@ -109,4 +109,5 @@ def test_killed_scheduler_leaves_no_duplicates_orphans_or_doubled_events(
         projector.join(10)
         for row in docker_api.containers(all=True, filters=ours):
             docker_api.remove_container(row["Id"], force=True)
+        remove_networks(docker_api, installation)
         wiring.close()
