@@ -90,10 +90,13 @@ class Watch:
             self.stream.close()
 
 
-def raw_round(api: docker.APIClient, high_level: bool = False) -> tuple[float, float]:
-    """The SDK alone: the same hardened containers, 4 threads. Low level: one create and
-    one start call each (the strictest baseline). High level: `containers.run(detach=
-    True)`, which also reads the container back once, as most SDK users write it."""
+def raw_round(api: docker.APIClient, network: str | None,
+              high_level: bool = False) -> tuple[float, float]:
+    """The SDK alone: the same hardened containers, 4 threads, on a bridge network of
+    their own as Wharf puts a tenant's (`network`; None: Docker's default bridge). Low
+    level: one create and one start call each (the strictest baseline). High level:
+    `containers.run(detach=True)`, which also reads the container back once, as most SDK
+    users write it."""
     label = f"bench.raw={uuid.uuid4().hex[:8]}"
     key, value = label.split("=")
     client = docker.DockerClient(base_url=LOCAL) if high_level else None
@@ -106,10 +109,17 @@ def raw_round(api: docker.APIClient, high_level: bool = False) -> tuple[float, f
         name = f"bench-raw-{value}-{i}"
         if client is not None:
             container = client.containers.run("busybox", COMMAND, labels={key: value},
-                                              name=name, detach=True, **hardening)
+                                              name=name, detach=True, network=network,
+                                              **hardening)
             return str(container.id)
+        joined = None
+        if network is not None:
+            joined = api.create_networking_config(
+                {network: api.create_endpoint_config(aliases=[f"c{i}"])})
         made = api.create_container("busybox", command=COMMAND, labels={key: value},
-                                    name=name, host_config=api.create_host_config(**hardening))
+                                    name=name, networking_config=joined,
+                                    host_config=api.create_host_config(
+                                        network_mode=network, **hardening))
         api.start(made["Id"])
         return str(made["Id"])
 
@@ -168,7 +178,10 @@ def lifecycle() -> list[str]:
     api = docker.APIClient(base_url=LOCAL)
     raw: list[tuple[float, float]] = []
     high: list[tuple[float, float]] = []
+    bridge: list[tuple[float, float]] = []
     ours: list[tuple[float, float]] = []
+    network = f"bench-raw-{uuid.uuid4().hex[:8]}"
+    api.create_network(network, driver="bridge")
     with tempfile.TemporaryDirectory(prefix="wharf-bench-sched-") as directory:
         home = Path(directory)
         # The metrics and disk timers are off: 20 one-second `docker stats` calls, or a
@@ -186,17 +199,20 @@ def lifecycle() -> list[str]:
             app.close()
             wharf_round(server, token, api, installation, 0)  # warm-up: caches, images
             for round_no in range(1, ROUNDS + 1):
-                raw.append(raw_round(api))
-                high.append(raw_round(api, high_level=True))
+                raw.append(raw_round(api, network))
+                high.append(raw_round(api, network, high_level=True))
+                bridge.append(raw_round(api, None))
                 ours.append(wharf_round(server, token, api, installation, round_no))
         finally:
             server.stop()
+            api.remove_network(network)
     api.close()
     # Each Wharf round is compared with the raw round just before it (the machine's
     # speed drifts over a run); the figure is the median of those ratios.
     up_ratios = sorted(o[0] / r[0] for o, r in zip(ours, raw, strict=True))
     down_ratios = sorted(o[1] / r[1] for o, r in zip(ours, raw, strict=True))
     high_ratios = sorted(o[0] / h[0] for o, h in zip(ours, high, strict=True))
+    network_cost = sorted(r[0] / b[0] for r, b in zip(raw, bridge, strict=True))
 
     def spread(ratios: list[float]) -> str:
         return f"{statistics.median(ratios):4.2f}x (rounds {ratios[0]:4.2f}-{ratios[-1]:4.2f})"
@@ -205,6 +221,9 @@ def lifecycle() -> list[str]:
         return statistics.median(r[phase] for r in rounds)
 
     return [
+        f"scheduler   (raw create+start on a network of their own vs Docker's default "
+        f"bridge: {median(raw, 0):5.2f} s vs {median(bridge, 0):5.2f} s, "
+        f"{spread(network_cost)}: the price of tenant networks)",
         f"scheduler   (the same 20 with the SDK's containers.run, {THREADS} threads: "
         f"{median(high, 0):5.2f} s; Wharf {spread(high_ratios)})",
         f"scheduler   {COUNT} createContainer -> {COUNT} running: {median(ours, 0):5.2f} s   "
