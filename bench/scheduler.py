@@ -188,15 +188,15 @@ def lifecycle() -> list[str]:
         # `docker system df`, landing in some rounds and not others would only add noise.
         server = Server(home, scheduler=True, WHARF_METRICS_EVERY="86400",
                         WHARF_DISK_EVERY="86400")
+        app = open_bench_app(f"sqlite:///{home / 'wharf.db'}")
+        installation = app.installation
+        app.close()
         try:
             created = server.post(
                 """mutation { createTenant(input: {name: "bench", owner: "o@b.io",
                 plan: "unlimited"}) { ... on TenantCreated { ownerToken } } }""",
                 server.token, server.connect())
             token = created["data"]["createTenant"]["ownerToken"]
-            app = open_bench_app(f"sqlite:///{home / 'wharf.db'}")
-            installation = app.installation
-            app.close()
             wharf_round(server, token, api, installation, 0)  # warm-up: caches, images
             for round_no in range(1, ROUNDS + 1):
                 raw.append(raw_round(api, network))
@@ -206,6 +206,8 @@ def lifecycle() -> list[str]:
         finally:
             server.stop()
             api.remove_network(network)
+            for made in api.networks(filters={"label": f"wharf.installation={installation}"}):
+                api.remove_network(made["Id"])  # the bench tenant's (its containers are gone)
     api.close()
     # Each Wharf round is compared with the raw round just before it (the machine's
     # speed drifts over a run); the figure is the median of those ratios.
