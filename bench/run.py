@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 import sys
 
-from bench import commands, projection, replay, scheduler
+from bench import api, commands, projection, replay, scheduler
 
 
 def main() -> int:
@@ -16,6 +16,7 @@ def main() -> int:
     lines += projection.run(100_000)
     events = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     lines += replay.run(events)
+    lines += api.run()
     lines += scheduler.run()
     print("\nsummary:")
     for line in lines:
