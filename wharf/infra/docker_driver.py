@@ -60,6 +60,10 @@ def volume_name(volume_id: str) -> str:
     return f"wharf-vol-{volume_id}"
 
 
+_KNOWN_NETWORKS: dict[tuple[str, str], tuple[dict[str, str], threading.Lock]] = {}
+_KNOWN_GUARD = threading.Lock()
+
+
 class DockerEngine:
     def __init__(self, endpoint: str, installation: str = "", timeout: float = 60) -> None:
         self.endpoint = endpoint
@@ -69,8 +73,11 @@ class DockerEngine:
         self.api = docker.APIClient(base_url=endpoint, timeout=timeout, version=API_VERSION)
         self._slots = threading.BoundedSemaphore(CONCURRENT_CALLS)
         self.calls: dict[str, int] = {}  # mutating calls by kind, for tests and metrics
-        self._networks: dict[str, str] = {}  # tenant id -> its network's id on this engine
-        self._network_guard = threading.Lock()  # (Docker does not keep names unique)
+        # Tenant id -> its network's id on this engine, shared by every client of the
+        # engine in this process: the prune job's removals are seen by the scheduler's.
+        with _KNOWN_GUARD:
+            self._networks, self._network_guard = _KNOWN_NETWORKS.setdefault(
+                (endpoint, installation), ({}, threading.Lock()))
 
     def _reachable(self) -> None:
         """A unix endpoint where nothing listens (no socket file, or the stale file of a
@@ -82,6 +89,8 @@ class DockerEngine:
             probe.settimeout(2)
             try:
                 probe.connect(self.endpoint[len("unix://"):])
+            except BlockingIOError:
+                return  # a full accept queue: a busy engine, not a silent one
             except OSError as error:
                 raise EngineError(f"{self.endpoint} does not answer: {error}") from None
 
@@ -182,7 +191,9 @@ class DockerEngine:
                 cause = error.__cause__
                 if isinstance(cause, docker.errors.NotFound) and attempt == 1 and \
                         "network" in str(cause.explanation or ""):
-                    self._networks.pop(spec.tenant_id, None)  # pruned meanwhile: again
+                    # Pruned meanwhile (engines that check at create; 20.10 finds out at
+                    # start, below): make it again.
+                    self._networks.pop(spec.tenant_id, None)
                     continue
                 if not (isinstance(cause, docker.errors.APIError) and
                         cause.status_code == 409):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import docker
 
 from tests.integration.docker.conftest import Cloud, wait_for
-from tests.integration.docker.test_lifecycle import BY_ID, WEB, create
+from tests.integration.docker.test_lifecycle import BY_ID, WEB, by_id, create
 from wharf.infra.docker_driver import network_name
 from wharf.infra.scheduling import stats_engines
 from wharf.schedulers.networks import prune_networks
@@ -30,7 +30,7 @@ def test_tenants_reach_their_own_containers_by_name_and_never_another_s(cloud: C
     acme, acme_token = cloud.tenant("acme")
     globex, globex_token = cloud.tenant("globex")
     a_net, g_net = network_name(acme, cloud.installation), network_name(globex, cloud.installation)
-    web = create(cloud, acme_token, name="web", command=WEB,
+    web = create(cloud, acme_token, name="web-x9q", command=WEB,
                  ports=[{"containerPort": 80, "publish": False}])
     client = create(cloud, acme_token, name="client", command=["sleep", "600"])
     spy = create(cloud, globex_token, name="spy", command=["sleep", "600"])
@@ -51,15 +51,22 @@ def test_tenants_reach_their_own_containers_by_name_and_never_another_s(cloud: C
         code, output = fetch(client, address)
         return output if code == 0 and " 200 " in output else None  # (httpd may be starting)
 
-    code, answer = run_in(cloud.docker, client, "nslookup", "web")
+    # (A name no DNS outside Docker's answers.)
+    code, answer = run_in(cloud.docker, client, "nslookup", "web-x9q")
     assert code == 0 and address in answer
     page = wait_for("acme's client to reach web", served)
     assert page.rstrip().endswith(web[:12])  # web's page is its hostname
     # Another tenant's container reaches it neither by name nor by address.
-    code, answer = run_in(cloud.docker, spy, "nslookup", "web")
+    code, answer = run_in(cloud.docker, spy, "nslookup", "web-x9q")
     assert code != 0 and address not in answer
+    assert run_in(cloud.docker, spy, "which", "nc")[0] == 0  # nc itself is there
     code, answer = fetch(spy, address)
-    assert " 200 " not in answer
+    assert code != 0 and " 200 " not in answer
+
+    # A tenant whose only container is stopped keeps its network (Docker would let it
+    # go: a stopped container holds no endpoint on it).
+    assert by_id(cloud, globex_token, "stopContainer", spy)["__typename"] == "ContainerPayload"
+    cloud.wait_observed(globex_token, spy, "exited")
 
     # Once acme has no container left, its network goes; globex's stays.
     for cid in (web, client):
@@ -77,3 +84,22 @@ def test_tenants_reach_their_own_containers_by_name_and_never_another_s(cloud: C
     again = create(cloud, acme_token, name="again", command=["sleep", "600"])
     cloud.wait_observed(acme_token, again, "running")
     assert list(networks_of(cloud.docker, again)) == [a_net]
+
+
+def test_a_container_whose_network_was_removed_behind_wharf_s_back_runs_again(
+    cloud: Cloud,
+) -> None:
+    acme, token = cloud.tenant("acme")
+    cid = create(cloud, token, name="app", command=["sleep", "600"])
+    cloud.wait_observed(token, cid, "running")
+    assert by_id(cloud, token, "stopContainer", cid)["__typename"] == "ContainerPayload"
+    cloud.wait_observed(token, cid, "exited")
+    [gone] = cloud.docker.networks(names=[network_name(acme, cloud.installation)])
+    cloud.docker.remove_network(gone["Id"])  # allowed: a stopped container holds no endpoint
+
+    assert by_id(cloud, token, "startContainer", cid)["__typename"] == "ContainerPayload"
+    cloud.wait_observed(token, cid, "running")  # created again, on a network made again
+    [made] = cloud.docker.networks(names=[network_name(acme, cloud.installation)])
+    assert made["Id"] != gone["Id"]
+    assert cloud.docker.inspect_container(docker_name(cid))["HostConfig"]["NetworkMode"] == \
+        made["Id"]
