@@ -393,14 +393,16 @@ def cmd_logs(settings: Settings, args: argparse.Namespace) -> int:
         if lines is None:
             print(f"error: no container {args.id}", file=sys.stderr)
             return 1
+        def show(line: dict[str, str]) -> None:
+            print(f"{line['time']} {line['text']}" if args.timestamps else line["text"],
+                  flush=True)
+
         for line in lines:
-            print(f"{line['time']} {line['text']}" if args.timestamps else line["text"])
+            show(line)
         if args.follow:
             since = lines[-1]["time"] if lines else None
             for data in client.subscribe(FOLLOW, {"id": args.id, "since": since}):
-                line = data["containerLog"]
-                print(f"{line['time']} {line['text']}" if args.timestamps else line["text"],
-                      flush=True)
+                show(data["containerLog"])
     except ApiError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -172,33 +172,26 @@ class DockerEngine:
         labels = {LABEL_MANAGED: "1", LABEL_INSTALLATION: self.installation,
                   LABEL_TENANT: spec.tenant_id, LABEL_CONTAINER: spec.container_id,
                   LABEL_GENERATION: str(spec.generation)}
-        for attempt in (1, 2):
-            network = self._ensure_network(spec.tenant_id)
-            host_config["NetworkMode"] = network
-            endpoint = {network: self.api.create_endpoint_config(
-                aliases=[spec.alias] if spec.alias else None)}
-            try:
-                with self._call("create"):
-                    made = self.api.create_container(
-                        spec.image, command=spec.command or None,
-                        entrypoint=spec.entrypoint or None, environment=spec.env,
-                        ports=exposed, labels=labels, name=spec.name, host_config=host_config,
-                        hostname=spec.container_id[:12],
-                        networking_config=self.api.create_networking_config(endpoint),
-                    )
-                return str(made["Id"])
-            except EngineError as error:
-                cause = error.__cause__
-                if isinstance(cause, docker.errors.NotFound) and attempt == 1 and \
-                        "network" in str(cause.explanation or ""):
-                    # Pruned meanwhile (engines that check at create; 20.10 finds out at
-                    # start, below): make it again.
-                    self._networks.pop(spec.tenant_id, None)
-                    continue
-                if not (isinstance(cause, docker.errors.APIError) and
-                        cause.status_code == 409):
-                    raise
-                break
+        network = self._ensure_network(spec.tenant_id)
+        host_config["NetworkMode"] = network
+        joined = self.api.create_networking_config({network: self.api.create_endpoint_config(
+            aliases=[spec.alias] if spec.alias else None)})
+        try:
+            with self._call("create"):
+                made = self.api.create_container(
+                    spec.image, command=spec.command or None,
+                    entrypoint=spec.entrypoint or None, environment=spec.env,
+                    ports=exposed, labels=labels, name=spec.name, host_config=host_config,
+                    hostname=spec.container_id[:12], networking_config=joined,
+                )
+            return str(made["Id"])
+        except EngineError as error:
+            if self._network_gone(error):  # (engines that check at create; 20.10 does not)
+                raise EngineError(f"{spec.name}: its tenant network is gone; made again on "
+                                  "the next attempt") from error
+            cause = error.__cause__
+            if not (isinstance(cause, docker.errors.APIError) and cause.status_code == 409):
+                raise
         log.info("adopting existing Docker container %s", spec.name)
         observed = self.inspect(spec.container_id)
         if observed is None:
@@ -209,18 +202,14 @@ class DockerEngine:
         try:
             self._quiet("start", lambda: self.api.start(docker_name(container_id)), 304)
         except EngineError as error:
-            cause = error.__cause__
-            if isinstance(cause, docker.errors.NotFound) and \
-                    "network" in str(cause.explanation or ""):
-                # Its tenant's network was pruned after the create: the next pass
-                # creates the container again, and its network with it.
-                self._quiet("remove", lambda: self.api.remove_container(
-                    docker_name(container_id), force=True), 404, 409)
-                with self._network_guard:
-                    self._networks.clear()
-                raise EngineError(f"{container_id}: its network is gone; created again "
-                                  "on the next pass") from error
-            raise
+            if not self._network_gone(error):
+                raise
+            # Its tenant's network went after the create: the next pass creates the
+            # container again, and its network with it.
+            self._quiet("remove", lambda: self.api.remove_container(
+                docker_name(container_id), force=True), 404, 409)
+            raise EngineError(f"{container_id}: its network is gone; created again "
+                              "on the next pass") from error
 
     def stop(self, container_id: str, timeout: int = 10) -> None:
         self._quiet("stop", lambda: self.api.stop(docker_name(container_id), timeout=timeout),
@@ -316,6 +305,18 @@ class DockerEngine:
                             transient=False) from error
             self._networks[tenant_id] = network_id
             return network_id
+
+    def _network_gone(self, error: EngineError) -> bool:
+        """Whether the engine refused a call because a tenant network it names no longer
+        exists (pruned, or removed by hand); if so, the known networks are forgotten, so
+        that the next attempt makes it again."""
+        cause = error.__cause__
+        if not (isinstance(cause, docker.errors.NotFound) and
+                "network" in str(cause.explanation or "")):
+            return False
+        with self._network_guard:
+            self._networks.clear()
+        return True
 
     def prune_networks(self, keep: set[str]) -> list[str]:
         """Removes this Wharf's tenant networks whose tenant is not in `keep` (tenants
