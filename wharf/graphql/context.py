@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -13,10 +12,20 @@ from strawberry.types import Info
 
 from wharf.commands.actors import Actor
 from wharf.domain.errors import Forbidden
+from wharf.graphql.errors import ClientError
 from wharf.infra.bootstrap import Wiring
 from wharf.projections.runner import read_side_position, wait_for_position
 
 READ_SIDE_TIMEOUT = 10.0
+
+
+class ReadSideBehind(ClientError):
+    """The read side did not reach a position in time (the projector is behind or
+    stopped): the client may retry; nothing it wrote is lost."""
+
+    def __init__(self, wanted: int, reached: int) -> None:
+        super().__init__(f"the read side has reached position {reached}, not yet {wanted} "
+                         f"(waited {READ_SIDE_TIMEOUT:g} s); retry later")
 
 
 @dataclass
@@ -26,6 +35,7 @@ class Context:
     min_position: int = 0
     in_process_projector: bool = True
     connection_params: dict[str, Any] | None = None  # graphql-transport-ws connection_init
+    address: str = "unknown"  # the caller's address, for per-address limits
     # Made per request, so one request's batching never serves another's caller.
     tenants: DataLoader[str, dict[str, Any] | None] = field(init=False)
 
@@ -66,30 +76,51 @@ class Context:
         return await anyio.to_thread.run_sync(self.wiring.view.query, sql, params)
 
     async def next_position(self, after: int, timeout: float) -> int:
-        """Waits (up to `timeout`) for the read side to pass `after`; returns its position."""
-        projector = self.wiring.projector
-        if self.in_process_projector:
-            def wait() -> int:
-                with contextlib.suppress(TimeoutError):
-                    projector.wait(after + 1, timeout)
-                return projector.position
+        """Waits (up to `timeout`) for the read side to pass `after`; returns its position.
+        Holds no thread while it waits."""
+        with anyio.move_on_after(timeout):
+            await self._reached(after + 1)
+        return await self.position()
 
-            return await anyio.to_thread.run_sync(wait)
-        await anyio.sleep(min(timeout, 0.25))
+    async def position(self) -> int:
+        if self.in_process_projector:
+            return self.wiring.projector.position
         return await anyio.to_thread.run_sync(read_side_position, self.wiring.view)
 
     async def reach(self, position: int) -> None:
-        if position > 0:
-            await anyio.to_thread.run_sync(self.wait_for, position)
-
-    def wait_for(self, position: int) -> None:
-        """Blocks (in a worker thread) until the read side has reached `position`."""
+        """Waits, holding no thread, until the read side has reached `position`;
+        ReadSideBehind past READ_SIDE_TIMEOUT."""
         if position <= 0:
             return
+        try:
+            with anyio.fail_after(READ_SIDE_TIMEOUT):
+                await self._reached(position)
+        except TimeoutError:
+            raise ReadSideBehind(position, await self.position()) from None
+
+    async def _reached(self, position: int) -> None:
         if self.in_process_projector:
-            self.wiring.projector.wait(position, READ_SIDE_TIMEOUT)
-        else:
-            wait_for_position(self.wiring.view, position, READ_SIDE_TIMEOUT)
+            await self.wiring.projector.reached(position)
+            return
+        delay = 0.005
+        while await anyio.to_thread.run_sync(read_side_position, self.wiring.view) < position:
+            await anyio.sleep(delay)
+            delay = min(delay * 2, 0.2)
+
+    def wait_for(self, position: int) -> None:
+        """Blocks (in a mutation's worker thread) until the read side has reached
+        `position`, the command's own write: moments, unless the projector is stuck."""
+        if position <= 0:
+            return
+        try:
+            if self.in_process_projector:
+                self.wiring.projector.wait(position, READ_SIDE_TIMEOUT)
+            else:
+                wait_for_position(self.wiring.view, position, READ_SIDE_TIMEOUT)
+        except TimeoutError:
+            raise ReadSideBehind(position, self.wiring.projector.position
+                                 if self.in_process_projector
+                                 else read_side_position(self.wiring.view)) from None
 
     def read_now(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         """Reads the read side as it is (in a worker thread that has waited already)."""

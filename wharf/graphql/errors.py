@@ -53,3 +53,8 @@ def to_graphql(error: domain.DomainError) -> Error:
     if isinstance(error, domain.Conflict):
         return Conflict(message=str(error))
     return Forbidden(message=str(error))
+
+
+class ClientError(Exception):
+    """A request the client got wrong outside the typed results (a forged cursor, a bad
+    date in an argument): shown to the client as it is worded, logged in one line."""

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+import re
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import strawberry
+from graphql import GraphQLError, validate
 from strawberry.extensions import (
-    AddValidationRules,
     DisableIntrospection,
     MaskErrors,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
-    ValidationCache,
 )
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
+from wharf.domain.errors import DomainError
+from wharf.graphql import limits
+from wharf.graphql.errors import ClientError
 from wharf.graphql.mutations.access import AccessMutations
 from wharf.graphql.mutations.operators import OperatorMutations
 from wharf.graphql.mutations.ping import PingMutations
@@ -25,55 +32,110 @@ from wharf.graphql.mutations.workloads import WorkloadMutations
 from wharf.graphql.queries import Query
 from wharf.graphql.subscriptions import Subscription
 
-MAX_DEPTH = 6
-MAX_ALIASES = 15
+log = logging.getLogger("wharf.graphql")
+
 MAX_TOKENS = 2000
+CACHED_DOCUMENTS = 1000
 
 Mutation = merge_types(
     "Mutation", (WorkloadMutations, AccessMutations, OperatorMutations, PingMutations))
 
-
-# The rules are made once: ValidationCache keys on the rules as well as the document, and
-# a limiter constructed per request would make new rule classes each time.
-_LIMIT_RULES = [
-    *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
-    *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
-]
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 
 
-class Limits(AddValidationRules):
-    """Depth and alias limits, checked while the document is validated."""
+class _Validations:
+    """Validation answers by document text: clients send the same few documents again
+    and again, and validating depends on the document alone (bounded, least recently
+    used first out)."""
 
-    def __init__(self) -> None:
-        super().__init__(_LIMIT_RULES)
+    def __init__(self, size: int = CACHED_DOCUMENTS) -> None:
+        self.size = size
+        self.answers: OrderedDict[str, list[GraphQLError]] = OrderedDict()
+
+    def get(self, query: str) -> list[GraphQLError] | None:
+        answer = self.answers.get(query)
+        if answer is not None:
+            self.answers.move_to_end(query)
+        return answer
+
+    def put(self, query: str, errors: list[GraphQLError]) -> None:
+        self.answers[query] = errors
+        if len(self.answers) > self.size:
+            self.answers.popitem(last=False)
+
+
+class Validation(SchemaExtension):
+    """Checks the document's limits (limits.py) first, linear in its size, and only then
+    graphql-core's rules, which it skips when a limit is broken. Outside development no
+    error suggests a name ("Did you mean …?")."""
+
+    def __init__(self, answers: _Validations, hide_suggestions: bool) -> None:
+        self.answers = answers
+        self.hide_suggestions = hide_suggestions
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        assert document is not None
+        key = context.query
+        errors = self.answers.get(key) if key else None
+        if errors is None:
+            errors = limits.check(document) or validate(
+                context.schema._schema, document,
+                (*context.validation_rules, MaybeNullValidationRule,
+                 OneOfInputValidationRule),
+                hide_suggestions=self.hide_suggestions)
+            if key:
+                self.answers.put(key, errors)
+        # Set (even empty), strawberry's own validation is skipped.
+        context.pre_execution_errors = list(errors)
+        yield
+
+
+class WharfSchema(strawberry.Schema):
+    def __init__(self, *, dev: bool, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.dev = dev
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Logs what went wrong without the request's text or variables (they may hold a
+        secret): an error nobody caused at ERROR with its traceback, a client's mistake
+        at INFO in one line."""
+        for error in errors:
+            if not self.dev:
+                error.message = _SUGGESTION.sub("", error.message)
+            where = ".".join(str(p) for p in error.path) if error.path else "request"
+            if unexpected(error):
+                log.error("unexpected error at %s", where, exc_info=error.original_error)
+            elif error.original_error is not None:
+                log.info("refused at %s: %s", where, type(error.original_error).__name__)
+            else:
+                log.info("refused a document: it does not validate")
 
 
 def build_schema(dev: bool = False) -> strawberry.Schema:
-    """Depth, alias and token limits reject abusive documents before any resolver runs;
-    introspection only in development; errors a client did not cause are masked.
-
-    Parsing and validating (limits included) depend on the document alone, and clients
-    send the same few documents again and again, so both are cached.
-    """
-    extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
+    """Token and expansion limits reject abusive documents before any rule or resolver
+    runs; introspection and name suggestions only in development; errors a client did
+    not cause are masked. Parsing and validating are cached by document."""
+    answers = _Validations()
+    extensions: list[Callable[..., SchemaExtension] | type[SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: ParserCache(maxsize=1000),
-        Limits,
-        lambda: ValidationCache(maxsize=1000),
-        lambda: MaskErrors(should_mask_error=_unexpected),
+        lambda: ParserCache(maxsize=CACHED_DOCUMENTS),
+        lambda: Validation(answers, hide_suggestions=not dev),
+        lambda: MaskErrors(should_mask_error=unexpected),
     ]
     if not dev:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription,
-                             extensions=extensions)
+    return WharfSchema(dev=dev, query=Query, mutation=Mutation, subscription=Subscription,
+                       extensions=extensions)
 
 
-def _unexpected(error: object) -> bool:
-    from graphql import GraphQLError
-
-    from wharf.domain.errors import DomainError
-
-    assert isinstance(error, GraphQLError)
+def unexpected(error: GraphQLError) -> bool:
+    """Validation errors (no original error) and errors a client caused are shown as they
+    are; everything else is masked."""
     original = error.original_error
-    # Validation errors (original None) and errors a client caused are shown as they are.
-    return original is not None and not isinstance(original, DomainError)
+    # graphql-core wraps its own findings too (a variable of the wrong shape, say).
+    return original is not None and not isinstance(
+        original, DomainError | ClientError | GraphQLError)

@@ -1,17 +1,13 @@
-"""Rate limits: a token bucket per bearer token, and a back-off for addresses that keep
-failing to authenticate. Both answer 429 with Retry-After, before any GraphQL work."""
+"""Rate limits: a token bucket per caller, and a back-off for addresses that keep sending
+bad tokens. Both answer 429 with Retry-After."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+MAX_TRACKED = 100_000  # callers remembered at once; the oldest are forgotten beyond it
 
 
 class TokenBuckets:
@@ -28,18 +24,23 @@ class TokenBuckets:
             return 0.0
         with self._lock:
             now = self.now()
-            tokens, then = self._buckets.get(key, (float(self.burst), now))
+            tokens, then = self._buckets.pop(key, (float(self.burst), now))
             tokens = min(self.burst, tokens + (now - then) * self.rate)
             if tokens >= 1:
                 self._buckets[key] = (tokens - 1, now)
-                return 0.0
-            self._buckets[key] = (tokens, now)
-            return (1 - tokens) / self.rate
+                wait = 0.0
+            else:
+                self._buckets[key] = (tokens, now)
+                wait = (1 - tokens) / self.rate
+            _forget_oldest(self._buckets)
+            return wait
 
 
 class AuthFailures:
-    """After `free` failures from one address, each further attempt waits twice as long
-    as the one before (up to `longest` seconds); a success forgets the address."""
+    """After `free` failures from one address, each further failure makes that address's
+    bad tokens wait twice as long as before (up to `longest` seconds). Good tokens from
+    the same address are never refused; the count is forgotten `longest` seconds after
+    the last failure (not by a success, which an attacker holding one token could send)."""
 
     def __init__(self, free: int = 5, longest: float = 60.0,
                  now: Callable[[], float] = time.monotonic):
@@ -49,65 +50,39 @@ class AuthFailures:
         self._failures: dict[str, tuple[int, float]] = {}
         self._lock = threading.Lock()
 
-    def failed(self, address: str) -> None:
+    def failed(self, address: str) -> float:
+        """Counts a failure; returns how long the address's bad tokens must now wait."""
         with self._lock:
-            count, _ = self._failures.get(address, (0, 0.0))
-            self._failures[address] = (count + 1, self.now())
-
-    def succeeded(self, address: str) -> None:
-        with self._lock:
+            count, _ = self._count(address)
+            now = self.now()
             self._failures.pop(address, None)
+            self._failures[address] = (count + 1, now)
+            _forget_oldest(self._failures)
+        return self._wait(count + 1)
 
     def retry_after(self, address: str) -> float:
         with self._lock:
-            count, last = self._failures.get(address, (0, 0.0))
+            count, last = self._count(address)
+        if not count:
+            return 0.0
+        return max(0.0, last + self._wait(count) - self.now())
+
+    def _count(self, address: str) -> tuple[int, float]:
+        count, last = self._failures.get(address, (0, 0.0))
+        if count and self.now() - last > self.longest:
+            return 0, 0.0
+        return count, last
+
+    def _wait(self, count: int) -> float:
         if count < self.free:
             return 0.0
-        wait = min(self.longest, 2.0 ** (count - self.free))
-        return max(0.0, last + wait - self.now())
+        return min(self.longest, 2.0 ** (count - self.free))
 
 
-class RateLimit:
-    """ASGI middleware for /graphql over HTTP."""
-
-    def __init__(self, app: ASGIApp, buckets: TokenBuckets, failures: AuthFailures) -> None:
-        self.app = app
-        self.buckets = buckets
-        self.failures = failures
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != "/graphql":
-            await self.app(scope, receive, send)
-            return
-        address = client_address(scope)
-        wait = self.failures.retry_after(address)
-        if not wait:
-            wait = self.buckets.take(caller_key(scope, address))
-        if wait:
-            await _too_many(send, wait)
-            return
-        await self.app(scope, receive, send)
-
-
-def client_address(scope: Scope) -> str:
-    client = scope.get("client")
-    return str(client[0]) if client else "unknown"
-
-
-def caller_key(scope: Scope, address: str) -> str:
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            return "token:" + hashlib.sha256(value).hexdigest()
-    return "address:" + address
-
-
-async def _too_many(send: Send, wait: float) -> None:
-    body = json.dumps({"errors": [{"message": "too many requests; retry later"}]}).encode()
-    headers: list[tuple[bytes, bytes]] = [
-        (b"content-type", b"application/json"),
-        (b"retry-after", str(max(1, math.ceil(wait))).encode()),
-        (b"content-length", str(len(body)).encode()),
-    ]
-    start: dict[str, Any] = {"type": "http.response.start", "status": 429, "headers": headers}
-    await send(start)
-    await send({"type": "http.response.body", "body": body})
+def _forget_oldest(table: dict[str, tuple[float, float]] | dict[str, tuple[int, float]]
+                   ) -> None:
+    """Keeps a table of callers bounded: a flood of new keys cannot grow it for ever.
+    (Dicts keep insertion order and every write re-inserts its key, so the first is the
+    least recently used.)"""
+    while len(table) > MAX_TRACKED:
+        del table[next(iter(table))]

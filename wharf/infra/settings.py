@@ -26,6 +26,13 @@ class Settings:
     disk_grace: float = 600.0  # seconds a container may stay over its disk limit
     disk_every: float = 60.0  # seconds between measurements of disk use (docker system df)
     scheduler: bool = True  # off: `wharf up` runs no scheduler (the API and projector only)
+    trusted_proxies: tuple[str, ...] = ()  # addresses whose X-Forwarded-For is believed
+    max_body: int = 1 << 20  # bytes in one request body (413 beyond)
+    read_timeout: float = 10.0  # seconds a client may take to send a request's head or body
+    ws_per_token: int = 10  # open WebSockets per token (per address: four times as many)
+    subscriptions_per_token: int = 50  # live subscriptions per token (per address: 4x)
+    db_pool: int = 10  # database connections each store (log, read side) may open at most
+    master_key: str | None = None  # base64 key-encryption key (else WHARF_HOME/master.key)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -49,4 +56,12 @@ class Settings:
             disk_every=float(env.get("WHARF_DISK_EVERY", "60")),
             scheduler=env.get("WHARF_SCHEDULER", "on").lower() not in ("0", "off", "no",
                                                                          "false"),
+            trusted_proxies=tuple(a.strip() for a in
+                                  env.get("WHARF_TRUSTED_PROXIES", "").split(",") if a.strip()),
+            max_body=int(env.get("WHARF_MAX_BODY", str(1 << 20))),
+            read_timeout=float(env.get("WHARF_READ_TIMEOUT", "10")),
+            ws_per_token=int(env.get("WHARF_WS_PER_TOKEN", "10")),
+            subscriptions_per_token=int(env.get("WHARF_SUBSCRIPTIONS_PER_TOKEN", "50")),
+            db_pool=int(env.get("WHARF_DB_POOL", "10")),
+            master_key=env.get("WHARF_MASTER_KEY") or None,
         )

@@ -8,6 +8,8 @@ Projection classes before one commit, which is what makes catch-up fast.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import inspect
 import logging
 import threading
@@ -49,6 +51,8 @@ class Projector:
         self.batch_size = batch_size
         self._positions = {p.name: view.position(p.name) for p in self.projections}
         self._changed = threading.Condition()
+        # Waiters on event loops (API requests): (position, loop, future).
+        self._async_waiters: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._handlers: dict[str, dict[type, Callable[..., None] | None]] = {}
@@ -145,6 +149,7 @@ class Projector:
             self._positions[name] = max(self._positions[name], last)
         with self._changed:
             self._changed.notify_all()
+        self._wake_async()
         for listener in self.listeners:
             listener(self.position)
         return True
@@ -196,6 +201,40 @@ class Projector:
                 if remaining <= 0:
                     raise TimeoutError(f"read side at {self.position}, waited for {position}")
                 self._changed.wait(remaining)
+
+
+    async def reached(self, position: int) -> None:
+        """Waits until every read model has reached `position`, on the caller's event loop
+        and without holding a thread (callers bound it with a deadline)."""
+        if self.position >= position:
+            return
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        entry = (position, loop, future)
+        with self._changed:
+            self._async_waiters.append(entry)
+        try:
+            if self.position < position:  # (it may have moved before we were listed)
+                await future
+        finally:
+            with self._changed, contextlib.suppress(ValueError):
+                self._async_waiters.remove(entry)
+
+    def _wake_async(self) -> None:
+        position = self.position
+        with self._changed:
+            ready = [w for w in self._async_waiters if w[0] <= position]
+            if not ready:
+                return
+            self._async_waiters = [w for w in self._async_waiters if w[0] > position]
+        for _, loop, future in ready:
+            with contextlib.suppress(RuntimeError):  # a loop that closed meanwhile
+                loop.call_soon_threadsafe(_resolve, future)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def read_side_position(view: ReadModelStore) -> int:

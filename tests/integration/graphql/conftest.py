@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
-from tests.conftest import DrivenClock, settings_for
-from wharf.infra.api import create_app
+from tests.conftest import DrivenClock
+from wharf.infra.api import Limits, create_app
 from wharf.infra.bootstrap import Wiring, build
 from wharf.infra.ratelimit import AuthFailures
-from wharf.infra.serve import ensure_operator_token
+from wharf.infra.serve import ensure_operator_token, limits_of, make_server
+from wharf.infra.settings import Settings
 
 
 @dataclass
@@ -83,16 +83,22 @@ def dev_api(tmp_path: Path) -> Iterator[Api]:
 def limited_api(tmp_path: Path) -> Iterator[Api]:
     """One request a second per token, bursts of three; back-off after two bad tokens."""
     yield from _serve(f"sqlite:///{tmp_path / 'limited' / 'wharf.db'}", tmp_path / "limited",
-                      dev=False, rate=1.0, burst=3, failures=AuthFailures(free=2))
+                      dev=False, limits=Limits(rate=1.0, burst=3),
+                      failures=AuthFailures(free=2))
 
 
-def _serve(url: str, tmp_path: Path, dev: bool, **limits: Any) -> Iterator[Api]:
-    settings = settings_for(url, tmp_path / "home")
+def _serve(url: str, tmp_path: Path, dev: bool, limits: Limits | None = None,
+           failures: AuthFailures | None = None, **env: str) -> Iterator[Api]:
+    """Wharf's API as `wharf up` serves it (make_server), on a free port."""
+    settings = Settings.from_env({"WHARF_HOME": str(tmp_path / "home"),
+                                  "WHARF_DATABASE_URL": url, "WHARF_LISTEN": "127.0.0.1:0",
+                                  **env})
     wiring = build(settings, clock=DrivenClock())
     token = ensure_operator_token(wiring, settings)
     assert token is not None
-    server = uvicorn.Server(uvicorn.Config(create_app(wiring, embedded=True, dev=dev, **limits),
-                                           host="127.0.0.1", port=0, log_level="warning"))
+    app = create_app(wiring, embedded=True, dev=dev, limits=limits or limits_of(settings),
+                     failures=failures)
+    server = make_server(app, settings, log_level="warning")
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

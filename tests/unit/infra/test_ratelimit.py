@@ -1,3 +1,6 @@
+import pytest
+
+from wharf.infra import ratelimit
 from wharf.infra.ratelimit import AuthFailures, TokenBuckets
 
 
@@ -19,7 +22,7 @@ def test_a_token_gets_its_burst_then_waits_for_the_rate() -> None:
     assert buckets.take("a") == 0.0
 
 
-def test_failed_authentication_backs_off_and_success_forgets() -> None:
+def test_failed_authentication_backs_off_and_is_forgotten_after_a_quiet_spell() -> None:
     clock = Clock()
     failures = AuthFailures(free=2, longest=8, now=clock)
     failures.failed("1.2.3.4")
@@ -30,5 +33,19 @@ def test_failed_authentication_backs_off_and_success_forgets() -> None:
     clock.t = 2.0
     assert failures.retry_after("1.2.3.4") == 0.0
     assert failures.retry_after("5.6.7.8") == 0.0
-    failures.succeeded("1.2.3.4")
+    failures.failed("1.2.3.4")  # the fourth: twice as long again
+    assert failures.retry_after("1.2.3.4") == 4.0
+    clock.t = 2.0 + 8.1  # `longest` after the last failure: forgotten
+    failures.failed("1.2.3.4")
     assert failures.retry_after("1.2.3.4") == 0.0
+
+
+def test_tables_of_callers_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ratelimit, "MAX_TRACKED", 100)
+    buckets = TokenBuckets(rate=1.0, burst=1, now=Clock())
+    failures = AuthFailures(now=Clock())
+    for i in range(1000):
+        buckets.take(f"token-{i}")
+        failures.failed(f"10.0.{i // 256}.{i % 256}")
+    assert len(buckets._buckets) == 100 and len(failures._failures) == 100
+    assert buckets.take("token-999") > 0  # the newest are the ones kept

@@ -37,11 +37,13 @@ async def run(
         # event loop and a thread costs a turn of the GIL, which under load is most of
         # a mutation's latency.
         outcome = context.wiring.app.handle(message)
-        context.wait_for(max(outcome.position, context.min_position))
+        context.wait_for(outcome.position)
         return success(context.read_now, outcome)
 
     try:
-        return await anyio.to_thread.run_sync(execute, command(context.require_actor()))
+        message = command(context.require_actor())
+        await context.reach(context.min_position)  # (holding no thread while it waits)
+        return await anyio.to_thread.run_sync(execute, message)
     except DomainError as error:
         return to_graphql(error)
 

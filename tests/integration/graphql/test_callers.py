@@ -1,0 +1,247 @@
+"""Limits per caller over WebSocket and HTTP: connections, subscriptions, the rate limit,
+revocation, and the bad-token back-off. Clients tell addresses apart by binding to
+different 127.0.0.x source addresses."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection, connect
+
+from tests.integration.graphql.conftest import Api, _serve, new_tenant
+from wharf.infra.api import Limits
+from wharf.infra.ratelimit import AuthFailures
+from wharf.infra.sessions import SessionLimits
+
+EVENTS = "subscription { events { position type } }"
+ISSUE = """mutation($member: String) { issueToken(input: {ttlHours: 1, member: $member}) {
+  __typename ... on TokenIssued { id token } } }"""
+
+
+@pytest.fixture
+def small_api(tmp_path: Path) -> Iterator[Api]:
+    """Two WebSockets and three subscriptions per token (per address: 8 and 12)."""
+    yield from _serve(f"sqlite:///{tmp_path / 'wharf.db'}", tmp_path, dev=False,
+                      limits=Limits(sessions=SessionLimits(connections_per_token=2,
+                                                           subscriptions_per_token=3)))
+
+
+@pytest.fixture
+def strict_api(tmp_path: Path) -> Iterator[Api]:
+    """One request a second per token (bursts of three); back-off after two bad tokens."""
+    yield from _serve(f"sqlite:///{tmp_path / 'wharf.db'}", tmp_path, dev=False,
+                      limits=Limits(rate=1.0, burst=3), failures=AuthFailures(free=2))
+
+
+def open_ws(api: Api, source: str = "127.0.0.1") -> ClientConnection:
+    address = urlparse(api.url)
+    sock = socket.socket()
+    sock.bind((source, 0))
+    sock.connect((address.hostname, address.port))
+    return connect(api.url.replace("http://", "ws://") + "/graphql", sock=sock,
+                   subprotocols=["graphql-transport-ws"])  # type: ignore[list-item]
+
+
+def receive(ws: ClientConnection, timeout: float = 5) -> dict[str, Any]:
+    message: dict[str, Any] = json.loads(ws.recv(timeout=timeout))
+    return message
+
+
+def login(ws: ClientConnection, token: str) -> dict[str, Any]:
+    ws.send(json.dumps({"type": "connection_init",
+                        "payload": {"authorization": f"Bearer {token}"}}))
+    return receive(ws)
+
+
+def close_code(ws: ClientConnection, timeout: float = 5) -> tuple[int, str]:
+    """The code and reason the server closed with (fails if it stays open)."""
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            receive(ws, timeout)
+    assert closed.value.rcvd is not None, "the server did not close"
+    return closed.value.rcvd.code, closed.value.rcvd.reason
+
+
+def subscribe(ws: ClientConnection, ident: str, query: str = EVENTS) -> None:
+    ws.send(json.dumps({"id": ident, "type": "subscribe", "payload": {"query": query}}))
+
+
+def tokens(api: Api, owner: str, count: int) -> list[str]:
+    issued = [api.gql(ISSUE, token=owner)["issueToken"] for _ in range(count)]
+    return [t["token"] for t in issued]
+
+
+def test_a_token_holds_at_most_its_connections(small_api: Api) -> None:
+    _, owner = new_tenant(small_api)
+    with ExitStack() as stack:
+        for _ in range(2):
+            ws = stack.enter_context(open_ws(small_api))
+            assert login(ws, owner)["type"] == "connection_ack"
+        third = stack.enter_context(open_ws(small_api))
+        login_message = json.dumps({"type": "connection_init",
+                                    "payload": {"authorization": f"Bearer {owner}"}})
+        third.send(login_message)
+        code, reason = close_code(third)
+    assert code == 4429 and "too many WebSockets for this token" in reason
+
+
+def test_an_address_holds_at_most_its_connections(small_api: Api) -> None:
+    with ExitStack() as stack:
+        for _ in range(8):
+            stack.enter_context(open_ws(small_api, "127.0.0.2"))
+        ninth = stack.enter_context(open_ws(small_api, "127.0.0.2"))
+        code, reason = close_code(ninth)
+        assert code == 4429 and "too many WebSockets from this address" in reason
+        # Another address is not affected.
+        _, owner = new_tenant(small_api)
+        elsewhere = stack.enter_context(open_ws(small_api, "127.0.0.3"))
+        assert login(elsewhere, owner)["type"] == "connection_ack"
+
+
+def test_subscriptions_are_limited_per_token_and_per_address(small_api: Api) -> None:
+    _, owner = new_tenant(small_api)
+    five = tokens(small_api, owner, 5)
+    with ExitStack() as stack:
+        first = stack.enter_context(open_ws(small_api, "127.0.0.4"))
+        assert login(first, five[0])["type"] == "connection_ack"
+        for i in range(3):
+            subscribe(first, f"s{i}")
+        subscribe(first, "s3")
+        refused = receive(first)
+        assert refused["id"] == "s3" and refused["type"] == "error"
+        assert "too many subscriptions for this token (at most 3)" in (
+            refused["payload"][0]["message"])
+        for token in five[1:4]:  # 3 more tokens x 3: the address holds 12
+            ws = stack.enter_context(open_ws(small_api, "127.0.0.4"))
+            assert login(ws, token)["type"] == "connection_ack"
+            for i in range(3):
+                subscribe(ws, f"s{i}")
+        last = stack.enter_context(open_ws(small_api, "127.0.0.4"))
+        assert login(last, five[4])["type"] == "connection_ack"
+        subscribe(last, "x")
+        refused = receive(last)
+        assert "too many subscriptions from this address (at most 12)" in (
+            refused["payload"][0]["message"])
+        # The subscriptions that were let in work: a new event reaches the first one.
+        small_api.gql('mutation { createContainer(input: {name: "web", image: "busybox"}) '
+                      "{ __typename } }", token=owner)
+        assert receive(first)["type"] == "next"
+
+
+def test_the_rate_limit_covers_websocket_operations(strict_api: Api) -> None:
+    _, owner = new_tenant(strict_api)
+    with open_ws(strict_api) as ws:
+        assert login(ws, owner)["type"] == "connection_ack"  # the first of three
+        subscribe(ws, "a")
+        subscribe(ws, "b")
+        subscribe(ws, "c")
+        refused = receive(ws)
+        assert refused["id"] == "c" and refused["type"] == "error"
+        assert "too many requests for this token" in refused["payload"][0]["message"]
+
+
+def test_revoking_a_token_closes_its_subscriptions_within_a_second(small_api: Api) -> None:
+    _, owner = new_tenant(small_api)
+    issued = small_api.gql(ISSUE, token=owner)["issueToken"]
+    with open_ws(small_api) as ws:
+        assert login(ws, issued["token"])["type"] == "connection_ack"
+        subscribe(ws, "e")
+        small_api.gql('mutation($id: ID!) { revokeToken(input: {id: $id}) { __typename } }',
+                      {"id": issued["id"]}, token=owner)
+        code, reason = close_code(ws, timeout=1.5)
+    assert code == 4403 and "no longer valid" in reason
+
+
+def test_removing_a_member_closes_their_subscriptions(small_api: Api) -> None:
+    tenant, owner = new_tenant(small_api)
+    small_api.gql('mutation { addMember(input: {email: "dev@acme.io", role: "viewer"}) '
+                  "{ __typename } }", token=owner)
+    dev = small_api.gql("""mutation($t: ID!) { issueToken(input: {ttlHours: 1,
+        member: "dev@acme.io", tenant: $t}) { ... on TokenIssued { token } } }""",
+                        {"t": tenant}, token=small_api.operator_token)["issueToken"]["token"]
+    with open_ws(small_api) as owners, open_ws(small_api) as devs:
+        assert login(owners, owner)["type"] == "connection_ack"
+        assert login(devs, dev)["type"] == "connection_ack"
+        subscribe(owners, "o")
+        subscribe(devs, "d")
+        small_api.gql('mutation { removeMember(input: {email: "dev@acme.io"}) '
+                      "{ __typename } }", token=owner)
+        assert receive(owners)["type"] == "next"  # the owner sees the removal
+        code, _reason = close_code(devs, timeout=1.5)
+        assert code == 4403
+
+
+def test_failed_websocket_logins_count_toward_the_back_off(strict_api: Api) -> None:
+    for _ in range(2):
+        with open_ws(strict_api, "127.0.0.5") as ws:
+            ws.send(json.dumps({"type": "connection_init",
+                                "payload": {"authorization": "Bearer wharf_0_bad"}}))
+            assert close_code(ws)[0] == 4403
+    with open_ws(strict_api, "127.0.0.5") as ws:
+        ws.send(json.dumps({"type": "connection_init",
+                            "payload": {"authorization": "Bearer wharf_0_bad"}}))
+        code, reason = close_code(ws)
+    assert code == 4429 and "too many bad tokens" in reason
+    # A good token from that address still gets in.
+    with open_ws(strict_api, "127.0.0.5") as ws:
+        assert login(ws, strict_api.operator_token)["type"] == "connection_ack"
+
+
+def test_invalid_protocol_messages_close_the_connection_cleanly(small_api: Api) -> None:
+    _, owner = new_tenant(small_api)
+    for bad in ("123", "[]", '{"type": 5}',
+                '{"id": "1", "type": "subscribe", "payload": "x"}',
+                '{"id": "1", "type": "subscribe", "payload": {"query": 1}}'):
+        with open_ws(small_api) as ws:
+            assert login(ws, owner)["type"] == "connection_ack"
+            ws.send(bad)
+            code, _reason = close_code(ws)
+            assert code == 4400, bad
+    assert small_api.get("/healthz") == (200, "ok")
+
+
+def test_forwarded_addresses_do_not_escape_the_back_off(strict_api: Api) -> None:
+    """X-Forwarded-For is believed only from configured proxies (none by default)."""
+    answers = [strict_api.post("{ me { actor } }", token="wharf_0_bad",
+                               headers={"X-Forwarded-For": f"10.0.0.{i}"})
+               for i in range(3)]
+    assert [status for status, _ in answers] == [401, 401, 429]
+
+
+@pytest.fixture
+def proxied_api(tmp_path: Path) -> Iterator[Api]:
+    """Behind a proxy on 127.0.0.1 that forwards its clients' addresses."""
+    yield from _serve(f"sqlite:///{tmp_path / 'wharf.db'}", tmp_path, dev=False,
+                      failures=AuthFailures(free=2), WHARF_TRUSTED_PROXIES="127.0.0.1")
+
+
+def test_a_configured_proxy_forwards_its_clients_addresses(proxied_api: Api) -> None:
+    def bad(client: str) -> int:
+        return proxied_api.post("{ me { actor } }", token="wharf_0_bad",
+                                headers={"X-Forwarded-For": client})[0]
+
+    assert [bad("10.0.0.1") for _ in range(3)] == [401, 401, 429]
+    assert bad("10.0.0.2") == 401  # another client of the proxy is another address
+
+
+def test_a_bad_tokens_answer_never_says_what_was_wrong_with_it(api: Api) -> None:
+    _, owner = new_tenant(api)
+    issued = api.gql(ISSUE, token=owner)["issueToken"]
+    api.gql('mutation($id: ID!) { revokeToken(input: {id: $id}) { __typename } }',
+            {"id": issued["id"]}, token=owner)
+    ident = issued["token"].split("_")[1]
+    answers = [api.post("{ me { actor } }", token=bad)
+               for bad in (issued["token"],  # revoked
+                           f"wharf_{ident}_wrongsecret",  # right id, wrong secret
+                           "wharf_" + "0" * 32 + "_x",  # unknown
+                           "wharf_nope", "x" * 5000)]  # malformed
+    assert len({json.dumps(answer, sort_keys=True) for _, answer in answers}) == 1
+    assert {status for status, _ in answers} == {401}
