@@ -145,6 +145,10 @@ class Wharf(Application[UUID]):
 
     def _replay_answer(self, request_id: UUID) -> Outcome:
         record: Any = self.repository.get(request_id)
+        if record.command == "IssueToken" and "error" not in record.outcome:
+            raise Conflict(f"token {record.outcome['id']} was issued for this clientRequestId; "
+                           "its secret was shown once, in the first answer, and is not "
+                           "kept: issue a new token")
         if "error" in record.outcome:
             error = record.outcome["error"]
             raise QuotaExceeded(error["resource"], error["limit"], error["used"],

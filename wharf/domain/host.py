@@ -11,13 +11,23 @@ from eventsourcing.domain import event
 from wharf.domain.base import WharfAggregate, derive_id
 from wharf.domain.errors import Conflict, InvalidInput
 
-ENDPOINT = re.compile(r"^(unix://[/\w.-]+|tcp://127\.0\.0\.1:\d{1,5}|tcp://[\w.-]+:\d{1,5})$")
+ENDPOINT = re.compile(r"^(unix:///[/\w.-]+|tcp://[\w.-]+:(\d{1,5}))$")
+MAX_ENDPOINT = 255
 PUBLIC = "public"
 
 
+def check_endpoint(endpoint: str) -> str:
+    """A Docker endpoint Wharf can reach: unix:///path.sock or tcp://host:port."""
+    match = ENDPOINT.match(endpoint)
+    if (match is None or len(endpoint) > MAX_ENDPOINT
+            or (match.group(2) is not None and not 1 <= int(match.group(2)) <= 65535)):
+        raise InvalidInput("endpoint", "must be unix:///path.sock or tcp://host:port "
+                                       f"(port 1-65535, at most {MAX_ENDPOINT} characters)")
+    return endpoint
+
+
 def check_host(endpoint: str, cpu_millis: int, memory_mib: int, overcommit: str) -> Decimal:
-    if not ENDPOINT.match(endpoint):
-        raise InvalidInput("endpoint", "must be unix:///path.sock or tcp://host:port")
+    check_endpoint(endpoint)
     if cpu_millis <= 0:
         raise InvalidInput("cpu_millis", "must be positive")
     if memory_mib <= 0:

@@ -20,9 +20,9 @@ async def page(
 ) -> Connection[N]:
     """A page of a keyset-ordered query: `sql` has a WHERE clause and no ORDER BY."""
     first = max(0, min(first, MAX_PAGE))
-    cursor = decode_cursor(after)
+    cursor = decode_cursor(after, len(keys))
     columns = ", ".join(keys)
-    if cursor is not None and len(cursor) == len(keys):
+    if cursor is not None:
         marks = ", ".join("?" * len(keys))
         sql += f" AND ({columns}) {'<' if descending else '>'} ({marks})"
         params = (*params, *cursor)

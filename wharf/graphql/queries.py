@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 import anyio.to_thread
 import strawberry
-from graphql import GraphQLError
 from strawberry.types import Info
 
 from wharf.graphql.context import Context, parse_id
+from wharf.graphql.errors import ClientError
 from wharf.graphql.pagination import page
 from wharf.graphql.types import (
     AuditEntry,
@@ -31,8 +31,16 @@ from wharf.graphql.types import (
 MAX_LOG_LINES = 10_000
 
 
-def _time(value: str) -> datetime:
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+MAX_STEP = 86_400
+MAX_POINTS = 10_000
+
+
+def _time(argument: str, value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ClientError(f"{argument}: not an ISO 8601 time such as "
+                          "2026-11-01T09:00:00Z") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -92,7 +100,10 @@ class Query:
         self, info: Info[Context, Any], id: strawberry.ID, tail: int = 100,
         since: str | None = None,
     ) -> list[LogLine] | None:
-        tail = max(0, min(tail, MAX_LOG_LINES))
+        if not 0 <= tail <= MAX_LOG_LINES:
+            raise ClientError(f"tail: must be between 0 and {MAX_LOG_LINES}")
+        if since:
+            _time("since", since)
         if not await owned_row(info.context, "rm_containers", id):
             return None
         lines = await anyio.to_thread.run_sync(
@@ -111,19 +122,22 @@ class Query:
     ) -> list[MetricPoint] | None:
         context = info.context
         actor = context.require_actor()
+        now = datetime.now(UTC)
+        end = _time("to", to) if to else now
+        start = _time("from", from_) if from_ else end - timedelta(hours=1)
+        if not 1 <= step <= MAX_STEP:
+            raise ClientError(f"step: must be between 1 and {MAX_STEP} seconds")
+        if start > end:
+            raise ClientError("from: must not be after to")
+        if (end - start).total_seconds() / step > MAX_POINTS:
+            raise ClientError(f"step: at most {MAX_POINTS} points a query; take a longer "
+                              "step or a shorter range")
         visible = await owned_row(context, "rm_containers", target)
         if not visible and actor.is_operator:
             visible = await context.read("SELECT id FROM rm_hosts WHERE id = ?",
                                          (str(parse_id(target)),))
         if not visible:
             return None
-        now = datetime.now(UTC)
-        try:
-            end = _time(to) if to else now
-            start = _time(from_) if from_ else end - timedelta(hours=1)
-        except ValueError:
-            raise GraphQLError("from and to must be ISO 8601 times") from None
-        step = max(1, min(step, 86_400))
         points = await anyio.to_thread.run_sync(
             context.wiring.metrics.points, str(parse_id(target)), start, end, step, now)
         return [MetricPoint(at=p["at"], cpu_percent=p["cpu_percent"],

@@ -9,6 +9,8 @@ from typing import Any, Generic, TypeVar
 import strawberry
 from strawberry.scalars import JSON
 
+from wharf.graphql.errors import ClientError
+
 T = TypeVar("T")
 
 
@@ -34,14 +36,20 @@ def encode_cursor(*key: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
 
 
-def decode_cursor(cursor: str | None) -> list[Any] | None:
+def decode_cursor(cursor: str | None, size: int) -> list[Any] | None:
+    """The key a cursor holds (None: no cursor); ClientError for anything this API did not
+    give out: a list of `size` strings and numbers."""
     if not cursor:
         return None
     try:
-        value = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        value = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
     except (ValueError, TypeError):
-        return None
-    return value if isinstance(value, list) else None
+        value = None
+    if (not isinstance(value, list) or len(value) != size
+            or not all(isinstance(v, str | int | float) and not isinstance(v, bool)
+                       for v in value)):
+        raise ClientError("after: not a cursor this API gave out")
+    return value
 
 
 @strawberry.type(description="Money is a decimal string; the currency is CNY.")

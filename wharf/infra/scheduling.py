@@ -11,6 +11,7 @@ from wharf.commands import messages as m
 from wharf.commands.actors import Actor
 from wharf.commands.ports import SystemClock
 from wharf.domain.errors import Conflict, InvalidInput
+from wharf.domain.host import check_endpoint
 from wharf.infra.bootstrap import Wiring
 from wharf.infra.docker_driver import DockerEngine
 from wharf.projections.runner import wait_for_position
@@ -102,7 +103,7 @@ def stats_engines(wiring: Wiring) -> StatsEngines:
 
 def engine_capacity(endpoint: str) -> Capacity:
     """What a host's engine says it has; InvalidInput when no engine answers there."""
-    engine = DockerEngine(endpoint, timeout=5)
+    engine = DockerEngine(check_endpoint(endpoint), timeout=5)
     try:
         return engine.capacity()
     except EngineError as error:
