@@ -43,3 +43,33 @@ def test_new_events_are_stored_as_version_two(wiring: Wiring) -> None:
     state = json.loads(registered.state)
     assert state["class_version"] == 2
     assert state["plan_version"] == 1
+
+
+def test_version_one_unschedulable_events_tell_the_tenant_nothing_of_other_hosts(
+    wiring: Wiring,
+) -> None:
+    """Container.Unschedulable v1 had the reasons by host only, with their figures."""
+    from tests.integration.helpers import create_container, make_tenant
+
+    acme = make_tenant(wiring, plan="s")
+    container_id = create_container(wiring, acme, "web")
+    version = len(list(wiring.app.repository.event_store.get(container_id)))
+    v1_state = {
+        "originator_topic": "wharf.domain.container:Container",
+        "timestamp": {"_type_": "datetime_iso", "_data_": "2025-01-01T00:00:00+00:00"},
+        "actor": "scheduler:1", "cause": "MarkUnschedulable",
+        "reasons": {"secret-host": "needs 100m CPU, 3m free of 2000m x 1"},
+    }
+    wiring.app.recorder.insert_events([StoredEvent(
+        originator_id=container_id, originator_version=version + 1,
+        topic="wharf.domain.container:Container.Unschedulable",
+        state=json.dumps(v1_state).encode(),
+    )])
+    container = wiring.app.repository.get(container_id)
+    assert container.unschedulable == v1_state["reasons"]
+    wiring.projector.catch_up()
+    [row] = wiring.view.query("SELECT unschedulable_summary FROM rm_containers")
+    assert json.loads(row["unschedulable_summary"]) == [
+        "no host that may take it is available now"]
+    audit = " ".join(r["summary"] for r in wiring.view.query("SELECT summary FROM rm_audit"))
+    assert "secret-host" not in audit and "3m free" not in audit

@@ -221,7 +221,8 @@ class PlaceContainer(SchedulerCommand):
 @dataclass(frozen=True, kw_only=True)
 class MarkUnschedulable(SchedulerCommand):
     container_id: UUID
-    reasons: dict[str, str]
+    reasons: dict[str, str]  # by host name: for operators
+    summary: list[str]  # the same in the tenant's terms, naming no host
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -114,15 +114,28 @@ class Container(DiskMeasured, WharfAggregate):
         self.host_id = host_id
         self.unschedulable = {}
 
-    def mark_unschedulable(self, reasons: dict[str, str]) -> bool:
-        """Says why no host takes the container (host name -> reason); once per change."""
+    def mark_unschedulable(self, reasons: dict[str, str], summary: list[str]) -> bool:
+        """Says why no host takes the container: `reasons` by host name (for operators),
+        `summary` in the tenant's own terms; once per change."""
         if reasons == self.unschedulable or self.desired == "deleted":
             return False
-        self._unschedulable(reasons=dict(reasons))
+        self._unschedulable(reasons=dict(reasons), summary=list(summary))
         return True
 
-    @event("Unschedulable")
-    def _unschedulable(self, reasons: dict[str, str]) -> None:
+    class Unschedulable(WharfAggregate.Event):
+        """Version 2 adds `summary`: the reasons in the tenant's terms. Version 1 gave
+        the reasons by host only, with figures a tenant must not see."""
+
+        class_version = 2
+        reasons: dict[str, str]
+        summary: list[str]
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["summary"] = ["no host that may take it is available now"]
+
+    @event(Unschedulable)
+    def _unschedulable(self, reasons: dict[str, str], summary: list[str]) -> None:
         self.unschedulable = reasons
 
     def observe(

@@ -183,8 +183,9 @@ class Container:
     finished_at: str | None
     ports: list[PublishedPort] = strawberry.field(description="Ports published on the "
                                                               "host's 127.0.0.1.")
-    unschedulable: list[HostRejection] = strawberry.field(
-        description="While no host takes the container: why each host refused it.")
+    unschedulable: list[str] = strawberry.field(
+        description="While no host takes the container: why, in terms of what it asks for.")
+    host_rejections_by_name: strawberry.Private[dict[str, str]]
     disk_over_since: str | None = strawberry.field(
         description="Since when its writable layer is over the plan's container_disk_mib; "
                     "past the grace period the container is stopped.")
@@ -195,6 +196,15 @@ class Container:
     created_at: str
     updated_at: str
     tenant_id: strawberry.Private[str]
+
+    @strawberry.field(description="Operators only (null for tenants): while no host takes "
+                                  "the container, why each host refused it, with its figures.")
+    def host_rejections(self, info: strawberry.Info[Any, Any]) -> list[HostRejection] | None:
+        actor = info.context.actor
+        if actor is None or not actor.is_operator:
+            return None
+        return [HostRejection(host=host, reason=reason)
+                for host, reason in sorted(self.host_rejections_by_name.items())]
 
     @strawberry.field(description="The tenant the container belongs to.")
     async def tenant(self, info: strawberry.Info[Any, Any]) -> Tenant | None:
@@ -215,8 +225,8 @@ class Container:
             finished_at=row["finished_at"],
             ports=[PublishedPort(container_port=key, host_ip="127.0.0.1", host_port=port)
                    for key, port in sorted(json.loads(row["ports"]).items())],
-            unschedulable=[HostRejection(host=host, reason=reason) for host, reason
-                           in sorted(json.loads(row["unschedulable"] or "{}").items())],
+            unschedulable=json.loads(row["unschedulable_summary"] or "[]"),
+            host_rejections_by_name=json.loads(row["unschedulable"] or "{}"),
             failure=row["failure"], disk_over_since=row["disk_over_since"],
             spec=json.loads(row["spec"]), created_at=row["created_at"],
             updated_at=row["updated_at"],

@@ -66,8 +66,8 @@ _LINES: dict[type[Any], Callable[[Any], str]] = {
                                 + (" (out of memory)" if e.oom_killed else ""),
     Container.Restarted: lambda e: f"restart #{e.attempt} after the exit at "
                                    f"{e.after_finished_at}",
-    Container.Unschedulable: lambda e: "no host takes it: " + "; ".join(
-        f"{host}: {reason}" for host, reason in sorted(e.reasons.items())),
+    # (the tenant reads its audit trail: its own terms, never other hosts' figures)
+    Container.Unschedulable: lambda e: "no host takes it: " + "; ".join(e.summary),
     Container.Removed: lambda e: "removed",
     Container.Failed: lambda e: f"the engine refused it: {e.reason}",
     Container.DiskOverLimit: lambda e: f"writable layer {e.used_mib} MiB, over the plan's "

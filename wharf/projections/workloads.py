@@ -22,7 +22,8 @@ class Containers(ReadModel):
         "observed TEXT NOT NULL, host_id TEXT, exit_code INTEGER, oom_killed INTEGER, "
         "generation INTEGER NOT NULL DEFAULT 0, run_generation INTEGER NOT NULL DEFAULT 0, "
         "restarts INTEGER NOT NULL DEFAULT 0, started_at TEXT, finished_at TEXT, "
-        "ports TEXT NOT NULL DEFAULT '{}', unschedulable TEXT, failure TEXT, "
+        "ports TEXT NOT NULL DEFAULT '{}', unschedulable TEXT, unschedulable_summary TEXT, "
+        "failure TEXT, "
         "disk_over_since TEXT, "
         "created_at TEXT NOT NULL, updated_at TEXT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS rm_containers_tenant ON rm_containers "
@@ -59,11 +60,13 @@ class Containers(ReadModel):
 
     @process_event.register
     def _(self, event: Container.Placed, tracking: Tracking) -> None:
-        self._update(event, "host_id = ?, unschedulable = NULL", str(event.host_id))
+        self._update(event, "host_id = ?, unschedulable = NULL, unschedulable_summary = NULL",
+                     str(event.host_id))
 
     @process_event.register
     def _(self, event: Container.Unschedulable, tracking: Tracking) -> None:
-        self._update(event, "unschedulable = ?", as_json(event.reasons))
+        self._update(event, "unschedulable = ?, unschedulable_summary = ?",
+                     as_json(event.reasons), as_json(event.summary))
 
     @process_event.register
     def _(self, event: Container.Started, tracking: Tracking) -> None:

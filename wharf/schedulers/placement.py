@@ -4,7 +4,9 @@ Filters: the host is active and answering, it is in the public pool or dedicated
 container's tenant, what is reserved there plus the container fits in its capacity times
 its overcommit, and a container bound to a volume goes where that volume lives. Scoring:
 a tenant's dedicated hosts first, then `spread` (most room left) or `binpack` (least).
-When no host fits, every host's reason is returned so that the container can show it.
+When no host fits, every host's reason is returned: in full for operators (free
+capacity, endpoints, other pools), and summed up in the tenant's own terms (what the
+container asks for) for the tenant, who must not learn what other tenants hold.
 """
 
 from __future__ import annotations
@@ -56,35 +58,51 @@ class Request:
     host_ports: tuple[int, ...] = ()  # host ports it asks for
 
 
-def rejection(host: HostRoom, request: Request) -> str | None:
+@dataclass(frozen=True)
+class Rejection:
+    text: str  # for operators: the figures and names behind it
+    summary: str  # for the tenant: in terms of its own request
+
+
+def rejection(host: HostRoom, request: Request) -> Rejection | None:
     """Why `host` cannot take the container, or None when it can."""
+    unavailable = "no host that may take it is available now"
     if host.state != "active":
-        return f"host is {host.state}"
+        return Rejection(f"host is {host.state}", unavailable)
     if not host.answering:
-        return "host's engine does not answer"
+        return Rejection("host's engine does not answer", unavailable)
     if host.id == request.avoid:
-        return "the container is leaving this host"
+        return Rejection("the container is leaving this host", unavailable)
     if host.pool not in (PUBLIC, request.tenant):
-        return f"host is dedicated to tenant {host.pool}"
+        return Rejection(f"host is dedicated to tenant {host.pool}", unavailable)
     if request.volume_host is not None and host.id != request.volume_host:
-        return "the container's volume lives on another host"
+        return Rejection("the container's volume lives on another host",
+                         "the host its volumes live on cannot take it now")
     taken = sorted(set(request.host_ports) & host.ports)
     if taken:
-        return f"host port {', '.join(map(str, taken))} is taken there"
+        ports = ", ".join(map(str, taken))
+        return Rejection(f"host port {ports} is taken there",
+                         f"host port {ports} it asks for is taken")
     if request.cpu_millis > host.free_cpu_millis:
-        return (f"needs {request.cpu_millis}m CPU, {max(host.free_cpu_millis, 0)}m free "
-                f"of {host.cpu_millis}m x {host.overcommit}")
+        return Rejection(f"needs {request.cpu_millis}m CPU, {max(host.free_cpu_millis, 0)}m "
+                         f"free of {host.cpu_millis}m x {host.overcommit}",
+                         f"no room for the {request.cpu_millis}m CPU it reserves")
     if request.memory_mib > host.free_memory_mib:
-        return (f"needs {request.memory_mib} MiB memory, {max(host.free_memory_mib, 0)} MiB "
-                f"free of {host.memory_mib} MiB x {host.overcommit}")
+        return Rejection(f"needs {request.memory_mib} MiB memory, "
+                         f"{max(host.free_memory_mib, 0)} MiB free of {host.memory_mib} MiB "
+                         f"x {host.overcommit}",
+                         f"no room for the {request.memory_mib} MiB memory it reserves")
     return None
+
+
+NO_HOSTS = Rejection("no hosts are registered", "no host that may take it is available now")
 
 
 def choose(
     request: Request, hosts: list[HostRoom], strategy: str = "spread"
-) -> tuple[HostRoom | None, dict[str, str]]:
+) -> tuple[HostRoom | None, dict[str, Rejection]]:
     """The best host for `request`, or None and each host's reason (by host name)."""
-    reasons: dict[str, str] = {}
+    reasons: dict[str, Rejection] = {}
     fits = []
     for host in hosts:
         reason = rejection(host, request)
@@ -93,7 +111,7 @@ def choose(
         else:
             reasons[host.name] = reason
     if not fits:
-        return None, reasons or {"*": "no hosts are registered"}
+        return None, reasons or {"*": NO_HOSTS}
 
     def score(host: HostRoom) -> tuple[int, float, str]:
         room = (host.free_cpu_millis / max(host.cpu_millis, 1)
@@ -102,3 +120,9 @@ def choose(
         return dedicated, -room if strategy == "spread" else room, host.id
 
     return min(fits, key=score), {}
+
+
+def summary(reasons: dict[str, Rejection]) -> list[str]:
+    """The tenant's view of why no host takes its container: each distinct reason once,
+    with no host named."""
+    return sorted({reason.summary for reason in reasons.values()})

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from wharf.domain.container import restart_wanted
-from wharf.schedulers.placement import HostRoom, Request, choose
+from wharf.schedulers.placement import HostRoom, Request, choose, summary
 from wharf.schedulers.ports import Observed
 
 # Containers placed on a host in one of these states are placed elsewhere when wanted
@@ -54,7 +54,8 @@ class Action:
     container_id: str
     host_id: str | None = None
     docker_id: str | None = None
-    reasons: dict[str, str] = field(default_factory=dict)
+    reasons: dict[str, str] = field(default_factory=dict)  # unschedulable: by host
+    summary: tuple[str, ...] = ()  # unschedulable: the reasons in the tenant's terms
     after: str = ""  # restart: the exit (finish time) it answers
     move: bool = False  # place: away from a host it is leaving
     running: bool = False  # remove: the copy was running when the pass looked
@@ -140,13 +141,15 @@ def plan(
             if want.waiting is not None:
                 reasons = {"*": want.waiting}
                 if reasons != (want.unschedulable or {}):
-                    actions.append(Action("unschedulable", want.id, reasons=reasons))
+                    actions.append(Action("unschedulable", want.id, reasons=reasons,
+                                          summary=(want.waiting,)))
                 continue
             request = Request(tenant=want.tenant, cpu_millis=want.cpu_millis,
                               memory_mib=want.memory_mib, volume_host=want.volume_host,
                               avoid=want.host_id if leaving else None,
                               host_ports=want.host_ports)
-            chosen, reasons = choose(request, list(rooms.values()), strategy)
+            chosen, rejections = choose(request, list(rooms.values()), strategy)
+            reasons = {name: r.text for name, r in rejections.items()}
             if chosen is not None:
                 actions.append(Action("place", want.id, chosen.id, move=leaving))
                 rooms[chosen.id] = chosen.take(want.cpu_millis, want.memory_mib,
@@ -155,7 +158,8 @@ def plan(
                     rooms[want.host_id] = rooms[want.host_id].take(-want.cpu_millis,
                                                                    -want.memory_mib)
             elif reasons != (want.unschedulable or {}):
-                actions.append(Action("unschedulable", want.id, reasons=reasons))
+                actions.append(Action("unschedulable", want.id, reasons=reasons,
+                                      summary=tuple(summary(rejections))))
             continue
         if want.host_id is None or want.host_id not in observed:
             continue  # never placed (and not wanted running), or its engine is silent

@@ -401,7 +401,8 @@ class Scheduler:
             return
         assert want is not None
         if kind == "unschedulable":
-            record(self._cmd(m.MarkUnschedulable, container_id=cid, reasons=action.reasons))
+            record(self._cmd(m.MarkUnschedulable, container_id=cid, reasons=action.reasons,
+                             summary=list(action.summary)))
             return
         if kind == "record-removed":
             record(self._cmd(m.RecordRemoved, container_id=cid))

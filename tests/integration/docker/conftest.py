@@ -14,6 +14,7 @@ import pytest
 
 from tests.integration.graphql.conftest import Api, _serve, new_tenant
 from tests.integration.helpers import wait_for
+from wharf.infra.api import Limits
 from wharf.infra.bootstrap import Wiring
 from wharf.infra.scheduling import LOCAL_ENGINE, build_scheduler, register_engines
 from wharf.schedulers.ports import LABEL_INSTALLATION
@@ -23,7 +24,7 @@ T = TypeVar("T")
 
 CONTAINER = """query($id: ID!) { container(id: $id) { id desired observed exitCode oomKilled
   restarts hostId failure diskOverSince ports { containerPort hostIp hostPort }
-  unschedulable { host reason }
+  unschedulable hostRejections { host reason }
 } }"""
 
 
@@ -76,7 +77,7 @@ def docker_api() -> Iterator[docker.APIClient]:
 
 def _cloud(tmp_path: Path, docker_api: docker.APIClient, url: str,
            loop: bool) -> Iterator[Cloud]:
-    served = _serve(url, tmp_path, dev=False, rate=1000.0, burst=1000)
+    served = _serve(url, tmp_path, dev=False, limits=Limits(rate=1000.0, burst=1000))
     api = next(served)
     wiring = api.wiring
     assert register_engines(wiring, ()) == [LOCAL_ENGINE]

@@ -9,7 +9,7 @@ from uuid import UUID
 
 import pytest
 
-from tests.integration.docker.conftest import Cloud, wait_for
+from tests.integration.docker.conftest import Cloud, caught_up, wait_for
 from wharf.infra.docker_driver import CAPABILITIES, PIDS_LIMIT, network_name
 from wharf.schedulers.ports import docker_name
 
@@ -169,3 +169,24 @@ def test_suspending_a_tenant_stops_its_containers_and_resuming_starts_them(
         assert answer[action]["__typename"] == "TenantPayload"
         cloud.wait_observed(token, cid, state, timeout=20)
     assert [r["State"] for r in cloud.ours()] == ["running"]
+
+
+def test_a_tenant_learns_why_nothing_fits_in_its_own_terms_only(still_cloud: Cloud) -> None:
+    """No host has 64 CPUs: the tenant is told what its container asks for; only the
+    operator sees each host's free capacity and name (what other tenants hold)."""
+    _, token = still_cloud.tenant()
+    cid = create(still_cloud, token, name="huge", cpuMillis=64_000)
+    still_cloud.scheduler.run_pass()
+    caught_up(still_cloud.api.wiring)
+    mine = still_cloud.container(token, cid)
+    assert mine["unschedulable"] == ["no room for the 64000m CPU it reserves"]
+    assert mine["hostRejections"] is None
+    operators = still_cloud.container(still_cloud.api.operator_token, cid)
+    [rejection] = operators["hostRejections"]
+    assert rejection["reason"].startswith("needs 64000m CPU, ") and " free of " in (
+        rejection["reason"])
+    audit = still_cloud.api.gql("{ auditLog(first: 5) { edges { node { summary } } } }",
+                                token=token)["auditLog"]["edges"]
+    said = [e["node"]["summary"] for e in audit if "no host" in e["node"]["summary"]]
+    assert said == ["no host takes it: no room for the 64000m CPU it reserves"]
+    assert rejection["host"] not in str(mine) + str(audit)

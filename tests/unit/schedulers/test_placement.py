@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from wharf.schedulers.placement import HostRoom, Request, choose
+from wharf.schedulers.placement import HostRoom, Request, choose, summary
 
 
 def host(name: str, cpu: int = 2000, memory: int = 4096, reserved_cpu: int = 0,
          reserved_memory: int = 0, pool: str = "public", state: str = "active",
-         overcommit: str = "1") -> HostRoom:
+         overcommit: str = "1", answering: bool = True) -> HostRoom:
     return HostRoom(id=f"id-{name}", name=name, pool=pool, state=state, cpu_millis=cpu,
                     memory_mib=memory, overcommit=Decimal(overcommit),
-                    reserved_cpu_millis=reserved_cpu, reserved_memory_mib=reserved_memory)
+                    reserved_cpu_millis=reserved_cpu, reserved_memory_mib=reserved_memory,
+                    answering=answering)
 
 
 def test_spread_takes_the_emptiest_and_binpack_the_fullest() -> None:
@@ -32,17 +33,33 @@ def test_every_rejected_host_says_why() -> None:
     hosts = [host("full", reserved_cpu=2000), host("tight", reserved_memory=4000),
              host("drained", state="draining"), host("theirs", pool="globex")]
     request = Request(tenant="acme", cpu_millis=100, memory_mib=200)
-    chosen, reasons = choose(request, hosts)
+    chosen, rejections = choose(request, hosts)
     assert chosen is None
+    reasons = {name: r.text for name, r in rejections.items()}
     assert reasons["full"] == "needs 100m CPU, 0m free of 2000m x 1"
     assert reasons["tight"] == "needs 200 MiB memory, 96 MiB free of 4096 MiB x 1"
     assert reasons["drained"] == "host is draining"
     assert reasons["theirs"] == "host is dedicated to tenant globex"
     bound = Request(tenant="acme", cpu_millis=100, memory_mib=200, volume_host="id-near")
-    chosen, reasons = choose(bound, [host("far"), host("near")])
+    chosen, rejections = choose(bound, [host("far"), host("near")])
     assert chosen is not None and chosen.name == "near"
-    assert choose(bound, [host("far")])[1] == {
-        "far": "the container's volume lives on another host"}
+    assert choose(bound, [host("far")])[1]["far"].text == (
+        "the container's volume lives on another host")
+
+
+def test_the_tenants_summary_names_no_host_and_no_other_tenants_figures() -> None:
+    hosts = [host("full", reserved_cpu=2000), host("tight", reserved_memory=4000),
+             host("drained", state="draining"), host("theirs", pool="globex"),
+             host("lost", answering=False)]
+    _, rejections = choose(Request(tenant="acme", cpu_millis=100, memory_mib=200), hosts)
+    assert summary(rejections) == [
+        "no host that may take it is available now",
+        "no room for the 100m CPU it reserves",
+        "no room for the 200 MiB memory it reserves",
+    ]
+    said = " ".join(summary(rejections))
+    for secret in ("full", "tight", "theirs", "globex", "free", "2000", "4096", "96"):
+        assert secret not in said
 
 
 def test_a_tenants_dedicated_hosts_come_first_and_others_never() -> None:
@@ -54,8 +71,8 @@ def test_a_tenants_dedicated_hosts_come_first_and_others_never() -> None:
 
 
 def test_no_hosts_at_all_is_a_reason_too() -> None:
-    assert choose(Request(tenant="acme", cpu_millis=1, memory_mib=6), []) == \
-        (None, {"*": "no hosts are registered"})
+    chosen, rejections = choose(Request(tenant="acme", cpu_millis=1, memory_mib=6), [])
+    assert chosen is None and rejections["*"].text == "no hosts are registered"
 
 
 def test_a_host_port_held_there_sends_the_container_elsewhere() -> None:
@@ -63,4 +80,5 @@ def test_a_host_port_held_there_sends_the_container_elsewhere() -> None:
     request = Request(tenant="acme", cpu_millis=100, memory_mib=64, host_ports=(20080,))
     chosen, _ = choose(request, [busy, host("free")])
     assert chosen is not None and chosen.name == "free"
-    assert choose(request, [busy])[1] == {"busy": "host port 20080 is taken there"}
+    assert choose(request, [busy])[1]["busy"].text == "host port 20080 is taken there"
+    assert summary(choose(request, [busy])[1]) == ["host port 20080 it asks for is taken"]

@@ -66,7 +66,7 @@ def place_container(ctx: Context, cmd: PlaceContainer) -> Decision:
 def mark_unschedulable(ctx: Context, cmd: MarkUnschedulable) -> Decision:
     ctx.require_leader(cmd.term)
     container = ctx.load(Container, cmd.container_id, "container")
-    return _if_changed(container, container.mark_unschedulable(cmd.reasons))
+    return _if_changed(container, container.mark_unschedulable(cmd.reasons, cmd.summary))
 
 
 def record_run(ctx: Context, cmd: RecordRun) -> Decision:
