@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -70,3 +73,57 @@ def wait_for(what: str, check: Callable[[], T | None], timeout: float = 30.0) ->
             return value
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.05)
+
+
+@dataclass
+class Running:
+    """A `wharf up` process: its address, the operator's token and its output so far."""
+
+    process: subprocess.Popen[str]
+    url: str
+    token: str
+    output: Path
+
+    def log(self) -> str:
+        return self.output.read_text()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def running_wharf(url: str, home: Path, *args: str, **env: str) -> Iterator[Running]:
+    """`wharf -v up` (every log line, INFO included) as a real process, with its output in
+    HOME/../wharf-up.log; stopped (SIGTERM, then SIGKILL) when the block ends."""
+    port = free_port()
+    output = home.parent / f"{home.name}-up.log"
+    environment = {**os.environ, "WHARF_DATABASE_URL": url, "WHARF_HOME": str(home),
+                   "WHARF_LISTEN": f"127.0.0.1:{port}", "WHARF_SCHEDULER": "off",
+                   "PYTHONPATH": str(ROOT), **env}
+    with output.open("w") as sink:
+        process = subprocess.Popen([sys.executable, "-m", "wharf.infra.cli", "-v", *args,
+                                    "up"], env=environment, stdout=sink, stderr=sink,
+                                   text=True)
+    try:
+        def ready() -> bool:
+            assert process.poll() is None, output.read_text()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                    return True
+            except OSError:
+                return False
+
+        wait_for("wharf up to answer", ready, timeout=60)
+        token = (home / "operator-token").read_text().strip()
+        yield Running(process, f"http://127.0.0.1:{port}", token, output)
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)

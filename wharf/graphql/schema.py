@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import re
 from collections import OrderedDict
@@ -9,12 +11,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError, validate
+from graphql import GraphQLError, GraphQLSyntaxError, parse, validate
 from strawberry.extensions import (
     DisableIntrospection,
     MaskErrors,
     MaxTokensLimiter,
-    ParserCache,
     SchemaExtension,
 )
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
@@ -41,6 +42,23 @@ Mutation = merge_types(
     "Mutation", (WorkloadMutations, AccessMutations, OperatorMutations, PingMutations))
 
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
+_parse = functools.lru_cache(maxsize=CACHED_DOCUMENTS)(parse)
+
+
+class Parsing(SchemaExtension):
+    """Parses each distinct document once (strawberry's ParserCache, except that a
+    document that does not parse is left to strawberry's own parse, which turns the
+    error into an answer; ParserCache let it escape, over WebSocket as a traceback
+    holding the document's text)."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.graphql_document is None and context.query:
+            with contextlib.suppress(GraphQLError):
+                context.graphql_document = _parse(context.query, **context.parse_options)
+        yield
 
 
 class _Validations:
@@ -111,6 +129,8 @@ class WharfSchema(strawberry.Schema):
                 log.error("unexpected error at %s", where, exc_info=error.original_error)
             elif error.original_error is not None:
                 log.info("refused at %s: %s", where, type(error.original_error).__name__)
+            elif isinstance(error, GraphQLSyntaxError):
+                log.info("refused a document: it does not parse")
             else:
                 log.info("refused a document: it does not validate")
 
@@ -122,7 +142,7 @@ def build_schema(dev: bool = False) -> strawberry.Schema:
     answers = _Validations()
     extensions: list[Callable[..., SchemaExtension] | type[SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: ParserCache(maxsize=CACHED_DOCUMENTS),
+        Parsing,
         lambda: Validation(answers, hide_suggestions=not dev),
         lambda: MaskErrors(should_mask_error=unexpected),
     ]

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
+from graphql import GraphQLError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
@@ -188,4 +189,7 @@ class GuardedHandler(BaseGraphQLTransportWSHandler[Any, None]):
         await super().handle_subscribe(message)
 
     async def handle_task_exception(self, error: Exception) -> None:
-        log.error("subscription task failed", exc_info=error)
+        if isinstance(error, GraphQLError):  # (its text quotes the document)
+            log.error("subscription task failed: %s", type(error).__name__)
+        else:
+            log.error("subscription task failed", exc_info=error)
