@@ -14,6 +14,7 @@ import psycopg
 
 from wharf.commands.actors import Actor
 from wharf.commands.application import Wharf
+from wharf.commands.ports import MemoryDataKeys
 from wharf.domain.container import Container
 from wharf.domain.plans import PlanCatalog, Resources
 from wharf.domain.tenant import Tenant
@@ -95,7 +96,7 @@ def fill(app: Wharf, events: int, per_save: int = 200, report: bool = True) -> i
 
 
 def open_bench_app(url: str) -> Wharf:
-    app = open_app(url, pool_size=4)
+    app = open_app(url, pool_size=4, keys=MemoryDataKeys())  # (benchmarks seal no secret)
     app.seed()
     return app
 

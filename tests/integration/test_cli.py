@@ -154,10 +154,11 @@ def test_replay_until_a_position_rebuilds_the_past(sqlite_url: str, tmp_path: Pa
 def test_replay_until_a_time(sqlite_url: str, tmp_path: Path) -> None:
     import sqlite3
 
+    from wharf.commands.ports import MemoryDataKeys
     from wharf.infra.bootstrap import open_app
 
     wharf(sqlite_url, tmp_path, "tenant", "create", "early", "--owner", "a@early.io")
-    app = open_app(sqlite_url)
+    app = open_app(sqlite_url, keys=MemoryDataKeys())
     last = app.recorder.select_notifications(app.recorder.max_notification_id(), 1)[0]
     boundary = app.mapper.to_domain_event(last).timestamp.isoformat()
     app.close()
@@ -175,7 +176,8 @@ def test_store_copy_from_sqlite_to_postgres_then_verify_the_copy(tmp_path: Path)
         [sys.executable, "-c",
          "from wharf.infra.bootstrap import open_app; from wharf.domain.tenant import Tenant;"
          f"print(open_app('{source}').reveal_secret(Tenant.id_for('tenant-1'), 'token'))"],
-        env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True)
+        env={**os.environ, "PYTHONPATH": str(ROOT), "WHARF_HOME": str(tmp_path)},
+        capture_output=True, text=True)
     assert secret_before.stdout.strip() == "hush"
     with pg_database() as target:
         out = wharf(source, tmp_path, "store", "copy", "--to", target)
@@ -190,7 +192,8 @@ def test_store_copy_from_sqlite_to_postgres_then_verify_the_copy(tmp_path: Path)
             [sys.executable, "-c",
              "from wharf.infra.bootstrap import open_app; from wharf.domain.tenant import Tenant;"
              f"print(open_app('{target}').reveal_secret(Tenant.id_for('tenant-1'), 'token'))"],
-            env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True)
+            env={**os.environ, "PYTHONPATH": str(ROOT), "WHARF_HOME": str(tmp_path)},
+            capture_output=True, text=True)
         assert revealed.stdout.strip() == "hush", revealed.stderr
         refused = wharf(source, tmp_path, "store", "copy", "--to", target, ok=False)
         assert refused.returncode == 1 and "already holds events" in refused.stderr

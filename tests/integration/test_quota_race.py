@@ -43,9 +43,10 @@ from uuid import UUID
 from wharf.commands import messages as m
 from wharf.commands.actors import Actor
 from wharf.domain.errors import QuotaExceeded
+from wharf.commands.ports import MemoryDataKeys
 from wharf.infra.bootstrap import open_app
 
-app = open_app(sys.argv[1], pool_size=2)
+app = open_app(sys.argv[1], pool_size=2, keys=MemoryDataKeys())  # (no secrets here)
 tenant = UUID(sys.argv[2])
 owner = Actor.member("owner@acme.io", tenant)
 sys.stdin.readline()  # start together

@@ -53,10 +53,10 @@ def test_secret_value_appears_nowhere(
     audit = wiring.view.query("SELECT * FROM rm_audit")
     assert any(row["summary"] == "secret db-password set" for row in audit)
     assert value not in repr(audit)
-    events = wharf(store_url, tmp_path, "events").stdout
+    events = wharf(store_url, tmp_path / "home", "events").stdout
     assert "Secret.Created" in events
     assert value not in events
-    tenant_events = wharf(store_url, tmp_path, "events", "--tenant", "acme").stdout
+    tenant_events = wharf(store_url, tmp_path / "home", "events", "--tenant", "acme").stdout
     assert "secret db-password set" in tenant_events and value not in tenant_events
     assert value not in caplog.text
 
@@ -104,7 +104,7 @@ def test_keys_of_closed_tenants_are_shredded_even_if_closing_crashed(
     acme = make_tenant(wiring)
     wiring.app.handle(m.SetSecret(actor=acme.owner, tenant_id=acme.id, name="k", value="v"))
     real_keys = wiring.app.keys
-    wiring.app.keys = CrashBeforeShredding(store_url)
+    wiring.app.keys = CrashBeforeShredding(store_url, real_keys.kek)  # type: ignore[attr-defined]
     wiring.app.handle(m.CloseTenant(actor=Actor.operator("test"), tenant_id=acme.id))
     wiring.app.keys = real_keys
     assert wiring.app.reveal_secret(acme.id, "k") == "v"  # the crash left the key behind

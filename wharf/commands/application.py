@@ -65,6 +65,12 @@ class Wharf(Application[UUID]):
         self.plan_versions: dict[tuple[str, int], Plan] = {}
         self.group_commit = GroupCommit(self)
 
+    def close(self) -> None:
+        super().close()
+        close_keys = getattr(self.keys, "close", None)
+        if close_keys is not None:
+            close_keys()
+
     # -- start-up ------------------------------------------------------------------
 
     def seed(self) -> int:

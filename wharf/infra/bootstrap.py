@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import stat
 from dataclasses import dataclass
+from pathlib import Path
 
 from wharf.commands.application import Wharf
 from wharf.commands.ports import Clock, DataKeys
-from wharf.infra.keystore import DatabaseDataKeys
+from wharf.infra.keystore import DatabaseDataKeys, KeyEncryptionKey
 from wharf.infra.logstore import LogStore
 from wharf.infra.metrics_store import MetricsStore
 from wharf.infra.settings import Settings
-from wharf.infra.store import eventsourcing_env, open_read_models, with_schema_retry
+from wharf.infra.store import (
+    eventsourcing_env,
+    kind_of,
+    open_read_models,
+    sqlite_path,
+    with_schema_retry,
+)
 from wharf.projections.runner import Projector
 from wharf.projections.views import ReadModelStore
 
@@ -33,9 +43,14 @@ class Wiring:
 def open_app(
     url: str, *, clock: Clock | None = None, keys: DataKeys | None = None, pool_size: int = 10
 ) -> Wharf:
-    return with_schema_retry(lambda: Wharf(
-        eventsourcing_env(url, pool_size), clock=clock,
-        keys=keys if keys is not None else DatabaseDataKeys(url)))
+    """The write side on `url`. Without `keys`, the store's own data keys, unwrapped by
+    the key-encryption key the environment names (as `wharf` itself would find it)."""
+    if keys is None:
+        settings = Settings.from_env()
+        keys = DatabaseDataKeys(url, KeyEncryptionKey.load(settings.home, settings.master_key))
+    data_keys = keys
+    return with_schema_retry(lambda: Wharf(eventsourcing_env(url, pool_size), clock=clock,
+                                           keys=data_keys))
 
 
 def build(
@@ -47,7 +62,10 @@ def build(
     `pool_size` connections each to the log and to the read side (PostgreSQL opens them
     at start, and as many again in bursts).
     """
-    settings.home.mkdir(parents=True, exist_ok=True)
+    secure_home(settings)
+    if keys is None:
+        keys = DatabaseDataKeys(settings.database_url,
+                                KeyEncryptionKey.load(settings.home, settings.master_key))
     app = open_app(settings.database_url, clock=clock, keys=keys, pool_size=pool_size)
     app.seed()
     view = open_read_models(settings.database_url, pool_size)
@@ -55,3 +73,22 @@ def build(
     app.on_saved = projector.nudge
     return Wiring(settings, app, view, projector, LogStore(settings.home / "logs"),
                   MetricsStore(view))
+
+
+def secure_home(settings: Settings) -> None:
+    """WHARF_HOME and everything in it, and the SQLite store wherever it lives, readable
+    by their owner only (an installation from before this rule is put right on start).
+    New files are made so by the CLI's umask."""
+    home = settings.home
+    home.mkdir(parents=True, exist_ok=True)
+    paths = [home]
+    for root, directories, files in os.walk(home):
+        paths += [Path(root, name) for name in directories + files]
+    if kind_of(settings.database_url) == "sqlite":
+        database = sqlite_path(settings.database_url)
+        paths += [database, Path(f"{database}-wal"), Path(f"{database}-shm")]
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            mode = path.lstat().st_mode
+            if not stat.S_ISLNK(mode) and mode & 0o077:
+                path.chmod(stat.S_IMODE(mode) & 0o700)

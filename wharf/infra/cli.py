@@ -9,6 +9,7 @@ import argparse
 import contextlib
 import getpass
 import logging
+import os
 import signal
 import sys
 import threading
@@ -70,6 +71,7 @@ examples:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    os.umask(0o077)  # every file Wharf makes (store, logs, backups, keys) is its owner's only
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not getattr(args, "run", None):
@@ -660,7 +662,7 @@ def cmd_store_copy(settings: Settings, args: argparse.Namespace) -> int:
     wiring = build(settings)
     progress = Progress("copying events")
     target = _as_url(args.to)
-    copied, gaps = copy_store(wiring.app, settings.database_url, target,
+    copied, gaps = copy_store(wiring.app, target,
                               progress=lambda done, total: progress(done, total))
     progress.done(copied)
     if gaps:

@@ -16,7 +16,6 @@ BATCH = 5000
 
 def copy_store(
     source: Wharf,
-    source_url: str,
     target_url: str,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[int, int]:
@@ -28,7 +27,10 @@ def copy_store(
     target's log must be empty; its read models rebuild from the copy.
     """
     ensure_target(target_url)
-    target = open_app(target_url, keys=DatabaseDataKeys(target_url))
+    source_keys = source.keys
+    assert isinstance(source_keys, DatabaseDataKeys)
+    target_keys = DatabaseDataKeys(target_url, source_keys.kek)
+    target = open_app(target_url, keys=target_keys)
     try:
         if target.recorder.max_notification_id():
             raise ValueError(f"{target_url} already holds events; copy into an empty store")
@@ -52,8 +54,7 @@ def copy_store(
             start = notifications[-1].id
             if progress is not None:
                 progress(copied, head)
-        keys = DatabaseDataKeys(source_url).export()
-        DatabaseDataKeys(target_url).import_(keys)
+        target_keys.import_(source_keys.export())
         return copied, gaps
     finally:
         target.close()

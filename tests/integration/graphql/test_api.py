@@ -56,7 +56,7 @@ def test_errors_are_typed_results(api: Api) -> None:
     _, owner = new_tenant(api)
     bad = api.gql(CREATE_CONTAINER, {"input": {"name": "x", "image": "busybox",
                                                "cpuMillis": 0}}, token=owner)["createContainer"]
-    assert bad == {"__typename": "InvalidInput", "field": "cpu_millis",
+    assert bad == {"__typename": "InvalidInput", "field": "cpuMillis",
                    "message": "must be between 10 and 64000"}
     for name in ("a", "b"):
         api.gql(CREATE_CONTAINER, {"input": {"name": name, "image": "busybox"}}, token=owner)
