@@ -18,6 +18,7 @@ from wharf.infra.store import (
     eventsourcing_env,
     kind_of,
     open_read_models,
+    probe,
     sqlite_path,
     with_schema_retry,
 )
@@ -45,6 +46,7 @@ def open_app(
 ) -> Wharf:
     """The write side on `url`. Without `keys`, the store's own data keys, unwrapped by
     the key-encryption key the environment names (as `wharf` itself would find it)."""
+    probe(url)
     if keys is None:
         settings = Settings.from_env()
         keys = DatabaseDataKeys(url, KeyEncryptionKey.load(settings.home, settings.master_key))
@@ -55,14 +57,16 @@ def open_app(
 
 def build(
     settings: Settings, *, clock: Clock | None = None, keys: DataKeys | None = None,
-    pool_size: int = 10,
+    pool_size: int | None = None,
 ) -> Wiring:
     """The write side, the read side and the projector, on `settings.database_url`.
 
-    `pool_size` connections each to the log and to the read side (PostgreSQL opens them
-    at start, and as many again in bursts).
+    At most `pool_size` (default: WHARF_DB_POOL) connections each to the log and to the
+    read side, opened as load needs them.
     """
     secure_home(settings)
+    probe(settings.database_url)
+    pool_size = pool_size or settings.db_pool
     if keys is None:
         keys = DatabaseDataKeys(settings.database_url,
                                 KeyEncryptionKey.load(settings.home, settings.master_key))

@@ -55,7 +55,6 @@ environment:
 
 # An API process serves many requests at once, each wanting a connection to the log or
 # the read side; other commands need few.
-API_POOL_SIZE = 20
 
 EXAMPLES = """\
 examples:
@@ -282,7 +281,7 @@ class Progress:
 def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     from wharf.infra.serve import ensure_operator_token, listen_address, serve, token_file
 
-    wiring = build(settings, pool_size=API_POOL_SIZE)
+    wiring = build(settings)
     print(f"Wharf store: {settings.database_url}")
     progress = Progress("catching up read models")
     wiring.projector.catch_up(progress=lambda p: progress(p))
@@ -363,7 +362,7 @@ def cmd_scheduler(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
     from wharf.infra.serve import listen_address, serve
 
-    wiring = build(settings, pool_size=API_POOL_SIZE)
+    wiring = build(settings)
     host, port = listen_address(settings)
     print(f"Wharf API: http://{host}:{port}/graphql (read side from `wharf projector`)",
           flush=True)

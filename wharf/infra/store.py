@@ -33,6 +33,14 @@ class StoreURLError(ValueError):
     pass
 
 
+class StoreUnavailable(ValueError):
+    """The database refused a connection: said at once, naming the cause, instead of
+    waiting on a pool that can never fill."""
+
+
+CONNECT_TIMEOUT = 5  # seconds to connect, and to wait for a pooled connection
+
+
 def kind_of(url: str) -> str:
     scheme = urlparse(url).scheme
     if scheme == "sqlite":
@@ -49,7 +57,11 @@ def sqlite_path(url: str) -> Path:
 
 
 def eventsourcing_env(url: str, pool_size: int = 10) -> dict[str, str]:
-    """The environment eventsourcing's persistence modules read, for `url`."""
+    """The environment eventsourcing's persistence modules read, for `url`.
+
+    A PostgreSQL pool opens one connection at start and grows to `pool_size` under load
+    (psycopg_pool closes what stays idle for ten minutes), so an idle process holds a
+    few connections and a busy one at most its pools' sizes (WHARF_DB_POOL)."""
     if kind_of(url) == "sqlite":
         path = sqlite_path(url)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -66,11 +78,37 @@ def eventsourcing_env(url: str, pool_size: int = 10) -> dict[str, str]:
         "POSTGRES_PORT": str(parsed.port or 5432),
         "POSTGRES_USER": unquote(parsed.username or "postgres"),
         "POSTGRES_PASSWORD": unquote(parsed.password or "postgres"),
-        "POSTGRES_POOL_SIZE": str(pool_size),
-        "POSTGRES_MAX_OVERFLOW": str(pool_size),
-        "POSTGRES_CONNECT_TIMEOUT": "30",
+        "POSTGRES_POOL_SIZE": "1",
+        "POSTGRES_MAX_OVERFLOW": str(max(pool_size - 1, 0)),
+        "POSTGRES_CONNECT_TIMEOUT": str(CONNECT_TIMEOUT),
         "POSTGRES_LOCK_TIMEOUT": "30",
     }
+
+
+def probe(url: str) -> None:
+    """Connects once, to fail fast with the server's own reason (a full server, a wrong
+    database) before any pool starts waiting for connections that will not come."""
+    if kind_of(url) != "postgres":
+        return
+    env = eventsourcing_env(url)
+    where = f"{env['POSTGRES_HOST']}:{env['POSTGRES_PORT']}/{env['POSTGRES_DBNAME']}"
+    try:
+        psycopg.connect(dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"],
+                        port=env["POSTGRES_PORT"], user=env["POSTGRES_USER"],
+                        password=env["POSTGRES_PASSWORD"],
+                        connect_timeout=CONNECT_TIMEOUT).close()
+    except psycopg.OperationalError as error:
+        reason = " ".join(str(error).split()) or repr(error)
+        if "FATAL:" in reason:  # the server's own words, without libpq's preamble
+            reason = reason[reason.index("FATAL:"):]
+        hint = ""
+        if "too many" in reason:
+            hint = (" PostgreSQL's max_connections is shared by every process on the server; "
+                    "each Wharf process opens at most twice WHARF_DB_POOL (its log and its "
+                    "read side) and three more: lower WHARF_DB_POOL or raise "
+                    "max_connections.")
+        raise StoreUnavailable(f"PostgreSQL at {where} refused a connection: {reason}."
+                               f"{hint}") from None
 
 
 def with_schema_retry(make: Callable[[], T]) -> T:
