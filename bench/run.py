@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 import sys
 
-from bench import api, commands, projection, replay, scheduler
+from bench import api, attack, commands, projection, replay, scheduler
 
 
 def main() -> int:
@@ -17,6 +17,7 @@ def main() -> int:
     events = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     lines += replay.run(events)
     lines += api.run()
+    lines += attack.run()
     lines += scheduler.run()
     print("\nsummary:")
     for line in lines:
