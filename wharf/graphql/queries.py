@@ -9,6 +9,7 @@ import anyio.to_thread
 import strawberry
 from strawberry.types import Info
 
+from wharf.domain.loglines import normal_time
 from wharf.graphql.context import Context, parse_id
 from wharf.graphql.errors import ClientError
 from wharf.graphql.pagination import page
@@ -102,12 +103,15 @@ class Query:
     ) -> list[LogLine] | None:
         if not 0 <= tail <= MAX_LOG_LINES:
             raise ClientError(f"tail: must be between 0 and {MAX_LOG_LINES}")
-        if since:
-            _time("since", since)
+        try:
+            since = normal_time(since or "")
+        except ValueError:
+            raise ClientError("since: not an RFC 3339 time such as "
+                              "2026-11-01T09:00:00.123456789Z") from None
         if not await owned_row(info.context, "rm_containers", id):
             return None
         lines = await anyio.to_thread.run_sync(
-            info.context.wiring.logs.read, str(parse_id(id)), tail, since or "")
+            info.context.wiring.logs.read, str(parse_id(id)), tail, since)
         return [LogLine(time=line.time, text=line.text) for line in lines]
 
     @strawberry.field(description=(

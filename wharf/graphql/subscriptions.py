@@ -10,7 +10,9 @@ import anyio.to_thread
 import strawberry
 from strawberry.types import Info
 
+from wharf.domain.loglines import normal_time
 from wharf.graphql.context import Context, parse_id
+from wharf.graphql.errors import ClientError
 from wharf.graphql.queries import owned_row
 from wharf.graphql.types import AuditEntry, LogLine
 
@@ -47,6 +49,11 @@ class Subscription:
         self, info: Info[Context, Any], id: strawberry.ID, since: str | None = None
     ) -> AsyncGenerator[LogLine, None]:
         context = info.context
+        try:
+            since = normal_time(since) if since is not None else None
+        except ValueError:
+            raise ClientError("since: not an RFC 3339 time such as "
+                              "2026-11-01T09:00:00.123456789Z") from None
         if not await owned_row(context, "rm_containers", id):
             return
         container_id = str(parse_id(id))

@@ -12,7 +12,7 @@ import hashlib
 import logging
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -35,7 +35,6 @@ from wharf.schedulers.ports import (
     RunSpec,
     docker_name,
 )
-from wharf.schedulers.reconcile import docker_time
 
 log = logging.getLogger(__name__)
 
@@ -255,22 +254,23 @@ class DockerEngine:
                    and LABEL_VOLUME in v["Labels"]}
         return containers, volumes
 
-    def logs(self, container_id: str, since: str) -> Iterator[list[str]]:
-        """The container's output as lines "<time> <text>", following it until it stops;
-        from `since` (an RFC 3339 time; the engine counts whole seconds) or the start."""
+    def tail_logs(self, container_id: str, count: int) -> list[str]:
+        """The last `count` lines the engine holds of the container's output, oldest
+        first, each "<time> <text>" (a consistent view: see schedulers/logs.py)."""
         self._reachable()
-        after = int(docker_time(since).timestamp()) if since else None
+        data: bytes = self.api.logs(docker_name(container_id), stream=False, follow=False,
+                                    timestamps=True, tail=count)
+        return data.decode("utf-8", errors="replace").split("\n")
+
+    def watch_logs(self, container_id: str) -> Generator[None, None, None]:
+        """Yields whenever the container prints (what it prints is read with tail_logs);
+        ends when it stops."""
+        self._reachable()
         stream = self.api.logs(docker_name(container_id), stream=True, follow=True,
-                               timestamps=True, since=after)
-        pending = b""
+                               timestamps=False, tail=0)
         try:
-            for chunk in stream:
-                pending += chunk
-                *complete, pending = pending.split(b"\n")
-                if complete:
-                    yield [line.decode("utf-8", errors="replace") for line in complete]
-            if pending:
-                yield [pending.decode("utf-8", errors="replace")]
+            for _ in stream:
+                yield None
         finally:
             stream.close()
 

@@ -6,7 +6,7 @@ for a real engine, and unit tests can implement it in memory.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -100,7 +100,9 @@ class Engine(Protocol):
 
     def events(self) -> Iterator[dict[str, Any]]: ...
 
-    def logs(self, container_id: str, since: str) -> Iterator[list[str]]: ...
+    def tail_logs(self, container_id: str, count: int) -> list[str]: ...
+
+    def watch_logs(self, container_id: str) -> Generator[None, None, None]: ...
 
     def ensure_volume(self, volume_id: str, tenant_id: str) -> None: ...
 

@@ -98,3 +98,32 @@ def test_follow_streams_new_lines(cloud: Cloud) -> None:
     follower.communicate(timeout=30)
     n = int(first.split("-")[1])
     assert later == [f"tick-{n + 1}", f"tick-{n + 2}"]
+
+
+def test_a_burst_of_200000_lines_is_kept_or_counted_and_tail_is_the_newest(
+    cloud: Cloud,
+) -> None:
+    """`seq` prints 200,000 numbered lines as fast as it can (Docker holds them all: about
+    15 MB of its 30). Wharf keeps 5 MiB of them, the newest, and counts the rest exactly;
+    `tail` answers the last lines while the container still runs and after it is gone."""
+    _, token = cloud.tenant()
+    cid = create(cloud, token, name="noisy", command=[
+        "sh", "-c", "seq 1 200000; sleep 600"])
+    newest = wait_for("the last line", lambda: (found := logs(cloud, token, cid, tail=3))
+                      and found[-1]["text"] == "200000" and found, timeout=120)
+    assert [line["text"] for line in newest] == ["199998", "199999", "200000"]
+    by_id(cloud, token, "deleteContainer", cid)
+    cloud.wait_observed(token, cid, "removed")
+    newest = logs(cloud, token, cid, tail=10_000) or []  # (the most one answer holds)
+    assert [line["text"] for line in newest] == [str(n) for n in range(190_001, 200_001)]
+    # From the start, the reader is told first how many lines were dropped.
+    marker, *oldest = logs(cloud, token, cid, tail=10, since="2000-01-01T00:00:00Z") or []
+    assert marker["text"].startswith("[wharf] ") and "earlier lines were dropped" in (
+        marker["text"])
+    dropped = int(marker["text"].split()[1])
+    assert [line["text"] for line in oldest] == [str(n) for n in range(dropped + 1,
+                                                                        dropped + 10)]
+    everything = cloud.api.wiring.logs.read(cid, tail=1_000_000)
+    numbers = [int(line.text) for line in everything[1:]]
+    assert numbers == list(range(dropped + 1, 200_001))  # the newest, none missing
+    assert dropped + len(numbers) == 200_000  # and the rest counted exactly

@@ -114,7 +114,7 @@ def test_an_operator_list_query_without_a_tenant_says_to_name_one(
 
 
 @pytest.mark.parametrize("argument, says", [
-    ('since: "last tuesday"', "since: not an ISO 8601 time"),
+    ('since: "last tuesday"', "since: not an RFC 3339 time"),
     ("tail: -1", "tail: must be between 0 and 10000"),
     ("tail: 10001", "tail: must be between 0 and 10000"),
 ])

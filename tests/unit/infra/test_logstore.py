@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wharf.infra.logstore import LogLine, LogStore, normal_time
+from wharf.domain.loglines import LogLine, normal_time
+from wharf.infra.logstore import LogStore
 
 
 def stamp(n: int) -> str:
@@ -17,12 +18,19 @@ def test_rotation_keeps_the_newest_lines_in_at_most_n_files(tmp_path: Path) -> N
         store.append("c", [LogLine(normal_time(stamp(n + i)), f"line {n + i}")
                            for i in range(10)])
     files = sorted(p.name for p in (tmp_path / "c").iterdir())
-    assert files == ["0.log", "1.log", "2.log"]
-    lines = store.read("c", tail=10_000)
+    assert files == ["0.log", "1.log", "2.log", "dropped"]
+    marker, *lines = store.read("c", tail=10_000)
     assert lines[-1].text == "line 2999"
-    assert lines[0].text != "line 0"  # the oldest went with the oldest file
-    assert [int(line.text.split()[1]) for line in lines] == \
-        list(range(int(lines[0].text.split()[1]), 3000))
+    first = int(lines[0].text.split()[1])
+    assert first > 0  # the oldest went with the oldest file...
+    assert [int(line.text.split()[1]) for line in lines] == list(range(first, 3000))
+    # ...and were counted, exactly: the marker comes first, at the oldest kept line's time
+    assert marker.text == (f"[wharf] {first} earlier lines were dropped: over the log size "
+                           "limit, the newest lines are kept")
+    assert marker.time == lines[0].time
+    assert store.read("c", tail=5) == lines[-5:]  # a short tail has no marker
+    assert store.read("c", since=stamp(0))[0] == marker  # nor does a reader since the start
+    assert store.read("c", since=lines[0].time)[0] == lines[1]  # who saw the oldest kept
 
 
 def test_tail_and_since(tmp_path: Path) -> None:
@@ -45,3 +53,27 @@ def test_docker_times_compare_as_strings_once_normalised() -> None:
     short, long = normal_time("2026-11-26T10:00:05.1Z"), normal_time("2026-11-26T10:00:05.123Z")
     assert short < long
     assert normal_time("2026-11-26T10:00:05Z") == "2026-11-26T10:00:05.000000000Z"
+
+
+def test_a_writer_holds_its_file_open_and_rotates_under_it(tmp_path: Path) -> None:
+    store = LogStore(tmp_path, file_bytes=1000, files=2)
+    with store.writer("c") as writer:
+        for n in range(200):
+            writer.write([LogLine(normal_time(stamp(n)), f"line {n}")])
+            assert store.read("c", tail=1)[0].text == f"line {n}"  # readable at once
+    marker, *kept = store.read("c", tail=1000)
+    assert int(marker.text.split()[1]) + len(kept) == 200
+
+
+def test_a_purged_containers_writer_starts_a_new_file(tmp_path: Path) -> None:
+    store = LogStore(tmp_path)
+    with store.writer("c") as writer:
+        writer.write([LogLine(normal_time(stamp(1)), "before")])
+        store.purge("c")
+        writer.write([LogLine(normal_time(stamp(2)), "after")])
+    assert [line.text for line in store.read("c")] == ["after"]
+
+
+def test_times_with_other_offsets_are_moved_to_utc() -> None:
+    assert normal_time("2026-11-26T18:00:05.5+08:00") == "2026-11-26T10:00:05.500000000Z"
+    assert normal_time("2026-11-26T10:00:05") == "2026-11-26T10:00:05.000000000Z"
