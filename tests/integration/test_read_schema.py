@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import DrivenClock, settings_for
 from tests.integration.helpers import create_container, make_tenant
 from wharf.infra.bootstrap import build
@@ -33,5 +35,29 @@ def test_a_changed_read_model_is_dropped_and_projected_again(
         [row] = again.view.query("SELECT id, name, observed, failure FROM rm_containers")
         assert row == {"id": str(container), "name": "web", "observed": "pending",
                        "failure": None}
+    finally:
+        again.close()
+
+
+def test_a_read_model_whose_version_rose_is_projected_again(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows that say something new in tables of the same shape (a summary worded anew)."""
+    from wharf.projections.audit import AuditTrail
+
+    settings = settings_for(store_url, tmp_path / "home")
+    wiring = build(settings, clock=DrivenClock())
+    make_tenant(wiring)
+    wiring.projector.catch_up()
+    wiring.view.execute([("UPDATE rm_audit SET summary = 'worded the old way'", [()])])
+    wiring.close()
+
+    monkeypatch.setattr(AuditTrail, "version", AuditTrail.version + 1)
+    again = build(settings, clock=DrivenClock())
+    try:
+        assert again.view.position("audit") == 0
+        again.projector.catch_up()
+        summaries = [r["summary"] for r in again.view.query("SELECT summary FROM rm_audit")]
+        assert summaries and "worded the old way" not in summaries
     finally:
         again.close()

@@ -237,6 +237,7 @@ class RecordRun(SchedulerCommand):
     exit_code: int = 0
     oom_killed: bool = False
     ports: dict[str, int] = field(default_factory=dict)
+    paused: bool = False  # frozen (`docker pause`), running but doing nothing
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -140,19 +140,35 @@ class Container(DiskMeasured, WharfAggregate):
 
     def observe(
         self, generation: int, started_at: str, finished_at: str, running: bool,
-        exit_code: int, oom_killed: bool, ports: dict[str, int],
+        exit_code: int, oom_killed: bool, ports: dict[str, int], paused: bool = False,
     ) -> list[str]:
         """Records what Docker reported of one run, each fact once: a run is known by its
-        start time and its end by its finish time, so a repeated report changes nothing."""
+        start time and its end by its finish time, so a repeated report changes nothing.
+        A run frozen by `docker pause` is `paused` until it is thawed."""
         recorded = []
         if started_at and started_at != self.started_at:
             self._started(generation=generation, started_at=started_at, ports=dict(ports))
             recorded.append("Started")
         if not running and finished_at and started_at == self.started_at \
-                and finished_at != self.finished_at and self.observed == "running":
+                and finished_at != self.finished_at and self.observed in ("running", "paused"):
             self._exited(exit_code=exit_code, oom_killed=oom_killed, finished_at=finished_at)
             recorded.append("Exited")
+        if running and started_at == self.started_at:
+            if paused and self.observed == "running":
+                self._paused()
+                recorded.append("Paused")
+            elif not paused and self.observed == "paused":
+                self._unpaused()
+                recorded.append("Unpaused")
         return recorded
+
+    @event("Paused")
+    def _paused(self) -> None:
+        self.observed = "paused"
+
+    @event("Unpaused")
+    def _unpaused(self) -> None:
+        self.observed = "running"
 
     class Started(WharfAggregate.Event):
         """Version 2 says which run: its generation, start time and published ports."""

@@ -169,8 +169,10 @@ class Container:
     image: str
     desired: str = strawberry.field(description="running, stopped or deleted: what the "
                                                 "tenant asked for.")
-    observed: str = strawberry.field(description="pending, running, exited or removed: what "
-                                                 "the host's engine last reported.")
+    observed: str = strawberry.field(description="pending, running, paused, exited or "
+                                                 "removed: what the host's engine last "
+                                                 "reported (paused: frozen behind Wharf's "
+                                                 "back, and thawed by it).")
     cpu_millis: int
     memory_mib: int
     host_id: strawberry.ID | None

@@ -214,6 +214,10 @@ class DockerEngine:
         self._quiet("stop", lambda: self.api.stop(docker_name(container_id), timeout=timeout),
                     304, 404)
 
+    def unpause(self, container_id: str) -> None:
+        # 409: not paused (any more).
+        self._quiet("unpause", lambda: self.api.unpause(docker_name(container_id)), 404, 409)
+
     def remove(self, container_id: str) -> None:
         # 409: a removal already in progress.
         self._quiet("remove", lambda: self.api.remove_container(docker_name(container_id),

@@ -42,7 +42,7 @@ def _at(moment: datetime) -> str:
 class MetricsStore:
     def __init__(self, view: ReadModelStore) -> None:
         self.view = view
-        view.execute([(DDL, [()])])
+        view.change_schema([(DDL, ())])
 
     def add(self, samples: list[Sample]) -> None:
         rows: list[Sequence[Any]] = []

@@ -156,29 +156,31 @@ def ensure_read_schema(view: ReadModelStore) -> list[str]:
     cannot be created on a table of the old one.)"""
     from wharf.projections.catalog import READ_MODELS
 
-    view.execute([(f"CREATE TABLE IF NOT EXISTS {SCHEMA_TABLE} (name TEXT PRIMARY KEY, "
-                   "digest TEXT NOT NULL)", [()])])
+    view.change_schema([(f"CREATE TABLE IF NOT EXISTS {SCHEMA_TABLE} (name TEXT PRIMARY KEY, "
+                         "digest TEXT NOT NULL)", ())])
     known = {r["name"]: r["digest"] for r in view.query(f"SELECT name, digest FROM "
                                                          f"{SCHEMA_TABLE}")}
     rebuilt = []
     for model in READ_MODELS:
-        digest = hashlib.sha256("\n".join(model.schema).encode()).hexdigest()[:16]
-        creates: list[tuple[str, list[Any]]] = [(statement, [()]) for statement in model.schema]
+        versioned = (f"version {model.version}",) if model.version > 1 else ()
+        digest = hashlib.sha256("\n".join((*model.schema, *versioned))
+                                .encode()).hexdigest()[:16]
+        creates: list[tuple[str, tuple[Any, ...]]] = [(sql, ()) for sql in model.schema]
         if known.get(model.name) == digest:
-            view.execute(creates)  # (IF NOT EXISTS: a table dropped by hand comes back)
+            view.change_schema(creates)  # (IF NOT EXISTS: a table dropped by hand comes back)
             continue
         # No digest yet: a store from before digests, with its tables of the old shape
         # if the model has projected anything.
         stale = model.name in known or view.position(model.name) > 0
-        statements: list[tuple[str, list[Any]]] = []
+        statements: list[tuple[str, tuple[Any, ...]]] = []
         if stale:
             rebuilt.append(model.name)
-            statements += [(f"DROP TABLE IF EXISTS {table}", [()]) for table, _ in model.tables]
+            statements += [(f"DROP TABLE IF EXISTS {table}", ()) for table, _ in model.tables]
             statements.append((f"DELETE FROM {view.tracking_table} WHERE application_name = ?",
-                               [(model.name,)]))
+                               (model.name,)))
         statements += creates
-        statements.append((f"DELETE FROM {SCHEMA_TABLE} WHERE name = ?", [(model.name,)]))
+        statements.append((f"DELETE FROM {SCHEMA_TABLE} WHERE name = ?", (model.name,)))
         statements.append((f"INSERT INTO {SCHEMA_TABLE} (name, digest) VALUES (?, ?)",
-                           [(model.name, digest)]))
-        view.execute(statements)
+                           (model.name, digest)))
+        view.change_schema(statements)
     return rebuilt

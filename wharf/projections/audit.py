@@ -34,6 +34,7 @@ class AuditTrail(ReadModel):
     """rm_objects maps each object to its tenant so that later events find their tenant."""
 
     name = "audit"
+    version = 2  # 2: the tenant's own terms for unschedulable containers; pauses
     schema = (
         "CREATE TABLE IF NOT EXISTS rm_objects (id TEXT PRIMARY KEY, tenant_id TEXT, "
         "kind TEXT NOT NULL, name TEXT NOT NULL)",

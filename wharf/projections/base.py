@@ -21,6 +21,10 @@ class ReadModel(Projection[ReadModelStore]):
 
     schema: tuple[str, ...] = ()
     tables: tuple[tuple[str, str], ...] = ()
+    # Raised when what the rows say changes while the tables keep their shape (a
+    # summary worded anew): the read model is then rebuilt from the log, as when its
+    # tables change (infra/store.py: ensure_read_schema).
+    version = 1
 
     def end_batch(self) -> None:
         """Called after the last event of a batch, before the batch is committed."""

@@ -68,6 +68,8 @@ _LINES: dict[type[Any], Callable[[Any], str]] = {
                                    f"{e.after_finished_at}",
     # (the tenant reads its audit trail: its own terms, never other hosts' figures)
     Container.Unschedulable: lambda e: "no host takes it: " + "; ".join(e.summary),
+    Container.Paused: lambda e: "found paused (frozen behind Wharf's back)",
+    Container.Unpaused: lambda e: "running again after a pause",
     Container.Removed: lambda e: "removed",
     Container.Failed: lambda e: f"the engine refused it: {e.reason}",
     Container.DiskOverLimit: lambda e: f"writable layer {e.used_mib} MiB, over the plan's "

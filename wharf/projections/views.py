@@ -90,6 +90,14 @@ class ReadModelStore(TrackingRecorder):
             for sql, rows in groups:
                 cursor.executemany(self._sql(sql), rows)
 
+    def change_schema(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        """Creates, drops and resets read models' tables: one statement at a time, in one
+        transaction (never in pipeline mode, where psycopg loses track of the prepared
+        statements that a DDL statement invalidates)."""
+        with self._transaction(commit=True, pipeline=False) as cursor:
+            for sql, params in statements:
+                cursor.execute(self._sql(sql), params)
+
     # -- reading ---------------------------------------------------------------------
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
@@ -121,7 +129,8 @@ class ReadModelStore(TrackingRecorder):
         return sql
 
     @contextmanager
-    def _transaction(self, *, commit: bool, snapshot: bool = False) -> Iterator[Any]:
+    def _transaction(self, *, commit: bool, snapshot: bool = False,
+                     pipeline: bool = True) -> Iterator[Any]:
         raise NotImplementedError
         yield
 
@@ -151,7 +160,8 @@ class SQLiteReadModels(SQLiteTrackingRecorder, ReadModelStore):
         ReadModelStore.__init__(self)
 
     @contextmanager
-    def _transaction(self, *, commit: bool, snapshot: bool = False) -> Iterator[Any]:
+    def _transaction(self, *, commit: bool, snapshot: bool = False,
+                     pipeline: bool = True) -> Iterator[Any]:
         # In WAL mode one read transaction is one consistent snapshot already.
         with self.datastore.get_connection(commit=commit) as conn:
             if commit:
@@ -174,11 +184,12 @@ class PostgresReadModels(PostgresTrackingRecorder, ReadModelStore):
         self.tracking_table = self.tracking_table_name
 
     @contextmanager
-    def _transaction(self, *, commit: bool, snapshot: bool = False) -> Iterator[Any]:
+    def _transaction(self, *, commit: bool, snapshot: bool = False,
+                     pipeline: bool = True) -> Iterator[Any]:
         with self.datastore.transaction(commit=commit) as cursor:
             if snapshot:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            if commit:
+            if commit and pipeline:
                 # Pipeline mode sends every statement without waiting for the one before.
                 with cursor.connection.pipeline():
                     yield cursor

@@ -82,6 +82,14 @@ class Containers(ReadModel):
                      event.finished_at)
 
     @process_event.register
+    def _(self, event: Container.Paused, tracking: Tracking) -> None:
+        self._update(event, "observed = 'paused'")
+
+    @process_event.register
+    def _(self, event: Container.Unpaused, tracking: Tracking) -> None:
+        self._update(event, "observed = 'running'")
+
+    @process_event.register
     def _(self, event: Container.DiskOverLimit, tracking: Tracking) -> None:
         self._update(event, "disk_over_since = ?", event.at)
 

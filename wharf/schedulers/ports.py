@@ -48,6 +48,11 @@ class Observed:
     def running(self) -> bool:
         return self.state in ("running", "restarting", "paused")
 
+    @property
+    def paused(self) -> bool:
+        """Frozen (`docker pause`): it holds its resources and does nothing."""
+        return self.state == "paused"
+
 
 @dataclass(frozen=True)
 class RunSpec:
@@ -93,6 +98,8 @@ class Engine(Protocol):
     def start(self, container_id: str) -> None: ...
 
     def stop(self, container_id: str, timeout: int = 10) -> None: ...
+
+    def unpause(self, container_id: str) -> None: ...
 
     def remove(self, container_id: str) -> None: ...
 

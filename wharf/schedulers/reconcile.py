@@ -49,8 +49,8 @@ class Want:
 
 @dataclass(frozen=True)
 class Action:
-    kind: str  # place, unschedulable, create, start, restart, stop, observe, remove,
-    #            record-removed, remove-stranger
+    kind: str  # place, unschedulable, create, start, restart, stop, unpause, observe,
+    #            remove, record-removed, remove-stranger
     container_id: str
     host_id: str | None = None
     docker_id: str | None = None
@@ -62,7 +62,7 @@ class Action:
 
     @property
     def mutates_engine(self) -> bool:
-        return self.kind in ("create", "start", "restart", "stop", "remove",
+        return self.kind in ("create", "start", "restart", "stop", "unpause", "remove",
                              "remove-stranger")
 
 
@@ -183,9 +183,13 @@ def _step(want: Want, here: Observed | None, now: datetime) -> Action | datetime
     if here is None:
         if want.desired == "running":
             return Action("create", want.id, host)  # first time, or removed behind our back
-        if want.observed in ("running", "exited"):
+        if want.observed in ("running", "paused", "exited"):
             return Action("record-removed", want.id, host)  # removed behind our back
         return None
+    if here.paused:  # frozen behind our back: record it, then thaw it
+        if want.observed != "paused":
+            return Action("observe", want.id, host, here.docker_id)
+        return Action("unpause", want.id, host, here.docker_id)
     if here.running:
         if want.observed != "running":
             return Action("observe", want.id, host, here.docker_id)
@@ -193,7 +197,7 @@ def _step(want: Want, here: Observed | None, now: datetime) -> Action | datetime
             return Action("stop", want.id, host, here.docker_id)
         return None
     # The object exists and is not running.
-    if want.observed == "running":
+    if want.observed in ("running", "paused"):
         return Action("observe", want.id, host, here.docker_id)  # record its exit first
     if want.observed == "removed" and here.state != "created":
         # Made again after a removal behind our back, and run, but its run is not

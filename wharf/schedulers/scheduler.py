@@ -419,7 +419,7 @@ class Scheduler:
         if engine is None:
             return  # placed (earlier) on a host not listed in this pass: the next pass
         if kind == "create":
-            if want.observed in ("running", "exited"):
+            if want.observed in ("running", "paused", "exited"):
                 record(self._cmd(m.RecordRemoved, container_id=cid))  # behind our back
             spec = self._run_spec(want)
             for mount in spec.volumes:
@@ -436,6 +436,8 @@ class Scheduler:
             engine.start(want.id)
         elif kind == "stop":
             engine.stop(want.id, STOP_TIMEOUT)
+        elif kind == "unpause":
+            engine.unpause(want.id)
         elif kind == "remove":
             if host_id != want.host_id:
                 assert action.docker_id is not None
@@ -493,7 +495,8 @@ class Scheduler:
         record(self._cmd(m.RecordRun, container_id=cid, generation=want.generation,
                            started_at=current.started_at, finished_at=current.finished_at,
                            running=current.running, exit_code=current.exit_code,
-                           oom_killed=current.oom_killed, ports=current.ports))
+                           oom_killed=current.oom_killed, ports=current.ports,
+                           paused=current.paused))
 
     def _run_spec(self, want: Want) -> RunSpec:
         rows = self.view.query("SELECT spec, name FROM rm_containers WHERE id = ?",

@@ -190,3 +190,20 @@ def test_a_tenant_learns_why_nothing_fits_in_its_own_terms_only(still_cloud: Clo
     said = [e["node"]["summary"] for e in audit if "no host" in e["node"]["summary"]]
     assert said == ["no host takes it: no room for the 64000m CPU it reserves"]
     assert rejection["host"] not in str(mine) + str(audit)
+
+
+def test_a_container_paused_behind_wharfs_back_is_recorded_and_thawed(cloud: Cloud) -> None:
+    _, token = cloud.tenant()
+    cid = create(cloud, token, name="frozen", command=["sleep", "600"])
+    cloud.wait_observed(token, cid, "running")
+    cloud.docker.pause(docker_name(cid))
+    wait_for("Wharf to thaw it", lambda: "Unpaused" in events_of(cloud, cid), timeout=30)
+    state = cloud.docker.inspect_container(docker_name(cid))["State"]
+    assert state["Status"] == "running" and not state["Paused"]
+    seen = events_of(cloud, cid)
+    assert seen.index("Paused") < seen.index("Unpaused")
+    cloud.wait_observed(token, cid, "running")
+    audit = cloud.api.gql("{ auditLog(first: 10) { edges { node { summary } } } }",
+                          token=token)["auditLog"]["edges"]
+    assert "found paused (frozen behind Wharf's back)" in [e["node"]["summary"]
+                                                            for e in audit]

@@ -90,3 +90,17 @@ def test_disk_limit_crossings_are_recorded_once_each_way_and_enforced_once() -> 
     assert c.measure_disk(50, 100, at) is True
     assert names(c) == ["Created", "DiskOverLimit", "DiskLimitEnforced", "DiskWithinLimit"]
     assert c.desired == "stopped"
+
+
+def test_a_pause_and_a_thaw_are_recorded_once_each() -> None:
+    c = container()
+    c.observe(1, T1, "", running=True, exit_code=0, oom_killed=False, ports={})
+    assert c.observe(1, T1, "", True, 0, False, {}, paused=True) == ["Paused"]
+    assert c.observed == "paused"
+    assert c.observe(1, T1, "", True, 0, False, {}, paused=True) == []
+    assert c.observe(1, T1, "", True, 0, False, {}, paused=False) == ["Unpaused"]
+    assert c.observed == "running"
+    # A paused container that is killed has exited.
+    c.observe(1, T1, "", True, 0, False, {}, paused=True)
+    assert c.observe(1, T1, T2, False, 137, False, {}) == ["Exited"]
+    assert names(c) == ["Created", "Started", "Paused", "Unpaused", "Paused", "Exited"]

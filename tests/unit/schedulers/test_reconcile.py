@@ -142,3 +142,14 @@ def test_a_run_after_a_removal_behind_our_back_is_observed_not_forgotten() -> No
     remade = want(host_id="h1", observed="removed", run_generation=1, generation=1)
     assert kinds([remade], {"h1": [obj("exited")]}) == [("observe", "h1")]
     assert kinds([remade], {"h1": [obj("created")]}) == [("start", "h1")]
+
+
+def test_a_paused_container_is_recorded_then_thawed_and_its_thaw_recorded() -> None:
+    running = want(host_id="h1", observed="running")
+    assert kinds([running], {"h1": [obj("paused")]}) == [("observe", "h1")]
+    recorded = want(host_id="h1", observed="paused")
+    assert kinds([recorded], {"h1": [obj("paused")]}) == [("unpause", "h1")]
+    assert kinds([recorded], {"h1": [obj("running")]}) == [("observe", "h1")]
+    stopping = want(host_id="h1", observed="paused", desired="stopped")
+    assert kinds([stopping], {"h1": [obj("paused")]}) == [("unpause", "h1")]  # then stop
+    assert kinds([recorded], {"h1": []}) == [("create", "h1")]  # removed while paused

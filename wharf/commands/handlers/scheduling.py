@@ -73,7 +73,7 @@ def record_run(ctx: Context, cmd: RecordRun) -> Decision:
     ctx.require_leader(cmd.term)
     container = ctx.load(Container, cmd.container_id, "container")
     recorded = container.observe(cmd.generation, cmd.started_at, cmd.finished_at, cmd.running,
-                                 cmd.exit_code, cmd.oom_killed, cmd.ports)
+                                 cmd.exit_code, cmd.oom_killed, cmd.ports, cmd.paused)
     return _if_changed(container, bool(recorded), recorded=recorded)
 
 
