@@ -1,11 +1,18 @@
 """Timer jobs, triggered by APScheduler. The jobs themselves are plain functions of a
-clock (tests call them directly with a clock they drive)."""
+clock (tests call them directly with a clock they drive).
+
+A run missed while the process could not run (frozen, swapped out, a long pause of the
+machine) runs once as soon as it can: APScheduler's default is to skip a run more than a
+second late, and its memory job store forgets it. Jobs whose periods must not be skipped
+close every missed period themselves, from their clock, not from the trigger."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -32,34 +39,43 @@ def start_timers(
     disk_every: float = 60.0,
     networks: Callable[[str, str], NetworkSource] | None = None,
 ) -> BackgroundScheduler:
-    """Starts the timer jobs in a background thread; `.shutdown()` stops them."""
-    scheduler = BackgroundScheduler(timezone="UTC")
+    """Starts Wharf's timer jobs in a background thread; `.shutdown()` stops them."""
+    timers = []
     if disk is not None:
         disk_engines, grace = disk
-        scheduler.add_job(
-            enforce_disk_limits, "interval", seconds=disk_every,
-            args=(app, view, disk_engines, app.clock, grace), id="disk-limits",
-            max_instances=1, coalesce=True)
+        timers.append(Timer("disk-limits", disk_every, enforce_disk_limits,
+                            (app, view, disk_engines, app.clock, grace)))
     if metrics is not None:
         engine_for, sink = metrics
-        scheduler.add_job(
-            sample_running, "interval", seconds=metrics_every,
-            args=(view, engine_for, sink, app.clock), id="sample-metrics", max_instances=1,
-            coalesce=True)
+        timers.append(Timer("sample-metrics", metrics_every, sample_running,
+                            (view, engine_for, sink, app.clock)))
     if networks is not None:
-        scheduler.add_job(
-            prune_networks, "interval", seconds=NETWORK_PRUNE_EVERY_SECONDS,
-            args=(view, networks), id="prune-networks", max_instances=1, coalesce=True)
+        timers.append(Timer("prune-networks", NETWORK_PRUNE_EVERY_SECONDS, prune_networks,
+                            (view, networks)))
     if logs is not None:
-        scheduler.add_job(
-            purge_expired_logs, "interval", seconds=LOG_RETENTION_EVERY_SECONDS,
-            args=(app, view, logs, app.clock), id="purge-expired-logs", max_instances=1,
-            coalesce=True)
-    scheduler.add_job(
-        purge_due_tenants, "interval", seconds=PURGE_EVERY_SECONDS,
-        args=(app, view, app.clock), id="purge-closed-tenants", max_instances=1,
-        coalesce=True,
-    )
+        timers.append(Timer("purge-expired-logs", LOG_RETENTION_EVERY_SECONDS,
+                            purge_expired_logs, (app, view, logs, app.clock)))
+    timers.append(Timer("purge-closed-tenants", PURGE_EVERY_SECONDS, purge_due_tenants,
+                        (app, view, app.clock)))
+    return run_timers(timers)
+
+
+@dataclass(frozen=True)
+class Timer:
+    id: str
+    every: float  # seconds
+    job: Callable[..., object]
+    args: tuple[Any, ...] = ()
+
+
+def run_timers(timers: list[Timer]) -> BackgroundScheduler:
+    """Runs each timer's job every `every` seconds, one run of a job at a time; a run
+    missed during a stall runs once on waking (however many were missed)."""
+    scheduler = BackgroundScheduler(timezone="UTC", job_defaults={
+        "coalesce": True, "misfire_grace_time": None, "max_instances": 1})
+    for timer in timers:
+        scheduler.add_job(timer.job, "interval", seconds=timer.every, args=timer.args,
+                          id=timer.id)
     scheduler.start()
-    log.info("timers started: purge of closed tenants every %ss", PURGE_EVERY_SECONDS)
+    log.info("timers started: %s", ", ".join(f"{t.id} every {t.every:g}s" for t in timers))
     return scheduler
