@@ -17,6 +17,7 @@ from eventsourcing.persistence import IntegrityError
 from wharf.commands.actors import Actor
 from wharf.commands.context import Context, Outcome
 from wharf.commands.group_commit import GroupCommit
+from wharf.commands.inputs import check_inputs
 from wharf.commands.messages import Command
 from wharf.commands.ports import Clock, DataKeys, MemoryDataKeys, SystemClock
 from wharf.commands.registry import HANDLERS
@@ -103,6 +104,7 @@ class Wharf(Application[UUID]):
     # -- commands ------------------------------------------------------------------
 
     def handle(self, command: Command) -> Outcome:
+        check_inputs(command)
         handler = HANDLERS[type(command)]
         name = type(command).__name__
         cause = f"{name}:{command.request_id}" if command.request_id else name

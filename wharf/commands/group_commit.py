@@ -7,9 +7,10 @@ those of every caller waiting meanwhile (as long as they touch different aggrega
 in one transaction; the others wait and take their own answer. With no concurrency the
 leader saves alone at once, so a lone caller pays nothing.
 
-A group whose save fails (some aggregate moved on) is saved again command by command,
-so each command gets its own answer: success, or the IntegrityError that makes it
-decide again.
+A group whose save fails, for whatever reason (some aggregate moved on, or one
+command's events cannot be stored), is saved again command by command, so each command
+gets its own answer: success, or its own error. One command's failure is never handed
+to the others saved with it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application, ProcessingEvent
-from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.persistence import Recording
 
 MAX_GROUP = 64
 
@@ -88,22 +89,20 @@ class GroupCommit:
     def _save_group(self, group: list[_Save]) -> None:
         try:
             recordings = self._record(group)
-        except IntegrityError as error:
+        except Exception as error:
             if len(group) == 1:
                 group[0].error = error
                 return
-            for save in group:  # find out which of them conflicted
+            for save in group:  # find out whose it was
                 try:
                     save.recordings = self._record([save])
-                except IntegrityError as own_error:
+                except Exception as own_error:
                     save.error = own_error
-                except BaseException as other:
-                    save.error = other
             return
-        except BaseException as error:
+        except BaseException as error:  # (KeyboardInterrupt and the like: all stop)
             for save in group:
                 save.error = error
-            return
+            raise
         by_event = {id(r.domain_event): r for r in recordings}
         for save in group:
             save.recordings = [by_event[id(e)] for e in save.events]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -17,6 +20,7 @@ from wharf.infra.bootstrap import Wiring
 from wharf.projections.runner import read_side_position, wait_for_position
 
 READ_SIDE_TIMEOUT = 10.0
+OTHER_PROCESS_POLL = 0.25  # seconds between looks at a read side another process writes
 
 
 class ReadSideBehind(ClientError):
@@ -72,6 +76,10 @@ class Context:
 
     async def read(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         """Reads the read side once it has reached the request's minimum position."""
+        for value in params:
+            if isinstance(value, str) and not storable(value):
+                raise ClientError("arguments must not contain NUL or unpaired surrogate "
+                                  "characters")
         await self.reach(self.min_position)
         return await anyio.to_thread.run_sync(self.wiring.view.query, sql, params)
 
@@ -107,6 +115,19 @@ class Context:
             await anyio.sleep(delay)
             delay = min(delay * 2, 0.2)
 
+    @contextlib.asynccontextmanager
+    async def tenant_news(self, tenant_id: str) -> AsyncIterator[TenantNews]:
+        """Entered before reading, so that news committed meanwhile is not missed; its
+        `wait` returns when the tenant's rows change (or at the timeout). Without the
+        projector in this process, a short sleep stands in for the news."""
+        projector = self.wiring.projector
+        future = projector.watch_tenant(tenant_id) if self.in_process_projector else None
+        try:
+            yield TenantNews(future)
+        finally:
+            if future is not None:
+                projector.unwatch_tenant(tenant_id, future)
+
     def wait_for(self, position: int) -> None:
         """Blocks (in a mutation's worker thread) until the read side has reached
         `position`, the command's own write: moments, unless the projector is stuck."""
@@ -127,8 +148,32 @@ class Context:
         return self.wiring.view.query(sql, params)
 
 
+@dataclass
+class TenantNews:
+    future: asyncio.Future[None] | None
+
+    async def wait(self, timeout: float) -> None:
+        if self.future is None:
+            await anyio.sleep(min(timeout, OTHER_PROCESS_POLL))
+            return
+        with anyio.move_on_after(timeout):
+            await asyncio.shield(self.future)
+
+
 def ctx(info: Info[Context, Any]) -> Context:
     return info.context
+
+
+def storable(text: str) -> bool:
+    """Whether a store can be asked about `text` (PostgreSQL refuses NUL, and an unpaired
+    surrogate cannot be encoded)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def parse_id(value: str) -> UUID:

@@ -37,6 +37,8 @@ log = logging.getLogger("wharf.graphql")
 
 MAX_TOKENS = 2000
 CACHED_DOCUMENTS = 1000
+CACHEABLE = 8 * 1024  # characters: a longer document is parsed and validated each time
+# (2,000 tokens can hold a megabyte-long string: a thousand of them cached would be a GB)
 
 Mutation = merge_types(
     "Mutation", (WorkloadMutations, AccessMutations, OperatorMutations, PingMutations))
@@ -57,7 +59,8 @@ class Parsing(SchemaExtension):
         context = self.execution_context
         if context.graphql_document is None and context.query:
             with contextlib.suppress(GraphQLError):
-                context.graphql_document = _parse(context.query, **context.parse_options)
+                parse_now = _parse if len(context.query) <= CACHEABLE else parse
+                context.graphql_document = parse_now(context.query, **context.parse_options)
         yield
 
 
@@ -95,7 +98,7 @@ class Validation(SchemaExtension):
         context = self.execution_context
         document = context.graphql_document
         assert document is not None
-        key = context.query
+        key = context.query if context.query and len(context.query) <= CACHEABLE else None
         errors = self.answers.get(key) if key else None
         if errors is None:
             errors = limits.check(document) or validate(
@@ -114,6 +117,7 @@ class WharfSchema(strawberry.Schema):
     def __init__(self, *, dev: bool, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.dev = dev
+        self.validations = _Validations()
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -148,8 +152,10 @@ def build_schema(dev: bool = False) -> strawberry.Schema:
     ]
     if not dev:
         extensions.append(DisableIntrospection)
-    return WharfSchema(dev=dev, query=Query, mutation=Mutation, subscription=Subscription,
-                       extensions=extensions)
+    schema = WharfSchema(dev=dev, query=Query, mutation=Mutation, subscription=Subscription,
+                         extensions=extensions)
+    schema.validations = answers
+    return schema
 
 
 def unexpected(error: GraphQLError) -> bool:

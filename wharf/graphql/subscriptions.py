@@ -32,15 +32,17 @@ class Subscription:
         tenant_id = str(context.tenant_scope(tenant))
         last = after if after is not None else await context.next_position(-1, 0)
         while True:
-            rows = await context.read(
-                "SELECT * FROM rm_audit WHERE tenant_id = ? AND position > ? "
-                "ORDER BY position LIMIT 500", (tenant_id, last))
-            for row in rows:
-                yield AuditEntry.from_row(row)
-                last = row["position"]
-            if not rows:
-                await context.next_position(max(last, context.wiring.projector.position),
-                                            WAKE_EVERY)
+            # Woken only by news of this tenant: every subscriber woken by every event
+            # (and each then querying) let one tenant's subscriptions slow all tenants.
+            async with context.tenant_news(tenant_id) as news:
+                rows = await context.read(
+                    "SELECT * FROM rm_audit WHERE tenant_id = ? AND position > ? "
+                    "ORDER BY position LIMIT 500", (tenant_id, last))
+                for row in rows:
+                    yield AuditEntry.from_row(row)
+                    last = row["position"]
+                if not rows:
+                    await news.wait(WAKE_EVERY)
 
     @strawberry.subscription(description=(
         "A container's output as it is written, from the line after `since` (default: "

@@ -43,13 +43,24 @@ def decode_cursor(cursor: str | None, size: int) -> list[Any] | None:
         return None
     try:
         value = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         value = None
     if (not isinstance(value, list) or len(value) != size
-            or not all(isinstance(v, str | int | float) and not isinstance(v, bool)
-                       for v in value)):
+            or not all(_key_part(v) for v in value)):
         raise ClientError("after: not a cursor this API gave out")
     return value
+
+
+def _key_part(value: Any) -> bool:
+    """What a cursor's key holds: text a store can be asked about, or a 64-bit integer."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return "\x00" not in value and len(value) <= 200
+    return isinstance(value, int) and not isinstance(value, bool) and \
+        -(2 ** 63) <= value < 2 ** 63
 
 
 @strawberry.type(description="Money is a decimal string; the currency is CNY.")

@@ -11,6 +11,7 @@ wait for the read side by notification.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -20,7 +21,6 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
-from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -34,23 +34,21 @@ from strawberry.types.unset import UNSET, UnsetType
 from wharf.graphql.context import Context
 from wharf.graphql.schema import build_schema
 from wharf.infra.bootstrap import Wiring
-from wharf.infra.gate import Gate
-from wharf.infra.http_guard import GraphQLGuard, admitted, client_address
+from wharf.infra.gate import Gate, Refusal
+from wharf.infra.http_guard import GraphQLGuard, admitted, client_address, min_position
 from wharf.infra.ratelimit import AuthFailures, TokenBuckets
 from wharf.infra.sessions import GuardedHandler, SessionLimits, Sessions
 from wharf.projections.runner import read_side_position
 
 log = logging.getLogger(__name__)
 
-MIN_POSITION_HEADER = "wharf-min-position"
-MAX_POSITION_DIGITS = 18
 
 
 @dataclass(frozen=True)
 class Limits:
     """What one caller may ask of the API (see the README's security section)."""
 
-    rate: float = 50.0  # requests a second per token
+    rate: float = 50.0  # requests a second per token, and per member
     burst: int = 100
     max_body: int = 1 << 20  # bytes
     read_timeout: float = 10.0  # seconds to send a body (the server bounds the head)
@@ -68,33 +66,26 @@ class WharfGraphQL(GraphQL[Context, None]):
         self.graphql_transport_ws_handler_class = type(
             "WharfTransportWS", (GuardedHandler,), {"sessions": sessions})
 
+    def decode_json(self, data: str | bytes) -> object:
+        """JSON nested past Python's recursion limit is invalid JSON to the client (a
+        WebSocket is closed 4400), not a server error."""
+        try:
+            return json.loads(data)
+        except RecursionError:
+            raise json.JSONDecodeError("nested too deeply", "", 0) from None
+
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """The handler has let the caller in (sessions.py) before this is called."""
         return UNSET  # type: ignore[no-any-return]
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        """Over HTTP the guard (http_guard.py) has let the caller in and read its
+        Wharf-Min-Position; over WebSocket the handler lets it in (sessions.py)."""
         admission = admitted(request.scope)
         actor = admission.actor if admission is not None else None
-        min_position = await self._min_position(request.headers.get(MIN_POSITION_HEADER))
-        return Context(self.wiring, actor, min_position, in_process_projector=self.embedded,
+        return Context(self.wiring, actor, min_position(request.scope),
+                       in_process_projector=self.embedded,
                        address=client_address(request.scope))
-
-    async def _min_position(self, raw: str | None) -> int:
-        """Wharf-Min-Position: ASCII digits (int() would take "٣"), at most the log's head
-        (a position beyond it is the client's mistake, answered at once)."""
-        if raw is None or not raw.strip():
-            return 0
-        raw = raw.strip()
-        if not (raw.isascii() and raw.isdigit()) or len(raw) > MAX_POSITION_DIGITS:
-            raise HTTPException(400, "Wharf-Min-Position must be a log position "
-                                     "(ASCII digits)")
-        position = int(raw)
-        if position > self.wiring.projector.position:
-            head = await anyio.to_thread.run_sync(self.wiring.app.recorder.max_notification_id)
-            if position > (head or 0):
-                raise HTTPException(400, f"Wharf-Min-Position {position} is beyond the log, "
-                                         f"whose newest position is {head or 0}")
-        return position
 
 
 def create_app(
@@ -112,13 +103,20 @@ def create_app(
 
     async def readyz(request: Request) -> Response:
         try:
-            head, read_side = await anyio.to_thread.run_sync(_positions, wiring)
+            await anyio.to_thread.run_sync(_positions, wiring)
         except Exception:
             log.exception("store not reachable")
             return JSONResponse({"ready": False, "reason": "store not reachable"}, 503)
-        return JSONResponse({"ready": True, "log": head, "readSide": read_side})
+        return JSONResponse({"ready": True})  # (positions are for operators: /metrics)
 
     async def metrics(request: Request) -> Response:
+        # Operators only: how fast the log grows tells of every tenant's activity.
+        answer = await gate.admit(client_address(request.scope),
+                                  request.headers.get("authorization"))
+        if isinstance(answer, Refusal) or not answer.actor.is_operator:
+            status = answer.status if isinstance(answer, Refusal) else 403
+            return JSONResponse({"errors": [{"message": "operators only: send an operator's "
+                                                        "token"}]}, status)
         head, read_side = await anyio.to_thread.run_sync(_positions, wiring)
         connections, operations = sessions.counts()
         lines = [
@@ -164,8 +162,10 @@ def create_app(
             Route("/metrics", metrics),
         ],
         lifespan=lifespan,
-        middleware=[Middleware(GraphQLGuard, gate=gate, max_body=limits.max_body,
-                               read_timeout=limits.read_timeout)],
+        middleware=[Middleware(
+            GraphQLGuard, gate=gate, max_body=limits.max_body,
+            read_timeout=limits.read_timeout, read_side=lambda: wiring.projector.position,
+            log_head=lambda: wiring.app.recorder.max_notification_id() or 0)],
     )
 
 

@@ -289,10 +289,9 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     token = ensure_operator_token(wiring, settings)
     host, port = listen_address(settings)
     print(f"Wharf API: http://{host}:{port}/graphql")
-    if token is not None:
-        print(f"operator token (also in {token_file(settings)}): {token}")
-    else:
-        print(f"operator token: in {token_file(settings)}")
+    # The token itself is never printed: output ends up in logs and journals.
+    made = "made on this first start, " if token is not None else ""
+    print(f"operator token: {made}in {token_file(settings)} (readable by you only)")
     scheduler = None
     if settings.scheduler:
         engines = register_engines(wiring, settings.docker_hosts)

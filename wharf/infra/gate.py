@@ -3,13 +3,15 @@ and may they call now.
 
 - No token, or not a bearer token: 401 (no operation is open to anonymous callers, so
   an anonymous document is never even validated).
-- A token over its rate: 429 with Retry-After (a bucket per token).
+- A caller over its rate: 429 with Retry-After (a bucket per token, and one per member,
+  so that issuing more tokens buys no more requests).
 - A bad token: 401, one message whatever was wrong with it (unknown, expired, revoked,
   malformed), so that the answer tells an attacker nothing. An address that keeps
-  sending bad tokens gets 429 with a growing Retry-After for them, while good tokens
-  from the same address go through: one bad client behind a shared address does not
-  lock out its neighbours. Tokens are 256-bit random strings; the back-off is there to
-  shed a bad client's load, not to make guessing slower than it already is.
+  sending bad tokens gets 429 with a doubling Retry-After (up to a minute); meanwhile
+  its tokens are not even looked up, except those that have proved good in this process
+  (one bad client behind a shared address does not lock out its neighbours' tokens;
+  a token never used before waits out the back-off). Tokens are 256-bit random strings:
+  the back-off sheds a bad client's load, guessing is hopeless anyway.
 
 The address is the peer's, or the one a configured proxy forwarded (uvicorn's proxy
 headers, trusted only from WHARF_TRUSTED_PROXIES).
@@ -19,6 +21,8 @@ from __future__ import annotations
 
 import hashlib
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,6 +33,8 @@ from wharf.domain.errors import Forbidden
 from wharf.infra.ratelimit import AuthFailures, TokenBuckets
 
 BAD_TOKEN = "invalid token: it is unknown, expired or revoked"
+MAX_TOKEN = 200  # characters: Wharf's tokens have about 80
+PROVED = 10_000  # tokens remembered as good, the least recently used forgotten first
 NO_TOKEN = "authentication required: send Authorization: Bearer <token>"
 
 
@@ -47,7 +53,7 @@ class Refusal:
 class Admitted:
     actor: Actor
     token: str  # kept for the life of a WebSocket, to notice its revocation
-    key: str  # the caller's rate-limit key: a digest of the token, never the token
+    key: str  # the caller: its member (or operator), whichever token it came with
 
 
 class Gate:
@@ -56,21 +62,45 @@ class Gate:
         self.authenticate = authenticate
         self.buckets = buckets
         self.failures = failures
+        self._proved: OrderedDict[str, None] = OrderedDict()  # tokens that were good
+        self._lock = threading.Lock()
 
     async def admit(self, address: str, authorization: str | None) -> Admitted | Refusal:
         scheme, _, token = (authorization or "").strip().partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             return Refusal(401, NO_TOKEN)
+        if len(token) > MAX_TOKEN or not (token.isascii() and token.isprintable()):
+            return self.refuse_bad_token(address)  # no token Wharf issues looks like it
         key = token_key(token)
         wait = self.buckets.take(key)
         if wait:
             return Refusal(429, "too many requests for this token; retry later", wait)
+        backing_off = self.failures.retry_after(address)
+        if backing_off and not self._was_good(key):
+            return Refusal(429, "too many bad tokens from this address; retry later",
+                           backing_off)
         try:
             actor = await anyio.to_thread.run_sync(self.authenticate, token)
         except Forbidden:
             return self.refuse_bad_token(address)
-        return Admitted(actor, token, key)
+        self._proved_good(key)
+        caller = caller_key(actor)
+        wait = self.buckets.take(caller)
+        if wait:
+            return Refusal(429, "too many requests from this member; retry later", wait)
+        return Admitted(actor, token, caller)
+
+    def _was_good(self, key: str) -> bool:
+        with self._lock:
+            return key in self._proved
+
+    def _proved_good(self, key: str) -> None:
+        with self._lock:
+            self._proved[key] = None
+            self._proved.move_to_end(key)
+            while len(self._proved) > PROVED:
+                self._proved.popitem(last=False)
 
     def refuse_bad_token(self, address: str) -> Refusal:
         wait = self.failures.retry_after(address)
@@ -94,3 +124,7 @@ class Gate:
 
 def token_key(token: str) -> str:
     return "token:" + hashlib.sha256(token.encode()).hexdigest()
+
+
+def caller_key(actor: Actor) -> str:
+    return f"caller:{actor.tenant_id}:{actor.label}"

@@ -1,11 +1,13 @@
 """ASGI middleware in front of POST /graphql: the gate (who is calling, and may they),
-then the request body, read whole, bounded in size and time, and checked to be the JSON
-object GraphQL over HTTP expects, so that no malformed body reaches strawberry (which
-answered 500 to some). Every refusal is a JSON answer a client can read."""
+`Wharf-Min-Position` (ASCII digits, at most the log's head), then the request body, read
+whole, bounded in size and time, and checked to be the JSON object GraphQL over HTTP
+expects, so that no malformed body reaches strawberry (which answered 500 to some).
+Every refusal is a JSON answer a client can read."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -21,12 +23,19 @@ class BadRequest(Exception):
         self.message = message
 
 
+MIN_POSITION = b"wharf-min-position"
+MAX_POSITION_DIGITS = 18
+
+
 class GraphQLGuard:
-    def __init__(self, app: ASGIApp, gate: Gate, max_body: int, read_timeout: float) -> None:
+    def __init__(self, app: ASGIApp, gate: Gate, max_body: int, read_timeout: float,
+                 read_side: Callable[[], int], log_head: Callable[[], int]) -> None:
         self.app = app
         self.gate = gate
         self.max_body = max_body
         self.read_timeout = read_timeout
+        self.read_side = read_side  # the position the read side has reached (cheap)
+        self.log_head = log_head  # the newest position in the log (a query)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (scope["type"] != "http" or scope["path"] != "/graphql"
@@ -38,14 +47,33 @@ class GraphQLGuard:
             await refuse(send, answer.status, answer.message,
                          answer.retry_after_header if answer.status == 429 else None)
             return
-        scope.setdefault("state", {})["admitted"] = answer
+        state = scope.setdefault("state", {})
+        state["admitted"] = answer
         try:
+            state["min_position"] = await self.min_position(header(scope, MIN_POSITION))
             body = await self.read_body(receive)
             check_body(header(scope, b"content-type") or "", body)
         except BadRequest as error:
             await refuse(send, error.status, error.message)
             return
         await self.app(scope, _replay(body, receive), send)
+
+    async def min_position(self, raw: str | None) -> int:
+        """The position the request's reads must see (0: any). ASCII digits only (int()
+        would take "٣"); a position beyond the log is the client's mistake, answered at
+        once rather than waited for."""
+        raw = (raw or "").strip()
+        if not raw:
+            return 0
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > MAX_POSITION_DIGITS:
+            raise BadRequest(400, "Wharf-Min-Position must be a log position (ASCII digits)")
+        position = int(raw)
+        if position > self.read_side():
+            head = await anyio.to_thread.run_sync(self.log_head)
+            if position > head:
+                raise BadRequest(400, f"Wharf-Min-Position {position} is beyond the log, "
+                                      f"whose newest position is {head}")
+        return position
 
     async def read_body(self, receive: Receive) -> bytes:
         chunks: list[bytes] = []
@@ -81,6 +109,10 @@ def check_body(content_type: str, body: bytes) -> None:
         data: Any = json.loads(text)
     except ValueError:
         raise BadRequest(400, "the request body is not JSON") from None
+    except RecursionError:
+        raise BadRequest(400, "the request body nests too deeply") from None
+    if not encodable(data):
+        raise BadRequest(400, "the request body holds unpaired surrogate characters")
     if not isinstance(data, dict):
         raise BadRequest(400, "the request body must be a JSON object with a `query`")
     if not isinstance(data.get("query"), str):
@@ -89,6 +121,16 @@ def check_body(content_type: str, body: bytes) -> None:
         raise BadRequest(400, "`variables` must be a JSON object")
     if not isinstance(data.get("operationName") or "", str):
         raise BadRequest(400, "`operationName` must be a string")
+
+
+def encodable(data: Any) -> bool:
+    """Whether every string in JSON `data` can be encoded (JSON can write a lone
+    surrogate, "\ud800", which no store and no log can take)."""
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, RecursionError):
+        return False
+    return True
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
@@ -134,3 +176,8 @@ async def refuse(send: Send, status: int, message: str, retry_after: str | None 
 def admitted(scope: Scope) -> Admitted | None:
     value = scope.get("state", {}).get("admitted")
     return value if isinstance(value, Admitted) else None
+
+
+def min_position(scope: Scope) -> int:
+    value = scope.get("state", {}).get("min_position", 0)
+    return value if isinstance(value, int) else 0

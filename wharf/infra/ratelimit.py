@@ -54,11 +54,11 @@ class AuthFailures:
         """Counts a failure; returns how long the address's bad tokens must now wait."""
         with self._lock:
             count, _ = self._count(address)
-            now = self.now()
+            count = min(count + 1, self.free + 30)  # (a count past the longest wait is moot)
             self._failures.pop(address, None)
-            self._failures[address] = (count + 1, now)
+            self._failures[address] = (count, self.now())
             _forget_oldest(self._failures)
-        return self._wait(count + 1)
+        return self._wait(count)
 
     def retry_after(self, address: str) -> float:
         with self._lock:
@@ -76,7 +76,7 @@ class AuthFailures:
     def _wait(self, count: int) -> float:
         if count < self.free:
             return 0.0
-        return min(self.longest, 2.0 ** (count - self.free))
+        return min(self.longest, 2.0 ** min(count - self.free, 30))
 
 
 def _forget_oldest(table: dict[str, tuple[float, float]] | dict[str, tuple[int, float]]

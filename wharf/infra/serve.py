@@ -54,8 +54,8 @@ def limits_of(settings: Settings) -> Limits:
     rate = settings.rate_limit or float("inf")
     return Limits(rate=rate, burst=int(max(1.0, min(rate * 2, 1e9))),
                   max_body=settings.max_body, read_timeout=settings.read_timeout,
-                  sessions=SessionLimits(settings.ws_per_token,
-                                         settings.subscriptions_per_token))
+                  sessions=SessionLimits(settings.ws_per_member,
+                                         settings.subscriptions_per_member))
 
 
 def make_server(app: ASGIApp, settings: Settings, *, log_level: str = "info"

@@ -2,7 +2,8 @@
 
 - A connection passes the gate (gate.py) at `connection_init`: failed logins count
   toward the address's back-off like bad tokens over HTTP.
-- Connections are counted per token and per address, subscriptions too; past a limit a
+- Connections are counted per member (whichever of its tokens it uses) and per address,
+  subscriptions too; past a limit a
   connection is closed (4429) or a subscription refused with an error message.
 - Every `subscribe` takes from the token's rate-limit bucket, as an HTTP request does.
 - A watcher asks, twice a second, whether each open connection's token is still good:
@@ -32,25 +33,26 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 )
 
 from wharf.infra.gate import Admitted, Gate, Refusal
+from wharf.infra.http_guard import encodable
 
 log = logging.getLogger(__name__)
 
 WATCH_EVERY = 0.5  # seconds between looks at open connections' tokens
-PER_ADDRESS = 4  # an address may hold this many times a token's limits
+PER_ADDRESS = 4  # an address may hold this many times a member's limits
 
 
 @dataclass(frozen=True)
 class SessionLimits:
-    connections_per_token: int = 10
-    subscriptions_per_token: int = 50
+    connections_per_member: int = 10
+    subscriptions_per_member: int = 50
 
     @property
     def connections_per_address(self) -> int:
-        return self.connections_per_token * PER_ADDRESS
+        return self.connections_per_member * PER_ADDRESS
 
     @property
     def subscriptions_per_address(self) -> int:
-        return self.subscriptions_per_token * PER_ADDRESS
+        return self.subscriptions_per_member * PER_ADDRESS
 
 
 class Sessions:
@@ -74,9 +76,9 @@ class Sessions:
     def login(self, handler: GuardedHandler, admitted: Admitted) -> str | None:
         """Why the token may not hold another connection, or None."""
         if sum(1 for a in self.admitted.values() if a.key == admitted.key) >= (
-                self.limits.connections_per_token):
-            return (f"too many WebSockets for this token "
-                    f"(at most {self.limits.connections_per_token})")
+                self.limits.connections_per_member):
+            return (f"too many WebSockets for this member "
+                    f"(at most {self.limits.connections_per_member})")
         self.admitted[handler] = admitted
         return None
 
@@ -91,12 +93,12 @@ class Sessions:
             return "not logged in"
         wait = self.gate.take(admitted.key)
         if wait:
-            return f"too many requests for this token; retry in {math.ceil(wait)} s"
+            return f"too many requests from this member; retry in {math.ceil(wait)} s"
         by_token = sum(len(h.operations) for h, a in self.admitted.items()
                        if a.key == admitted.key)
-        if by_token >= self.limits.subscriptions_per_token:
-            return (f"too many subscriptions for this token "
-                    f"(at most {self.limits.subscriptions_per_token})")
+        if by_token >= self.limits.subscriptions_per_member:
+            return (f"too many subscriptions for this member "
+                    f"(at most {self.limits.subscriptions_per_member})")
         address = self.open.get(handler)
         by_address = sum(len(h.operations) for h, a in self.open.items() if a == address)
         if by_address >= self.limits.subscriptions_per_address:
@@ -140,6 +142,9 @@ class GuardedHandler(BaseGraphQLTransportWSHandler[Any, None]):
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         payload: Any = message.get("payload") or {}
+        if not encodable(message):
+            await self.handle_invalid_message("the message holds unpaired surrogates")
+            return
         if (isinstance(payload, dict) and not self.connection_init_received
                 and not self.connection_timed_out):
             refusal = await self.login(payload)
@@ -177,7 +182,8 @@ class GuardedHandler(BaseGraphQLTransportWSHandler[Any, None]):
         if (not isinstance(message.get("id"), str) or not isinstance(payload, dict)
                 or not isinstance(payload.get("query"), str)
                 or not isinstance(payload.get("variables") or {}, dict)
-                or not isinstance(payload.get("operationName") or "", str)):
+                or not isinstance(payload.get("operationName") or "", str)
+                or not encodable(message)):
             await self.handle_invalid_message(
                 "subscribe needs an `id` and a payload with a string `query`")
             return

@@ -18,7 +18,7 @@ class Settings:
     apps_domain: str
     kafka_bootstrap: str | None
     timezone: str
-    rate_limit: float  # GraphQL requests a second per token; 0 turns the limit off
+    rate_limit: float  # API requests a second per token and per member; 0: no limit
     placement: str = "spread"  # or "binpack"
     scheduler_interval: float = 5.0  # seconds between full passes when nothing wakes it
     host_grace: float = 30.0  # seconds a host's engine may stay silent before it is lost
@@ -29,8 +29,8 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()  # addresses whose X-Forwarded-For is believed
     max_body: int = 1 << 20  # bytes in one request body (413 beyond)
     read_timeout: float = 10.0  # seconds a client may take to send a request's head or body
-    ws_per_token: int = 10  # open WebSockets per token (per address: four times as many)
-    subscriptions_per_token: int = 50  # live subscriptions per token (per address: 4x)
+    ws_per_member: int = 10  # open WebSockets per member (per address: four times as many)
+    subscriptions_per_member: int = 50  # live subscriptions per member (per address: 4x)
     db_pool: int = 10  # database connections each store (log, read side) may open at most
     master_key: str | None = None  # base64 key-encryption key (else WHARF_HOME/master.key)
 
@@ -60,8 +60,8 @@ class Settings:
                                   env.get("WHARF_TRUSTED_PROXIES", "").split(",") if a.strip()),
             max_body=int(env.get("WHARF_MAX_BODY", str(1 << 20))),
             read_timeout=float(env.get("WHARF_READ_TIMEOUT", "10")),
-            ws_per_token=int(env.get("WHARF_WS_PER_TOKEN", "10")),
-            subscriptions_per_token=int(env.get("WHARF_SUBSCRIPTIONS_PER_TOKEN", "50")),
+            ws_per_member=int(env.get("WHARF_WS_PER_MEMBER", "10")),
+            subscriptions_per_member=int(env.get("WHARF_SUBSCRIPTIONS_PER_MEMBER", "50")),
             db_pool=int(env.get("WHARF_DB_POOL", "10")),
             master_key=env.get("WHARF_MASTER_KEY") or None,
         )

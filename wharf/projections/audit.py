@@ -55,6 +55,7 @@ class AuditTrail(ReadModel):
         # change, so this order is as good as the log's and makes two long runs.
         self._objects: list[tuple[Any, ...]] = []
         self._rows: list[tuple[str, tuple[Any, ...]]] = []
+        self._tenants: set[str | None] = set()
 
     def process_event(self, event: Any, tracking: Tracking) -> None:
         if isinstance(event, ClientRequest.Answered):
@@ -75,6 +76,7 @@ class AuditTrail(ReadModel):
             owner = self._owners.get(object_id)
         row = (event.originator_version, ts(event), event.actor, event.cause,
                event_type(event), summarize(event))
+        self._tenants.add(owner[0] if owner is not None else None)
         if owner is not None:
             self._rows.append((
                 "INSERT INTO rm_audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -94,6 +96,10 @@ class AuditTrail(ReadModel):
 
     def discard(self) -> None:
         self._objects, self._rows = [], []
+
+    def changed_tenants(self) -> set[str | None]:
+        tenants, self._tenants = self._tenants, set()
+        return tenants
 
     def _remember(self, object_id: str, owner: tuple[str | None, str]) -> None:
         self._owners[object_id] = owner

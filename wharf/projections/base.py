@@ -29,6 +29,12 @@ class ReadModel(Projection[ReadModelStore]):
     def end_batch(self) -> None:
         """Called after the last event of a batch, before the batch is committed."""
 
+    def changed_tenants(self) -> set[str | None]:
+        """The tenants whose rows the batches since the last call changed (None: some
+        tenant it could not tell), for waking only their subscribers; forgotten once
+        asked. Read models nobody subscribes to say nothing."""
+        return set()
+
     def discard(self) -> None:
         """Forgets whatever a failed batch left half-staged."""
 

@@ -53,6 +53,9 @@ class Projector:
         self._changed = threading.Condition()
         # Waiters on event loops (API requests): (position, loop, future).
         self._async_waiters: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        # Waiters for news of one tenant (its events subscribers): by tenant id.
+        self._tenant_waiters: dict[str, list[tuple[asyncio.AbstractEventLoop,
+                                                   asyncio.Future[None]]]] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._handlers: dict[str, dict[type, Callable[..., None] | None]] = {}
@@ -150,6 +153,7 @@ class Projector:
         with self._changed:
             self._changed.notify_all()
         self._wake_async()
+        self._wake_tenants(set().union(*(p.changed_tenants() for p in self.projections)))
         for listener in self.listeners:
             listener(self.position)
         return True
@@ -228,6 +232,35 @@ class Projector:
                 return
             self._async_waiters = [w for w in self._async_waiters if w[0] > position]
         for _, loop, future in ready:
+            with contextlib.suppress(RuntimeError):  # a loop that closed meanwhile
+                loop.call_soon_threadsafe(_resolve, future)
+
+
+    def watch_tenant(self, tenant_id: str) -> asyncio.Future[None]:
+        """A future resolved when a batch that changes the tenant's rows is committed
+        (on the caller's event loop). Ask before reading, so that news committed between
+        the read and the wait is not missed; `unwatch_tenant` when done."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        with self._changed:
+            self._tenant_waiters.setdefault(tenant_id, []).append((loop, future))
+        return future
+
+    def unwatch_tenant(self, tenant_id: str, future: asyncio.Future[None]) -> None:
+        with self._changed:
+            waiters = self._tenant_waiters.get(tenant_id, [])
+            self._tenant_waiters[tenant_id] = [w for w in waiters if w[1] is not future]
+            if not self._tenant_waiters[tenant_id]:
+                del self._tenant_waiters[tenant_id]
+
+    def _wake_tenants(self, tenants: set[str | None]) -> None:
+        if not tenants:
+            return
+        with self._changed:
+            if None in tenants:  # a tenant the batch could not name: wake them all
+                tenants = set(self._tenant_waiters)
+            ready = [w for t in tenants for w in self._tenant_waiters.pop(t or "", [])]
+        for loop, future in ready:
             with contextlib.suppress(RuntimeError):  # a loop that closed meanwhile
                 loop.call_soon_threadsafe(_resolve, future)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -38,7 +39,7 @@ class ReadModelStore(TrackingRecorder):
     # -- writing (the projector's thread only) ---------------------------------------
 
     def stage(self, sql: str, params: Sequence[Any] = ()) -> None:
-        self._buffer.append((sql, params))
+        self._buffer.append((sql, tuple(_storable(p) for p in params)))
 
     def take(self) -> Grouped:
         """The staged statements, runs of the same SQL grouped for executemany."""
@@ -133,6 +134,18 @@ class ReadModelStore(TrackingRecorder):
                      pipeline: bool = True) -> Iterator[Any]:
         raise NotImplementedError
         yield
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable(value: Any) -> Any:
+    """Text every store can hold: the command layer refuses NUL and unpaired surrogates,
+    but a log written before it did must not stop the read side for every tenant (one
+    row PostgreSQL refuses fails the whole batch, again and again)."""
+    if isinstance(value, str) and _UNSTORABLE.search(value):
+        return _UNSTORABLE.sub("\ufffd", value)
+    return value
 
 
 def _digest(cursor: Any, sql: str) -> Digest:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 import time
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 
@@ -30,27 +32,30 @@ class Api:
 
     def post(self, query: str, variables: dict[str, Any] | None = None, *,
              token: str | None = None, headers: dict[str, str] | None = None,
-             ) -> tuple[int, dict[str, Any]]:
+             source: str = "127.0.0.1") -> tuple[int, dict[str, Any]]:
+        """POST /graphql from `source` (a 127.0.0.x address of the test's choosing);
+        the status and the JSON answer (or {"text": ...}), with "retry_after"."""
         body = json.dumps({"query": query, "variables": variables or {}}).encode()
-        request = urllib.request.Request(f"{self.url}/graphql", data=body, method="POST")
-        request.add_header("Content-Type", "application/json")
+        sent = {"Content-Type": "application/json", **(headers or {})}
         if token is not None:
-            request.add_header("Authorization", f"Bearer {token}")
-        for name, value in (headers or {}).items():
-            request.add_header(name, value)
+            sent["Authorization"] = f"Bearer {token}"
+        address = urlparse(self.url)
+        connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30,
+                                                source_address=(source, 0))
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            text = error.read().decode()
-            retry_after = error.headers.get("Retry-After")
-            try:
-                answer = json.loads(text)
-            except ValueError:
-                answer = {"text": text}
-            if retry_after is not None:
-                answer["retry_after"] = retry_after
-            return error.code, answer
+            connection.request("POST", "/graphql", body=body, headers=sent)
+            response = connection.getresponse()
+            text = response.read().decode()
+        finally:
+            connection.close()
+        try:
+            answer: dict[str, Any] = json.loads(text)
+        except ValueError:
+            answer = {"text": text}
+        retry_after = response.headers.get("Retry-After")
+        if retry_after is not None:
+            answer["retry_after"] = retry_after
+        return response.status, answer
 
     def gql(self, query: str, variables: dict[str, Any] | None = None, *,
             token: str | None = None) -> dict[str, Any]:
@@ -60,9 +65,12 @@ class Api:
         data: dict[str, Any] = answer["data"]
         return data
 
-    def get(self, path: str) -> tuple[int, str]:
+    def get(self, path: str, token: str | None = None) -> tuple[int, str]:
+        request = urllib.request.Request(f"{self.url}{path}")
+        if token is not None:
+            request.add_header("Authorization", f"Bearer {token}")
         try:
-            with urllib.request.urlopen(f"{self.url}{path}", timeout=10) as response:
+            with urllib.request.urlopen(request, timeout=10) as response:
                 return response.status, response.read().decode()
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode()

@@ -17,6 +17,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from tests.integration.graphql.conftest import Api, _serve, new_tenant
+from tests.integration.helpers import wait_for
 from wharf.infra.api import Limits
 from wharf.infra.ratelimit import AuthFailures
 from wharf.infra.sessions import SessionLimits
@@ -28,10 +29,10 @@ ISSUE = """mutation($member: String) { issueToken(input: {ttlHours: 1, member: $
 
 @pytest.fixture
 def small_api(tmp_path: Path) -> Iterator[Api]:
-    """Two WebSockets and three subscriptions per token (per address: 8 and 12)."""
+    """Two WebSockets and three subscriptions per member (per address: 8 and 12)."""
     yield from _serve(f"sqlite:///{tmp_path / 'wharf.db'}", tmp_path, dev=False,
-                      limits=Limits(sessions=SessionLimits(connections_per_token=2,
-                                                           subscriptions_per_token=3)))
+                      limits=Limits(sessions=SessionLimits(connections_per_member=2,
+                                                           subscriptions_per_member=3)))
 
 
 @pytest.fixture
@@ -75,22 +76,40 @@ def subscribe(ws: ClientConnection, ident: str, query: str = EVENTS) -> None:
 
 
 def tokens(api: Api, owner: str, count: int) -> list[str]:
+    """More tokens of the owner's own."""
     issued = [api.gql(ISSUE, token=owner)["issueToken"] for _ in range(count)]
     return [t["token"] for t in issued]
 
 
-def test_a_token_holds_at_most_its_connections(small_api: Api) -> None:
+def members(api: Api, tenant: str, owner: str, count: int) -> list[str]:
+    """A token for each of `count` new viewers of the tenant."""
+    found = []
+    for i in range(count):
+        email = f"viewer{i}@acme.io"
+        api.gql('mutation($e: String!) { addMember(input: {email: $e, role: "viewer"}) '
+                "{ __typename } }", {"e": email}, token=owner)
+        found.append(api.gql("""mutation($e: String!, $t: ID!) { issueToken(input: {
+            ttlHours: 1, member: $e, tenant: $t}) { ... on TokenIssued { token } } }""",
+                             {"e": email, "t": tenant},
+                             token=api.operator_token)["issueToken"]["token"])
+    return found
+
+
+def test_a_member_holds_at_most_its_connections_whatever_its_tokens(
+    small_api: Api,
+) -> None:
     _, owner = new_tenant(small_api)
+    [again] = tokens(small_api, owner, 1)
     with ExitStack() as stack:
-        for _ in range(2):
+        for token in (owner, again):
             ws = stack.enter_context(open_ws(small_api))
-            assert login(ws, owner)["type"] == "connection_ack"
+            assert login(ws, token)["type"] == "connection_ack"
         third = stack.enter_context(open_ws(small_api))
         login_message = json.dumps({"type": "connection_init",
                                     "payload": {"authorization": f"Bearer {owner}"}})
         third.send(login_message)
         code, reason = close_code(third)
-    assert code == 4429 and "too many WebSockets for this token" in reason
+    assert code == 4429 and "too many WebSockets for this member" in reason
 
 
 def test_an_address_holds_at_most_its_connections(small_api: Api) -> None:
@@ -106,26 +125,31 @@ def test_an_address_holds_at_most_its_connections(small_api: Api) -> None:
         assert login(elsewhere, owner)["type"] == "connection_ack"
 
 
-def test_subscriptions_are_limited_per_token_and_per_address(small_api: Api) -> None:
-    _, owner = new_tenant(small_api)
-    five = tokens(small_api, owner, 5)
+def test_subscriptions_are_limited_per_member_and_per_address(small_api: Api) -> None:
+    tenant, owner = new_tenant(small_api)
+    [again] = tokens(small_api, owner, 1)
+    viewers = members(small_api, tenant, owner, 4)
     with ExitStack() as stack:
         first = stack.enter_context(open_ws(small_api, "127.0.0.4"))
-        assert login(first, five[0])["type"] == "connection_ack"
-        for i in range(3):
+        assert login(first, owner)["type"] == "connection_ack"
+        for i in range(4):
             subscribe(first, f"s{i}")
-        subscribe(first, "s3")
         refused = receive(first)
         assert refused["id"] == "s3" and refused["type"] == "error"
-        assert "too many subscriptions for this token (at most 3)" in (
+        assert "too many subscriptions for this member (at most 3)" in (
             refused["payload"][0]["message"])
-        for token in five[1:4]:  # 3 more tokens x 3: the address holds 12
+        # Another token of the same member buys nothing more.
+        second = stack.enter_context(open_ws(small_api, "127.0.0.4"))
+        assert login(second, again)["type"] == "connection_ack"
+        subscribe(second, "t")
+        assert "for this member" in receive(second)["payload"][0]["message"]
+        for token in viewers[:3]:  # three more members x 3: the address holds 12
             ws = stack.enter_context(open_ws(small_api, "127.0.0.4"))
             assert login(ws, token)["type"] == "connection_ack"
             for i in range(3):
                 subscribe(ws, f"s{i}")
         last = stack.enter_context(open_ws(small_api, "127.0.0.4"))
-        assert login(last, five[4])["type"] == "connection_ack"
+        assert login(last, viewers[3])["type"] == "connection_ack"
         subscribe(last, "x")
         refused = receive(last)
         assert "too many subscriptions from this address (at most 12)" in (
@@ -145,7 +169,7 @@ def test_the_rate_limit_covers_websocket_operations(strict_api: Api) -> None:
         subscribe(ws, "c")
         refused = receive(ws)
         assert refused["id"] == "c" and refused["type"] == "error"
-        assert "too many requests for this token" in refused["payload"][0]["message"]
+        assert "too many requests from this member" in refused["payload"][0]["message"]
 
 
 def test_revoking_a_token_closes_its_subscriptions_within_a_second(small_api: Api) -> None:
@@ -180,6 +204,8 @@ def test_removing_a_member_closes_their_subscriptions(small_api: Api) -> None:
 
 
 def test_failed_websocket_logins_count_toward_the_back_off(strict_api: Api) -> None:
+    with open_ws(strict_api, "127.0.0.5") as ws:  # a token that proves good
+        assert login(ws, strict_api.operator_token)["type"] == "connection_ack"
     for _ in range(2):
         with open_ws(strict_api, "127.0.0.5") as ws:
             ws.send(json.dumps({"type": "connection_init",
@@ -190,9 +216,12 @@ def test_failed_websocket_logins_count_toward_the_back_off(strict_api: Api) -> N
                             "payload": {"authorization": "Bearer wharf_0_bad"}}))
         code, reason = close_code(ws)
     assert code == 4429 and "too many bad tokens" in reason
-    # A good token from that address still gets in.
+    # A token that proved good gets in from that address: a neighbour is not locked out.
     with open_ws(strict_api, "127.0.0.5") as ws:
         assert login(ws, strict_api.operator_token)["type"] == "connection_ack"
+    # Bad ones are refused over HTTP too, without being looked up.
+    assert strict_api.post("{ me { actor } }", token="wharf_0_bad",
+                           source="127.0.0.5")[0] == 429
 
 
 def test_invalid_protocol_messages_close_the_connection_cleanly(small_api: Api) -> None:
@@ -245,3 +274,42 @@ def test_a_bad_tokens_answer_never_says_what_was_wrong_with_it(api: Api) -> None
                            "wharf_nope", "x" * 5000)]  # malformed
     assert len({json.dumps(answer, sort_keys=True) for _, answer in answers}) == 1
     assert {status for status, _ in answers} == {401}
+
+
+def test_one_tenants_subscribers_are_not_woken_by_another_tenants_events(
+    small_api: Api,
+) -> None:
+    """Each `events` subscriber is woken by its own tenant's news only: 3 subscribers
+    of acme read nothing while globex writes, and each gets acme's own event."""
+    acme_id, acme = new_tenant(small_api, "acme")
+    _, globex = new_tenant(small_api, "globex")
+    view = small_api.wiring.view
+    original = view.query
+    reads: list[str] = []
+
+    def counting(sql: str, params: Any = ()) -> Any:
+        if "FROM rm_audit" in sql and acme_id in params:
+            reads.append(sql)
+        return original(sql, params)
+
+    view.query = counting  # type: ignore[method-assign]
+    try:
+        with open_ws(small_api) as ws:
+            assert login(ws, acme)["type"] == "connection_ack"
+            for i in range(3):
+                subscribe(ws, f"s{i}")
+            wait_for("the subscribers' first reads", lambda: len(reads) >= 3)
+            reads.clear()
+            for i in range(10):
+                small_api.gql('mutation($n: String!) { createContainer(input: {name: $n, '
+                              'image: "busybox"}) { __typename } }', {"n": f"g{i}"},
+                              token=globex)
+            assert reads == []  # (each would have read ten times before)
+            small_api.gql('mutation { createContainer(input: {name: "mine", '
+                          'image: "busybox"}) { __typename } }', token=acme)
+            got = [receive(ws) for _ in range(6)]  # two events, three subscribers
+    finally:
+        view.query = original  # type: ignore[method-assign]
+    seen = sorted((m["id"], m["payload"]["data"]["events"]["type"]) for m in got)
+    assert seen == sorted((f"s{i}", kind) for i in range(3)
+                          for kind in ("Tenant.ContainerReserved", "Container.Created"))

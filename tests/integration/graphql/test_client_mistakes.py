@@ -3,6 +3,7 @@ it, and are logged at INFO in one line (never at ERROR with a traceback)."""
 
 from __future__ import annotations
 
+import base64
 import logging
 from typing import Any
 
@@ -84,8 +85,15 @@ def test_a_bad_metrics_argument_says_which(
     only_info(caplog)
 
 
-@pytest.mark.parametrize("cursor", ["garbage", "W10=", "eyJ4IjogMX0=", "bnVsbA==",
-                                    "WzEsMiwzXQ==", "%%%"])
+def _b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode()
+
+
+@pytest.mark.parametrize("cursor", [
+    "garbage", "W10=", "eyJ4IjogMX0=", "bnVsbA==", "WzEsMiwzXQ==", "%%%",
+    _b64("[" * 20_000), _b64('["\\ud800", "x"]'), _b64('[1e30, "x"]'),
+    _b64(f'[{10 ** 30}, "x"]'), _b64('["\\u0000", "x"]'), _b64('[true, "x"]'),
+])
 def test_a_forged_cursor_is_refused_with_a_message(
     api: Api, caplog: pytest.LogCaptureFixture, cursor: str
 ) -> None:

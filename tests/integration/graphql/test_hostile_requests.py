@@ -63,7 +63,8 @@ def test_a_position_beyond_the_log_is_refused_at_once(api: Api) -> None:
     status, answer = api.post("{ me { actor } }", token=owner,
                               headers={"Wharf-Min-Position": str(head + 1000)})
     assert status == 400
-    assert f"beyond the log, whose newest position is {head}" in answer["text"]
+    assert answer["errors"][0]["message"] == (f"Wharf-Min-Position {head + 1000} is beyond "
+                                              f"the log, whose newest position is {head}")
 
 
 def test_waiting_for_the_read_side_holds_no_thread_others_need(api: Api) -> None:

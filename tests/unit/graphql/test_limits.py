@@ -42,3 +42,21 @@ def test_a_cycle_of_fragments_is_refused_without_recursing() -> None:
 
 def test_an_unknown_fragment_is_left_to_graphql_cores_rules() -> None:
     assert messages("{ ...Nowhere }") == []
+
+
+def test_long_documents_are_not_kept_in_the_caches() -> None:
+    """2,000 tokens can carry a megabyte-long string: a thousand such documents cached
+    kept about 2 GB."""
+    import asyncio
+
+    from wharf.graphql.schema import _parse, build_schema
+
+    schema = build_schema()
+    parsed = _parse.cache_info().currsize
+    for i in range(3):
+        long = "x" * 100_000 + str(i)
+        asyncio.run(schema.execute(f'{{ container(id: "{long}") {{ id }} }}'))
+    assert _parse.cache_info().currsize == parsed
+    assert len(schema.validations.answers) == 0  # type: ignore[attr-defined]
+    asyncio.run(schema.execute('{ container(id: "short") { id } }'))
+    assert len(schema.validations.answers) == 1  # type: ignore[attr-defined]

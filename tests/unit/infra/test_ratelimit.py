@@ -49,3 +49,11 @@ def test_tables_of_callers_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None
         failures.failed(f"10.0.{i // 256}.{i % 256}")
     assert len(buckets._buckets) == 100 and len(failures._failures) == 100
     assert buckets.take("token-999") > 0  # the newest are the ones kept
+
+
+def test_a_flood_of_failures_waits_the_longest_and_never_overflows() -> None:
+    clock = Clock()
+    failures = AuthFailures(free=5, longest=60, now=clock)
+    for _ in range(5000):  # (2 ** 1023 is the last power of two a float holds)
+        failures.failed("1.2.3.4")
+    assert failures.retry_after("1.2.3.4") == 60
