@@ -22,6 +22,7 @@ from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRul
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
+from strawberry.types.graphql import OperationType
 
 from wharf.domain.errors import DomainError
 from wharf.graphql import limits
@@ -100,6 +101,13 @@ class Validation(SchemaExtension):
         assert document is not None
         key = context.query if context.query and len(context.query) <= CACHEABLE else None
         errors = self.answers.get(key) if key else None
+        if (context.operation_type is OperationType.SUBSCRIPTION
+                and getattr(context.context, "connection_params", None) is None):
+            # (strawberry would run it over plain HTTP as if it were a query)
+            context.pre_execution_errors = [GraphQLError(
+                "subscriptions are served over WebSocket (graphql-transport-ws) only")]
+            yield
+            return
         if errors is None:
             errors = limits.check(document) or validate(
                 context.schema._schema, document,

@@ -151,3 +151,11 @@ def test_invalid_input_names_the_field_as_the_client_wrote_it(
     answer = api.gql(CREATE, {"input": {"name": "web", "image": "busybox", **spec}},
                      token=owner)["createContainer"]
     assert answer["__typename"] == "InvalidInput" and answer["field"] == field, answer
+
+
+def test_a_subscription_over_plain_http_is_told_where_to_go(api: Api) -> None:
+    _, owner = new_tenant(api)
+    status, answer = api.post("subscription { events { position } }", token=owner)
+    assert status == 200 and answer.get("data") is None
+    assert messages(answer) == ("subscriptions are served over WebSocket "
+                                "(graphql-transport-ws) only")
