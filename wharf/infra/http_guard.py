@@ -7,6 +7,7 @@ Every refusal is a JSON answer a client can read."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,8 @@ class BadRequest(Exception):
         self.status = status
         self.message = message
 
+
+log = logging.getLogger(__name__)
 
 MIN_POSITION = b"wharf-min-position"
 MAX_POSITION_DIGITS = 18
@@ -82,6 +85,8 @@ class GraphQLGuard:
             while True:
                 message = await receive()
                 if message["type"] == "http.disconnect":
+                    # Not a server error: one line (uvicorn logs no access line for it).
+                    log.info("a client went away before its request was read")
                     raise BadRequest(400, "the client went away")
                 chunk = message.get("body", b"")
                 size += len(chunk)
