@@ -73,3 +73,28 @@ def test_version_one_unschedulable_events_tell_the_tenant_nothing_of_other_hosts
         "no host that may take it is available now"]
     audit = " ".join(r["summary"] for r in wiring.view.query("SELECT summary FROM rm_audit"))
     assert "secret-host" not in audit and "3m free" not in audit
+
+
+def test_version_one_answers_to_client_requests_match_any_retry(wiring: Wiring) -> None:
+    """ClientRequest.Answered v1 kept no digest of the request: a retry is answered as it
+    always was (never refused as a different request)."""
+    from tests.integration.helpers import make_tenant
+    from wharf.commands import messages as m
+    from wharf.domain.records import ClientRequest
+
+    acme = make_tenant(wiring, plan="s")
+    request_id = ClientRequest.id_for(acme.owner.label, acme.id, "CreateVolume", "v-1")
+    volume = wiring.app.handle(m.CreateVolume(actor=acme.owner, tenant_id=acme.id,
+                                              name="data", size_gib=1, request_id="v-1"))
+    stored = [n for n in wiring.app.recorder.select_notifications(1, 1000)
+              if n.originator_id == request_id][0]
+    state = json.loads(stored.state)
+    assert state["class_version"] == 2 and state["digest"]
+    del state["digest"], state["class_version"]  # as version 1 stored it
+    other = ClientRequest.id_for(acme.owner.label, acme.id, "CreateVolume", "v-2")
+    wiring.app.recorder.insert_events([StoredEvent(
+        originator_id=other, originator_version=1, topic=stored.topic,
+        state=json.dumps(state).encode())])
+    again = wiring.app.handle(m.CreateVolume(actor=acme.owner, tenant_id=acme.id,
+                                             name="other", size_gib=2, request_id="v-2"))
+    assert again.id == volume.id  # the first answer, as v1 gave it

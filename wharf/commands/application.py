@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import hmac
+import json
 import logging
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -114,9 +116,10 @@ class Wharf(Application[UUID]):
             if command.request_id
             else None
         )
+        digest = request_digest(command) if request_id is not None else ""
         for attempt in range(MAX_ATTEMPTS):
             if request_id is not None and request_id in self.repository:
-                return self._replay_answer(request_id)
+                return self._replay_answer(request_id, digest)
             # The first attempt decides on cached aggregates; any doubt, and every retry,
             # reads the store.
             context = Context(self, command.actor, cause, self.clock, self.keys,
@@ -131,7 +134,7 @@ class Wharf(Application[UUID]):
                 # A copy of the same request may have been answered while this one was
                 # deciding against the state it left behind: its answer stands.
                 if request_id is not None and request_id in self.repository:
-                    return self._replay_answer(request_id)
+                    return self._replay_answer(request_id, digest)
                 raise
             if context.unchecked and context.stale(decision.save):
                 continue
@@ -140,7 +143,7 @@ class Wharf(Application[UUID]):
             if request_id is not None:
                 decision.save.append(
                     context.new(ClientRequest, command=name, outcome=decision.outcome.as_data(),
-                                id=request_id)
+                                digest=digest, id=request_id)
                 )
             try:
                 decision.outcome.position = self._save(*decision.save)
@@ -151,8 +154,11 @@ class Wharf(Application[UUID]):
             return decision.outcome
         raise Conflict("too many concurrent changes to the same objects; try again")
 
-    def _replay_answer(self, request_id: UUID) -> Outcome:
+    def _replay_answer(self, request_id: UUID, digest: str) -> Outcome:
         record: Any = self.repository.get(request_id)
+        if not record.same_request(digest):
+            raise Conflict("this clientRequestId was used for a different request; a retry "
+                           "must repeat the request exactly, a new request needs a new id")
         if record.command == "IssueToken" and "error" not in record.outcome:
             raise Conflict(f"token {record.outcome['id']} was issued for this clientRequestId; "
                            "its secret was shown once, in the first answer, and is not "
@@ -177,7 +183,8 @@ class Wharf(Application[UUID]):
         records: list[Any] = [rejection]
         if request_id is not None:
             records.append(context.new(ClientRequest, command=type(command).__name__,
-                                       outcome={"error": error.as_dict()}, id=request_id))
+                                       outcome={"error": error.as_dict()},
+                                       digest=request_digest(command), id=request_id))
         # IntegrityError: the same request was answered concurrently; its answer stands.
         with contextlib.suppress(IntegrityError):
             self._save(*records)
@@ -237,3 +244,12 @@ class Wharf(Application[UUID]):
         if key is None:
             raise Unreadable(f"the data key of tenant {tenant_id} was destroyed")
         return unseal(key, secret.ciphertext, secret_id.bytes)
+
+
+def request_digest(command: Command) -> str:
+    """What a retry must repeat: every field of the command but who sends it and the id."""
+    fields = {f.name: getattr(command, f.name) for f in dataclasses.fields(command)
+              if f.name not in ("actor", "request_id")}
+    text = json.dumps({"command": type(command).__name__, **fields}, sort_keys=True,
+                      default=str)
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -46,10 +46,27 @@ class ClientRequest(WharfAggregate):
         """One answer per actor, tenant, command and client request id."""
         return derive_id("request", actor, tenant_id, command, request_id)
 
-    @event("Answered")
+    class Answered(WharfAggregate.Created):
+        """Version 2 keeps a digest of the request, so that the same id sent with a
+        different request is refused (version 1 answered it with the first answer)."""
+
+        class_version = 2
+        command: str
+        outcome: dict[str, Any]
+        digest: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["digest"] = ""  # unknown: any retry matches
+
+    @event(Answered)
     def __init__(
         self,
-        id: UUID, command: str, outcome: dict[str, Any], actor: str, cause: str
+        id: UUID, command: str, outcome: dict[str, Any], digest: str, actor: str, cause: str
     ) -> None:
         self.command = command
         self.outcome = outcome
+        self.digest = digest
+
+    def same_request(self, digest: str) -> bool:
+        return not self.digest or self.digest == digest

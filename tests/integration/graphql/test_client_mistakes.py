@@ -159,3 +159,28 @@ def test_a_subscription_over_plain_http_is_told_where_to_go(api: Api) -> None:
     assert status == 200 and answer.get("data") is None
     assert messages(answer) == ("subscriptions are served over WebSocket "
                                 "(graphql-transport-ws) only")
+
+
+CREATE_ONCE = """mutation($name: String!, $r: String!) { createContainer(input: {name: $name,
+  image: "busybox", clientRequestId: $r}) { __typename
+  ... on ContainerPayload { container { id name } } ... on Conflict { message } } }"""
+
+
+def test_a_retried_create_over_http_makes_one_container(api: Api) -> None:
+    _, owner = new_tenant(api, plan="s")
+    first = api.gql(CREATE_ONCE, {"name": "web", "r": "deploy-7"}, token=owner)
+    again = api.gql(CREATE_ONCE, {"name": "web", "r": "deploy-7"}, token=owner)
+    assert first == again and first["createContainer"]["__typename"] == "ContainerPayload"
+    listed = api.gql("{ containers { edges { node { name } } } }", token=owner)
+    assert [e["node"]["name"] for e in listed["containers"]["edges"]] == ["web"]
+
+
+def test_the_same_request_id_with_another_request_is_a_conflict(api: Api) -> None:
+    _, owner = new_tenant(api, plan="s")
+    api.gql(CREATE_ONCE, {"name": "web", "r": "deploy-8"}, token=owner)
+    other = api.gql(CREATE_ONCE, {"name": "db", "r": "deploy-8"}, token=owner)
+    assert other["createContainer"] == {"__typename": "Conflict", "message": (
+        "this clientRequestId was used for a different request; a retry must repeat the "
+        "request exactly, a new request needs a new id")}
+    listed = api.gql("{ containers { edges { node { name } } } }", token=owner)
+    assert [e["node"]["name"] for e in listed["containers"]["edges"]] == ["web"]
