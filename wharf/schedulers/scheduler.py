@@ -48,6 +48,11 @@ C = TypeVar("C", bound=m.SchedulerCommand)
 STOP_TIMEOUT = 10  # seconds Docker waits for a stop before it kills
 RETRY_MAX = 60.0  # seconds between attempts of an action that keeps failing
 WAKE_COALESCE = 0.1  # seconds a woken loop waits for the rest of a burst of wakes
+# Docker reports a container's `die` some 70 ms before its listing shows it exited (and
+# likewise for other changes): a pass woken by the event alone saw it still running and
+# learned of the exit only from the next periodic pass. So an event wakes the loop at once
+# and once more this long after the last event.
+EVENT_SETTLE = 0.3
 
 HOSTS_SQL = (
     "SELECT id, name, endpoint, pool, state, cpu_millis, memory_mib, overcommit, "
@@ -114,6 +119,7 @@ class Scheduler:
         self._busy: set[str] = set()  # containers whose action is still running
         self._written = 0  # the newest position a finished action wrote
         self._backoff: dict[str, tuple[int, float]] = {}  # container -> (failures, retry at)
+        self._settle_at: float | None = None  # a pass due after the engines' last event
 
     # -- one pass -------------------------------------------------------------------
 
@@ -260,6 +266,8 @@ class Scheduler:
         while not self._stop.is_set() and self.engines.get(host_id) is engine:
             try:
                 for _ in engine.events():
+                    with self._lock:
+                        self._settle_at = time.monotonic() + EVENT_SETTLE
                     self.nudge()
                     if self._stop.is_set():
                         return
@@ -549,6 +557,7 @@ class Scheduler:
         passed = 0.0
         while not self._stop.is_set():
             self._wake.clear()
+            started = time.monotonic()
             try:
                 with self._lock:
                     written, busy = self._written, set(self._busy)
@@ -568,6 +577,12 @@ class Scheduler:
             if result.wake_at is not None:
                 timeout = min(timeout, max(0.0, (result.wake_at - self.clock.now())
                                            .total_seconds()))
+            with self._lock:
+                if self._settle_at is not None and self._settle_at <= started:
+                    self._settle_at = None  # this pass began after the engines settled
+                settle = self._settle_at
+            if settle is not None:
+                timeout = min(timeout, max(0.0, settle - time.monotonic()))
             if self._wake.wait(timeout):
                 # Wakes come in bursts (each finished action, each projected batch, each
                 # engine event): within one, a moment's wait lets one pass, one listing of

@@ -76,7 +76,7 @@ def docker_api() -> Iterator[docker.APIClient]:
 
 
 def _cloud(tmp_path: Path, docker_api: docker.APIClient, url: str,
-           loop: bool) -> Iterator[Cloud]:
+           loop: bool, interval: float = 2.0) -> Iterator[Cloud]:
     served = _serve(url, tmp_path, dev=False, limits=Limits(rate=1000.0, burst=1000))
     api = next(served)
     wiring = api.wiring
@@ -85,7 +85,8 @@ def _cloud(tmp_path: Path, docker_api: docker.APIClient, url: str,
     scheduler = build_scheduler(wiring, in_process=True)
     thread = None
     if loop:
-        thread = threading.Thread(target=scheduler.run_forever, args=(2.0,), daemon=True)
+        thread = threading.Thread(target=scheduler.run_forever, args=(interval,),
+                                  daemon=True)
         thread.start()
     cloud = Cloud(api, scheduler, docker_api, wiring.app.installation)
     try:
@@ -115,6 +116,14 @@ def cloud(tmp_path: Path, docker_api: docker.APIClient) -> Iterator[Cloud]:
     """Wharf with its scheduler looping, on SQLite."""
     yield from _cloud(tmp_path, docker_api, f"sqlite:///{tmp_path / 'home' / 'wharf.db'}",
                       loop=True)
+
+
+@pytest.fixture
+def event_driven_cloud(tmp_path: Path, docker_api: docker.APIClient) -> Iterator[Cloud]:
+    """Wharf whose scheduler passes every 60 s unless woken: what it learns within
+    seconds, it learned from the engine's event stream (or its own actions)."""
+    yield from _cloud(tmp_path, docker_api, f"sqlite:///{tmp_path / 'home' / 'wharf.db'}",
+                      loop=True, interval=60.0)
 
 
 @pytest.fixture

@@ -85,3 +85,15 @@ def test_a_retried_create_adopts_the_container_instead_of_making_a_second(
     again = engine.create(cloud.scheduler._run_spec(want))
     assert again == first
     assert len(cloud.ours()) == 1
+
+
+def test_every_exit_is_learned_from_the_engines_events(event_driven_cloud: Cloud) -> None:
+    """16 containers exit a moment apart; with passes a minute apart, each exit is
+    recorded within seconds only if the event stream woke the scheduler for it."""
+    cloud = event_driven_cloud
+    _, token = cloud.tenant()
+    ids = [create(cloud, token, name=f"brief-{i}", restartPolicy="no",
+                  command=["sh", "-c", f"sleep {2 + i * 0.15:.2f}; exit 3"])
+           for i in range(16)]
+    for cid in ids:
+        cloud.wait_observed(token, cid, "exited", timeout=15, exitCode=3)
