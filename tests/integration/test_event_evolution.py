@@ -86,8 +86,8 @@ def test_version_one_answers_to_client_requests_match_any_retry(wiring: Wiring) 
     request_id = ClientRequest.id_for(acme.owner.label, acme.id, "CreateVolume", "v-1")
     volume = wiring.app.handle(m.CreateVolume(actor=acme.owner, tenant_id=acme.id,
                                               name="data", size_gib=1, request_id="v-1"))
-    stored = [n for n in wiring.app.recorder.select_notifications(1, 1000)
-              if n.originator_id == request_id][0]
+    stored = next(n for n in wiring.app.recorder.select_notifications(1, 1000)
+              if n.originator_id == request_id)
     state = json.loads(stored.state)
     assert state["class_version"] == 2 and state["digest"]
     del state["digest"], state["class_version"]  # as version 1 stored it
