@@ -94,6 +94,7 @@ class Scheduler:
         host_grace: float = 30.0,
         backups: Path | None = None,
         collector: LogCollector | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.app = app
         self.view = view
@@ -104,6 +105,7 @@ class Scheduler:
         self.host_grace = timedelta(seconds=host_grace)
         self.backups = backups or Path("backups")
         self.collector = collector
+        self.monotonic = monotonic  # the clock of retries (a test drives it)
         self._silent_since: dict[str, datetime] = {}  # host id -> first silent pass
         self.actor = Actor.system("scheduler")
         self.holder = f"{socket.gethostname()}:{os.getpid()}"
@@ -144,7 +146,7 @@ class Scheduler:
         # Engines are asked for their volumes only when Wharf has (or had) some.
         volume_actions = plan_volumes(
             volume_wants, self._observe_volumes(observed) if volume_wants else {}, hosts)
-        retry_at = time.monotonic()
+        retry_at = self.monotonic()
         planned = {a.container_id for a in decided.actions} | \
             {va.volume_id for va in volume_actions}
         with self._lock:
@@ -208,13 +210,13 @@ class Scheduler:
             else:  # try again later, and later still if it keeps failing
                 failures = self._backoff.get(container_id, (0, 0.0))[0] + 1
                 self._backoff[container_id] = (
-                    failures, time.monotonic() + min(2.0 ** failures, RETRY_MAX))
+                    failures, self.monotonic() + min(2.0 ** failures, RETRY_MAX))
         self.nudge()
 
     def _next_retry(self, now: datetime) -> datetime | None:
         """When the next backed-off action may run again (only retries still ahead: one
         whose time has passed waits for a pass that plans it, not for a wake)."""
-        clock = time.monotonic()
+        clock = self.monotonic()
         with self._lock:
             ahead = [at for _, at in self._backoff.values() if at > clock]
         if not ahead:
