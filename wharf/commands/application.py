@@ -80,16 +80,17 @@ class Wharf(Application[UUID]):
         """Makes sure the plan catalogue (with the seed plans) and the installation's label
         exist. Returns a position."""
         seeder = Actor.system("seed").label
+        now = self.clock.now()
         new: list[Any] = []
         if PlanCatalog.ID not in self.repository:
-            catalog = PlanCatalog(actor=seeder, cause="Seed", id=PlanCatalog.ID)
-            catalog.stamp(seeder, "Seed")
+            catalog = PlanCatalog.create(at=now, actor=seeder, cause="Seed", id=PlanCatalog.ID)
+            catalog.stamp(seeder, "Seed", now)
             for plan in SEED_PLANS:
                 catalog.add(plan)
             new.append(catalog)
         if Installation.ID not in self.repository:
-            new.append(Installation(id=Installation.ID, label=uuid4().hex[:16], actor=seeder,
-                                    cause="Seed"))
+            new.append(Installation.create(at=now, id=Installation.ID,
+                                           label=uuid4().hex[:16], actor=seeder, cause="Seed"))
         if not new:
             return 0
         try:

@@ -59,15 +59,15 @@ class Context:
         self.actor = actor
         self.cause = cause
         self.clock = clock
+        self.now = clock.now()  # the time of every event this decision records
         self.keys = keys
         self.tenant_id: UUID | None = None  # the tenant this decision is about, once loaded
 
     def new(self, aggregate_class: type[A], **kwargs: Any) -> A:
         kwargs.setdefault("id", uuid4())
-        aggregate: A = aggregate_class(  # type: ignore[call-arg]
-            **kwargs, actor=self.actor.label, cause=self.cause
-        )
-        aggregate.stamp(self.actor.label, self.cause)
+        aggregate: A = aggregate_class.create(at=self.now, **kwargs, actor=self.actor.label,
+                                              cause=self.cause)
+        aggregate.stamp(self.actor.label, self.cause, self.now)
         return aggregate
 
     def load(self, aggregate_class: type[A], ident: UUID, kind: str) -> A:
@@ -81,7 +81,7 @@ class Context:
                 raise NotFound(kind, ident) from None
         if not isinstance(aggregate, aggregate_class):
             raise NotFound(kind, ident)
-        aggregate.stamp(self.actor.label, self.cause)
+        aggregate.stamp(self.actor.label, self.cause, self.now)
         return aggregate
 
     def _cached(self, ident: UUID) -> Any:

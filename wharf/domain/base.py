@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
+from datetime import datetime
+from typing import Any, Self
 from uuid import UUID, uuid5
 
-from eventsourcing.domain import Aggregate
+# (The one "created" event class of each aggregate, as calling the class looks it up;
+# eventsourcing offers no public way to create with a timestamp otherwise.)
+from eventsourcing.domain import Aggregate, _created_event_classes
 
 SYSTEM = "system"
 
@@ -20,10 +23,14 @@ def derive_id(*parts: object) -> UUID:
 
 
 class WharfAggregate(Aggregate):
-    """Every event carries `actor` (who) and `cause` (which command or request).
+    """Every event carries `actor` (who) and `cause` (which command or request), and is
+    timed by the command's clock, never the wall's: a test (or `wharf billing run`) that
+    drives the clock drives every time a bill or a read model sees.
 
-    The command layer stamps an aggregate before it calls its methods; `__init__`
-    methods take `actor` and `cause` as arguments because there is no instance yet.
+    The command layer stamps an aggregate before it calls its methods, and makes new
+    ones with `create(at=...)`; `__init__` methods take `actor` and `cause` as arguments
+    because there is no instance yet. (eventsourcing's @event methods and a plain class
+    call take no timestamp: `trigger_event` and `_create` do.)
     """
 
     class Event(Aggregate.Event):
@@ -34,6 +41,16 @@ class WharfAggregate(Aggregate):
         pass
 
     _stamp: tuple[str, str] = (SYSTEM, "")
+    _stamp_at: datetime | None = None
+
+    @classmethod
+    def create(cls, *, at: datetime, **kwargs: Any) -> Self:
+        """A new aggregate whose created event is timed `at` (what calling the class
+        does, with a time)."""
+        [created] = _created_event_classes[cls]
+        made = cls._create(event_class=created, timestamp=at, **kwargs)
+        made._stamp_at = at
+        return made
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Any:
         """A copy one level deep, which is a whole copy here.
@@ -49,12 +66,15 @@ class WharfAggregate(Aggregate):
         )
         return clone
 
-    def stamp(self, actor: str, cause: str) -> None:
+    def stamp(self, actor: str, cause: str, at: datetime | None = None) -> None:
         self._stamp = (actor, cause)
+        self._stamp_at = at
 
     def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
         kwargs.setdefault("actor", self._stamp[0])
         kwargs.setdefault("cause", self._stamp[1])
+        if self._stamp_at is not None:
+            kwargs.setdefault("timestamp", self._stamp_at)
         super().trigger_event(event_class, **kwargs)
 
 

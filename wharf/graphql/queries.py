@@ -126,7 +126,7 @@ class Query:
     ) -> list[MetricPoint] | None:
         context = info.context
         actor = context.require_actor()
-        now = datetime.now(UTC)
+        now = context.wiring.app.clock.now()
         end = _time("to", to) if to else now
         start = _time("from", from_) if from_ else end - timedelta(hours=1)
         if not 1 <= step <= MAX_STEP:
