@@ -14,10 +14,31 @@ class LogLine:
     text: str
 
 
-def dropped_marker(time: str, count: int) -> LogLine:
-    """Stands before the oldest kept line for the `count` lines dropped before it."""
-    return LogLine(time, f"[wharf] {count} earlier lines were dropped: over the log size "
-                         "limit, the newest lines are kept")
+ENGINE_GAP = "[wharf] the engine discarded lines here before Wharf could read them"
+
+
+def dropped_marker(time: str, count: int, engine_gaps: int = 0) -> LogLine:
+    """Stands before the oldest kept line for the `count` lines dropped before it (Wharf
+    counts what it drops; what the engine discarded unread it cannot count)."""
+    text = (f"[wharf] {count} earlier lines were dropped: over the log size limit, the "
+            "newest lines are kept")
+    if engine_gaps:
+        text += ("; among them, the engine had discarded lines before Wharf could read "
+                 "them (not counted)")
+    return LogLine(time, text)
+
+
+def engine_discarded(time: str) -> LogLine:
+    """Marks where the engine had discarded lines before Wharf could read them (it keeps
+    a few files of each container's output and drops the oldest)."""
+    return LogLine(time, f"{ENGINE_GAP}; some may be missing")
+
+
+def missed_marker(time: str, count: int) -> LogLine:
+    """Told to a follower that fell behind by `count` lines rotated out before it read
+    them."""
+    return LogLine(time, f"[wharf] {count} lines were dropped here before this reader got "
+                         "them (over the log size limit)")
 
 
 def parse_raw(raw: str) -> LogLine:
@@ -35,6 +56,8 @@ def normal_time(stamp: str) -> str:
     """An RFC 3339 time as UTC with exactly nine fraction digits, so that times compare
     as strings (Docker trims trailing zeros: "…:05.1Z" would sort after "…:05.123Z").
     "" for "" ; ValueError for what is not such a time."""
+    if len(stamp) == 30 and stamp[19] == "." and stamp[29] == "Z" and stamp[10] == "T":
+        return stamp  # already so (most of Docker's: it trims only trailing zeros)
     if not stamp:
         return ""
     match = _STAMP.match(stamp)

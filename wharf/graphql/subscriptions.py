@@ -10,7 +10,7 @@ import anyio.to_thread
 import strawberry
 from strawberry.types import Info
 
-from wharf.domain.loglines import normal_time
+from wharf.domain.loglines import dropped_marker, missed_marker, normal_time
 from wharf.graphql.context import Context, parse_id
 from wharf.graphql.errors import ClientError
 from wharf.graphql.queries import owned_row
@@ -18,6 +18,7 @@ from wharf.graphql.types import AuditEntry, LogLine
 
 WAKE_EVERY = 5.0
 LOG_POLL = 0.25  # seconds between looks at a followed container's log
+LOG_BATCH = 2000  # lines read at once; a follower behind reads again at once
 
 
 @strawberry.type
@@ -46,7 +47,9 @@ class Subscription:
 
     @strawberry.subscription(description=(
         "A container's output as it is written, from the line after `since` (default: "
-        "from now). Ends at once for a container the caller cannot see."))
+        "from now). A follower slower than the container, past the log's size limit, is "
+        "told how many lines it missed, where it missed them. Ends at once for a "
+        "container the caller cannot see."))
     async def container_log(
         self, info: Info[Context, Any], id: strawberry.ID, since: str | None = None
     ) -> AsyncGenerator[LogLine, None]:
@@ -62,10 +65,23 @@ class Subscription:
         logs = context.wiring.logs
         last = since if since is not None else await anyio.to_thread.run_sync(
             logs.cursor, container_id)
+        expected = None  # the index of the next line, once the first read placed us
         while True:
-            lines = await anyio.to_thread.run_sync(logs.read, container_id, 10_000, last)
+            first, lines = await anyio.to_thread.run_sync(
+                logs.lines_after, container_id, last, LOG_BATCH)
+            if lines and expected is not None and first > expected:
+                marker = missed_marker(lines[0].time, first - expected)
+                yield LogLine(time=marker.time, text=marker.text)
+            elif lines and expected is None and since is not None:
+                dropped = await anyio.to_thread.run_sync(logs.dropped, container_id)
+                if dropped.total and first == dropped.total + 1:  # back past the oldest
+                    marker = dropped_marker(lines[0].time, dropped.total,
+                                            dropped.engine_gaps)
+                    yield LogLine(time=marker.time, text=marker.text)
             for line in lines:
                 yield LogLine(time=line.time, text=line.text)
                 last = line.time
-            if not lines:
+            if lines:
+                expected = first + len(lines)
+            if len(lines) < LOG_BATCH:
                 await anyio.sleep(LOG_POLL)

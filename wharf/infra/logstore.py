@@ -2,13 +2,16 @@
 
 Docker's own logs go with the container; these stay after it is removed, for as long as
 the tenant's plan keeps them (`log_retention_hours`), and a timer deletes them after.
-Each line is "<time> <text>", the time as the engine stamped it (RFC 3339, UTC, nine
-fraction digits, so that times compare as strings).
+Each line is "<time> <text>\\n", the time as the engine stamped it (RFC 3339, UTC, nine
+fraction digits, so that times compare as strings); a line is what ends with "\\n" and
+nothing else (a "\\r" or a form feed inside it is part of its text).
 
 `0.log` is the newest file; past FILE_BYTES it becomes `1.log`, and so on up to FILES
-files. The lines of a file rotated out are counted in `dropped`, and a reader that goes
-back past the oldest kept line is first told how many were dropped: the newest lines
-are kept, and what was not kept is counted exactly.
+files. The lines of a file rotated out are counted in `dropped` (and the engine's own
+gaps among them apart), and a reader that goes back past the oldest kept line is first
+told how many were dropped: the newest lines are kept, and what was not kept is counted
+exactly. Every line has an index, its place among all the lines ever kept (dropped ones
+included), so that a follower that fell behind can tell exactly how many it missed.
 """
 
 from __future__ import annotations
@@ -16,16 +19,32 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from wharf.domain.loglines import LogLine, dropped_marker, normal_time, parse_raw
+from wharf.domain.loglines import (
+    ENGINE_GAP,
+    LogLine,
+    dropped_marker,
+    normal_time,
+    parse_raw,
+)
 
 FILE_BYTES = 1024 * 1024  # a log file is rotated at this size
 FILES = 5  # current plus four rotated: at most about 5 MiB per container
 MAX_LINE = 16 * 1024  # characters kept of one line (Docker splits longer ones itself)
 DROPPED = "dropped"
+
+
+@dataclass(frozen=True)
+class Dropped:
+    lines: int = 0  # lines rotated out
+    engine_gaps: int = 0  # of them, marks where the engine had discarded lines unread
+
+    @property
+    def total(self) -> int:
+        return self.lines
 
 
 class LogStore:
@@ -40,14 +59,17 @@ class LogStore:
         return self.root / container_id
 
     def lock(self, container_id: str) -> threading.Lock:
-        """Held while a container's files are written or rotated."""
+        """Held while a container's files are written, rotated or read."""
         with self._guard:
             return self._locks.setdefault(container_id, threading.Lock())
 
     def cursor(self, container_id: str) -> str:
         """The time of the newest line kept ("" when none): a follower resumes after it."""
-        for line in self._newest_first(container_id):
-            return line.time
+        with self.lock(container_id):
+            for path in self._files(container_id):
+                last = _last_time(_bytes(path))
+                if last:
+                    return last
         return ""
 
     def writer(self, container_id: str) -> LogWriter:
@@ -74,51 +96,65 @@ class LogStore:
         if tail <= 0:
             return []
         if since:
-            return self._after(container_id, normal_time(since), tail)
-        newest: list[LogLine] = []
-        for line in self._newest_first(container_id):
-            newest.append(line)
-            if len(newest) == tail:
-                break
+            first, lines = self.lines_after(container_id, normal_time(since), tail)
+            dropped = self.dropped(container_id)
+            if lines and dropped.total and first == dropped.total + 1:
+                # This read begins at the oldest kept line: what came before is counted.
+                lines = [dropped_marker(lines[0].time, dropped.total,
+                                        dropped.engine_gaps), *lines[:tail - 1]]
+            return lines
+        with self.lock(container_id):
+            dropped = self._dropped(container_id)
+            newest: list[LogLine] = []
+            for path in self._files(container_id):
+                for line in reversed(_parse(_bytes(path))):
+                    newest.append(line)
+                    if len(newest) == tail:
+                        break
+                if len(newest) == tail:
+                    break
         newest.reverse()
-        dropped = self.dropped(container_id)
-        if dropped and len(newest) < tail:
-            newest.insert(0, dropped_marker(newest[0].time if newest else "", dropped))
+        if dropped.total and len(newest) < tail:
+            newest.insert(0, dropped_marker(newest[0].time if newest else "",
+                                            dropped.total, dropped.engine_gaps))
         return newest[-tail:]
 
-    def _after(self, container_id: str, since: str, limit: int) -> list[LogLine]:
-        found: list[LogLine] = []
-        first = True
-        for line in self._oldest_first(container_id):
-            if first:
-                first = False
-                dropped = self.dropped(container_id)
-                if dropped and line.time > since:  # the reader missed what was dropped
-                    found.append(dropped_marker(line.time, dropped))
-            if line.time > since:
-                found.append(line)
-                if len(found) >= limit:
-                    break
-        return found
+    def lines_after(self, container_id: str, since: str, limit: int
+                    ) -> tuple[int, list[LogLine]]:
+        """The first `limit` lines newer than `since` ("": from the oldest kept), and the
+        index of the first of them among every line ever kept (1 for the first line ever
+        written; dropped lines count). Files entirely older than `since` are counted,
+        not parsed, so a follower's frequent reads stay cheap."""
+        with self.lock(container_id):
+            index = self._dropped(container_id).total + 1
+            found: list[LogLine] = []
+            for path in reversed(self._files(container_id)):
+                data = _bytes(path)
+                if not data:
+                    continue
+                if since and _last_time(data) <= since:
+                    index += data.count(b"\n")
+                    continue
+                for line in _parse(data):
+                    if since and line.time <= since:
+                        index += 1
+                        continue
+                    found.append(line)
+                    if len(found) >= limit:
+                        return index, found
+            return index, found
 
-    def dropped(self, container_id: str) -> int:
-        try:
-            return int((self._dir(container_id) / DROPPED).read_text() or 0)
-        except (FileNotFoundError, ValueError):
-            return 0
+    def dropped(self, container_id: str) -> Dropped:
+        with self.lock(container_id):
+            return self._dropped(container_id)
+
+    def _dropped(self, container_id: str) -> Dropped:
+        return read_dropped(self._dir(container_id) / DROPPED)
 
     def _files(self, container_id: str) -> list[Path]:
         """Newest first."""
         directory = self._dir(container_id)
         return [directory / f"{n}.log" for n in range(self.files)]
-
-    def _newest_first(self, container_id: str) -> Iterator[LogLine]:
-        for path in self._files(container_id):
-            yield from reversed(_read(path))
-
-    def _oldest_first(self, container_id: str) -> Iterator[LogLine]:
-        for path in reversed(self._files(container_id)):
-            yield from _read(path)
 
     def exists(self, container_id: str) -> bool:
         return self._dir(container_id).is_dir()
@@ -158,7 +194,8 @@ class LogWriter:
             out = self._open()
             chunk: list[bytes] = []
             for line in lines:
-                data = f"{line.time} {line.text[:MAX_LINE]}\n".encode("utf-8", "replace")
+                text = line.text[:MAX_LINE].replace("\n", " ")
+                data = f"{line.time} {text}\n".encode("utf-8", "replace")
                 chunk.append(data)
                 self._size += len(data)
                 if self._size >= self.store.file_bytes:
@@ -187,14 +224,13 @@ class LogWriter:
         files = self.store.files
         oldest = self.directory / f"{files - 1}.log"
         if oldest.exists():
-            lines = oldest.read_bytes().count(b"\n")
+            data = oldest.read_bytes()
             counter = self.directory / DROPPED
-            try:
-                before = int(counter.read_text() or 0)
-            except (FileNotFoundError, ValueError):
-                before = 0
+            before = read_dropped(counter)
             temporary = counter.with_suffix(".tmp")
-            temporary.write_text(str(before + lines))
+            lines = data.count(b"\n")
+            gaps = data.count(ENGINE_GAP.encode())
+            temporary.write_text(f"{before.lines + lines} {before.engine_gaps + gaps}")
             os.replace(temporary, counter)
             oldest.unlink()
         for n in range(files - 2, -1, -1):
@@ -210,14 +246,37 @@ class LogWriter:
                 self._out = None
 
 
-def _read(path: Path) -> list[LogLine]:
+def read_dropped(path: Path) -> Dropped:
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        parts = path.read_text().split()
     except FileNotFoundError:
-        return []
+        return Dropped()
+    try:
+        return Dropped(int(parts[0]), int(parts[1]) if len(parts) > 1 else 0)
+    except (IndexError, ValueError):
+        return Dropped()
+
+
+def _bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return b""
+
+
+def _parse(data: bytes) -> list[LogLine]:
+    """The lines of a file: split at "\\n" only; a line whose head is not one of Wharf's
+    times (none should be) is left out rather than misread."""
     lines = []
-    for raw in text.splitlines():
-        stamp, _, rest = raw.partition(" ")
-        if stamp:
-            lines.append(LogLine(stamp, rest))
+    for raw in data.decode("utf-8", errors="replace").split("\n"):
+        stamp, _, text = raw.partition(" ")
+        if len(stamp) == 30 and stamp[-1] == "Z" and stamp[10] == "T":
+            lines.append(LogLine(stamp, text))
     return lines
+
+
+def _last_time(data: bytes) -> str:
+    """The time of a file's last line ("" for an empty file)."""
+    last = data.rstrip(b"\n").rsplit(b"\n", 1)[-1]
+    stamp = last[:30].decode("ascii", errors="replace")
+    return stamp if len(stamp) == 30 and stamp.endswith("Z") else ""

@@ -6,9 +6,12 @@ log file while the stream lags behind (a container printing faster than the engi
 streams, about 100,000 lines a second here), the stream skips the rest of the old file,
 or sends part of it twice. So lines are read with `tail` reads, each a consistent view of
 what Docker holds: a read asks for the last k lines and, until they reach back to the
-newest line already kept, asks again for more. Every line Docker still holds when it is
-read is kept (or, past Wharf's size limit, counted: logstore.py). Should Docker have
-discarded lines before Wharf could read them, a line saying so marks the place.
+newest line already kept, asks again for more (a read that falls short is abandoned at
+its first line). Lines are streamed and written in batches, so memory stays small and a
+reader sees them as they come. Every line Docker still holds when it is read is kept (or,
+past Wharf's size limit, counted: logstore.py). Where Docker discarded lines before Wharf
+could read them (it keeps a few files of each container and drops the oldest), a line
+says so; how many, nobody can tell.
 
 A follow stream serves only as a wake-up: a quiet container costs nothing until it
 prints; then its follower reads until it has been quiet for IDLE_AFTER, and waits again.
@@ -20,25 +23,20 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator, Iterator
 from typing import Protocol
 
-from wharf.domain.loglines import LogLine, parse_raw
+from wharf.domain.loglines import LogLine, engine_discarded, parse_raw
 
 log = logging.getLogger(__name__)
 
 FIRST_TAIL = 1000  # lines asked for at first; four times as many each time it falls short
-MAX_TAIL = 4_000_000  # more than Docker keeps of any container (30 MB of JSON)
+MAX_TAIL = 1_000_000  # more than Docker keeps of any container (30 MB of JSON)
+BATCH = 2000  # lines written at once
 POLL_EVERY = 0.05  # seconds between reads while a container prints
 IDLE_AFTER = 0.5  # seconds without output before a follower waits for a wake-up again
 
-
 _ENDED = object()
-
-
-def engine_discarded(time: str) -> LogLine:
-    return LogLine(time, "[wharf] the engine discarded earlier lines before Wharf could "
-                         "read them; some may be missing here")
 
 
 class LogWriter(Protocol):
@@ -54,29 +52,66 @@ class LogSink(Protocol):
 
 
 class LogSource(Protocol):
-    def tail_logs(self, container_id: str, count: int) -> list[str]:
-        """The last `count` lines the engine holds, oldest first, with their times."""
+    def tail_logs(self, container_id: str, count: int | None) -> Iterator[str]:
+        """The last `count` lines (None: all) the engine holds, oldest first, with their
+        times, as a stream (closing it ends the read)."""
 
     def watch_logs(self, container_id: str) -> Generator[None, None, None]:
         """Yields whenever the container prints; ends when it stops."""
 
 
-def newer_lines(source: LogSource, container_id: str, after: str,
-                guess: int = FIRST_TAIL) -> list[LogLine]:
-    """Every line the engine holds that is newer than `after` ("" for all), oldest first;
-    led by an `engine_discarded` line when the engine no longer holds `after` itself and
-    may have dropped lines since."""
-    count = max(guess, FIRST_TAIL)
+def copy_newer(source: LogSource, container_id: str, after: str,
+               write: Callable[[list[LogLine]], None], guess: int = FIRST_TAIL
+               ) -> tuple[int, str]:
+    """Writes every line the engine holds that is newer than `after` ("": all it holds),
+    oldest first and in batches, led by an `engine_discarded` line when the engine no
+    longer holds `after` itself. Returns how many lines, and the newest one's time."""
+    count: int | None = None if not after else max(guess, FIRST_TAIL)
     while True:
-        lines = [parse_raw(raw) for raw in source.tail_logs(container_id, count) if raw]
-        holds_all = len(lines) < count or count >= MAX_TAIL
-        if lines and after and lines[0].time <= after:
-            return [line for line in lines if line.time > after]  # reached what is kept
-        if holds_all:
-            if lines and after:
-                return [engine_discarded(lines[0].time), *lines]
-            return lines
-        count *= 4
+        stream = source.tail_logs(container_id, count)
+        with contextlib.closing(stream):  # type: ignore[type-var]
+            first = _next_line(stream)
+            if first is None:
+                return 0, after
+            batch: list[LogLine] = []
+            if after and first.time > after:
+                if count is not None and _holds(source, container_id, after):
+                    count = count * 4 if count < MAX_TAIL else None
+                    continue  # asked for too few: ask again, for more
+                batch.append(engine_discarded(first.time))
+            if first.time > after:
+                batch.append(first)
+            copied, newest = 0, after
+            for raw in stream:
+                if not raw:
+                    continue
+                line = parse_raw(raw)
+                if line.time <= after:
+                    continue
+                batch.append(line)
+                if len(batch) >= BATCH:
+                    write(batch)
+                    copied, newest, batch = copied + len(batch), batch[-1].time, []
+            if batch:
+                write(batch)
+                copied, newest = copied + len(batch), batch[-1].time
+            return copied, newest
+
+
+def _next_line(stream: Iterator[str]) -> LogLine | None:
+    for raw in stream:
+        if raw:
+            return parse_raw(raw)
+    return None
+
+
+def _holds(source: LogSource, container_id: str, time_: str) -> bool:
+    """Whether the engine still holds lines as old as `time_` (its oldest line is read
+    alone: a read of all it holds, abandoned at its first line)."""
+    stream = source.tail_logs(container_id, None)
+    with contextlib.closing(stream):  # type: ignore[type-var]
+        oldest = _next_line(stream)
+    return oldest is not None and oldest.time <= time_
 
 
 class LogCollector:
@@ -130,12 +165,10 @@ class _Follower:
         self.read()  # what it printed last
 
     def read(self) -> int:
-        lines = newer_lines(self.source, self.container_id, self.after, self.guess)
-        if lines:
-            self.writer.write(lines)
-            self.after = lines[-1].time
-        self.guess = len(lines) + len(lines) // 4 + FIRST_TAIL
-        return len(lines)
+        copied, self.after = copy_newer(self.source, self.container_id, self.after,
+                                        self.writer.write, self.guess)
+        self.guess = copied + copied // 4 + FIRST_TAIL
+        return copied
 
     def read_until_quiet(self) -> None:
         quiet_since = time.monotonic()

@@ -229,10 +229,11 @@ class MemoryEngine:
                 fresh, seen = self._events[seen:], len(self._events)
             yield from fresh
 
-    def tail_logs(self, container_id: str, count: int) -> list[str]:
+    def tail_logs(self, container_id: str, count: int | None) -> Iterator[str]:
         self._call("tail_logs")
         with self._lock:
-            return [*self._held(container_id).lines[-count:], ""]
+            lines = self._held(container_id).lines
+            return iter(list(lines if count is None else lines[-count:]))
 
     def watch_logs(self, container_id: str) -> Generator[None, None, None]:
         self._call("watch_logs")

@@ -9,6 +9,7 @@ close every missed period themselves, from their clock, not from the trigger."""
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -70,12 +71,44 @@ class Timer:
 
 def run_timers(timers: list[Timer]) -> BackgroundScheduler:
     """Runs each timer's job every `every` seconds, one run of a job at a time; a run
-    missed during a stall runs once on waking (however many were missed)."""
+    missed during a stall runs once on waking (however many were missed), and a run due
+    while the last one still runs (frozen in the middle of it, say) runs right after it."""
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults={
-        "coalesce": True, "misfire_grace_time": None, "max_instances": 1})
+        "coalesce": True, "misfire_grace_time": None, "max_instances": 2})
     for timer in timers:
-        scheduler.add_job(timer.job, "interval", seconds=timer.every, args=timer.args,
-                          id=timer.id)
+        scheduler.add_job(_OnceMore(timer.job), "interval", seconds=timer.every,
+                          args=timer.args, id=timer.id, name=timer.id)
     scheduler.start()
     log.info("timers started: %s", ", ".join(f"{t.id} every {t.every:g}s" for t in timers))
     return scheduler
+
+
+class _OnceMore:
+    """One run of a job at a time; a run asked for meanwhile runs once, right after.
+    (APScheduler's own limit skips it, with a warning, until the next period.)"""
+
+    def __init__(self, job: Callable[..., object]) -> None:
+        self.job = job
+        self.__name__ = getattr(job, "__name__", "job")
+        self._lock = threading.Lock()
+        self._running = False
+        self._again = False
+
+    def __call__(self, *args: Any) -> None:
+        with self._lock:
+            if self._running:
+                self._again = True
+                return
+            self._running = True
+        try:
+            while True:
+                self.job(*args)
+                with self._lock:
+                    if not self._again:
+                        self._running = False  # (decided under the lock: no ask is lost)
+                        return
+                    self._again = False
+        except BaseException:
+            with self._lock:
+                self._running = False
+            raise

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tests.integration.helpers import running_wharf, wait_for
 
-RAN = 'Running job "sample_running'
+RAN = 'Running job "sample-metrics'
 
 
 def test_a_frozen_process_runs_its_missed_timer_jobs_once_on_waking(tmp_path: Path) -> None:

@@ -52,3 +52,40 @@ def test_a_websocket_without_a_valid_token_is_closed(api: Api) -> None:
         with pytest.raises(ConnectionClosed) as closed:
             receive(ws)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+def test_a_log_follower_that_falls_behind_is_told_exactly_what_it_missed(
+    api: Api, tmp_path: Any
+) -> None:
+    """Past the log's size limit the oldest lines go; a follower that had not read them
+    yet gets a line saying how many it missed, where it missed them."""
+    from wharf.domain.loglines import LogLine, normal_time
+    from wharf.infra.logstore import LogStore
+
+    _, owner = new_tenant(api, plan="s")
+    made = api.gql('mutation { createContainer(input: {name: "noisy", image: "busybox"}) '
+                   "{ ... on ContainerPayload { container { id } } } }", token=owner)
+    cid = made["createContainer"]["container"]["id"]
+    store = api.wiring.logs = LogStore(tmp_path / "small-logs", file_bytes=2000, files=2)
+
+    def line(n: int) -> LogLine:
+        return LogLine(normal_time(f"2026-11-26T10:00:{n // 1000:02d}.{n % 1000:03d}Z"),
+                       f"line {n}")
+
+    store.append(cid, [line(n) for n in range(1, 21)])
+    with connect(ws_url(api), subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+        ws.send(json.dumps({"type": "connection_init",
+                            "payload": {"authorization": f"Bearer {owner}"}}))
+        assert receive(ws)["type"] == "connection_ack"
+        ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
+            "query": "subscription($id: ID!) { containerLog(id: $id, since: "
+                     '"2000-01-01T00:00:00Z") { text } }', "variables": {"id": cid}}}))
+        texts = [receive(ws)["payload"]["data"]["containerLog"]["text"] for _ in range(20)]
+        assert texts == [f"line {n}" for n in range(1, 21)]
+        store.append(cid, [line(n) for n in range(21, 1021)])  # while it waits to read
+        marker = receive(ws)["payload"]["data"]["containerLog"]["text"]
+        after = receive(ws)["payload"]["data"]["containerLog"]["text"]
+    oldest_kept = int(after.split()[1])
+    assert marker == (f"[wharf] {oldest_kept - 21} lines were dropped here before this "
+                      "reader got them (over the log size limit)")
+    assert oldest_kept > 21

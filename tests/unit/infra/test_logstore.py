@@ -77,3 +77,40 @@ def test_a_purged_containers_writer_starts_a_new_file(tmp_path: Path) -> None:
 def test_times_with_other_offsets_are_moved_to_utc() -> None:
     assert normal_time("2026-11-26T18:00:05.5+08:00") == "2026-11-26T10:00:05.500000000Z"
     assert normal_time("2026-11-26T10:00:05") == "2026-11-26T10:00:05.000000000Z"
+
+
+def test_a_line_is_what_ends_with_a_newline_whatever_else_it_holds(tmp_path: Path) -> None:
+    store = LogStore(tmp_path)
+    texts = ["end\rzzz", "x\x0by\x0cz", "p\u2028q", "tab\tand\x1bescape"]
+    store.append("c", [LogLine(normal_time(stamp(n)), t) for n, t in enumerate(texts)])
+    assert [line.text for line in store.read("c")] == texts
+    assert store.cursor("c") == normal_time(stamp(3))
+
+
+def test_a_follower_behind_the_size_limit_learns_exactly_what_it_missed(
+    tmp_path: Path,
+) -> None:
+    store = LogStore(tmp_path, file_bytes=2000, files=2)
+    numbered = [LogLine(normal_time(stamp(n)), f"line {n}") for n in range(1, 1001)]
+    store.append("c", numbered[:10])
+    first, seen = store.lines_after("c", "", 5)
+    assert first == 1 and [line.text for line in seen] == [f"line {n}" for n in range(1, 6)]
+    store.append("c", numbered[10:])  # the follower is slow: most of it is rotated out
+    first, more = store.lines_after("c", seen[-1].time, 1000)
+    oldest_kept = int(more[0].text.split()[1])
+    assert first == oldest_kept  # the index of line n is n
+    missed = first - 6
+    assert missed == oldest_kept - 6 and missed > 0
+    assert [int(line.text.split()[1]) for line in more] == list(range(oldest_kept, 1001))
+
+
+def test_the_engines_gaps_rotated_out_are_still_said(tmp_path: Path) -> None:
+    from wharf.domain.loglines import engine_discarded
+
+    store = LogStore(tmp_path, file_bytes=500, files=2)
+    store.append("c", [engine_discarded(normal_time(stamp(0)))])
+    store.append("c", [LogLine(normal_time(stamp(n)), f"line {n}") for n in range(1, 200)])
+    marker = store.read("c", tail=1000)[0]
+    assert "earlier lines were dropped" in marker.text
+    assert "the engine had discarded lines before Wharf could read them (not counted)" in (
+        marker.text)

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
 from wharf.infra.logstore import LogStore
-from wharf.schedulers.logs import LogCollector, engine_discarded, newer_lines
+from wharf.domain.loglines import LogLine, engine_discarded
+from wharf.schedulers.logs import LogCollector, copy_newer
 
 
 def stamp(n: int) -> str:
@@ -42,10 +43,11 @@ class Engine:
             self.stopped = True
             self.changed.notify_all()
 
-    def tail_logs(self, container_id: str, count: int) -> list[str]:
+    def tail_logs(self, container_id: str, count: int | None) -> Iterator[str]:
         with self.changed:
             self.reads += 1
-            return [*self.lines[-count:], ""]  # (Docker's answer ends with a newline)
+            held = list(self.lines if count is None else self.lines[-count:])
+        yield from held
 
     def watch_logs(self, container_id: str) -> Generator[None, None, None]:
         with self.changed:
@@ -130,12 +132,18 @@ def test_a_resumed_follower_repeats_nothing(tmp_path: Path) -> None:
     assert texts(store) == [f"line {n}" for n in range(200)]
 
 
+def newer_lines(engine: Engine, after: str) -> list[LogLine]:
+    copied: list[LogLine] = []
+    copy_newer(engine, "c", after, copied.extend)
+    return copied
+
+
 def test_lines_the_engine_discarded_unread_are_marked() -> None:
     engine = Engine(holds=1000)
     engine.print(10)
-    kept = newer_lines(engine, "c", "")
+    kept = newer_lines(engine, "")
     engine.print(5000)  # more than it holds: lines 10 to 4009 are gone
-    found = newer_lines(engine, "c", kept[-1].time)
+    found = newer_lines(engine, kept[-1].time)
     assert found[0] == engine_discarded(stamp(4010).replace("Z", "000Z"))
     assert [line.text for line in found[1:]] == [f"line {n}" for n in range(4010, 5010)]
 
@@ -143,9 +151,18 @@ def test_lines_the_engine_discarded_unread_are_marked() -> None:
 def test_a_read_asks_for_more_until_it_reaches_what_is_kept() -> None:
     engine = Engine()
     engine.print(5)
-    after = newer_lines(engine, "c", "")[-1].time
+    after = newer_lines(engine, "")[-1].time
     engine.print(50_000)
     reads = engine.reads
-    found = newer_lines(engine, "c", after)
+    found = newer_lines(engine, after)
     assert [line.text for line in found] == [f"line {n}" for n in range(5, 50_005)]
-    assert engine.reads - reads == 4  # 1,000, 4,000, 16,000, 64,000 lines asked for
+    # 1,000, 4,000, 16,000 and 64,000 asked for, each short read checked against the
+    # engine's oldest line (a read of all, abandoned at its first line)
+    assert engine.reads - reads == 7
+
+
+def test_a_first_read_takes_all_the_engine_holds_in_one_stream() -> None:
+    engine = Engine()
+    engine.print(30_000)
+    found = newer_lines(engine, "")
+    assert len(found) == 30_000 and engine.reads == 1

@@ -42,3 +42,27 @@ def test_a_stall_is_followed_by_one_run_of_each_missed_job() -> None:
         assert calls[1] - woke < 0.9 and calls[2] >= next_due - 0.05
     finally:
         scheduler.shutdown(wait=True)
+
+
+def test_a_run_due_while_the_last_still_runs_runs_right_after_it() -> None:
+    """Frozen in the middle of a run: the run that fell due meanwhile is not skipped
+    (APScheduler's own one-at-a-time skipped it, with a warning, until the next period)."""
+    calls: list[float] = []
+    ran = threading.Condition()
+    first_run_may_end = threading.Event()
+
+    def job() -> None:
+        if not calls:
+            first_run_may_end.wait(10)  # the first run hangs past the next due time
+        with ran:
+            calls.append(time.monotonic())
+            ran.notify_all()
+
+    scheduler = run_timers([Timer("slow", 2.0, job)])
+    try:
+        time.sleep(5.0)  # the first run starts at 2 s and hangs; the next falls due at 4 s
+        first_run_may_end.set()
+        with ran:  # right after it, not at the next period (6 s)
+            assert ran.wait_for(lambda: len(calls) >= 2, timeout=0.6)
+    finally:
+        scheduler.shutdown(wait=True)
