@@ -9,8 +9,8 @@ import time
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
-from wharf.infra.logstore import LogStore
 from wharf.domain.loglines import LogLine, engine_discarded
+from wharf.infra.logstore import LogStore
 from wharf.schedulers.logs import LogCollector, copy_newer
 
 
