@@ -293,12 +293,13 @@ class DockerEngine:
         finally:
             response.close()
 
-    def watch_logs(self, container_id: str) -> Generator[None, None, None]:
-        """Yields whenever the container prints (what it prints is read with tail_logs);
-        ends when it stops."""
+    def watch_logs(self, container_id: str, from_start: bool = False
+                   ) -> Generator[None, None, None]:
+        """Yields whenever the container prints (what it prints is read with tail_logs),
+        and at once if `from_start` and it printed anything already; ends when it stops."""
         self._reachable()
         stream = self.api.logs(docker_name(container_id), stream=True, follow=True,
-                               timestamps=False, tail=0)
+                               timestamps=False, tail="all" if from_start else 0)
         try:
             for _ in stream:
                 yield None

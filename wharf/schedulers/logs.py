@@ -56,8 +56,10 @@ class LogSource(Protocol):
         """The last `count` lines (None: all) the engine holds, oldest first, with their
         times, as a stream (closing it ends the read)."""
 
-    def watch_logs(self, container_id: str) -> Generator[None, None, None]:
-        """Yields whenever the container prints; ends when it stops."""
+    def watch_logs(self, container_id: str, from_start: bool = False
+                   ) -> Generator[None, None, None]:
+        """Yields whenever the container prints (at once, if `from_start` and it printed
+        anything already); ends when it stops."""
 
 
 def copy_newer(source: LogSource, container_id: str, after: str,
@@ -155,13 +157,19 @@ class _Follower:
         self.guess = FIRST_TAIL
 
     def run(self) -> None:
+        """Watches first (two engine calls for a container that stays quiet: many
+        containers start at once, and their followers must not load the engine), and
+        reads on while the container prints."""
         while True:
-            self.read_until_quiet()
-            with contextlib.closing(self.source.watch_logs(self.container_id)) as wake:
-                if self.read():  # printed before the watch began: read on
-                    continue
-                if next(wake, _ENDED) is _ENDED:
+            # A follower of a new container asks its watch to wake it for what was
+            # printed already: one engine call, not two.
+            fresh = not self.after
+            watch = self.source.watch_logs(self.container_id, from_start=fresh)
+            with contextlib.closing(watch) as wake:
+                printed = not fresh and self.read() > 0  # (printed before it began)
+                if not printed and next(wake, _ENDED) is _ENDED:
                     break  # stopped
+            self.read_until_quiet()
         self.read()  # what it printed last
 
     def read(self) -> int:

@@ -235,10 +235,11 @@ class MemoryEngine:
             lines = self._held(container_id).lines
             return iter(list(lines if count is None else lines[-count:]))
 
-    def watch_logs(self, container_id: str) -> Generator[None, None, None]:
+    def watch_logs(self, container_id: str, from_start: bool = False
+                   ) -> Generator[None, None, None]:
         self._call("watch_logs")
         with self._lock:
-            seen = len(self._held(container_id).lines)
+            seen = 0 if from_start else len(self._held(container_id).lines)
         while True:
             with self._event_added:
                 held = self.containers_by_id.get(container_id)

@@ -49,9 +49,10 @@ class Engine:
             held = list(self.lines if count is None else self.lines[-count:])
         yield from held
 
-    def watch_logs(self, container_id: str) -> Generator[None, None, None]:
+    def watch_logs(self, container_id: str, from_start: bool = False
+                   ) -> Generator[None, None, None]:
         with self.changed:
-            seen = self.printed
+            seen = 0 if from_start else self.printed
         while True:
             with self.changed:
                 while self.printed == seen and not self.stopped:
