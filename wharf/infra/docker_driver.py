@@ -263,15 +263,11 @@ class DockerEngine:
         """The last `count` lines (None: all) the engine holds of the container's output,
         oldest first, each "<time> <text>", as they stream in (a consistent view: see
         schedulers/logs.py); closing the generator ends the read."""
-        self._reachable()
         # The SDK's stream reads each frame (a line) with two small socket reads: half
         # the speed of `docker logs`. Read big chunks and take the frames apart here.
-        response = self.api._get(
-            self.api._url("/containers/{0}/logs", docker_name(container_id)), stream=True,
-            params={"stdout": 1, "stderr": 1, "timestamps": 1, "follow": 0,
-                    "tail": "all" if count is None else count})
+        response = self._log_stream(container_id, timestamps=1, follow=0,
+                                    tail="all" if count is None else count)
         try:
-            self.api._raise_for_status(response)
             buffer, pending = b"", b""
             while chunk := response.raw.read(LOG_CHUNK):
                 buffer += chunk
@@ -297,14 +293,29 @@ class DockerEngine:
                    ) -> Generator[None, None, None]:
         """Yields whenever the container prints (what it prints is read with tail_logs),
         and at once if `from_start` and it printed anything already; ends when it stops."""
-        self._reachable()
-        stream = self.api.logs(docker_name(container_id), stream=True, follow=True,
-                               timestamps=False, tail="all" if from_start else 0)
+        response = self._log_stream(container_id, follow=1, timestamps=0,
+                                    tail="all" if from_start else 0)
         try:
-            for _ in stream:
+            while response.raw.read1(LOG_CHUNK):  # whatever arrived: a wake
                 yield None
+        except docker.errors.DockerException as error:
+            raise EngineError(f"logs of {container_id}: {error}") from error
         finally:
-            stream.close()
+            response.close()  # (the SDK's own stream left its socket for the collector)
+
+    def _log_stream(self, container_id: str, **params: Any) -> Any:
+        """A streamed GET of the container's logs, its body read raw (the caller closes
+        it, which closes its socket too)."""
+        self._reachable()
+        response = self.api._get(
+            self.api._url("/containers/{0}/logs", docker_name(container_id)), stream=True,
+            params={"stdout": 1, "stderr": 1, **params})
+        try:
+            self.api._raise_for_status(response)
+        except docker.errors.DockerException as error:
+            response.close()
+            raise EngineError(f"logs of {container_id}: {error}") from error
+        return response
 
     # -- tenant networks --------------------------------------------------------------
 

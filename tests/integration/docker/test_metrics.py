@@ -7,7 +7,6 @@ from typing import Any
 
 from tests.integration.docker.conftest import Cloud
 from tests.integration.docker.test_lifecycle import create
-from wharf.commands.ports import SystemClock
 from wharf.infra.scheduling import stats_engines
 from wharf.schedulers.metrics import sample_running
 
@@ -31,7 +30,7 @@ def test_running_containers_and_their_host_are_sampled(cloud: Cloud) -> None:
     wiring = cloud.api.wiring
 
     with stats_engines(wiring) as engines:
-        sampled = sample_running(wiring.view, engines, wiring.metrics, SystemClock())
+        sampled = sample_running(wiring.view, engines, wiring.metrics, wiring.app.clock)
     assert sampled == 2
     [hot] = points(cloud, token, burner) or []
     [cold] = points(cloud, token, idle) or []
