@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import anyio.to_thread
@@ -17,8 +17,12 @@ from wharf.commands.actors import Actor
 from wharf.domain.errors import Forbidden
 from wharf.graphql.errors import ClientError
 from wharf.infra.bootstrap import Wiring
+from wharf.projections.reads import Reader
+from wharf.projections.reads import tenants as tenant_reads
+from wharf.projections.reads.tenants import TenantRow
 from wharf.projections.runner import read_side_position, wait_for_position
 
+T = TypeVar("T")
 READ_SIDE_TIMEOUT = 10.0
 OTHER_PROCESS_POLL = 0.25  # seconds between looks at a read side another process writes
 
@@ -41,17 +45,14 @@ class Context:
     connection_params: dict[str, Any] | None = None  # graphql-transport-ws connection_init
     address: str = "unknown"  # the caller's address, for per-address limits
     # Made per request, so one request's batching never serves another's caller.
-    tenants: DataLoader[str, dict[str, Any] | None] = field(init=False)
+    tenants: DataLoader[str, TenantRow | None] = field(init=False)
 
     def __post_init__(self) -> None:
         self.tenants = DataLoader(load_fn=self._load_tenants)
 
-    async def _load_tenants(self, ids: list[str]) -> list[dict[str, Any] | None]:
-        marks = ", ".join("?" * len(ids))
-        rows = await self.read(f"SELECT * FROM rm_tenants WHERE id IN ({marks})",
-                               tuple(ids))
-        by_id = {row["id"]: row for row in rows}
-        return [by_id.get(i) for i in ids]
+    async def _load_tenants(self, ids: list[str]) -> list[TenantRow | None]:
+        found = await self.read(tenant_reads.tenants_by_id, ids)
+        return [found.get(i) for i in ids]
 
     def require_actor(self) -> Actor:
         if self.actor is None:
@@ -74,14 +75,11 @@ class Context:
         assert actor.tenant_id is not None
         return actor.tenant_id
 
-    async def read(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-        """Reads the read side once it has reached the request's minimum position."""
-        for value in params:
-            if isinstance(value, str) and not storable(value):
-                raise ClientError("arguments must not contain NUL or unpaired surrogate "
-                                  "characters")
+    async def read(self, query: Callable[..., T], *args: Any) -> T:
+        """`query(reader, *args)` (a read of projections/reads), once the read side has
+        reached the request's minimum position."""
         await self.reach(self.min_position)
-        return await anyio.to_thread.run_sync(self.wiring.view.query, sql, params)
+        return await anyio.to_thread.run_sync(query, self.reader, *args)
 
     async def next_position(self, after: int, timeout: float) -> int:
         """Waits (up to `timeout`) for the read side to pass `after`; returns its position.
@@ -143,9 +141,11 @@ class Context:
                                  if self.in_process_projector
                                  else read_side_position(self.wiring.view)) from None
 
-    def read_now(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-        """Reads the read side as it is (in a worker thread that has waited already)."""
-        return self.wiring.view.query(sql, params)
+    @property
+    def reader(self) -> Reader:
+        """The read side as it is (for a worker thread that has waited already), asked
+        only what a store can be asked."""
+        return _Checked(self.wiring.view)
 
 
 @dataclass
@@ -162,6 +162,21 @@ class TenantNews:
 
 def ctx(info: Info[Context, Any]) -> Context:
     return info.context
+
+
+class _Checked:
+    """A reader that refuses, in words, arguments no store can take (PostgreSQL refuses
+    NUL; an unpaired surrogate cannot be encoded): "Unexpected error." otherwise."""
+
+    def __init__(self, reader: Reader) -> None:
+        self.reader = reader
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        for value in params:
+            if isinstance(value, str) and not storable(value):
+                raise ClientError("arguments must not contain NUL or unpaired surrogate "
+                                  "characters")
+        return self.reader.query(sql, params)
 
 
 def storable(text: str) -> bool:

@@ -12,7 +12,7 @@ from strawberry.types import Info
 from wharf.domain.loglines import normal_time
 from wharf.graphql.context import Context, parse_id
 from wharf.graphql.errors import ClientError
-from wharf.graphql.pagination import page
+from wharf.graphql.pagination import connection
 from wharf.graphql.types import (
     AuditEntry,
     Connection,
@@ -28,6 +28,13 @@ from wharf.graphql.types import (
     Tenant,
     Volume,
 )
+from wharf.projections.reads import audit as audit_reads
+from wharf.projections.reads import containers as container_reads
+from wharf.projections.reads import hosts as host_reads
+from wharf.projections.reads import secrets as secret_reads
+from wharf.projections.reads import tenants as tenant_reads
+from wharf.projections.reads import volumes as volume_reads
+from wharf.projections.reads.containers import ContainerRow
 
 MAX_LOG_LINES = 10_000
 
@@ -53,21 +60,16 @@ class Query:
         actor = context.require_actor()
         if actor.tenant_id is None:
             return Me(actor=actor.label, kind=actor.kind, tenant=None, role=None)
-        tenants = await context.read("SELECT * FROM rm_tenants WHERE id = ?",
-                                     (str(actor.tenant_id),))
-        roles = await context.read("SELECT role FROM rm_members WHERE tenant_id = ? AND "
-                                   "email = ?", (str(actor.tenant_id), actor.name))
+        tenant = await context.read(tenant_reads.tenant, str(actor.tenant_id))
+        role = await context.read(tenant_reads.role_of, str(actor.tenant_id), actor.name)
         return Me(actor=actor.label, kind=actor.kind,
-                  tenant=Tenant.from_row(tenants[0]) if tenants else None,
-                  role=roles[0]["role"] if roles else None)
+                  tenant=Tenant.from_row(tenant) if tenant else None, role=role)
 
     @strawberry.field(description="The newest version of every plan.")
     async def plans(self, info: Info[Context, Any]) -> list[Plan]:
         info.context.require_actor()
-        rows = await info.context.read(
-            "SELECT * FROM rm_plans p WHERE version = (SELECT max(version) FROM rm_plans q "
-            "WHERE q.name = p.name) ORDER BY name")
-        return [Plan.from_row(row) for row in rows]
+        return [Plan.from_row(row) for row in
+                await info.context.read(tenant_reads.newest_plans)]
 
     @strawberry.field
     async def containers(
@@ -75,23 +77,16 @@ class Query:
         desired: str | None = None, observed: str | None = None, tenant: str | None = None,
     ) -> Connection[Container]:
         context = info.context
-        sql = "SELECT * FROM rm_containers WHERE tenant_id = ?"
-        params: tuple[Any, ...] = (str(context.tenant_scope(tenant)),)
-        if desired is not None:
-            sql += " AND desired = ?"
-            params += (desired,)
-        else:
-            sql += " AND desired != 'deleted'"
-        if observed is not None:
-            sql += " AND observed = ?"
-            params += (observed,)
-        return await page(context, sql, params, ("created_at", "id"), first, after,
-                          Container.from_row)
+        tenant_id = str(context.tenant_scope(tenant))
+        return await connection(
+            context, lambda reader, cursor: container_reads.page_of(
+                reader, tenant_id, first, cursor, desired, observed),
+            2, after, Container.from_row)
 
     @strawberry.field
     async def container(self, info: Info[Context, Any], id: strawberry.ID) -> Container | None:
-        rows = await owned_row(info.context, "rm_containers", id)
-        return Container.from_row(rows[0]) if rows else None
+        row = await owned_container(info.context, id)
+        return Container.from_row(row) if row else None
 
     @strawberry.field(description=(
         "A container's output, newest last: the last `tail` lines (at most 10,000), or "
@@ -108,7 +103,7 @@ class Query:
         except ValueError:
             raise ClientError("since: not an RFC 3339 time such as "
                               "2026-11-01T09:00:00.123456789Z") from None
-        if not await owned_row(info.context, "rm_containers", id):
+        if not await owned_container(info.context, id):
             return None
         lines = await anyio.to_thread.run_sync(
             info.context.wiring.logs.read, str(parse_id(id)), tail, since)
@@ -136,10 +131,9 @@ class Query:
         if (end - start).total_seconds() / step > MAX_POINTS:
             raise ClientError(f"step: at most {MAX_POINTS} points a query; take a longer "
                               "step or a shorter range")
-        visible = await owned_row(context, "rm_containers", target)
+        visible: object = await owned_container(context, target)
         if not visible and actor.is_operator:
-            visible = await context.read("SELECT id FROM rm_hosts WHERE id = ?",
-                                         (str(parse_id(target)),))
+            visible = await context.read(host_reads.host, str(parse_id(target)))
         if not visible:
             return None
         points = await anyio.to_thread.run_sync(
@@ -154,29 +148,29 @@ class Query:
         tenant: str | None = None,
     ) -> Connection[Volume]:
         context = info.context
-        return await page(context, "SELECT * FROM rm_volumes WHERE tenant_id = ? AND "
-                          "state != 'deleted'", (str(context.tenant_scope(tenant)),),
-                          ("created_at", "id"), first, after, Volume.from_row)
+        tenant_id = str(context.tenant_scope(tenant))
+        return await connection(
+            context, lambda reader, cursor: volume_reads.page_of(reader, tenant_id, first,
+                                                                 cursor),
+            2, after, Volume.from_row)
 
     @strawberry.field
     async def volume(self, info: Info[Context, Any], id: strawberry.ID) -> Volume | None:
-        rows = await owned_row(info.context, "rm_volumes", id)
-        return Volume.from_row(rows[0]) if rows else None
+        context = info.context
+        row = await context.read(volume_reads.owned, str(parse_id(id)), own_tenant(context))
+        return Volume.from_row(row) if row else None
 
     @strawberry.field(description="Names only: values never leave the write side.")
     async def secrets(self, info: Info[Context, Any], tenant: str | None = None) -> list[Secret]:
         context = info.context
-        rows = await context.read("SELECT name, updated_at FROM rm_secrets WHERE tenant_id = ? "
-                                  "AND deleted = 0 ORDER BY name",
-                                  (str(context.tenant_scope(tenant)),))
-        return [Secret(name=r["name"], updated_at=r["updated_at"]) for r in rows]
+        rows = await context.read(secret_reads.secrets_of, str(context.tenant_scope(tenant)))
+        return [Secret(name=r.name, updated_at=r.updated_at) for r in rows]
 
     @strawberry.field
     async def members(self, info: Info[Context, Any], tenant: str | None = None) -> list[Member]:
         context = info.context
-        rows = await context.read("SELECT * FROM rm_members WHERE tenant_id = ? ORDER BY email",
-                                  (str(context.tenant_scope(tenant)),))
-        return [Member(email=r["email"], role=r["role"], since=r["since"]) for r in rows]
+        rows = await context.read(tenant_reads.members, str(context.tenant_scope(tenant)))
+        return [Member(email=r.email, role=r.role, since=r.since) for r in rows]
 
     @strawberry.field(description="Every event of the tenant, newest first.")
     async def audit_log(
@@ -184,9 +178,11 @@ class Query:
         tenant: str | None = None,
     ) -> Connection[AuditEntry]:
         context = info.context
-        return await page(context, "SELECT * FROM rm_audit WHERE tenant_id = ?",
-                          (str(context.tenant_scope(tenant)),), ("position",), first, after,
-                          AuditEntry.from_row, descending=True)
+        tenant_id = str(context.tenant_scope(tenant))
+        return await connection(
+            context, lambda reader, cursor: audit_reads.page_of(reader, tenant_id, first,
+                                                                cursor),
+            1, after, AuditEntry.from_row)
 
     # -- operators ---------------------------------------------------------------------
 
@@ -195,8 +191,10 @@ class Query:
         self, info: Info[Context, Any], first: int = 50, after: str | None = None,
     ) -> Connection[Tenant]:
         info.context.require_operator()
-        return await page(info.context, "SELECT * FROM rm_tenants WHERE 1 = 1", (),
-                          ("name",), first, after, Tenant.from_row)
+        return await connection(
+            info.context, lambda reader, cursor: tenant_reads.tenants_page(reader, first,
+                                                                           cursor),
+            1, after, Tenant.from_row)
 
     @strawberry.field(description="Operators read any tenant; members only their own.")
     async def tenant(self, info: Info[Context, Any], id: strawberry.ID) -> Tenant | None:
@@ -204,14 +202,13 @@ class Query:
         actor = context.require_actor()
         if not actor.is_operator and str(actor.tenant_id) != str(parse_id(id)):
             return None
-        rows = await context.read("SELECT * FROM rm_tenants WHERE id = ?", (str(parse_id(id)),))
-        return Tenant.from_row(rows[0]) if rows else None
+        row = await context.read(tenant_reads.tenant, str(parse_id(id)))
+        return Tenant.from_row(row) if row else None
 
     @strawberry.field(description="Operators only.")
     async def hosts(self, info: Info[Context, Any]) -> list[Host]:
         info.context.require_operator()
-        rows = await info.context.read("SELECT * FROM rm_hosts ORDER BY name")
-        return [Host.from_row(row) for row in rows]
+        return [Host.from_row(row) for row in await info.context.read(host_reads.hosts)]
 
     @strawberry.field(description="Operators only.")
     async def quota_rejections(
@@ -220,20 +217,21 @@ class Query:
     ) -> Connection[QuotaRejection]:
         context = info.context
         context.require_operator()
-        sql = "SELECT * FROM rm_quota_rejections WHERE 1 = 1"
-        params: tuple[Any, ...] = ()
-        if tenant is not None:
-            sql, params = sql + " AND tenant_id = ?", (str(parse_id(tenant)),)
-        return await page(context, sql, params, ("occurred_at", "id"), first, after,
-                          QuotaRejection.from_row, descending=True)
+        tenant_id = str(parse_id(tenant)) if tenant is not None else None
+        return await connection(
+            context, lambda reader, cursor: audit_reads.rejections_page(reader, tenant_id,
+                                                                        first, cursor),
+            2, after, QuotaRejection.from_row)
 
 
-async def owned_row(context: Context, table: str, ident: str) -> list[dict[str, Any]]:
-    """The row, if it exists and the caller may see it; another tenant's is None too."""
+def own_tenant(context: Context) -> str | None:
+    """The tenant whose objects the caller may see (None: any, for operators)."""
     actor = context.require_actor()
-    sql = f"SELECT * FROM {table} WHERE id = ?"
-    params: tuple[Any, ...] = (str(parse_id(ident)),)
-    if not actor.is_operator:
-        sql += " AND tenant_id = ?"
-        params += (str(actor.tenant_id),)
-    return await context.read(sql, params)
+    return None if actor.is_operator else str(actor.tenant_id)
+
+
+async def owned_container(context: Context, ident: str) -> ContainerRow | None:
+    """The container, if it exists and the caller may see it; another tenant's is None
+    too."""
+    return await context.read(container_reads.owned, str(parse_id(ident)),
+                              own_tenant(context))

@@ -13,8 +13,9 @@ from strawberry.types import Info
 from wharf.domain.loglines import dropped_marker, missed_marker, normal_time
 from wharf.graphql.context import Context, parse_id
 from wharf.graphql.errors import ClientError
-from wharf.graphql.queries import owned_row
+from wharf.graphql.queries import owned_container
 from wharf.graphql.types import AuditEntry, LogLine
+from wharf.projections.reads import audit as audit_reads
 
 WAKE_EVERY = 5.0
 LOG_POLL = 0.25  # seconds between looks at a followed container's log
@@ -36,12 +37,10 @@ class Subscription:
             # Woken only by news of this tenant: every subscriber woken by every event
             # (and each then querying) let one tenant's subscriptions slow all tenants.
             async with context.tenant_news(tenant_id) as news:
-                rows = await context.read(
-                    "SELECT * FROM rm_audit WHERE tenant_id = ? AND position > ? "
-                    "ORDER BY position LIMIT 500", (tenant_id, last))
+                rows = await context.read(audit_reads.after, tenant_id, last, 500)
                 for row in rows:
                     yield AuditEntry.from_row(row)
-                    last = row["position"]
+                    last = row.position
                 if not rows:
                     await news.wait(WAKE_EVERY)
 
@@ -59,7 +58,7 @@ class Subscription:
         except ValueError:
             raise ClientError("since: not an RFC 3339 time such as "
                               "2026-11-01T09:00:00.123456789Z") from None
-        if not await owned_row(context, "rm_containers", id):
+        if not await owned_container(context, id):
             return
         container_id = str(parse_id(id))
         logs = context.wiring.logs

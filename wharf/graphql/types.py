@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import strawberry
 from strawberry.scalars import JSON
 
 from wharf.graphql.errors import ClientError
+from wharf.projections.reads import containers as container_reads
+from wharf.projections.reads import tenants as tenant_reads
+from wharf.projections.reads import volumes as volume_reads
+from wharf.projections.reads.audit import AuditRow, RejectionRow
+from wharf.projections.reads.containers import ContainerRow
+from wharf.projections.reads.hosts import HostRow
+from wharf.projections.reads.tenants import PlanRow, TenantRow
+from wharf.projections.reads.volumes import VolumeRow
 
 T = TypeVar("T")
 
@@ -95,15 +103,13 @@ class Plan:
     bandwidth_mbps: int | None
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Plan:
-        prices = json.loads(row["prices"])
+    def from_row(cls, row: PlanRow) -> Plan:
         return cls(
-            name=row["name"], version=row["version"], description=row["description"],
-            limits=PlanLimits(**json.loads(row["limits"])),
-            fee_per_hour=Price(amount=prices["fee_per_hour"]), prices=prices,
-            default_cpu_millis=row["default_cpu_millis"],
-            default_memory_mib=row["default_memory_mib"],
-            bandwidth_mbps=row["bandwidth_mbps"],
+            name=row.name, version=row.version, description=row.description,
+            limits=PlanLimits(**row.limits),
+            fee_per_hour=Price(amount=row.prices["fee_per_hour"]), prices=cast(JSON, row.prices),
+            default_cpu_millis=row.default_cpu_millis,
+            default_memory_mib=row.default_memory_mib, bandwidth_mbps=row.bandwidth_mbps,
         )
 
 
@@ -130,26 +136,26 @@ class Tenant:
     async def containers(
         self, info: strawberry.Info[Any, Any], first: int = 50, after: str | None = None
     ) -> Connection[Container]:
-        from wharf.graphql.pagination import page
+        from wharf.graphql.pagination import connection
 
-        return await page(info.context, "SELECT * FROM rm_containers WHERE tenant_id = ? AND "
-                          "desired != 'deleted'", (str(self.id),), ("created_at", "id"),
-                          first, after, Container.from_row)
+        tenant_id = str(self.id)
+        return await connection(
+            info.context, lambda reader, cursor: container_reads.page_of(
+                reader, tenant_id, first, cursor), 2, after, Container.from_row)
 
     @strawberry.field
     async def members(self, info: strawberry.Info[Any, Any]) -> list[Member]:
-        rows = await info.context.read(
-            "SELECT * FROM rm_members WHERE tenant_id = ? ORDER BY email", (str(self.id),))
-        return [Member(email=r["email"], role=r["role"], since=r["since"]) for r in rows]
+        rows = await info.context.read(tenant_reads.members, str(self.id))
+        return [Member(email=r.email, role=r.role, since=r.since) for r in rows]
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Tenant:
+    def from_row(cls, row: TenantRow) -> Tenant:
         return cls(
-            id=strawberry.ID(row["id"]), name=row["name"], plan=row["plan"],
-            plan_version=row["plan_version"], status=row["status"],
-            usage=Usage(containers=row["containers"], cpu_millis=row["cpu_millis"],
-                        memory_mib=row["memory_mib"], volume_gib=row["volume_gib"]),
-            purge_after=row["purge_after"], created_at=row["created_at"],
+            id=strawberry.ID(row.id), name=row.name, plan=row.plan,
+            plan_version=row.plan_version, status=row.status,
+            usage=Usage(containers=row.containers, cpu_millis=row.cpu_millis,
+                        memory_mib=row.memory_mib, volume_gib=row.volume_gib),
+            purge_after=row.purge_after, created_at=row.created_at,
         )
 
 
@@ -221,28 +227,25 @@ class Container:
 
     @strawberry.field(description="The tenant the container belongs to.")
     async def tenant(self, info: strawberry.Info[Any, Any]) -> Tenant | None:
-        row = await info.context.tenants.load(self.tenant_id)
+        row: TenantRow | None = await info.context.tenants.load(self.tenant_id)
         return None if row is None else Tenant.from_row(row)
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Container:
+    def from_row(cls, row: ContainerRow) -> Container:
         return cls(
-            tenant_id=row["tenant_id"],
-            id=strawberry.ID(row["id"]), name=row["name"], image=row["image"],
-            desired=row["desired"], observed=row["observed"], cpu_millis=row["cpu_millis"],
-            memory_mib=row["memory_mib"],
-            host_id=strawberry.ID(row["host_id"]) if row["host_id"] else None,
-            exit_code=row["exit_code"],
-            oom_killed=None if row["oom_killed"] is None else bool(row["oom_killed"]),
-            restarts=row["restarts"], started_at=row["started_at"],
-            finished_at=row["finished_at"],
+            tenant_id=row.tenant_id,
+            id=strawberry.ID(row.id), name=row.name, image=row.image,
+            desired=row.desired, observed=row.observed, cpu_millis=row.cpu_millis,
+            memory_mib=row.memory_mib,
+            host_id=strawberry.ID(row.host_id) if row.host_id else None,
+            exit_code=row.exit_code, oom_killed=row.oom_killed,
+            restarts=row.restarts, started_at=row.started_at, finished_at=row.finished_at,
             ports=[PublishedPort(container_port=key, host_ip="127.0.0.1", host_port=port)
-                   for key, port in sorted(json.loads(row["ports"]).items())],
-            unschedulable=json.loads(row["unschedulable_summary"] or "[]"),
-            host_rejections_by_name=json.loads(row["unschedulable"] or "{}"),
-            failure=row["failure"], disk_over_since=row["disk_over_since"],
-            spec=json.loads(row["spec"]), created_at=row["created_at"],
-            updated_at=row["updated_at"],
+                   for key, port in sorted(row.ports.items())],
+            unschedulable=row.unschedulable_summary,
+            host_rejections_by_name=row.unschedulable,
+            failure=row.failure, disk_over_since=row.disk_over_since,
+            spec=cast(JSON, row.spec), created_at=row.created_at, updated_at=row.updated_at,
         )
 
 
@@ -261,19 +264,15 @@ class Volume:
 
     @strawberry.field(description="Backups, newest first (archives under WHARF_HOME).")
     async def backups(self, info: strawberry.Info[Any, Any]) -> list[VolumeBackup]:
-        rows = await info.context.read(
-            "SELECT * FROM rm_volume_backups WHERE volume_id = ? ORDER BY created_at DESC",
-            (str(self.id),))
-        return [VolumeBackup(id=strawberry.ID(r["id"]), state=r["state"],
-                             size_bytes=r["size_bytes"], sha256=r["sha256"],
-                             created_at=r["created_at"]) for r in rows]
+        rows = await info.context.read(volume_reads.backups_of, str(self.id))
+        return [VolumeBackup(id=strawberry.ID(r.id), state=r.state, size_bytes=r.size_bytes,
+                             sha256=r.sha256, created_at=r.created_at) for r in rows]
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Volume:
-        return cls(id=strawberry.ID(row["id"]), name=row["name"], size_gib=row["size_gib"],
-                   state=row["state"],
-                   host_id=strawberry.ID(row["host_id"]) if row["host_id"] else None,
-                   disk_over_since=row["disk_over_since"], created_at=row["created_at"])
+    def from_row(cls, row: VolumeRow) -> Volume:
+        return cls(id=strawberry.ID(row.id), name=row.name, size_gib=row.size_gib,
+                   state=row.state, host_id=strawberry.ID(row.host_id) if row.host_id else None,
+                   disk_over_since=row.disk_over_since, created_at=row.created_at)
 
 
 @strawberry.type
@@ -308,17 +307,14 @@ class Host:
     containers: int
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Host:
-        factor = float(row["overcommit"])
+    def from_row(cls, row: HostRow) -> Host:
         return cls(
-            id=strawberry.ID(row["id"]), name=row["name"], endpoint=row["endpoint"],
-            pool=row["pool"], state=row["state"], cpu_millis=row["cpu_millis"],
-            memory_mib=row["memory_mib"], overcommit=row["overcommit"],
-            reserved_cpu_millis=row["reserved_cpu_millis"],
-            reserved_memory_mib=row["reserved_memory_mib"],
-            free_cpu_millis=int(row["cpu_millis"] * factor) - row["reserved_cpu_millis"],
-            free_memory_mib=int(row["memory_mib"] * factor) - row["reserved_memory_mib"],
-            containers=row["containers"],
+            id=strawberry.ID(row.id), name=row.name, endpoint=row.endpoint, pool=row.pool,
+            state=row.state, cpu_millis=row.cpu_millis, memory_mib=row.memory_mib,
+            overcommit=str(row.overcommit), reserved_cpu_millis=row.reserved_cpu_millis,
+            reserved_memory_mib=row.reserved_memory_mib,
+            free_cpu_millis=row.free_cpu_millis, free_memory_mib=row.free_memory_mib,
+            containers=row.containers,
         )
 
 
@@ -334,11 +330,10 @@ class AuditEntry:
     summary: str
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> AuditEntry:
-        return cls(position=row["position"], occurred_at=row["occurred_at"],
-                   object_id=strawberry.ID(row["object_id"]), kind=row["kind"],
-                   actor=row["actor"], cause=row["cause"], type=row["type"],
-                   summary=row["summary"])
+    def from_row(cls, row: AuditRow) -> AuditEntry:
+        return cls(position=row.position, occurred_at=row.occurred_at,
+                   object_id=strawberry.ID(row.object_id), kind=row.kind, actor=row.actor,
+                   cause=row.cause, type=row.type, summary=row.summary)
 
 
 @strawberry.type
@@ -354,11 +349,11 @@ class QuotaRejection:
     occurred_at: str
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> QuotaRejection:
-        return cls(id=strawberry.ID(row["id"]), tenant_id=strawberry.ID(row["tenant_id"]),
-                   command=row["command"], resource=row["resource"],
-                   limit=row["limit_value"], used=row["used"], requested=row["requested"],
-                   actor=row["actor"], occurred_at=row["occurred_at"])
+    def from_row(cls, row: RejectionRow) -> QuotaRejection:
+        return cls(id=strawberry.ID(row.id), tenant_id=strawberry.ID(row.tenant_id),
+                   command=row.command, resource=row.resource, limit=row.limit_value,
+                   used=row.used, requested=row.requested, actor=row.actor,
+                   occurred_at=row.occurred_at)
 
 
 @strawberry.type

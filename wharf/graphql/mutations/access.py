@@ -11,8 +11,10 @@ from wharf.commands import messages as m
 from wharf.commands.context import Outcome
 from wharf.graphql.context import Context, parse_id
 from wharf.graphql.errors import Error
-from wharf.graphql.mutations.base import Reader, own_tenant, run
+from wharf.graphql.mutations.base import own_tenant, run
 from wharf.graphql.types import Tenant
+from wharf.projections.reads import Reader
+from wharf.projections.reads import tenants as tenant_reads
 
 
 @strawberry.input
@@ -98,8 +100,8 @@ ChangePlanResult = Annotated[TenantPayload | Error, strawberry.union("ChangePlan
 
 
 def tenant_payload(read: Reader, outcome: Outcome) -> TenantPayload:
-    rows = read("SELECT * FROM rm_tenants WHERE id = ?", (str(outcome.id),))
-    return TenantPayload(tenant=Tenant.from_row(rows[0]) if rows else None,
+    row = tenant_reads.tenant(read, str(outcome.id))
+    return TenantPayload(tenant=Tenant.from_row(row) if row else None,
                          position=outcome.position)
 
 

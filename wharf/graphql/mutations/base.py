@@ -17,11 +17,11 @@ from wharf.commands.messages import Command
 from wharf.domain.errors import DomainError, Forbidden
 from wharf.graphql.context import Context, parse_id
 from wharf.graphql.errors import Error, to_graphql
+from wharf.projections.reads import Reader
 
 S = TypeVar("S")
 
 
-Reader = Callable[[str, tuple[Any, ...]], list[dict[str, Any]]]
 Answer = Callable[[Reader, Outcome], S]
 """Builds a mutation's success payload; runs in a worker thread once the read side has
 reached the command's position, and reads with the `Reader` it is given."""
@@ -38,7 +38,7 @@ async def run(
         # a mutation's latency.
         outcome = context.wiring.app.handle(message)
         context.wait_for(outcome.position)
-        return success(context.read_now, outcome)
+        return success(context.reader, outcome)
 
     try:
         message = command(context.require_actor())

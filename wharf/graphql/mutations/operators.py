@@ -14,9 +14,12 @@ from wharf.domain.errors import DomainError
 from wharf.graphql.context import Context, parse_id
 from wharf.graphql.errors import Error, to_graphql
 from wharf.graphql.mutations.access import TenantPayload, tenant_payload
-from wharf.graphql.mutations.base import Reader, run
+from wharf.graphql.mutations.base import run
 from wharf.graphql.types import Host, Plan
 from wharf.infra.scheduling import engine_capacity
+from wharf.projections.reads import Reader
+from wharf.projections.reads import hosts as host_reads
+from wharf.projections.reads import tenants as tenant_reads
 
 
 @strawberry.input
@@ -127,8 +130,8 @@ RemoveHostResult = Annotated[HostPayload | Error, strawberry.union("RemoveHostRe
 
 
 def _host(read: Reader, outcome: Outcome) -> HostPayload:
-    rows = read("SELECT * FROM rm_hosts WHERE id = ?", (str(outcome.id),))
-    return HostPayload(host=Host.from_row(rows[0]) if rows else None, position=outcome.position)
+    row = host_reads.host(read, str(outcome.id))
+    return HostPayload(host=Host.from_row(row) if row else None, position=outcome.position)
 
 
 @strawberry.type
@@ -173,9 +176,8 @@ class OperatorMutations:
     @strawberry.mutation(description="Operators only.")
     async def add_plan(self, info: Info[Context, Any], input: AddPlanInput) -> AddPlanResult:
         def done(read: Reader, outcome: Outcome) -> PlanPayload:
-            rows = read("SELECT * FROM rm_plans WHERE name = ? AND version = ?",
-                        (outcome.data["name"], outcome.data["version"]))
-            return PlanPayload(plan=Plan.from_row(rows[0]) if rows else None,
+            row = tenant_reads.plan(read, outcome.data["name"], outcome.data["version"])
+            return PlanPayload(plan=Plan.from_row(row) if row else None,
                                position=outcome.position)
 
         limits = input.limits

@@ -11,8 +11,11 @@ from wharf.commands import messages as m
 from wharf.commands.context import Outcome
 from wharf.graphql.context import Context, parse_id
 from wharf.graphql.errors import Error
-from wharf.graphql.mutations.base import Reader, own_tenant, run
+from wharf.graphql.mutations.base import own_tenant, run
 from wharf.graphql.types import Container, Volume
+from wharf.projections.reads import Reader
+from wharf.projections.reads import containers as container_reads
+from wharf.projections.reads import volumes as volume_reads
 
 
 @strawberry.input
@@ -74,9 +77,8 @@ class ContainerPayload:
     @strawberry.field(description="The container as the read side has it, which is at "
                                   "least at `position` (read only when asked for).")
     async def container(self, info: Info[Context, Any]) -> Container | None:
-        rows = await info.context.read("SELECT * FROM rm_containers WHERE id = ?",
-                                       (self.container_id,))
-        return Container.from_row(rows[0]) if rows else None
+        row = await info.context.read(container_reads.container, self.container_id)
+        return Container.from_row(row) if row else None
 
 
 def _container(read: Reader, outcome: Outcome) -> ContainerPayload:
@@ -151,8 +153,8 @@ class VolumePayload:
 
 
 def _volume(read: Reader, outcome: Outcome) -> VolumePayload:
-    rows = read("SELECT * FROM rm_volumes WHERE id = ?", (str(outcome.id),))
-    return VolumePayload(volume=Volume.from_row(rows[0]) if rows else None,
+    row = volume_reads.volume(read, str(outcome.id))
+    return VolumePayload(volume=Volume.from_row(row) if row else None,
                          position=outcome.position)
 
 

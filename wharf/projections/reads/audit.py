@@ -1,0 +1,61 @@
+"""Reads of the audit trail and of quota rejections."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from wharf.projections.reads import Page, Reader, keyset_page
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    position: int
+    tenant_id: str | None
+    object_id: str
+    kind: str
+    version: int
+    occurred_at: str
+    actor: str
+    cause: str
+    type: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class RejectionRow:
+    id: str
+    tenant_id: str
+    command: str
+    resource: str
+    limit_value: int
+    used: int
+    requested: int
+    actor: str
+    occurred_at: str
+
+
+def page_of(reader: Reader, tenant_id: str, first: int,
+            after: Sequence[Any] | None) -> Page[AuditRow]:
+    """A tenant's trail, newest first."""
+    return keyset_page(reader, "SELECT * FROM rm_audit WHERE tenant_id = ?", (tenant_id,),
+                       ("position",), first, after, lambda r: AuditRow(**r), descending=True)
+
+
+def after(reader: Reader, tenant_id: str, position: int, limit: int) -> list[AuditRow]:
+    """A tenant's entries after `position`, oldest first (a subscription, `events`)."""
+    return [AuditRow(**r) for r in reader.query(
+        "SELECT * FROM rm_audit WHERE tenant_id = ? AND position > ? "
+        f"ORDER BY position LIMIT {int(limit)}", (tenant_id, position))]
+
+
+def rejections_page(reader: Reader, tenant_id: str | None, first: int,
+                    after: Sequence[Any] | None) -> Page[RejectionRow]:
+    """Quota rejections, newest first: a tenant's, or everyone's (operators)."""
+    sql = "SELECT * FROM rm_quota_rejections WHERE 1 = 1"
+    params: tuple[Any, ...] = ()
+    if tenant_id is not None:
+        sql, params = sql + " AND tenant_id = ?", (tenant_id,)
+    return keyset_page(reader, sql, params, ("occurred_at", "id"), first, after,
+                       lambda r: RejectionRow(**r), descending=True)
