@@ -28,6 +28,9 @@ from wharf.domain.tenant import Tenant
 from wharf.infra.bootstrap import Wiring, build
 from wharf.infra.scheduling import build_scheduler, register_engines, stats_engines
 from wharf.infra.settings import Settings
+from wharf.projections.reads import audit as audit_reads
+from wharf.projections.reads import hosts as host_reads
+from wharf.projections.reads import tenants as tenant_reads
 from wharf.projections.summaries import event_type, summarize
 from wharf.schedulers.scheduler import Scheduler
 
@@ -475,7 +478,7 @@ def cmd_tenant_create(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_tenant_list(settings: Settings, args: argparse.Namespace) -> int:
     wiring = build(settings)
     wiring.projector.catch_up()
-    rows = wiring.view.query("SELECT * FROM rm_tenants ORDER BY name")
+    rows = [vars(row) for row in tenant_reads.all_tenants(wiring.view)]
     _table(rows, ["name", "id", "plan", "status", "containers", "cpu_millis", "memory_mib",
                   "volume_gib", "purge_after"])
     return 0
@@ -526,10 +529,8 @@ def cmd_host_register(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_host_list(settings: Settings, args: argparse.Namespace) -> int:
     wiring = build(settings)
     wiring.projector.catch_up()
-    rows = wiring.view.query(
-        "SELECT *, CAST(cpu_millis * CAST(overcommit AS REAL) AS INTEGER) - reserved_cpu_millis "
-        "AS free_cpu_millis, CAST(memory_mib * CAST(overcommit AS REAL) AS INTEGER) "
-        "- reserved_memory_mib AS free_memory_mib FROM rm_hosts ORDER BY name")
+    rows = [{**vars(h), "free_cpu_millis": h.free_cpu_millis,
+             "free_memory_mib": h.free_memory_mib} for h in host_reads.hosts(wiring.view)]
     _table(rows, ["name", "id", "endpoint", "pool", "state", "cpu_millis", "memory_mib",
                   "overcommit", "reserved_cpu_millis", "reserved_memory_mib",
                   "free_cpu_millis", "free_memory_mib", "containers"])
@@ -570,12 +571,10 @@ def cmd_events(settings: Settings, args: argparse.Namespace) -> int:
 
         def fetch(start: int) -> list[tuple[int, str]]:
             wiring.projector.catch_up()
-            rows = wiring.view.query(
-                "SELECT * FROM rm_audit WHERE tenant_id = ? AND position > ? "
-                "ORDER BY position LIMIT 1000", (tenant_id, start))
-            return [(r["position"], f"{r['position']:>8}  {r['occurred_at'][:19]}  "
-                     f"{r['type']:<28} {r['object_id'][:8]}  {r['actor']:<24} "
-                     f"{r['cause']:<24} {r['summary']}") for r in rows]
+            rows = audit_reads.after(wiring.view, tenant_id, start, 1000)
+            return [(r.position, f"{r.position:>8}  {r.occurred_at[:19]}  "
+                     f"{r.type:<28} {r.object_id[:8]}  {r.actor:<24} "
+                     f"{r.cause:<24} {r.summary}") for r in rows]
     else:
         def fetch(start: int) -> list[tuple[int, str]]:
             notes = wiring.app.recorder.select_notifications(start, 1000,

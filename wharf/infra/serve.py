@@ -18,6 +18,7 @@ from wharf.infra.api import Limits, create_app
 from wharf.infra.bootstrap import Wiring
 from wharf.infra.sessions import SessionLimits
 from wharf.infra.settings import Settings
+from wharf.projections.reads.tenants import operator_token_exists
 
 
 def ensure_operator_token(wiring: Wiring, settings: Settings) -> str | None:
@@ -26,7 +27,7 @@ def ensure_operator_token(wiring: Wiring, settings: Settings) -> str | None:
     Returns the new token, or None when an operator token already exists.
     """
     wiring.projector.catch_up()
-    if wiring.view.query("SELECT id FROM rm_tokens WHERE scope = 'admin' AND revoked = 0"):
+    if operator_token_exists(wiring.view):
         return None
     outcome = wiring.app.handle(m.IssueToken(
         actor=Actor.system("first-start"), tenant_id=None, member="operator", scope="admin",

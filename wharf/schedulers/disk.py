@@ -6,7 +6,6 @@ A volume over its size stops the containers that mount it. A plain function of a
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -18,7 +17,10 @@ from wharf.commands.actors import Actor
 from wharf.commands.application import Wharf
 from wharf.commands.ports import Clock
 from wharf.domain.errors import DomainError
-from wharf.projections.views import ReadModelStore
+from wharf.projections.reads import Reader
+from wharf.projections.reads.containers import wanted_running
+from wharf.projections.reads.hosts import in_states
+from wharf.projections.reads.volumes import over_their_size
 
 log = logging.getLogger(__name__)
 
@@ -31,19 +33,18 @@ class DiskSource(Protocol):
 
 
 def enforce_disk_limits(
-    app: Wharf, view: ReadModelStore, engine_for: Callable[[str, str], DiskSource],
+    app: Wharf, view: Reader, engine_for: Callable[[str, str], DiskSource],
     clock: Clock, grace: timedelta,
 ) -> list[str]:
     """Measures, records, enforces. Returns the ids of the containers it stopped."""
     now = clock.now()
     used_containers: dict[str, int] = {}
     used_volumes: dict[str, int] = {}
-    for host in view.query("SELECT id, endpoint FROM rm_hosts WHERE state IN "
-                           "('active', 'draining')"):
+    for host in in_states(view, "active", "draining"):
         try:
-            containers, volumes = engine_for(host["id"], host["endpoint"]).disk_usage()
+            containers, volumes = engine_for(host.id, host.endpoint).disk_usage()
         except Exception as error:  # a silent engine: measured next time
-            log.warning("disk usage of host %s: %s", host["id"], error)
+            log.warning("disk usage of host %s: %s", host.id, error)
             continue
         used_containers.update(containers)
         used_volumes.update(volumes)
@@ -60,18 +61,15 @@ def enforce_disk_limits(
     for volume_id, used in used_volumes.items():
         record("volume", volume_id, used)
 
-    over_volumes = {(r["tenant_id"], r["name"]): r["disk_over_since"] for r in view.query(
-        "SELECT tenant_id, name, disk_over_since FROM rm_volumes WHERE state = 'active' "
-        "AND disk_over_since IS NOT NULL")}
+    over_volumes = over_their_size(view)
     stopped = []
-    for row in view.query("SELECT id, tenant_id, spec, disk_over_since FROM rm_containers "
-                          "WHERE desired = 'running'"):
+    for row in wanted_running(view):
         reasons: list[tuple[str, str | None]] = []
-        if row["disk_over_since"]:
-            reasons.append((row["disk_over_since"], None))
+        if row.disk_over_since:
+            reasons.append((row.disk_over_since, None))
         if over_volumes:
-            for mount in json.loads(row["spec"]).get("volumes", []):
-                since = over_volumes.get((row["tenant_id"], mount["volume"]))
+            for mount in row.spec.get("volumes", []):
+                since = over_volumes.get((row.tenant_id, mount["volume"]))
                 if since:
                     reasons.append((since, mount["volume"]))
         due = [(since, volume) for since, volume in reasons
@@ -80,13 +78,13 @@ def enforce_disk_limits(
             continue
         since, volume = min(due, key=lambda reason: reason[0])
         try:
-            outcome = app.handle(m.EnforceDiskLimit(actor=ACTOR, container_id=UUID(row["id"]),
+            outcome = app.handle(m.EnforceDiskLimit(actor=ACTOR, container_id=UUID(row.id),
                                                     volume=volume))
         except DomainError as error:
-            log.info("disk limit of %s not enforced: %s", row["id"], error)
+            log.info("disk limit of %s not enforced: %s", row.id, error)
             continue
         if outcome.position:
-            stopped.append(row["id"])
-            log.warning("stopped container %s: %s over its limit since %s", row["id"],
+            stopped.append(row.id)
+            log.warning("stopped container %s: %s over its limit since %s", row.id,
                         f"volume {volume}" if volume else "its writable layer", since)
     return stopped

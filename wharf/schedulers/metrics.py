@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from wharf.commands.ports import Clock
-from wharf.projections.views import ReadModelStore
+from wharf.projections.reads import Reader
+from wharf.projections.reads.containers import RunningRow, running_on_hosts
 
 log = logging.getLogger(__name__)
 
@@ -91,23 +92,21 @@ class StatsSource(Protocol):
 
 
 def sample_running(
-    view: ReadModelStore, engine_for: Callable[[str, str], StatsSource], sink: MetricsSink,
+    view: Reader, engine_for: Callable[[str, str], StatsSource], sink: MetricsSink,
     clock: Clock,
 ) -> int:
     """Samples every running container (in parallel) and every host with containers;
     expires what is past its resolution's keep. Returns how many containers it sampled."""
-    rows = view.query(
-        "SELECT c.id, c.host_id, h.endpoint FROM rm_containers c JOIN rm_hosts h "
-        "ON h.id = c.host_id WHERE c.observed = 'running' AND c.desired != 'deleted'")
+    rows = running_on_hosts(view)
     now = clock.now()
 
-    def one(row: dict[str, Any]) -> Sample | None:
+    def one(row: RunningRow) -> Sample | None:
         try:
-            stats = engine_for(row["host_id"], row["endpoint"]).stats(row["id"])
+            stats = engine_for(row.host_id, row.endpoint).stats(row.id)
         except Exception as error:  # stopped meanwhile, or its engine is silent
-            log.debug("stats of %s: %s", row["id"], error)
+            log.debug("stats of %s: %s", row.id, error)
             return None
-        return None if stats is None else from_docker_stats(row["id"], now, stats)
+        return None if stats is None else from_docker_stats(row.id, now, stats)
 
     with ThreadPoolExecutor(min(PARALLEL_STATS, max(1, len(rows)))) as pool:
         taken = list(pool.map(one, rows))
@@ -115,7 +114,7 @@ def sample_running(
     by_host: dict[str, list[Sample]] = {}
     for row, sample in zip(rows, taken, strict=True):
         if sample is not None:
-            by_host.setdefault(row["host_id"], []).append(sample)
+            by_host.setdefault(row.host_id, []).append(sample)
     samples += [host_sample(host, now, found) for host, found in by_host.items()]
     sink.add(samples)
     sink.expire(now)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from wharf.domain.container import restart_wanted
+from wharf.schedulers.actions import ActionKind
 from wharf.schedulers.placement import HostRoom, Request, choose, summary
 from wharf.schedulers.ports import Observed
 
@@ -49,8 +50,7 @@ class Want:
 
 @dataclass(frozen=True)
 class Action:
-    kind: str  # place, unschedulable, create, start, restart, stop, unpause, observe,
-    #            remove, record-removed, remove-stranger
+    kind: ActionKind
     container_id: str
     host_id: str | None = None
     docker_id: str | None = None
@@ -61,9 +61,8 @@ class Action:
     running: bool = False  # remove: the copy was running when the pass looked
 
     @property
-    def mutates_engine(self) -> bool:
-        return self.kind in ("create", "start", "restart", "stop", "unpause", "remove",
-                             "remove-stranger")
+    def key(self) -> str:
+        return self.container_id
 
 
 @dataclass
@@ -116,7 +115,7 @@ def plan(
     for host_id, objects in observed.items():
         for obj in objects:
             if obj.container_id not in known:
-                actions.append(Action("remove-stranger", obj.container_id, host_id,
+                actions.append(Action(ActionKind.REMOVE_STRANGER, obj.container_id, host_id,
                                       obj.docker_id))
 
     for want in wants:
@@ -125,14 +124,14 @@ def plan(
         # Copies anywhere but the placed host are stale (a move, or a host come back).
         for host_id, obj in copies:
             if host_id != want.host_id:
-                actions.append(Action("remove", want.id, host_id, obj.docker_id))
+                actions.append(Action(ActionKind.REMOVE, want.id, host_id, obj.docker_id))
 
         if want.desired == "deleted":
             if here is not None:
-                actions.append(Action("remove", want.id, want.host_id, here.docker_id,
+                actions.append(Action(ActionKind.REMOVE, want.id, want.host_id, here.docker_id,
                                       running=here.running))
             elif not copies and want.observed != "removed" and _known(want, observed):
-                actions.append(Action("record-removed", want.id, want.host_id))
+                actions.append(Action(ActionKind.RECORD_REMOVED, want.id, want.host_id))
             continue
 
         host = rooms.get(want.host_id) if want.host_id else None
@@ -141,7 +140,7 @@ def plan(
             if want.waiting is not None:
                 reasons = {"*": want.waiting}
                 if reasons != (want.unschedulable or {}):
-                    actions.append(Action("unschedulable", want.id, reasons=reasons,
+                    actions.append(Action(ActionKind.UNSCHEDULABLE, want.id, reasons=reasons,
                                           summary=(want.waiting,)))
                 continue
             request = Request(tenant=want.tenant, cpu_millis=want.cpu_millis,
@@ -151,14 +150,14 @@ def plan(
             chosen, rejections = choose(request, list(rooms.values()), strategy)
             reasons = {name: r.text for name, r in rejections.items()}
             if chosen is not None:
-                actions.append(Action("place", want.id, chosen.id, move=leaving))
+                actions.append(Action(ActionKind.PLACE, want.id, chosen.id, move=leaving))
                 rooms[chosen.id] = chosen.take(want.cpu_millis, want.memory_mib,
                                                want.host_ports)
                 if want.host_id is not None:
                     rooms[want.host_id] = rooms[want.host_id].take(-want.cpu_millis,
                                                                    -want.memory_mib)
             elif reasons != (want.unschedulable or {}):
-                actions.append(Action("unschedulable", want.id, reasons=reasons,
+                actions.append(Action(ActionKind.UNSCHEDULABLE, want.id, reasons=reasons,
                                       summary=tuple(summary(rejections))))
             continue
         if want.host_id is None or want.host_id not in observed:
@@ -182,36 +181,37 @@ def _step(want: Want, here: Observed | None, now: datetime) -> Action | datetime
     host = want.host_id
     if here is None:
         if want.desired == "running":
-            return Action("create", want.id, host)  # first time, or removed behind our back
+            # the first time, or removed behind our back
+            return Action(ActionKind.CREATE, want.id, host)
         if want.observed in ("running", "paused", "exited"):
-            return Action("record-removed", want.id, host)  # removed behind our back
+            return Action(ActionKind.RECORD_REMOVED, want.id, host)  # removed behind our back
         return None
     if here.paused:  # frozen behind our back: record it, then thaw it
         if want.observed != "paused":
-            return Action("observe", want.id, host, here.docker_id)
-        return Action("unpause", want.id, host, here.docker_id)
+            return Action(ActionKind.OBSERVE, want.id, host, here.docker_id)
+        return Action(ActionKind.UNPAUSE, want.id, host, here.docker_id)
     if here.running:
         if want.observed != "running":
-            return Action("observe", want.id, host, here.docker_id)
+            return Action(ActionKind.OBSERVE, want.id, host, here.docker_id)
         if want.desired == "stopped":
-            return Action("stop", want.id, host, here.docker_id)
+            return Action(ActionKind.STOP, want.id, host, here.docker_id)
         return None
     # The object exists and is not running.
     if want.observed in ("running", "paused"):
-        return Action("observe", want.id, host, here.docker_id)  # record its exit first
+        return Action(ActionKind.OBSERVE, want.id, host, here.docker_id)  # record its exit first
     if want.observed == "removed" and here.state != "created":
         # Made again after a removal behind our back, and run, but its run is not
         # recorded (a crash between start and record): record it, then decide.
-        return Action("observe", want.id, host, here.docker_id)
+        return Action(ActionKind.OBSERVE, want.id, host, here.docker_id)
     if want.desired != "running":
         return None
     if here.state == "created" or want.run_generation < want.generation:
-        return Action("start", want.id, host, here.docker_id)
+        return Action(ActionKind.START, want.id, host, here.docker_id)
     if _restart_wanted(want) and want.finished_at:
         due = docker_time(want.finished_at) + restart_delay(want.restarts)
         if due > now:
             return due
-        return Action("restart", want.id, host, here.docker_id, after=want.finished_at)
+        return Action(ActionKind.RESTART, want.id, host, here.docker_id, after=want.finished_at)
     return None
 
 
@@ -231,11 +231,15 @@ class VolumeWant:
 
 @dataclass(frozen=True)
 class VolumeAction:
-    kind: str  # backup, restore, remove-volume
+    kind: ActionKind
     volume_id: str
     host_id: str
     backup_id: str = ""
     source_volume_id: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.volume_id
 
 
 def plan_volumes(
@@ -248,17 +252,18 @@ def plan_volumes(
     for host_id, volume_ids in observed.items():
         for volume_id in volume_ids:
             if volume_id not in live:
-                actions.append(VolumeAction("remove-volume", volume_id, host_id))
+                actions.append(VolumeAction(ActionKind.REMOVE_VOLUME, volume_id, host_id))
     rooms = [h for h in hosts if h.id in observed]
     for want in wants:
         if want.state == "deleted":
             continue
         if want.host_id is not None and want.host_id in observed:
             for backup_id in want.backups_due:
-                actions.append(VolumeAction("backup", want.id, want.host_id, backup_id))
+                actions.append(VolumeAction(ActionKind.BACKUP, want.id, want.host_id, backup_id))
         if want.restore is not None:
             source, backup_id = want.restore
             chosen, _ = choose(Request(tenant=want.tenant, cpu_millis=0, memory_mib=0), rooms)
             if chosen is not None:
-                actions.append(VolumeAction("restore", want.id, chosen.id, backup_id, source))
+                actions.append(VolumeAction(ActionKind.RESTORE, want.id, chosen.id, backup_id,
+                                            source))
     return actions

@@ -10,7 +10,8 @@ from typing import Any, Protocol
 from wharf.commands.application import Wharf
 from wharf.commands.ports import Clock
 from wharf.domain.plans import PlanCatalog
-from wharf.projections.views import ReadModelStore
+from wharf.projections.reads import Reader
+from wharf.projections.reads.containers import removed_with_plans
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +22,7 @@ class KeptLogs(Protocol):
     def purge(self, container_id: str) -> None: ...
 
 
-def purge_expired_logs(app: Wharf, view: ReadModelStore, logs: KeptLogs, clock: Clock) -> int:
+def purge_expired_logs(app: Wharf, view: Reader, logs: KeptLogs, clock: Clock) -> int:
     """Deletes the logs of containers removed longer ago than their plan keeps them."""
     kept = set(logs.containers())
     if not kept:
@@ -29,15 +30,12 @@ def purge_expired_logs(app: Wharf, view: ReadModelStore, logs: KeptLogs, clock: 
     catalog: Any = app.repository.get(PlanCatalog.ID)
     now = clock.now()
     purged = 0
-    for row in view.query(
-        "SELECT c.id, c.updated_at, t.plan, t.plan_version FROM rm_containers c "
-        "JOIN rm_tenants t ON t.id = c.tenant_id WHERE c.observed = 'removed'"
-    ):
-        if row["id"] not in kept:
+    for row in removed_with_plans(view):
+        if row.id not in kept:
             continue
-        hours = catalog.at_version(row["plan"], row["plan_version"]).log_retention_hours
-        if datetime.fromisoformat(row["updated_at"]) + timedelta(hours=hours) <= now:
-            logs.purge(row["id"])
+        hours = catalog.at_version(row.plan, row.plan_version).log_retention_hours
+        if datetime.fromisoformat(row.updated_at) + timedelta(hours=hours) <= now:
+            logs.purge(row.id)
             purged += 1
     if purged:
         log.info("deleted the logs of %d removed containers past their retention", purged)

@@ -72,7 +72,7 @@ def test_drain_moves_every_container_off_the_host(two_hosts: Cloud) -> None:
 
 def test_a_lost_host_s_containers_run_on_the_survivor(two_hosts: Cloud) -> None:
     cloud = two_hosts
-    cloud.scheduler.host_grace = timedelta(seconds=2)
+    cloud.scheduler.host_health.grace = timedelta(seconds=2)
     _, token = cloud.tenant()
     ids = [create(cloud, token, name=f"w{i}", command=["sleep", "600"]) for i in range(4)]
     settle(cloud)

@@ -79,10 +79,10 @@ def test_a_retried_create_adopts_the_container_instead_of_making_a_second(
     cid = create(cloud, token, name="once", command=["sleep", "600"])
     settle(cloud)
     # As if a crashed scheduler had created it already: the engine is asked again.
-    want = next(w for w in cloud.scheduler._wants({}) if w.id == cid)
+    want = next(w for w in cloud.scheduler.containers.wants() if w.id == cid)
     engine = next(iter(cloud.scheduler.engines.values()))
     first = cloud.docker.inspect_container(docker_name(cid))["Id"]
-    again = engine.create(cloud.scheduler._run_spec(want))
+    again = engine.create(cloud.scheduler.containers.run_spec(want))
     assert again == first
     assert len(cloud.ours()) == 1
 

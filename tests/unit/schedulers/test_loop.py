@@ -174,7 +174,7 @@ def test_a_container_whose_action_runs_is_left_out_of_the_next_passes(world: Wor
     assert second.actions == []  # busy: not planned twice
     for engine in world.engines.values():
         engine.release()
-    world.scheduler._pool.shutdown(wait=True)  # (the stuck action finishes)
+    world.scheduler.queue.close()  # (the stuck action finishes)
     world.wiring.projector.catch_up()
     assert world.engines[world.host_of(cid)].calls["create"] == 1
 
@@ -240,6 +240,7 @@ def test_an_engine_event_wakes_the_loop(world: World) -> None:
     world.passes(2)
     engine = world.engines[world.host_of(cid)]
     woken = threading.Event()
-    world.scheduler.nudge = lambda *_: woken.set()  # type: ignore[method-assign]
+    assert world.scheduler.fleet.wake == world.scheduler.nudge  # the fleet wakes the loop
+    world.scheduler.fleet.wake = woken.set
     engine.kill(str(cid), exit_code=0)
     assert woken.wait(5)

@@ -1,0 +1,42 @@
+"""The scheduler's standing in the log: its actor, its holder name and its term. Every
+write a controller makes goes through `record`, as a command carrying the term, so that
+a stale leader's writes are refused (fencing), and the newest position written is kept."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from typing import Any, TypeVar
+
+from wharf.commands import messages as m
+from wharf.commands.actors import Actor
+from wharf.commands.application import Wharf
+from wharf.commands.context import Outcome
+
+log = logging.getLogger(__name__)
+C = TypeVar("C", bound=m.SchedulerCommand)
+
+
+class Leading:
+    def __init__(self, app: Wharf) -> None:
+        self.app = app
+        self.actor = Actor.system("scheduler")
+        self.holder = f"{socket.gethostname()}:{os.getpid()}"
+        self.term: int | None = None
+
+    def take(self) -> int:
+        """Takes the next term of leadership: from now on, an older leader's writes are
+        refused by the log."""
+        outcome = self.app.handle(m.TakeLeadership(actor=self.actor, holder=self.holder))
+        self.term = int(outcome.data["term"])
+        log.info("scheduler %s leads in term %s", self.holder, self.term)
+        return self.term
+
+    def command(self, kind: type[C], **fields: Any) -> C:
+        """A command of this scheduler: its actor, and its term."""
+        assert self.term is not None, "a pass takes the leadership before it acts"
+        return kind(actor=self.actor, term=self.term, **fields)
+
+    def record(self, kind: type[C], **fields: Any) -> Outcome:
+        return self.app.handle(self.command(kind, **fields))
