@@ -27,7 +27,15 @@ def restart_wanted(policy: str, desired: str, observed: str, run_generation: int
 
 
 class Container(DiskMeasured, WharfAggregate):
-    @event("Created")
+    class Created(WharfAggregate.Created):
+        tenant_id: UUID
+        name: str
+        spec: dict[str, Any]
+        cpu_millis: int
+        memory_mib: int
+        desired: str
+
+    @event(Created)
     def __init__(
         self,
         id: UUID,
@@ -67,7 +75,10 @@ class Container(DiskMeasured, WharfAggregate):
         if self.desired != "running":
             self._start_requested()
 
-    @event("StartRequested")
+    class StartRequested(WharfAggregate.Event):
+        pass
+
+    @event(StartRequested)
     def _start_requested(self) -> None:
         self.desired = "running"
         self.stopped_by_suspension = False
@@ -81,7 +92,10 @@ class Container(DiskMeasured, WharfAggregate):
         if self.desired == "running" or (self.stopped_by_suspension and not by_suspension):
             self._stop_requested(by_suspension=by_suspension)
 
-    @event("StopRequested")
+    class StopRequested(WharfAggregate.Event):
+        by_suspension: bool
+
+    @event(StopRequested)
     def _stop_requested(self, by_suspension: bool) -> None:
         self.desired = "stopped"
         self.stopped_by_suspension = by_suspension
@@ -90,7 +104,10 @@ class Container(DiskMeasured, WharfAggregate):
         self._require_not_deleted()
         self._delete_requested()
 
-    @event("DeleteRequested")
+    class DeleteRequested(WharfAggregate.Event):
+        pass
+
+    @event(DeleteRequested)
     def _delete_requested(self) -> None:
         self.desired = "deleted"
 
@@ -109,7 +126,12 @@ class Container(DiskMeasured, WharfAggregate):
         self._placed(host_id=host_id, cpu_millis=self.cpu_millis, memory_mib=self.memory_mib)
         return True
 
-    @event("Placed")
+    class Placed(WharfAggregate.Event):
+        host_id: UUID
+        cpu_millis: int
+        memory_mib: int
+
+    @event(Placed)
     def _placed(self, host_id: UUID, cpu_millis: int, memory_mib: int) -> None:
         self.host_id = host_id
         self.unschedulable = {}
@@ -162,11 +184,17 @@ class Container(DiskMeasured, WharfAggregate):
                 recorded.append("Unpaused")
         return recorded
 
-    @event("Paused")
+    class Paused(WharfAggregate.Event):
+        pass
+
+    @event(Paused)
     def _paused(self) -> None:
         self.observed = "paused"
 
-    @event("Unpaused")
+    class Unpaused(WharfAggregate.Event):
+        pass
+
+    @event(Unpaused)
     def _unpaused(self) -> None:
         self.observed = "running"
 
@@ -188,11 +216,20 @@ class Container(DiskMeasured, WharfAggregate):
         """Its writable layer against the plan's container_disk_mib."""
         return self._measured(used_mib, limit_mib, at)
 
-    @event("DiskOverLimit")
+    class DiskOverLimit(WharfAggregate.Event):
+        used_mib: int
+        limit_mib: int
+        at: str
+
+    @event(DiskOverLimit)
     def _disk_over_limit(self, used_mib: int, limit_mib: int, at: str) -> None:
         self.disk_over_since = at
 
-    @event("DiskWithinLimit")
+    class DiskWithinLimit(WharfAggregate.Event):
+        used_mib: int
+        limit_mib: int
+
+    @event(DiskWithinLimit)
     def _disk_within_limit(self, used_mib: int, limit_mib: int) -> None:
         self.disk_over_since = ""
 
@@ -204,7 +241,11 @@ class Container(DiskMeasured, WharfAggregate):
         self._disk_limit_enforced(since=since, volume=volume)
         return True
 
-    @event("DiskLimitEnforced")
+    class DiskLimitEnforced(WharfAggregate.Event):
+        since: str
+        volume: str | None
+
+    @event(DiskLimitEnforced)
     def _disk_limit_enforced(self, since: str, volume: str | None) -> None:
         self.desired = "stopped"
 
@@ -215,7 +256,10 @@ class Container(DiskMeasured, WharfAggregate):
         self._failed(reason=reason)
         return True
 
-    @event("Failed")
+    class Failed(WharfAggregate.Event):
+        reason: str
+
+    @event(Failed)
     def _failed(self, reason: str) -> None:
         self.failure = reason
 
@@ -261,7 +305,11 @@ class Container(DiskMeasured, WharfAggregate):
         self._restarted(attempt=self.restarts + 1, after_finished_at=after_finished_at)
         return True
 
-    @event("Restarted")
+    class Restarted(WharfAggregate.Event):
+        attempt: int
+        after_finished_at: str
+
+    @event(Restarted)
     def _restarted(self, attempt: int, after_finished_at: str) -> None:
         self.restarts = attempt
         self.restarted_after = after_finished_at
@@ -272,6 +320,9 @@ class Container(DiskMeasured, WharfAggregate):
         self._removed()
         return True
 
-    @event("Removed")
+    class Removed(WharfAggregate.Event):
+        pass
+
+    @event(Removed)
     def _removed(self) -> None:
         self.observed = "removed"

@@ -46,7 +46,15 @@ class Host(WharfAggregate):
     def id_for(endpoint: str) -> UUID:
         return derive_id("host", endpoint)
 
-    @event("Registered")
+    class Registered(WharfAggregate.Created):
+        endpoint: str
+        name: str
+        cpu_millis: int
+        memory_mib: int
+        overcommit: str
+        pool: str
+
+    @event(Registered)
     def __init__(
         self,
         id: UUID,
@@ -73,7 +81,10 @@ class Host(WharfAggregate):
             raise Conflict(f"host {self.name} is {self.state}, not active")
         self._drained()
 
-    @event("Drained")
+    class Drained(WharfAggregate.Event):
+        pass
+
+    @event(Drained)
     def _drained(self) -> None:
         self.state = "draining"
 
@@ -82,7 +93,10 @@ class Host(WharfAggregate):
             raise Conflict(f"host {self.name} is {self.state}, not draining")
         self._activated()
 
-    @event("Activated")
+    class Activated(WharfAggregate.Event):
+        pass
+
+    @event(Activated)
     def _activated(self) -> None:
         self.state = "active"
 
@@ -91,7 +105,10 @@ class Host(WharfAggregate):
             raise Conflict(f"host {self.name} is already removed")
         self._removed()
 
-    @event("Removed")
+    class Removed(WharfAggregate.Event):
+        pass
+
+    @event(Removed)
     def _removed(self) -> None:
         self.state = "removed"
 
@@ -101,7 +118,13 @@ class Host(WharfAggregate):
         self._rejoined(cpu_millis=cpu_millis, memory_mib=memory_mib, overcommit=overcommit,
                        pool=pool)
 
-    @event("Rejoined")
+    class Rejoined(WharfAggregate.Event):
+        cpu_millis: int
+        memory_mib: int
+        overcommit: str
+        pool: str
+
+    @event(Rejoined)
     def _rejoined(self, cpu_millis: int, memory_mib: int, overcommit: str, pool: str) -> None:
         self.cpu_millis = cpu_millis
         self.memory_mib = memory_mib
@@ -118,7 +141,11 @@ class Host(WharfAggregate):
         self._lost(silent_since=silent_since, was=self.state)
         return True
 
-    @event("Lost")
+    class Lost(WharfAggregate.Event):
+        silent_since: str
+        was: str
+
+    @event(Lost)
     def _lost(self, silent_since: str, was: str) -> None:
         self.state = "lost"
         self.state_before_loss = was
@@ -129,6 +156,9 @@ class Host(WharfAggregate):
         self._recovered(state=self.state_before_loss)
         return True
 
-    @event("Recovered")
+    class Recovered(WharfAggregate.Event):
+        state: str
+
+    @event(Recovered)
     def _recovered(self, state: str) -> None:
         self.state = state

@@ -14,6 +14,9 @@ from wharf.domain.base import WharfAggregate, derive_id
 class Installation(WharfAggregate):
     ID: UUID = derive_id("installation", "wharf")
 
-    @event("Created")
+    class Created(WharfAggregate.Created):
+        label: str
+
+    @event(Created)
     def __init__(self, id: UUID, label: str, actor: str, cause: str) -> None:
         self.label = label

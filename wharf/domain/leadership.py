@@ -15,7 +15,10 @@ from wharf.domain.errors import Conflict
 class Leadership(WharfAggregate):
     ID: UUID = derive_id("leadership", "scheduler")
 
-    @event("Created")
+    class Created(WharfAggregate.Created):
+        pass
+
+    @event(Created)
     def __init__(self, id: UUID, actor: str, cause: str) -> None:
         self.term = 0
         self.holder = ""
@@ -24,7 +27,11 @@ class Leadership(WharfAggregate):
         self._taken(term=self.term + 1, holder=holder)
         return self.term
 
-    @event("Taken")
+    class Taken(WharfAggregate.Event):
+        term: int
+        holder: str
+
+    @event(Taken)
     def _taken(self, term: int, holder: str) -> None:
         self.term = term
         self.holder = holder

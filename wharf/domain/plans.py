@@ -141,7 +141,10 @@ class PlanCatalog(WharfAggregate):
 
     ID = derive_id("plan-catalog")
 
-    @event("Created")
+    class Created(WharfAggregate.Created):
+        pass
+
+    @event(Created)
     def __init__(self, id: UUID, actor: str, cause: str) -> None:
         self.plans: dict[str, list[dict[str, Any]]] = {}
 
@@ -166,7 +169,10 @@ class PlanCatalog(WharfAggregate):
         self._added(plan=numbered.as_data())
         return numbered
 
-    @event("PlanAdded")
+    class PlanAdded(WharfAggregate.Event):
+        plan: dict[str, Any]
+
+    @event(PlanAdded)
     def _added(self, plan: dict[str, Any]) -> None:
         self.plans[plan["name"]] = [*self.plans.get(plan["name"], []), plan]
 

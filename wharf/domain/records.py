@@ -13,7 +13,15 @@ from wharf.domain.base import WharfAggregate, derive_id
 class QuotaRejection(WharfAggregate):
     """One rejected request: what it asked for, and the limit it hit."""
 
-    @event("Recorded")
+    class Recorded(WharfAggregate.Created):
+        tenant_id: UUID
+        command: str
+        resource: str
+        limit: int
+        used: int
+        requested: int
+
+    @event(Recorded)
     def __init__(
         self,
         id: UUID,

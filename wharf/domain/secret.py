@@ -30,7 +30,12 @@ class Secret(WharfAggregate):
     def id_for(tenant_id: UUID, name: str) -> UUID:
         return derive_id("secret", tenant_id, name)
 
-    @event("Created")
+    class Created(WharfAggregate.Created):
+        tenant_id: UUID
+        name: str
+        ciphertext: str
+
+    @event(Created)
     def __init__(
         self,
         id: UUID, tenant_id: UUID, name: str, ciphertext: str, actor: str, cause: str
@@ -43,7 +48,10 @@ class Secret(WharfAggregate):
     def set(self, ciphertext: str) -> None:
         self._set(ciphertext=ciphertext)
 
-    @event("Set")
+    class Set(WharfAggregate.Event):
+        ciphertext: str
+
+    @event(Set)
     def _set(self, ciphertext: str) -> None:
         self.ciphertext = ciphertext
         self.deleted = False
@@ -53,7 +61,10 @@ class Secret(WharfAggregate):
             raise Conflict(f"secret {self.name} is already deleted")
         self._deleted()
 
-    @event("Deleted")
+    class Deleted(WharfAggregate.Event):
+        pass
+
+    @event(Deleted)
     def _deleted(self) -> None:
         self.deleted = True
         self.ciphertext = ""

@@ -104,7 +104,11 @@ class Tenant(WharfAggregate):
             raise Conflict(f"{email} is already a member")
         self._member_added(email=email, role=role)
 
-    @event("MemberAdded")
+    class MemberAdded(WharfAggregate.Event):
+        email: str
+        role: str
+
+    @event(MemberAdded)
     def _member_added(self, email: str, role: str) -> None:
         self.members[email] = role
         self.epochs[email] = self.epochs.get(email, 0) + 1
@@ -118,7 +122,10 @@ class Tenant(WharfAggregate):
             raise Conflict("the last owner cannot be removed")
         self._member_removed(email=email)
 
-    @event("MemberRemoved")
+    class MemberRemoved(WharfAggregate.Event):
+        email: str
+
+    @event(MemberRemoved)
     def _member_removed(self, email: str) -> None:
         del self.members[email]
 
@@ -130,7 +137,11 @@ class Tenant(WharfAggregate):
             raise Conflict("the last owner must stay an owner")
         self._role_changed(email=email, role=role)
 
-    @event("RoleChanged")
+    class RoleChanged(WharfAggregate.Event):
+        email: str
+        role: str
+
+    @event(RoleChanged)
     def _role_changed(self, email: str, role: str) -> None:
         self.members[email] = role
 
@@ -153,7 +164,11 @@ class Tenant(WharfAggregate):
                 raise QuotaExceeded(resource, limit, used, 0)
         self._plan_changed(plan_name=plan.name, plan_version=plan.version)
 
-    @event("PlanChanged")
+    class PlanChanged(WharfAggregate.Event):
+        plan_name: str
+        plan_version: int
+
+    @event(PlanChanged)
     def _plan_changed(self, plan_name: str, plan_version: int) -> None:
         self.plan_name = plan_name
         self.plan_version = plan_version
@@ -163,7 +178,10 @@ class Tenant(WharfAggregate):
             raise Conflict(f"tenant {self.name} is {self.status}, not active")
         self._suspended()
 
-    @event("Suspended")
+    class Suspended(WharfAggregate.Event):
+        pass
+
+    @event(Suspended)
     def _suspended(self) -> None:
         self.status = "suspended"
 
@@ -172,7 +190,10 @@ class Tenant(WharfAggregate):
             raise Conflict(f"tenant {self.name} is {self.status}, not suspended")
         self._resumed()
 
-    @event("Resumed")
+    class Resumed(WharfAggregate.Event):
+        pass
+
+    @event(Resumed)
     def _resumed(self) -> None:
         self.status = "active"
 
@@ -182,7 +203,10 @@ class Tenant(WharfAggregate):
             raise Conflict(f"tenant {self.name} is already closed")
         self._closed(purge_after=purge_after)
 
-    @event("Closed")
+    class Closed(WharfAggregate.Event):
+        purge_after: str
+
+    @event(Closed)
     def _closed(self, purge_after: str) -> None:
         self.status = "closed"
         self.purge_after = purge_after
@@ -192,7 +216,10 @@ class Tenant(WharfAggregate):
             raise Conflict(f"tenant {self.name} is not waiting to be purged")
         self._purged()
 
-    @event("Purged")
+    class Purged(WharfAggregate.Event):
+        pass
+
+    @event(Purged)
     def _purged(self) -> None:
         self.purged = True
 
@@ -219,7 +246,13 @@ class Tenant(WharfAggregate):
             name=name, container_id=container_id, resources=want.as_data(), volumes=volumes
         )
 
-    @event("ContainerReserved")
+    class ContainerReserved(WharfAggregate.Event):
+        name: str
+        container_id: UUID
+        resources: dict[str, int]
+        volumes: list[str]
+
+    @event(ContainerReserved)
     def _container_reserved(
         self, name: str, container_id: UUID, resources: dict[str, int], volumes: list[str]
     ) -> None:
@@ -230,7 +263,11 @@ class Tenant(WharfAggregate):
         if name in self.containers:
             self._container_released(name=name, resources=self.containers[name]["resources"])
 
-    @event("ContainerReleased")
+    class ContainerReleased(WharfAggregate.Event):
+        name: str
+        resources: dict[str, int]
+
+    @event(ContainerReleased)
     def _container_released(self, name: str, resources: dict[str, int]) -> None:
         del self.containers[name]
         self._add_usage(resources, -1)
@@ -242,7 +279,12 @@ class Tenant(WharfAggregate):
         self.check_quota(plan, Resources(volume_gib=size_gib))
         self._volume_reserved(name=name, volume_id=volume_id, size_gib=size_gib)
 
-    @event("VolumeReserved")
+    class VolumeReserved(WharfAggregate.Event):
+        name: str
+        volume_id: UUID
+        size_gib: int
+
+    @event(VolumeReserved)
     def _volume_reserved(self, name: str, volume_id: UUID, size_gib: int) -> None:
         self.volumes[name] = {"id": volume_id, "size_gib": size_gib}
         self._add_usage({"volume_gib": size_gib}, 1)
@@ -257,7 +299,12 @@ class Tenant(WharfAggregate):
         self.check_quota(plan, Resources(volume_gib=size_gib - current))
         self._volume_resized(name=name, size_gib=size_gib, grown_gib=size_gib - current)
 
-    @event("VolumeResized")
+    class VolumeResized(WharfAggregate.Event):
+        name: str
+        size_gib: int
+        grown_gib: int
+
+    @event(VolumeResized)
     def _volume_resized(self, name: str, size_gib: int, grown_gib: int) -> None:
         self.volumes[name] = {**self.volumes[name], "size_gib": size_gib}
         self._add_usage({"volume_gib": grown_gib}, 1)
@@ -268,7 +315,11 @@ class Tenant(WharfAggregate):
             raise Conflict(f"volume {name} is in use by {', '.join(users)}")
         self._volume_released(name=name, size_gib=self.volumes[name]["size_gib"])
 
-    @event("VolumeReleased")
+    class VolumeReleased(WharfAggregate.Event):
+        name: str
+        size_gib: int
+
+    @event(VolumeReleased)
     def _volume_released(self, name: str, size_gib: int) -> None:
         del self.volumes[name]
         self._add_usage({"volume_gib": size_gib}, -1)

@@ -19,7 +19,16 @@ def check_scope(scope: str) -> str:
 
 
 class Token(WharfAggregate):
-    @event("Issued")
+    class Issued(WharfAggregate.Created):
+        tenant_id: UUID | None
+        member: str
+        scope: str
+        secret_hash: str
+        expires_at: str | None
+        name: str
+        member_epoch: int
+
+    @event(Issued)
     def __init__(
         self,
         id: UUID,
@@ -50,6 +59,9 @@ class Token(WharfAggregate):
             raise Conflict("token already revoked")
         self._revoked()
 
-    @event("Revoked")
+    class Revoked(WharfAggregate.Event):
+        pass
+
+    @event(Revoked)
     def _revoked(self) -> None:
         self.revoked = True

@@ -22,7 +22,12 @@ def check_size(size_gib: int) -> int:
 
 
 class Volume(DiskMeasured, WharfAggregate):
-    @event("Created")
+    class Created(WharfAggregate.Created):
+        tenant_id: UUID
+        name: str
+        size_gib: int
+
+    @event(Created)
     def __init__(
         self, id: UUID, tenant_id: UUID, name: str, size_gib: int, actor: str, cause: str
     ) -> None:
@@ -40,7 +45,10 @@ class Volume(DiskMeasured, WharfAggregate):
         if size_gib != self.size_gib:
             self._resized(size_gib=size_gib)
 
-    @event("Resized")
+    class Resized(WharfAggregate.Event):
+        size_gib: int
+
+    @event(Resized)
     def _resized(self, size_gib: int) -> None:
         self.size_gib = size_gib
 
@@ -48,7 +56,10 @@ class Volume(DiskMeasured, WharfAggregate):
         self._require_live()
         self._deleted()
 
-    @event("Deleted")
+    class Deleted(WharfAggregate.Event):
+        pass
+
+    @event(Deleted)
     def _deleted(self) -> None:
         self.deleted = True
 
@@ -70,7 +81,10 @@ class Volume(DiskMeasured, WharfAggregate):
         self._placed(host_id=host_id)
         return True
 
-    @event("Placed")
+    class Placed(WharfAggregate.Event):
+        host_id: UUID
+
+    @event(Placed)
     def _placed(self, host_id: UUID) -> None:
         self.host_id = host_id
 
@@ -82,7 +96,10 @@ class Volume(DiskMeasured, WharfAggregate):
             raise Conflict(f"volume {self.name} holds no data yet: no container has mounted it")
         self._backup_requested(backup_id=backup_id)
 
-    @event("BackupRequested")
+    class BackupRequested(WharfAggregate.Event):
+        backup_id: str
+
+    @event(BackupRequested)
     def _backup_requested(self, backup_id: str) -> None:
         self.backups = {**self.backups, backup_id: {"state": "requested"}}
 
@@ -92,7 +109,12 @@ class Volume(DiskMeasured, WharfAggregate):
         self._backed_up(backup_id=backup_id, size_bytes=size_bytes, sha256=sha256)
         return True
 
-    @event("BackedUp")
+    class BackedUp(WharfAggregate.Event):
+        backup_id: str
+        size_bytes: int
+        sha256: str
+
+    @event(BackedUp)
     def _backed_up(self, backup_id: str, size_bytes: int, sha256: str) -> None:
         self.backups = {**self.backups, backup_id: {"state": "done", "size_bytes": size_bytes,
                                                     "sha256": sha256}}
@@ -108,7 +130,11 @@ class Volume(DiskMeasured, WharfAggregate):
         """Asks for this (new, empty) volume to be filled from a backup."""
         self._restore_requested(source_volume_id=source_volume_id, backup_id=backup_id)
 
-    @event("RestoreRequested")
+    class RestoreRequested(WharfAggregate.Event):
+        source_volume_id: UUID
+        backup_id: str
+
+    @event(RestoreRequested)
     def _restore_requested(self, source_volume_id: UUID, backup_id: str) -> None:
         self.restoring_from = backup_id
 
@@ -118,7 +144,11 @@ class Volume(DiskMeasured, WharfAggregate):
         self._restored(backup_id=self.restoring_from, host_id=host_id)
         return True
 
-    @event("Restored")
+    class Restored(WharfAggregate.Event):
+        backup_id: str
+        host_id: UUID
+
+    @event(Restored)
     def _restored(self, backup_id: str, host_id: UUID) -> None:
         self.restoring_from = None
         self.host_id = host_id
@@ -129,10 +159,19 @@ class Volume(DiskMeasured, WharfAggregate):
         """Its files against its size."""
         return self._measured(used_mib, self.size_gib * 1024, at)
 
-    @event("DiskOverLimit")
+    class DiskOverLimit(WharfAggregate.Event):
+        used_mib: int
+        limit_mib: int
+        at: str
+
+    @event(DiskOverLimit)
     def _disk_over_limit(self, used_mib: int, limit_mib: int, at: str) -> None:
         self.disk_over_since = at
 
-    @event("DiskWithinLimit")
+    class DiskWithinLimit(WharfAggregate.Event):
+        used_mib: int
+        limit_mib: int
+
+    @event(DiskWithinLimit)
     def _disk_within_limit(self, used_mib: int, limit_mib: int) -> None:
         self.disk_over_since = ""
