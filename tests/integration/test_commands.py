@@ -8,6 +8,7 @@ from tests.conftest import DrivenClock
 from tests.integration.helpers import caught_up, create_container, make_tenant
 from wharf.commands import messages as m
 from wharf.commands.actors import Actor
+from wharf.commands.answers import PlanAdded
 from wharf.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, QuotaExceeded
 from wharf.infra.bootstrap import Wiring
 
@@ -188,7 +189,7 @@ def test_operator_adds_a_plan_version_and_tenant_changes_plan(wiring: Wiring) ->
     op = Actor.operator("test")
     added = wiring.app.handle(m.AddPlan(actor=op, name="s", limits={"containers": 20},
                                         prices={"fee_per_hour": "0.1"}, self_service=True))
-    assert added.data == {"name": "s", "version": 2}
+    assert added.answer == PlanAdded(name="s", version=2)
     acme = make_tenant(wiring)
     wiring.app.handle(m.ChangePlan(actor=acme.owner, tenant_id=acme.id, plan="s"))
     rows = caught_up(wiring).view.query("SELECT plan, plan_version FROM rm_tenants")

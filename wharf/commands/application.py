@@ -16,6 +16,7 @@ from uuid import UUID, uuid4
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
+from wharf.commands import answers
 from wharf.commands.actors import Actor
 from wharf.commands.context import Context, Outcome
 from wharf.commands.group_commit import GroupCommit
@@ -168,7 +169,8 @@ class Wharf(Application[UUID]):
             error = record.outcome["error"]
             raise QuotaExceeded(error["resource"], error["limit"], error["used"],
                                 error["requested"])
-        return Outcome(id=record.outcome["id"], data=record.outcome["data"],
+        return Outcome(id=record.outcome["id"],
+                       answer=answers.from_data(record.command, record.outcome["data"]),
                        position=self.recorder.max_notification_id() or 0)
 
     def _record_rejection(

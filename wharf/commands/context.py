@@ -10,6 +10,7 @@ from uuid import UUID, uuid4
 from eventsourcing.application import AggregateNotFoundError
 
 from wharf.commands.actors import Actor
+from wharf.commands.answers import Answer, as_data
 from wharf.commands.ports import Clock, DataKeys
 from wharf.domain.base import WharfAggregate
 from wharf.domain.errors import Forbidden, NotFound
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from wharf.commands.application import Wharf
 
 A = TypeVar("A", bound=WharfAggregate)
+T = TypeVar("T")
 
 
 @dataclass
@@ -29,11 +31,17 @@ class Outcome:
     id: UUID | None = None
     token: str | None = field(default=None, repr=False)
     position: int = 0
-    data: dict[str, Any] = field(default_factory=dict)
+    answer: Answer | None = None
+
+    def answer_as(self, kind: type[T]) -> T:
+        """The answer, which the caller knows to be a `kind` (a TypeError if not)."""
+        if not isinstance(self.answer, kind):
+            raise TypeError(f"the answer is {self.answer!r}, not a {kind.__name__}")
+        return self.answer
 
     def as_data(self) -> dict[str, Any]:
         # The token is not kept: a retried IssueToken cannot show the secret again.
-        return {"id": self.id, "data": self.data}
+        return {"id": self.id, "data": as_data(self.answer)}
 
 
 @dataclass

@@ -1,16 +1,27 @@
-"""Container: a spec, what the tenant wants it to be, and what Docker was seen doing."""
+"""Container: a spec, what the tenant wants it to be, and what Docker was seen doing.
+
+About 330 lines on purpose: an aggregate and the classes of its events are one unit
+(eventsourcing declares each event class on its aggregate, beside the method that
+triggers it); the pure rules it needs from elsewhere live in container_spec.py.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, get_args
 from uuid import UUID
 
 from eventsourcing.domain import event
 
 from wharf.domain.base import DiskMeasured, WharfAggregate
+from wharf.domain.container_spec import ContainerSpec
 from wharf.domain.errors import Conflict
 
-DESIRED = ("running", "stopped", "deleted")
+Desired = Literal["running", "stopped", "deleted"]
+# What the engine was last seen doing with it ("pending": not yet run; "removed": gone
+# from its host, as a deleted container ends, or a lost host's do).
+Observed = Literal["pending", "running", "paused", "exited", "removed"]
+DESIRED: tuple[Desired, ...] = get_args(Desired)
+OBSERVED: tuple[Observed, ...] = get_args(Observed)
 
 
 def restart_wanted(policy: str, desired: str, observed: str, run_generation: int,
@@ -50,13 +61,13 @@ class Container(DiskMeasured, WharfAggregate):
     ) -> None:
         self.tenant_id = tenant_id
         self.name = name
-        self.spec = spec
+        self.spec = ContainerSpec.from_data(spec)  # (events carry it as plain data)
         self.cpu_millis = cpu_millis
         self.memory_mib = memory_mib
-        self.desired = desired
+        self.desired: Desired = "running" if desired == "running" else "stopped"
         self.stopped_by_suspension = False
         self.host_id: UUID | None = None
-        self.observed = "pending"
+        self.observed: Observed = "pending"
         # Each start a tenant asks for is a new generation; a run Docker reports belongs
         # to the generation it was started for. Restarts stay within their generation.
         self.generation = 1 if desired == "running" else 0
@@ -291,7 +302,7 @@ class Container(DiskMeasured, WharfAggregate):
 
     def restart_wanted(self) -> bool:
         """Whether the restart policy asks for a restart of the run that just ended."""
-        return restart_wanted(self.spec.get("restart_policy", "no"), self.desired,
+        return restart_wanted(self.spec.restart_policy, self.desired,
                               self.observed, self.run_generation, self.generation,
                               self.exit_code)
 

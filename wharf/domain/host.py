@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
+from typing import Literal, cast
 from uuid import UUID
 
 from eventsourcing.domain import event
@@ -14,6 +15,7 @@ from wharf.domain.errors import Conflict, InvalidInput
 ENDPOINT = re.compile(r"^(unix:///[/\w.-]+|tcp://[\w.-]+:(\d{1,5}))$")
 MAX_ENDPOINT = 255
 PUBLIC = "public"
+HostState = Literal["active", "draining", "lost", "removed"]
 
 
 def check_endpoint(endpoint: str) -> str:
@@ -73,8 +75,8 @@ class Host(WharfAggregate):
         self.memory_mib = memory_mib
         self.overcommit = overcommit
         self.pool = pool
-        self.state = "active"
-        self.state_before_loss = "active"
+        self.state: HostState = "active"
+        self.state_before_loss: HostState = "active"
 
     def drain(self) -> None:
         if self.state != "active":
@@ -148,7 +150,7 @@ class Host(WharfAggregate):
     @event(Lost)
     def _lost(self, silent_since: str, was: str) -> None:
         self.state = "lost"
-        self.state_before_loss = was
+        self.state_before_loss = cast(HostState, was)
 
     def recover(self) -> bool:
         if self.state != "lost":
@@ -161,4 +163,4 @@ class Host(WharfAggregate):
 
     @event(Recovered)
     def _recovered(self, state: str) -> None:
-        self.state = state
+        self.state = cast(HostState, state)

@@ -68,3 +68,15 @@ def normal_time(stamp: str) -> str:
         moment = datetime.fromisoformat(f"{head}{zone}").astimezone(UTC)
         head = moment.strftime("%Y-%m-%dT%H:%M:%S")
     return f"{head}.{(digits + '000000000')[:9]}Z"
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """What a container's kept log lost to rotation."""
+
+    lines: int = 0  # lines rotated out
+    engine_gaps: int = 0  # of them, marks where the engine had discarded lines unread
+
+    @property
+    def total(self) -> int:
+        return self.lines

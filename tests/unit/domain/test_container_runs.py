@@ -13,9 +13,9 @@ T1, T2, T3 = "2026-11-26T10:00:00.1Z", "2026-11-26T10:00:05.2Z", "2026-11-26T10:
 
 
 def container(policy: str = "on-failure") -> Container:
-    made = Container(id=uuid4(), tenant_id=uuid4(), name="c", spec={"restart_policy": policy},
-                     cpu_millis=100, memory_mib=64, desired="running", actor="test",
-                     cause="test")
+    made = Container(id=uuid4(), tenant_id=uuid4(), name="c",
+                     spec={"image": "busybox", "restart_policy": policy}, cpu_millis=100,
+                     memory_mib=64, desired="running", actor="test", cause="test")
     made.stamp("system:scheduler", "test")
     return made
 

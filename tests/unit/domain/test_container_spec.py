@@ -1,23 +1,52 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
-from wharf.domain.container_spec import validate_spec
+from wharf.domain.container_spec import (
+    ContainerSpec,
+    HealthCheck,
+    Mount,
+    Port,
+    SecretRef,
+    validate_spec,
+)
 from wharf.domain.errors import InvalidInput
 
 
 def test_minimal_spec_is_normalised() -> None:
     spec = validate_spec({"image": "busybox"})
-    assert spec["image"] == "busybox"
-    assert spec["restart_policy"] == "no"
-    assert spec["env"] == {} and spec["ports"] == [] and spec["secrets"] == []
+    assert spec == ContainerSpec(image="busybox")
+    assert spec.restart_policy == "no" and spec.health_check is None
+    assert spec.env == {} and spec.ports == () and spec.secrets == ()
 
 
 def test_secret_reference_gets_an_env_name() -> None:
     spec = validate_spec({"image": "busybox", "secrets": [{"name": "db-password"}]})
-    assert spec["secrets"] == [{"name": "db-password", "env": "DB_PASSWORD"}]
+    assert spec.secrets == (SecretRef(name="db-password", env="DB_PASSWORD"),)
+
+
+def test_a_spec_survives_the_trip_through_an_event() -> None:
+    """What an event stores is read back as the same spec (and a spec stored before
+    health checks existed reads back without one)."""
+    spec = validate_spec({
+        "image": "nginx:1", "command": ["nginx"], "env": {"A": "1"},
+        "secrets": [{"name": "key", "env": "KEY"}],
+        "ports": [{"container_port": 80, "host_port": 20080}],
+        "volumes": [{"volume": "data", "path": "/data", "read_only": True}],
+        "cpu_millis": 500, "restart_policy": "always",
+        "health_check": {"test": ["wget", "-q", "localhost"], "interval_s": 5},
+    })
+    assert spec.ports == (Port(80, "tcp", 20080, True),)
+    assert spec.volumes == (Mount("data", "/data", True),)
+    assert spec.health_check == HealthCheck(test=("wget", "-q", "localhost"), interval_s=5)
+    data = spec.to_data()
+    assert json.loads(json.dumps(data)) == data
+    assert ContainerSpec.from_data(data) == spec
+    old = {k: v for k, v in data.items() if k != "health_check"}
+    assert ContainerSpec.from_data(old).health_check is None
 
 
 @pytest.mark.parametrize(
@@ -40,6 +69,12 @@ def test_secret_reference_gets_an_env_name() -> None:
         ({"image": "busybox", "memory_mib": "lots"}, "memory_mib"),
         ({"image": "busybox", "restart_policy": "sometimes"}, "restart_policy"),
         ({"image": "busybox", "colour": "blue"}, "colour"),
+        ({"image": "busybox", "ports": {"80": 80}}, "ports"),
+        ({"image": "busybox", "health_check": {"test": []}}, "health_check.test"),
+        ({"image": "busybox", "health_check": {"test": ["true"], "retries": 0}},
+         "health_check.retries"),
+        ({"image": "busybox", "health_check": {"test": ["true"], "every": 1}},
+         "health_check.every"),
     ],
 )
 def test_bad_specs_name_the_field(raw: dict[str, Any], field: str) -> None:

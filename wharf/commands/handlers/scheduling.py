@@ -6,8 +6,7 @@ a restarted scheduler records nothing twice.
 
 from __future__ import annotations
 
-from typing import Any
-
+from wharf.commands.answers import Placed, RestartDecided, TermTaken
 from wharf.commands.context import Context, Decision, Outcome
 from wharf.commands.messages import (
     EnforceDiskLimit,
@@ -33,9 +32,10 @@ from wharf.domain.tenant import Tenant
 from wharf.domain.volume import Volume
 
 
-def _if_changed(aggregate: WharfAggregate, changed: bool, **data: Any) -> Decision:
+def _if_changed(aggregate: WharfAggregate, changed: bool,
+                answer: RestartDecided | None = None) -> Decision:
     """Saves the aggregate only when the report changed it: a repeat records nothing."""
-    return Decision([aggregate] if changed else [], Outcome(id=aggregate.id, data=data))
+    return Decision([aggregate] if changed else [], Outcome(id=aggregate.id, answer=answer))
 
 
 def place_container(ctx: Context, cmd: PlaceContainer) -> Decision:
@@ -44,23 +44,23 @@ def place_container(ctx: Context, cmd: PlaceContainer) -> Decision:
     if container.host_id is not None and not cmd.move:
         # A pass that acted on a read side without its own last decision (a restarted
         # scheduler, say) keeps that decision instead of making a second one.
-        return Decision([], Outcome(id=container.id, data={"host_id": str(container.host_id)}))
+        return Decision([], Outcome(id=container.id, answer=Placed(str(container.host_id))))
     host = ctx.load(Host, cmd.host_id, "host")
     if host.state != "active":
         raise Conflict(f"host {host.name} is {host.state}")
     # Its volumes live where it runs: the first container to mount one binds it there.
     tenant = ctx.load(Tenant, container.tenant_id, "tenant")
     volumes: list[WharfAggregate] = []
-    for mount in container.spec.get("volumes", []):
-        reserved = tenant.volumes.get(mount["volume"])
+    for name in container.spec.volume_names:
+        reserved = tenant.volumes.get(name)
         if reserved is None:
-            raise Conflict(f"volume {mount['volume']} does not exist")
+            raise Conflict(f"volume {name} does not exist")
         volume = ctx.load(Volume, reserved["id"], "volume")
         if volume.place(host.id):
             volumes.append(volume)
     changed = container.place(host.id)
     return Decision([container, *volumes] if changed else volumes,
-                    Outcome(id=container.id, data={"host_id": str(host.id)}))
+                    Outcome(id=container.id, answer=Placed(str(host.id))))
 
 
 def mark_unschedulable(ctx: Context, cmd: MarkUnschedulable) -> Decision:
@@ -74,7 +74,7 @@ def record_run(ctx: Context, cmd: RecordRun) -> Decision:
     container = ctx.load(Container, cmd.container_id, "container")
     recorded = container.observe(cmd.generation, cmd.started_at, cmd.finished_at, cmd.running,
                                  cmd.exit_code, cmd.oom_killed, cmd.ports, cmd.paused)
-    return _if_changed(container, bool(recorded), recorded=recorded)
+    return _if_changed(container, bool(recorded))
 
 
 def restart_container(ctx: Context, cmd: RestartContainer) -> Decision:
@@ -83,7 +83,7 @@ def restart_container(ctx: Context, cmd: RestartContainer) -> Decision:
     changed = container.restart(cmd.after_finished_at)
     # Due also when an earlier pass recorded this restart but died before starting it.
     due = container.restarted_after == cmd.after_finished_at
-    return _if_changed(container, changed, attempt=container.restarts, due=due)
+    return _if_changed(container, changed, RestartDecided(container.restarts, due))
 
 
 def record_removed(ctx: Context, cmd: RecordRemoved) -> Decision:
@@ -124,7 +124,7 @@ def take_leadership(ctx: Context, cmd: TakeLeadership) -> Decision:
     else:
         leadership = ctx.new(Leadership, id=Leadership.ID)
     term = leadership.take(cmd.holder)
-    return Decision([leadership], Outcome(id=leadership.id, data={"term": term}))
+    return Decision([leadership], Outcome(id=leadership.id, answer=TermTaken(term)))
 
 
 def record_failure(ctx: Context, cmd: RecordFailure) -> Decision:
@@ -151,8 +151,7 @@ def enforce_disk_limit(ctx: Context, cmd: EnforceDiskLimit) -> Decision:
     since = container.disk_over_since
     if cmd.volume is not None:
         reserved = ctx.load(Tenant, container.tenant_id, "tenant").volumes.get(cmd.volume)
-        if reserved is None or cmd.volume not in [v["volume"] for v in
-                                                  container.spec.get("volumes", [])]:
+        if reserved is None or cmd.volume not in container.spec.volume_names:
             raise Conflict(f"container {container.name} does not mount volume {cmd.volume}")
         since = ctx.load(Volume, reserved["id"], "volume").disk_over_since
     return _if_changed(container, container.enforce_disk_limit(since, cmd.volume))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from uuid import UUID
 
+from wharf.commands.answers import PlanAdded, TenantCreated
 from wharf.commands.context import Context, Decision, Outcome
 from wharf.commands.handlers.access import new_token
 from wharf.commands.messages import (
@@ -37,7 +38,7 @@ def add_plan(ctx: Context, cmd: AddPlan) -> Decision:
         log_retention_hours=cmd.log_retention_hours, description=cmd.description,
         self_service=cmd.self_service,
     ))
-    return Decision([catalog], Outcome(data={"name": plan.name, "version": plan.version}))
+    return Decision([catalog], Outcome(answer=PlanAdded(plan.name, plan.version)))
 
 
 def create_tenant(ctx: Context, cmd: CreateTenant) -> Decision:
@@ -56,7 +57,7 @@ def create_tenant(ctx: Context, cmd: CreateTenant) -> Decision:
                               tenant.member_epoch(owner))
     ctx.keys.create(tenant_id)
     return Decision([tenant, token], Outcome(id=tenant_id, token=secret,
-                                             data={"token_id": token.id}))
+                                             answer=TenantCreated(str(token.id))))
 
 
 def change_plan(ctx: Context, cmd: ChangePlan) -> Decision:

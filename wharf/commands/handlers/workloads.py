@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from uuid import uuid4
 
+from wharf.commands.answers import BackupAsked
 from wharf.commands.context import Context, Decision, Outcome
 from wharf.commands.messages import (
     BackupVolume,
@@ -28,16 +29,16 @@ def create_container(ctx: Context, cmd: CreateContainer) -> Decision:
     spec = validate_spec(cmd.spec)
     tenant = ctx.tenant(cmd.tenant_id, MANAGE_WORKLOADS)
     plan = ctx.plan_of(tenant)
-    cpu = spec["cpu_millis"] or plan.default_cpu_millis
-    memory = spec["memory_mib"] or plan.default_memory_mib
+    cpu = spec.cpu_millis or plan.default_cpu_millis
+    memory = spec.memory_mib or plan.default_memory_mib
     container_id = uuid4()
     tenant.reserve_container(
         plan, name, container_id,
         Resources(containers=1, cpu_millis=cpu, memory_mib=memory),
-        [v["volume"] for v in spec["volumes"]],
+        spec.volume_names,
     )
     container = ctx.new(
-        Container, tenant_id=tenant.id, name=name, spec=spec, cpu_millis=cpu,
+        Container, tenant_id=tenant.id, name=name, spec=spec.to_data(), cpu_millis=cpu,
         memory_mib=memory, desired="running" if cmd.start else "stopped", id=container_id,
     )
     return Decision([tenant, container], Outcome(id=container_id))
@@ -104,7 +105,7 @@ def backup_volume(ctx: Context, cmd: BackupVolume) -> Decision:
     ctx.tenant(volume.tenant_id, MANAGE_WORKLOADS)
     backup_id = str(uuid4())
     volume.request_backup(backup_id)
-    return Decision([volume], Outcome(id=volume.id, data={"backup_id": backup_id}))
+    return Decision([volume], Outcome(id=volume.id, answer=BackupAsked(backup_id)))
 
 
 def restore_volume(ctx: Context, cmd: RestoreVolume) -> Decision:

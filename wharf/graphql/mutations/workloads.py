@@ -8,6 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from wharf.commands import messages as m
+from wharf.commands.answers import BackupAsked
 from wharf.commands.context import Outcome
 from wharf.graphql.context import Context, parse_id
 from wharf.graphql.errors import Error
@@ -45,6 +46,16 @@ class MountInput:
     read_only: bool = False
 
 
+@strawberry.input(description="A command run inside the container (no shell: the first "
+                              "item is the program); healthy while it exits 0.")
+class HealthCheckInput:
+    test: list[str]
+    interval_s: int = 30
+    timeout_s: int = 10
+    retries: int = 3
+    start_period_s: int = 0
+
+
 @strawberry.input
 class CreateContainerInput:
     name: str
@@ -59,6 +70,7 @@ class CreateContainerInput:
     memory_mib: int | None = None
     volumes: list[MountInput] | None = None
     restart_policy: str = "no"
+    health_check: HealthCheckInput | None = None
     start: bool = True
     client_request_id: str | None = None
 
@@ -99,6 +111,7 @@ def _spec(data: CreateContainerInput) -> dict[str, Any]:
         "volumes": [{"volume": v.volume, "path": v.path, "read_only": v.read_only}
                     for v in data.volumes or []],
         "restart_policy": data.restart_policy,
+        **({"health_check": vars(data.health_check)} if data.health_check else {}),
     }
 
 
@@ -256,7 +269,8 @@ class WorkloadMutations:
         self, info: Info[Context, Any], input: VolumeIdInput
     ) -> BackupVolumeResult:
         def done(read: Reader, outcome: Outcome) -> BackupRequested:
-            return BackupRequested(backup_id=strawberry.ID(outcome.data["backup_id"]),
+            asked = outcome.answer_as(BackupAsked)
+            return BackupRequested(backup_id=strawberry.ID(asked.backup_id),
                                    volume=_volume(read, outcome).volume,
                                    position=outcome.position)
 

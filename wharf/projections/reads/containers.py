@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+from wharf.domain.container import Desired, Observed
+from wharf.domain.container_spec import ContainerSpec
 from wharf.projections.reads import Page, Reader, keyset_page
 
 
@@ -17,11 +19,11 @@ class ContainerRow:
     tenant_id: str
     name: str
     image: str
-    spec: dict[str, Any]
+    spec: ContainerSpec
     cpu_millis: int
     memory_mib: int
-    desired: str  # running, stopped, deleted
-    observed: str  # pending, running, paused, exited, removed
+    desired: Desired
+    observed: Observed
     host_id: str | None
     exit_code: int | None
     oom_killed: bool | None
@@ -42,7 +44,9 @@ class ContainerRow:
     def of(cls, row: dict[str, Any]) -> ContainerRow:
         return cls(**{
             **row,
-            "spec": json.loads(row["spec"]),
+            "spec": ContainerSpec.from_data(json.loads(row["spec"])),
+            "desired": cast(Desired, row["desired"]),
+            "observed": cast(Observed, row["observed"]),
             "oom_killed": None if row["oom_killed"] is None else bool(row["oom_killed"]),
             "ports": json.loads(row["ports"]),
             "unschedulable": json.loads(row["unschedulable"] or "{}"),
