@@ -7,7 +7,8 @@ import time
 
 from bench.common import fill, open_bench_app, scratch_store
 from wharf.infra.store import open_read_models
-from wharf.projections.runner import Projector
+from wharf.projections.catalog import READ_MODELS
+from wharf.projections.consumers import Consumers
 
 BATCH = 5000
 
@@ -32,14 +33,16 @@ def run(events: int = 100_000, kind: str = "postgres") -> list[str]:
         head = app.recorder.max_notification_id() or 0
         raw = select_and_decode(app, head)
         view = open_read_models(url)
-        projector = Projector(app, view, batch_size=BATCH)
+        consumers = Consumers(app, view, batch_size=BATCH)  # (as `wharf up` catches up)
         started = time.perf_counter()
-        read = projector.catch_up()
+        consumers.catch_up()
+        read = consumers.position
         rate = read / (time.perf_counter() - started)
         view.datastore.close()  # type: ignore[attr-defined]
         app.close()
-    line = (f"catch-up    {kind:<8} {read:,} events into {len(projector.projections)} read "
-            f"models: {rate:8,.0f} events/s   raw select+decode {raw:8,.0f} events/s   "
+    line = (f"catch-up    {kind:<8} {read:,} events into {len(READ_MODELS)} read models "
+            f"({len(consumers.projectors)} consumers): {rate:8,.0f} events/s   "
+            f"raw select+decode {raw:8,.0f} events/s   "
             f"ratio {rate / raw:6.1%}   (goal >= 15,000/s)")
     print(line, flush=True)
     return [line]

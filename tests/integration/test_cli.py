@@ -211,20 +211,23 @@ def test_store_copy_to_a_backup_file_and_verify_it(sqlite_url: str, tmp_path: Pa
     assert "acme" in listing
 
 
-def test_up_runs_the_projector_and_the_purge_timer(sqlite_url: str, tmp_path: Path) -> None:
+def test_the_leader_runs_every_timer_job(sqlite_url: str, tmp_path: Path) -> None:
     from wharf.infra.bootstrap import build
     from wharf.infra.settings import Settings
-    from wharf.schedulers.timers import start_timers
+    from wharf.schedulers.timers import run_timers
 
-    wiring = build(Settings.from_env({"WHARF_HOME": str(tmp_path),
-                                      "WHARF_DATABASE_URL": sqlite_url}))
-    timers = start_timers(wiring.app, wiring.view)
-    try:
-        job = timers.get_job("purge-closed-tenants")
-        assert job is not None and job.next_run_time is not None
-    finally:
-        timers.shutdown(wait=False)
-        wiring.close()
+    with build(Settings.from_env({"WHARF_HOME": str(tmp_path),
+                                  "WHARF_DATABASE_URL": sqlite_url,
+                                  "WHARF_DISK_EVERY": "7"})) as wiring:
+        timers = run_timers(wiring.timers())
+        try:
+            jobs = {job.id: job for job in timers.get_jobs()}
+            assert set(jobs) == {"disk-limits", "sample-metrics", "prune-networks",
+                                 "purge-expired-logs", "purge-closed-tenants"}
+            assert all(job.next_run_time is not None for job in jobs.values())
+            assert jobs["disk-limits"].trigger.interval.total_seconds() == 7
+        finally:
+            timers.shutdown(wait=False)
 
 
 def free_port() -> int:

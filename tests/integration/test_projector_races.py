@@ -80,11 +80,13 @@ def test_a_batch_prepared_before_another_projector_moved_is_not_applied(
     try:
         write_containers(first, 50)
         head = first.app.recorder.max_notification_id() or 0
-        stale = first.projector._prepare(0, None, None)
+        mine = first.projector.projectors["workloads"]
+        theirs = second.projector.projectors["workloads"]
+        stale = mine._prepare(0, None, None)
         assert stale is not None
-        second.projector.batch_size = 20
-        assert second.projector.run_once() > 0  # B commits the first 20 events
-        assert first.projector._apply(stale) is False  # A's batch from 0 is refused
+        theirs.batch_size = 20
+        assert theirs.run_once() > 0  # B commits the first 20 events
+        assert mine._apply(stale) is False  # A's batch from 0 is refused
         first.projector.catch_up()
         assert first.projector.position == head
         _, diffs = verify(first.app, first.view, store_url)

@@ -16,11 +16,10 @@ from strawberry.types import Info
 from wharf.commands.actors import Actor
 from wharf.domain.errors import Forbidden
 from wharf.graphql.errors import ClientError
-from wharf.infra.bootstrap import Wiring
+from wharf.graphql.ports import Backend, Models
 from wharf.projections.reads import Reader
 from wharf.projections.reads import tenants as tenant_reads
 from wharf.projections.reads.tenants import TenantRow
-from wharf.projections.runner import read_side_position, wait_for_position
 
 T = TypeVar("T")
 READ_SIDE_TIMEOUT = 10.0
@@ -38,10 +37,9 @@ class ReadSideBehind(ClientError):
 
 @dataclass
 class Context:
-    wiring: Wiring
+    backend: Backend
     actor: Actor | None
     min_position: int = 0
-    in_process_projector: bool = True
     connection_params: dict[str, Any] | None = None  # graphql-transport-ws connection_init
     address: str = "unknown"  # the caller's address, for per-address limits
     # Made per request, so one request's batching never serves another's caller.
@@ -85,67 +83,53 @@ class Context:
         """Waits (up to `timeout`) for the read side to pass `after`; returns its position.
         Holds no thread while it waits."""
         with anyio.move_on_after(timeout):
-            await self._reached(after + 1)
+            await self.backend.read_side.reached(after + 1)
         return await self.position()
 
-    async def position(self) -> int:
-        if self.in_process_projector:
-            return self.wiring.projector.position
-        return await anyio.to_thread.run_sync(read_side_position, self.wiring.view)
+    async def position(self, models: Models = None) -> int:
+        return await anyio.to_thread.run_sync(self.backend.read_side.position, models)
 
-    async def reach(self, position: int) -> None:
-        """Waits, holding no thread, until the read side has reached `position`;
-        ReadSideBehind past READ_SIDE_TIMEOUT."""
+    async def reach(self, position: int, models: Models = None) -> None:
+        """Waits, holding no thread, until the read side (`models` of it) has reached
+        `position`; ReadSideBehind past READ_SIDE_TIMEOUT."""
         if position <= 0:
             return
         try:
             with anyio.fail_after(READ_SIDE_TIMEOUT):
-                await self._reached(position)
+                await self.backend.read_side.reached(position, models)
         except TimeoutError:
-            raise ReadSideBehind(position, await self.position()) from None
-
-    async def _reached(self, position: int) -> None:
-        if self.in_process_projector:
-            await self.wiring.projector.reached(position)
-            return
-        delay = 0.005
-        while await anyio.to_thread.run_sync(read_side_position, self.wiring.view) < position:
-            await anyio.sleep(delay)
-            delay = min(delay * 2, 0.2)
+            raise ReadSideBehind(position, await self.position(models)) from None
 
     @contextlib.asynccontextmanager
     async def tenant_news(self, tenant_id: str) -> AsyncIterator[TenantNews]:
         """Entered before reading, so that news committed meanwhile is not missed; its
         `wait` returns when the tenant's rows change (or at the timeout). Without the
         projector in this process, a short sleep stands in for the news."""
-        projector = self.wiring.projector
-        future = projector.watch_tenant(tenant_id) if self.in_process_projector else None
+        read_side = self.backend.read_side
+        future = read_side.watch_tenant(tenant_id)
         try:
             yield TenantNews(future)
         finally:
             if future is not None:
-                projector.unwatch_tenant(tenant_id, future)
+                read_side.unwatch_tenant(tenant_id, future)
 
-    def wait_for(self, position: int) -> None:
-        """Blocks (in a mutation's worker thread) until the read side has reached
-        `position`, the command's own write: moments, unless the projector is stuck."""
+    def wait_for(self, position: int, models: Models = None) -> None:
+        """Blocks (in a mutation's worker thread) until `models` of the read side have
+        reached `position`, the command's own write: moments, unless a consumer is
+        stuck."""
         if position <= 0:
             return
+        read_side = self.backend.read_side
         try:
-            if self.in_process_projector:
-                self.wiring.projector.wait(position, READ_SIDE_TIMEOUT)
-            else:
-                wait_for_position(self.wiring.view, position, READ_SIDE_TIMEOUT)
+            read_side.wait(position, READ_SIDE_TIMEOUT, models)
         except TimeoutError:
-            raise ReadSideBehind(position, self.wiring.projector.position
-                                 if self.in_process_projector
-                                 else read_side_position(self.wiring.view)) from None
+            raise ReadSideBehind(position, read_side.position(models)) from None
 
     @property
     def reader(self) -> Reader:
         """The read side as it is (for a worker thread that has waited already), asked
         only what a store can be asked."""
-        return _Checked(self.wiring.view)
+        return _Checked(self.backend.read_side.reader)
 
 
 @dataclass

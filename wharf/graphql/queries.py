@@ -12,10 +12,9 @@ from strawberry.types import Info
 from wharf.domain.loglines import normal_time
 from wharf.graphql.context import Context, parse_id
 from wharf.graphql.errors import ClientError
-from wharf.graphql.pagination import connection
+from wharf.graphql.pagination import Connection, connection
 from wharf.graphql.types import (
     AuditEntry,
-    Connection,
     Container,
     Host,
     LogLine,
@@ -106,7 +105,7 @@ class Query:
         if not await owned_container(info.context, id):
             return None
         lines = await anyio.to_thread.run_sync(
-            info.context.wiring.logs.read, str(parse_id(id)), tail, since)
+            info.context.backend.logs.read, str(parse_id(id)), tail, since)
         return [LogLine(time=line.time, text=line.text) for line in lines]
 
     @strawberry.field(description=(
@@ -121,7 +120,7 @@ class Query:
     ) -> list[MetricPoint] | None:
         context = info.context
         actor = context.require_actor()
-        now = context.wiring.app.clock.now()
+        now = context.backend.clock.now()
         end = _time("to", to) if to else now
         start = _time("from", from_) if from_ else end - timedelta(hours=1)
         if not 1 <= step <= MAX_STEP:
@@ -137,7 +136,7 @@ class Query:
         if not visible:
             return None
         points = await anyio.to_thread.run_sync(
-            context.wiring.metrics.points, str(parse_id(target)), start, end, step, now)
+            context.backend.metrics.points, str(parse_id(target)), start, end, step, now)
         return [MetricPoint(at=p["at"], cpu_percent=p["cpu_percent"],
                             memory_bytes=p["memory_bytes"], rx_bytes=p["rx_bytes"],
                             tx_bytes=p["tx_bytes"]) for p in points]

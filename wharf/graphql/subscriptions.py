@@ -61,7 +61,7 @@ class Subscription:
         if not await owned_container(context, id):
             return
         container_id = str(parse_id(id))
-        logs = context.wiring.logs
+        logs = context.backend.logs
         last = since if since is not None else await anyio.to_thread.run_sync(
             logs.cursor, container_id)
         expected = None  # the index of the next line, once the first read placed us

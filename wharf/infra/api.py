@@ -33,12 +33,13 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from wharf.graphql.context import Context
 from wharf.graphql.schema import build_schema
+from wharf.infra.backend import WharfBackend
 from wharf.infra.bootstrap import Wiring
 from wharf.infra.gate import Gate, Refusal
 from wharf.infra.http_guard import GraphQLGuard, admitted, client_address, min_position
 from wharf.infra.ratelimit import AuthFailures, TokenBuckets
 from wharf.infra.sessions import GuardedHandler, SessionLimits, Sessions
-from wharf.projections.runner import read_side_position
+from wharf.projections.consumers import read_side_position
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +57,12 @@ class Limits:
 
 
 class WharfGraphQL(GraphQL[Context, None]):
-    def __init__(self, wiring: Wiring, embedded: bool, dev: bool, sessions: Sessions) -> None:
+    def __init__(self, backend: WharfBackend, dev: bool, sessions: Sessions) -> None:
         super().__init__(build_schema(dev=dev), graphql_ide="graphiql" if dev else None,
                          allow_queries_via_get=False,
                          subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
                          connection_init_wait_timeout=timedelta(seconds=10))
-        self.wiring = wiring
-        self.embedded = embedded
+        self.backend = backend
         self.graphql_transport_ws_handler_class = type(
             "WharfTransportWS", (GuardedHandler,), {"sessions": sessions})
 
@@ -83,8 +83,7 @@ class WharfGraphQL(GraphQL[Context, None]):
         Wharf-Min-Position; over WebSocket the handler lets it in (sessions.py)."""
         admission = admitted(request.scope)
         actor = admission.actor if admission is not None else None
-        return Context(self.wiring, actor, min_position(request.scope),
-                       in_process_projector=self.embedded,
+        return Context(self.backend, actor, min_position(request.scope),
                        address=client_address(request.scope))
 
 
@@ -96,7 +95,8 @@ def create_app(
     gate = Gate(wiring.app.authenticate, TokenBuckets(limits.rate, limits.burst),
                 failures or AuthFailures())
     sessions = Sessions(gate, limits.sessions)
-    graphql = WharfGraphQL(wiring, embedded, dev, sessions)
+    backend = wiring.backend(embedded)
+    graphql = WharfGraphQL(backend, dev, sessions)
 
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok")
@@ -164,7 +164,9 @@ def create_app(
         lifespan=lifespan,
         middleware=[Middleware(
             GraphQLGuard, gate=gate, max_body=limits.max_body,
-            read_timeout=limits.read_timeout, read_side=lambda: wiring.projector.position,
+            read_timeout=limits.read_timeout,
+            # (cheap in-process; another process's read side is asked only past it)
+            read_side=lambda: wiring.projector.position if embedded else 0,
             log_head=lambda: wiring.app.recorder.max_notification_id() or 0)],
     )
 

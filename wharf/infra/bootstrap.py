@@ -1,15 +1,25 @@
-"""Wire once: the one function that builds Wharf for production and tests alike."""
+"""The composition root: where every process's parts are made, and closed.
+
+`build` makes the parts every process shares (the write side, the read side and its
+consumers, the log files, the metrics store) as a `Wiring`, a context manager that closes
+whatever was made from it; `backend`, `scheduler` and `timers` make the parts of the
+processes that need them (the API, the scheduler, the leader's timer jobs), each closed
+with the wiring. Tests build it the same way.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
+from typing import Self
 
 from wharf.commands.application import Wharf
 from wharf.commands.ports import Clock, DataKeys
+from wharf.infra.backend import InProcessReadSide, PolledReadSide, WharfBackend
 from wharf.infra.keystore import DatabaseDataKeys, KeyEncryptionKey
 from wharf.infra.logstore import LogStore
 from wharf.infra.metrics_store import MetricsStore
@@ -22,8 +32,22 @@ from wharf.infra.store import (
     sqlite_path,
     with_schema_retry,
 )
-from wharf.projections.runner import Projector
+from wharf.projections.catalog import WORKLOAD_MODELS
+from wharf.projections.consumers import Consumers, wait_for_position
 from wharf.projections.views import ReadModelStore
+from wharf.schedulers.disk import enforce_disk_limits
+from wharf.schedulers.logs import LogCollector
+from wharf.schedulers.metrics import sample_running
+from wharf.schedulers.networks import prune_networks
+from wharf.schedulers.purge import purge_due_tenants
+from wharf.schedulers.retention import purge_expired_logs
+from wharf.schedulers.scheduler import Scheduler
+from wharf.schedulers.timers import (
+    LOG_RETENTION_EVERY_SECONDS,
+    NETWORK_PRUNE_EVERY_SECONDS,
+    PURGE_EVERY_SECONDS,
+    Timer,
+)
 
 
 @dataclass
@@ -31,14 +55,78 @@ class Wiring:
     settings: Settings
     app: Wharf
     view: ReadModelStore
-    projector: Projector
+    projector: Consumers  # every consumer of the log, each with its own position
     logs: LogStore
     metrics: MetricsStore
+    _closing: contextlib.ExitStack = field(default_factory=contextlib.ExitStack, repr=False)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     def close(self) -> None:
-        self.projector.stop()
-        self.app.close()
-        self.view.datastore.close()  # type: ignore[attr-defined]
+        """Closes what was made from the wiring (newest first), then the stores."""
+        try:
+            self._closing.close()
+        finally:
+            self.projector.stop()
+            self.app.close()
+            self.view.datastore.close()  # type: ignore[attr-defined]
+
+    def backend(self, embedded: bool) -> WharfBackend:
+        """The API's backend: with the consumers in this process (`embedded`, as
+        `wharf up` runs) or in another (`wharf api` beside `wharf projector`)."""
+        read_side = (InProcessReadSide(self.projector, self.view) if embedded
+                     else PolledReadSide(self.view))
+        return WharfBackend(self.app, read_side, self.logs, self.metrics)
+
+    def scheduler(self, in_process: bool) -> Scheduler:
+        """The scheduler on real engines; it waits for the read models it plans from,
+        woken by the consumers when they run `in_process`, polling them otherwise."""
+        from wharf.infra.docker_driver import DockerEngine
+
+        settings = self.settings
+        if in_process:
+            def wait(position: int) -> None:
+                self.projector.wait(position, 30, WORKLOAD_MODELS)
+        else:
+            def wait(position: int) -> None:
+                wait_for_position(self.view, position, 30, WORKLOAD_MODELS)
+
+        installation = self.app.installation
+
+        def engine_for(endpoint: str) -> DockerEngine:
+            return DockerEngine(endpoint, installation)
+
+        scheduler = Scheduler(self.app, self.view, engine_for, self.app.clock, wait,
+                              strategy=settings.placement, host_grace=settings.host_grace,
+                              backups=settings.home / "backups",
+                              collector=LogCollector(self.logs))
+        if in_process:
+            self.projector.listeners.append(lambda _: scheduler.nudge())
+        self._closing.callback(scheduler.close)
+        return scheduler
+
+    def timers(self) -> list[Timer]:
+        """The leader's timer jobs, their engine clients closed with the wiring."""
+        from wharf.infra.scheduling import StatsEngines
+
+        engines = self._closing.enter_context(StatsEngines(self.app.installation))
+        settings, app, view = self.settings, self.app, self.view
+        return [
+            Timer("disk-limits", settings.disk_every, enforce_disk_limits,
+                  (app, view, engines, app.clock, timedelta(seconds=settings.disk_grace))),
+            Timer("sample-metrics", settings.metrics_every, sample_running,
+                  (view, engines, self.metrics, app.clock)),
+            Timer("prune-networks", NETWORK_PRUNE_EVERY_SECONDS, prune_networks,
+                  (view, engines)),
+            Timer("purge-expired-logs", LOG_RETENTION_EVERY_SECONDS, purge_expired_logs,
+                  (app, view, self.logs, app.clock)),
+            Timer("purge-closed-tenants", PURGE_EVERY_SECONDS, purge_due_tenants,
+                  (app, view, app.clock)),
+        ]
 
 
 def open_app(
@@ -73,7 +161,7 @@ def build(
     app = open_app(settings.database_url, clock=clock, keys=keys, pool_size=pool_size)
     app.seed()
     view = open_read_models(settings.database_url, pool_size)
-    projector = Projector(app, view)
+    projector = Consumers(app, view)
     app.on_saved = projector.nudge
     return Wiring(settings, app, view, projector, LogStore(settings.home / "logs"),
                   MetricsStore(view))

@@ -5,7 +5,6 @@ operator token in WHARF_HOME)."""
 from __future__ import annotations
 
 import json
-import os
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -27,8 +26,7 @@ class Client:
 
     @classmethod
     def from_env(cls, settings: Settings) -> Client:
-        url = os.environ.get("WHARF_URL") or f"http://{settings.listen}"
-        token = os.environ.get("WHARF_TOKEN")
+        url, token = settings.url, settings.token
         if not token:
             path = settings.home / "operator-token"
             if not path.exists():

@@ -19,12 +19,12 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from wharf.domain.loglines import (
     ENGINE_GAP,
+    Dropped,
     LogLine,
     dropped_marker,
     normal_time,
@@ -35,16 +35,6 @@ FILE_BYTES = 1024 * 1024  # a log file is rotated at this size
 FILES = 5  # current plus four rotated: at most about 5 MiB per container
 MAX_LINE = 16 * 1024  # characters kept of one line (Docker splits longer ones itself)
 DROPPED = "dropped"
-
-
-@dataclass(frozen=True)
-class Dropped:
-    lines: int = 0  # lines rotated out
-    engine_gaps: int = 0  # of them, marks where the engine had discarded lines unread
-
-    @property
-    def total(self) -> int:
-        return self.lines
 
 
 class LogStore:

@@ -20,7 +20,8 @@ import psycopg
 from wharf.commands.application import Wharf
 from wharf.infra.store import eventsourcing_env, kind_of, open_read_models, sqlite_path
 from wharf.projections.catalog import READ_MODELS, tables
-from wharf.projections.runner import Projector, read_side_position
+from wharf.projections.consumers import read_side_position
+from wharf.projections.runner import Projector
 from wharf.projections.views import ReadModelStore
 
 

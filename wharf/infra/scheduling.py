@@ -1,5 +1,5 @@
-"""Wiring the scheduler to real engines: the Docker driver, hosts from the settings, and
-the read-side wait that fits the process (in-process notification or polling)."""
+"""Real engines for the parts that need them: registering the configured ones as hosts,
+one client per engine for the timer jobs, and an engine's capacity for the API."""
 
 from __future__ import annotations
 
@@ -9,45 +9,18 @@ import threading
 
 from wharf.commands import messages as m
 from wharf.commands.actors import Actor
-from wharf.commands.ports import SystemClock
+from wharf.commands.application import Wharf
 from wharf.domain.errors import Conflict, InvalidInput
 from wharf.domain.host import check_endpoint
-from wharf.infra.bootstrap import Wiring
 from wharf.infra.docker_driver import DockerEngine
-from wharf.projections.runner import wait_for_position
-from wharf.schedulers.logs import LogCollector
 from wharf.schedulers.ports import Capacity, EngineError
-from wharf.schedulers.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 
 LOCAL_ENGINE = "unix:///var/run/docker.sock"
 
 
-def build_scheduler(wiring: Wiring, in_process: bool) -> Scheduler:
-    settings = wiring.settings
-    if in_process:
-        def wait(position: int) -> None:
-            wiring.projector.wait(position, 30)
-    else:
-        def wait(position: int) -> None:
-            wait_for_position(wiring.view, position, 30)
-
-    installation = wiring.app.installation
-
-    def engine_for(endpoint: str) -> DockerEngine:
-        return DockerEngine(endpoint, installation)
-
-    scheduler = Scheduler(wiring.app, wiring.view, engine_for, SystemClock(), wait,
-                          strategy=settings.placement, host_grace=settings.host_grace,
-                          backups=settings.home / "backups",
-                          collector=LogCollector(wiring.logs))
-    if in_process:
-        wiring.projector.listeners.append(scheduler.nudge)
-    return scheduler
-
-
-def register_engines(wiring: Wiring, endpoints: tuple[str, ...]) -> list[str]:
+def register_engines(app: Wharf, endpoints: tuple[str, ...]) -> list[str]:
     """Registers each answering engine as a public host, its capacity read from the
     engine. Returns the endpoints registered now or before; skips the silent ones."""
     ready = []
@@ -62,7 +35,7 @@ def register_engines(wiring: Wiring, endpoints: tuple[str, ...]) -> list[str]:
         finally:
             engine.close()
         with contextlib.suppress(Conflict):  # registered on an earlier start
-            wiring.app.handle(m.RegisterHost(
+            app.handle(m.RegisterHost(
                 actor=Actor.system("setup"), endpoint=endpoint, name=endpoint,
                 cpu_millis=capacity.cpu_millis, memory_mib=capacity.memory_mib))
         ready.append(endpoint)
@@ -95,10 +68,6 @@ class StatsEngines:
 
     def __exit__(self, *_: object) -> None:
         self.close()
-
-
-def stats_engines(wiring: Wiring) -> StatsEngines:
-    return StatsEngines(wiring.app.installation)
 
 
 def engine_capacity(endpoint: str) -> Capacity:

@@ -1,67 +1,147 @@
-"""Settings: read once from the environment into a frozen object and passed down."""
+"""Settings: read once from the environment into a frozen object and passed down.
+
+Each field names its environment variable and says what it does; `wharf --help` lists
+them from here (`described()`), so the help cannot forget one.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+ON = ("1", "true", "yes", "on")
+OFF = ("0", "false", "no", "off")
+
+
+def _setting(env: str, default: Any, help: str, shown: str | None = None,
+             choices: tuple[str, ...] = ()) -> Any:
+    return field(default=default,
+                 metadata={"env": env, "help": help, "shown": shown, "choices": choices})
 
 
 @dataclass(frozen=True)
 class Settings:
-    home: Path
-    database_url: str
-    listen: str
-    dev: bool
-    docker_hosts: tuple[str, ...]
-    apps_domain: str
-    kafka_bootstrap: str | None
-    timezone: str
-    rate_limit: float  # API requests a second per token and per member; 0: no limit
-    placement: str = "spread"  # or "binpack"
-    scheduler_interval: float = 5.0  # seconds between full passes when nothing wakes it
-    host_grace: float = 30.0  # seconds a host's engine may stay silent before it is lost
-    metrics_every: float = 15.0  # seconds between samples of every running container
-    disk_grace: float = 600.0  # seconds a container may stay over its disk limit
-    disk_every: float = 60.0  # seconds between measurements of disk use (docker system df)
-    scheduler: bool = True  # off: `wharf up` runs no scheduler (the API and projector only)
-    trusted_proxies: tuple[str, ...] = ()  # addresses whose X-Forwarded-For is believed
-    max_body: int = 1 << 20  # bytes in one request body (413 beyond)
-    read_timeout: float = 10.0  # seconds a client may take to send a request's head or body
-    ws_per_member: int = 10  # open WebSockets per member (per address: four times as many)
-    subscriptions_per_member: int = 50  # live subscriptions per member (per address: 4x)
-    db_pool: int = 10  # database connections each store (log, read side) may open at most
-    master_key: str | None = None  # base64 key-encryption key (else WHARF_HOME/master.key)
+    home: Path = _setting("WHARF_HOME", Path("./var"), "data directory", shown="./var")
+    database_url: str = _setting(
+        "WHARF_DATABASE_URL", "", "sqlite:///FILE or postgresql://...",
+        shown="sqlite:///WHARF_HOME/wharf.db")
+    listen: str = _setting("WHARF_LISTEN", "127.0.0.1:8080", "the API's address")
+    dev: bool = _setting("WHARF_DEV", False, "on: GraphiQL and introspection")
+    docker_hosts: tuple[str, ...] = _setting(
+        "WHARF_DOCKER_HOSTS", (), "engines `wharf up` registers, comma-separated",
+        shown="unix:///var/run/docker.sock")
+    rate_limit: float = _setting("WHARF_RATE_LIMIT", 50.0,
+                                 "API requests a second per token and per member; 0: none")
+    placement: str = _setting("WHARF_PLACEMENT", "spread", "spread or binpack",
+                              choices=("spread", "binpack"))
+    scheduler_interval: float = _setting(
+        "WHARF_SCHEDULER_INTERVAL", 5.0,
+        "seconds between the scheduler's full passes when nothing wakes it")
+    host_grace: float = _setting(
+        "WHARF_HOST_GRACE", 30.0, "seconds a silent engine has before its host is lost")
+    metrics_every: float = _setting("WHARF_METRICS_EVERY", 15.0,
+                                    "seconds between samples of every running container")
+    disk_grace: float = _setting("WHARF_DISK_GRACE", 600.0,
+                                 "seconds a container may stay over its disk limit")
+    disk_every: float = _setting("WHARF_DISK_EVERY", 60.0,
+                                 "seconds between measurements of disk use")
+    scheduler: bool = _setting("WHARF_SCHEDULER", True,
+                               "off: `wharf up` runs no scheduler and no timers (API only)")
+    trusted_proxies: tuple[str, ...] = _setting(
+        "WHARF_TRUSTED_PROXIES", (),
+        "addresses whose X-Forwarded-For is believed, comma-separated", shown="none")
+    max_body: int = _setting("WHARF_MAX_BODY", 1 << 20, "bytes in one request body")
+    read_timeout: float = _setting(
+        "WHARF_READ_TIMEOUT", 10.0, "seconds a client may take to send a request")
+    ws_per_member: int = _setting(
+        "WHARF_WS_PER_MEMBER", 10, "open WebSockets per member (per address: 4x)")
+    subscriptions_per_member: int = _setting(
+        "WHARF_SUBSCRIPTIONS_PER_MEMBER", 50, "live subscriptions per member (per address: 4x)")
+    db_pool: int = _setting("WHARF_DB_POOL", 10,
+                            "connections each store (log, read side) may open at most")
+    master_key: str | None = _setting(
+        "WHARF_MASTER_KEY", None, "base64 key-encryption key of the secrets",
+        shown="WHARF_HOME/master.key")
+    url: str = _setting("WHARF_URL", "", "the API `wharf logs` talks to",
+                        shown="http://WHARF_LISTEN")
+    token: str | None = _setting("WHARF_TOKEN", None, "the token `wharf logs` sends",
+                                 shown="the operator token in WHARF_HOME")
+
+    def __repr__(self) -> str:  # (no secret in a log or a traceback)
+        shown = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        for secret in ("master_key", "token"):
+            if shown[secret] is not None:
+                shown[secret] = "***"
+        return f"Settings({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """The settings the environment gives; ValueError naming a bad one."""
         env = os.environ if env is None else env
-        home = Path(env.get("WHARF_HOME", "./var")).resolve()
-        return cls(
-            home=home,
-            database_url=env.get("WHARF_DATABASE_URL") or f"sqlite:///{home / 'wharf.db'}",
-            listen=env.get("WHARF_LISTEN", "127.0.0.1:8080"),
-            dev=env.get("WHARF_DEV", "").lower() in ("1", "true", "yes", "on"),
-            docker_hosts=tuple(h for h in env.get("WHARF_DOCKER_HOSTS", "").split(",") if h),
-            apps_domain=env.get("WHARF_APPS_DOMAIN", "apps.localhost"),
-            kafka_bootstrap=env.get("WHARF_KAFKA_BOOTSTRAP") or None,
-            timezone=env.get("WHARF_TIMEZONE", "UTC"),
-            rate_limit=float(env.get("WHARF_RATE_LIMIT", "50")),
-            placement=env.get("WHARF_PLACEMENT", "spread"),
-            scheduler_interval=float(env.get("WHARF_SCHEDULER_INTERVAL", "5")),
-            host_grace=float(env.get("WHARF_HOST_GRACE", "30")),
-            metrics_every=float(env.get("WHARF_METRICS_EVERY", "15")),
-            disk_grace=float(env.get("WHARF_DISK_GRACE", "600")),
-            disk_every=float(env.get("WHARF_DISK_EVERY", "60")),
-            scheduler=env.get("WHARF_SCHEDULER", "on").lower() not in ("0", "off", "no",
-                                                                         "false"),
-            trusted_proxies=tuple(a.strip() for a in
-                                  env.get("WHARF_TRUSTED_PROXIES", "").split(",") if a.strip()),
-            max_body=int(env.get("WHARF_MAX_BODY", str(1 << 20))),
-            read_timeout=float(env.get("WHARF_READ_TIMEOUT", "10")),
-            ws_per_member=int(env.get("WHARF_WS_PER_MEMBER", "10")),
-            subscriptions_per_member=int(env.get("WHARF_SUBSCRIPTIONS_PER_MEMBER", "50")),
-            db_pool=int(env.get("WHARF_DB_POOL", "10")),
-            master_key=env.get("WHARF_MASTER_KEY") or None,
-        )
+        values: dict[str, Any] = {}
+        for setting in dataclasses.fields(cls):
+            raw = env.get(setting.metadata["env"], "")
+            if raw != "":
+                values[setting.name] = _parse(setting, raw)
+        settings = cls(**values)
+        home = settings.home.resolve()
+        return dataclasses.replace(
+            settings, home=home,
+            database_url=settings.database_url or f"sqlite:///{home / 'wharf.db'}",
+            url=settings.url or f"http://{settings.listen}")
+
+    @classmethod
+    def described(cls) -> list[tuple[str, str]]:
+        """(variable, what it does and its default) for each setting, for `--help`."""
+        lines = []
+        for setting in dataclasses.fields(cls):
+            default = setting.metadata["shown"] or _shown(setting.default)
+            lines.append((setting.metadata["env"],
+                          f"{setting.metadata['help']} (default {default})"))
+        return lines
+
+
+def _parse(setting: dataclasses.Field[Any], raw: str) -> Any:
+    name, kind = setting.metadata["env"], str(setting.type)
+    try:
+        if kind == "Path":
+            return Path(raw)
+        if kind == "bool":
+            if raw.lower() in ON:
+                return True
+            if raw.lower() in OFF:
+                return False
+            raise ValueError("on or off (1/0, true/false, yes/no)")
+        if kind.startswith("tuple"):
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
+        if kind in ("int", "float"):
+            return _number(raw, int if kind == "int" else float)
+        if setting.metadata["choices"] and raw not in setting.metadata["choices"]:
+            raise ValueError(" or ".join(setting.metadata["choices"]))
+        return raw
+    except ValueError as error:
+        raise ValueError(f"{name}={raw!r}: must be {error}") from None
+
+
+def _number(raw: str, kind: type[int] | type[float]) -> int | float:
+    what = "a whole number" if kind is int else "a number"
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ValueError(f"{what} of 0 or more") from None
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{what} of 0 or more")
+    return value
+
+
+def _shown(default: Any) -> str:
+    if isinstance(default, bool):
+        return "on" if default else "off"
+    if isinstance(default, float) and default.is_integer():
+        return str(int(default))
+    return str(default)

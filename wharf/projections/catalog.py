@@ -8,9 +8,19 @@ from wharf.projections.hosts import Hosts
 from wharf.projections.tenants import Tenants
 from wharf.projections.workloads import Containers, Secrets, Volumes
 
-READ_MODELS: tuple[type[ReadModel], ...] = (
-    Tenants, Containers, Volumes, Secrets, Hosts, AuditTrail, QuotaRejections,
-)
+# What the API's mutations answer from and the scheduler plans from.
+WORKLOADS: tuple[type[ReadModel], ...] = (Tenants, Containers, Volumes, Secrets, Hosts)
+# What the audit exports and the events subscription read.
+RECORDS: tuple[type[ReadModel], ...] = (AuditTrail, QuotaRejections)
+READ_MODELS: tuple[type[ReadModel], ...] = WORKLOADS + RECORDS
+
+# The consumers of the log: each keeps its own position and runs on its own
+# (projections/consumers.py), so that one falling behind holds up only its readers.
+CONSUMERS: dict[str, tuple[type[ReadModel], ...]] = {
+    "workloads": WORKLOADS,
+    "records": RECORDS,
+}
+WORKLOAD_MODELS: tuple[str, ...] = tuple(model.name for model in WORKLOADS)
 
 
 def ddl() -> list[str]:

@@ -236,12 +236,15 @@ class Projector:
                 loop.call_soon_threadsafe(_resolve, future)
 
 
-    def watch_tenant(self, tenant_id: str) -> asyncio.Future[None]:
-        """A future resolved when a batch that changes the tenant's rows is committed
-        (on the caller's event loop). Ask before reading, so that news committed between
-        the read and the wait is not missed; `unwatch_tenant` when done."""
+    def watch_tenant(self, tenant_id: str,
+                     future: asyncio.Future[None] | None = None) -> asyncio.Future[None]:
+        """A future (`future`, or a new one) resolved when a batch that changes the
+        tenant's rows is committed (on the caller's event loop). Ask before reading, so
+        that news committed between the read and the wait is not missed;
+        `unwatch_tenant` when done."""
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
+        if future is None:
+            future = loop.create_future()
         with self._changed:
             self._tenant_waiters.setdefault(tenant_id, []).append((loop, future))
         return future
@@ -268,19 +271,3 @@ class Projector:
 def _resolve(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
-
-
-def read_side_position(view: ReadModelStore) -> int:
-    """The position every read model in `view` has reached."""
-    return min(view.position(m.name) for m in READ_MODELS)
-
-
-def wait_for_position(view: ReadModelStore, position: int, timeout: float = 10.0) -> None:
-    """Blocks until the read side of another process reaches `position`, polling."""
-    deadline = time.monotonic() + timeout
-    delay = 0.005
-    while read_side_position(view) < position:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"read side did not reach {position} in {timeout}s")
-        time.sleep(delay)
-        delay = min(delay * 2, 0.2)

@@ -68,10 +68,10 @@ def enforce_disk_limits(
         if row.disk_over_since:
             reasons.append((row.disk_over_since, None))
         if over_volumes:
-            for mount in row.spec.get("volumes", []):
-                since = over_volumes.get((row.tenant_id, mount["volume"]))
+            for name in row.spec.volume_names:
+                since = over_volumes.get((row.tenant_id, name))
                 if since:
-                    reasons.append((since, mount["volume"]))
+                    reasons.append((since, name))
         due = [(since, volume) for since, volume in reasons
                if datetime.fromisoformat(since) + grace <= now]
         if not due:

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from wharf.commands import messages as m
 from wharf.commands.actors import Actor
+from wharf.commands.answers import TermTaken
 from wharf.commands.application import Wharf
 from wharf.commands.context import Outcome
 
@@ -29,7 +30,7 @@ class Leading:
         """Takes the next term of leadership: from now on, an older leader's writes are
         refused by the log."""
         outcome = self.app.handle(m.TakeLeadership(actor=self.actor, holder=self.holder))
-        self.term = int(outcome.data["term"])
+        self.term = outcome.answer_as(TermTaken).term
         log.info("scheduler %s leads in term %s", self.holder, self.term)
         return self.term
 

@@ -4,7 +4,10 @@ clock (tests call them directly with a clock they drive).
 A run missed while the process could not run (frozen, swapped out, a long pause of the
 machine) runs once as soon as it can: APScheduler's default is to skip a run more than a
 second late, and its memory job store forgets it. Jobs whose periods must not be skipped
-close every missed period themselves, from their clock, not from the trigger."""
+close every missed period themselves, from their clock, not from the trigger.
+
+Which jobs run, and on what, is the composition root's choice (infra/bootstrap.py:
+`Wiring.timers`): a list of `Timer`s handed to `run_timers`."""
 
 from __future__ import annotations
 
@@ -12,53 +15,15 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
-
-from wharf.commands.application import Wharf
-from wharf.projections.views import ReadModelStore
-from wharf.schedulers.disk import DiskSource, enforce_disk_limits
-from wharf.schedulers.metrics import MetricsSink, StatsSource, sample_running
-from wharf.schedulers.networks import NetworkSource, prune_networks
-from wharf.schedulers.purge import purge_due_tenants
-from wharf.schedulers.retention import KeptLogs, purge_expired_logs
 
 log = logging.getLogger(__name__)
 
 PURGE_EVERY_SECONDS = 60
 LOG_RETENTION_EVERY_SECONDS = 300
 NETWORK_PRUNE_EVERY_SECONDS = 600
-
-
-def start_timers(
-    app: Wharf, view: ReadModelStore, logs: KeptLogs | None = None,
-    metrics: tuple[Callable[[str, str], StatsSource], MetricsSink] | None = None,
-    metrics_every: float = 15.0,
-    disk: tuple[Callable[[str, str], DiskSource], timedelta] | None = None,
-    disk_every: float = 60.0,
-    networks: Callable[[str, str], NetworkSource] | None = None,
-) -> BackgroundScheduler:
-    """Starts Wharf's timer jobs in a background thread; `.shutdown()` stops them."""
-    timers = []
-    if disk is not None:
-        disk_engines, grace = disk
-        timers.append(Timer("disk-limits", disk_every, enforce_disk_limits,
-                            (app, view, disk_engines, app.clock, grace)))
-    if metrics is not None:
-        engine_for, sink = metrics
-        timers.append(Timer("sample-metrics", metrics_every, sample_running,
-                            (view, engine_for, sink, app.clock)))
-    if networks is not None:
-        timers.append(Timer("prune-networks", NETWORK_PRUNE_EVERY_SECONDS, prune_networks,
-                            (view, networks)))
-    if logs is not None:
-        timers.append(Timer("purge-expired-logs", LOG_RETENTION_EVERY_SECONDS,
-                            purge_expired_logs, (app, view, logs, app.clock)))
-    timers.append(Timer("purge-closed-tenants", PURGE_EVERY_SECONDS, purge_due_tenants,
-                        (app, view, app.clock)))
-    return run_timers(timers)
 
 
 @dataclass(frozen=True)

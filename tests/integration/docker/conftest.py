@@ -14,9 +14,10 @@ import pytest
 
 from tests.integration.graphql.conftest import Api, _serve, new_tenant
 from tests.integration.helpers import wait_for
+from wharf.commands.ports import SystemClock
 from wharf.infra.api import Limits
 from wharf.infra.bootstrap import Wiring
-from wharf.infra.scheduling import LOCAL_ENGINE, build_scheduler, register_engines
+from wharf.infra.scheduling import LOCAL_ENGINE, register_engines
 from wharf.schedulers.ports import LABEL_INSTALLATION
 from wharf.schedulers.scheduler import Scheduler
 
@@ -77,12 +78,14 @@ def docker_api() -> Iterator[docker.APIClient]:
 
 def _cloud(tmp_path: Path, docker_api: docker.APIClient, url: str,
            loop: bool, interval: float = 2.0) -> Iterator[Cloud]:
-    served = _serve(url, tmp_path, dev=False, limits=Limits(rate=1000.0, burst=1000))
+    # Real engines live in real time: the one clock of this cloud is the system's.
+    served = _serve(url, tmp_path, dev=False, limits=Limits(rate=1000.0, burst=1000),
+                    clock=SystemClock())
     api = next(served)
     wiring = api.wiring
-    assert register_engines(wiring, ()) == [LOCAL_ENGINE]
+    assert register_engines(wiring.app, ()) == [LOCAL_ENGINE]
     caught_up(wiring)
-    scheduler = build_scheduler(wiring, in_process=True)
+    scheduler = wiring.scheduler(in_process=True)
     thread = None
     if loop:
         thread = threading.Thread(target=scheduler.run_forever, args=(interval,),
@@ -140,7 +143,7 @@ def two_hosts(still_cloud: Cloud) -> Iterator[Cloud]:
 
     endpoint = second_engine.start()
     wiring = still_cloud.api.wiring
-    assert register_engines(wiring, (LOCAL_ENGINE, endpoint)) == [LOCAL_ENGINE, endpoint]
+    assert register_engines(wiring.app, (LOCAL_ENGINE, endpoint)) == [LOCAL_ENGINE, endpoint]
     caught_up(wiring)
     try:
         yield still_cloud

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from tests.conftest import DrivenClock
 from tests.integration.docker.conftest import Cloud, wait_for
 from tests.integration.docker.test_lifecycle import create, events_of
-from wharf.infra.scheduling import StatsEngines, stats_engines
+from wharf.infra.scheduling import StatsEngines
 from wharf.schedulers.disk import enforce_disk_limits
 
 GRACE = timedelta(minutes=10)
@@ -25,7 +25,7 @@ def test_a_container_over_its_disk_limit_is_flagged_then_stopped(cloud: Cloud) -
     cloud.wait_observed(token, fat, "running")
     cloud.wait_observed(token, slim, "running")
     wiring = cloud.api.wiring
-    with stats_engines(wiring) as engines:
+    with StatsEngines(wiring.app.installation) as engines:
         check_disk(cloud, token, fat, slim, engines)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from tests.integration.docker.conftest import Cloud
 from tests.integration.docker.test_lifecycle import create
-from wharf.infra.scheduling import stats_engines
+from wharf.infra.scheduling import StatsEngines
 from wharf.schedulers.metrics import sample_running
 
 METRICS = """query($t: ID!) { metrics(target: $t, step: 1) { at cpuPercent memoryBytes
@@ -29,7 +29,7 @@ def test_running_containers_and_their_host_are_sampled(cloud: Cloud) -> None:
     cloud.wait_observed(token, idle, "running")
     wiring = cloud.api.wiring
 
-    with stats_engines(wiring) as engines:
+    with StatsEngines(wiring.app.installation) as engines:
         sampled = sample_running(wiring.view, engines, wiring.metrics, wiring.app.clock)
     assert sampled == 2
     [hot] = points(cloud, token, burner) or []

@@ -17,8 +17,10 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.conftest import DrivenClock
+from wharf.commands.ports import Clock
 from wharf.infra.api import Limits, create_app
 from wharf.infra.bootstrap import Wiring, build
+from wharf.infra.logstore import LogStore
 from wharf.infra.ratelimit import AuthFailures
 from wharf.infra.serve import ensure_operator_token, limits_of, make_server
 from wharf.infra.settings import Settings
@@ -95,13 +97,24 @@ def limited_api(tmp_path: Path) -> Iterator[Api]:
                       failures=AuthFailures(free=2))
 
 
+@pytest.fixture
+def small_logs_api(tmp_path: Path) -> Iterator[Api]:
+    """Container logs kept in two files of 2,000 bytes: old lines go early."""
+    yield from _serve(f"sqlite:///{tmp_path / 'small' / 'wharf.db'}", tmp_path / "small",
+                      dev=False, logs=LogStore(tmp_path / "small-logs", file_bytes=2000,
+                                               files=2))
+
+
 def _serve(url: str, tmp_path: Path, dev: bool, limits: Limits | None = None,
-           failures: AuthFailures | None = None, **env: str) -> Iterator[Api]:
+           failures: AuthFailures | None = None, clock: Clock | None = None,
+           logs: LogStore | None = None, **env: str) -> Iterator[Api]:
     """Wharf's API as `wharf up` serves it (make_server), on a free port."""
     settings = Settings.from_env({"WHARF_HOME": str(tmp_path / "home"),
                                   "WHARF_DATABASE_URL": url, "WHARF_LISTEN": "127.0.0.1:0",
                                   **env})
-    wiring = build(settings, clock=DrivenClock())
+    wiring = build(settings, clock=clock or DrivenClock())
+    if logs is not None:
+        wiring.logs = logs
     token = ensure_operator_token(wiring, settings)
     assert token is not None
     app = create_app(wiring, embedded=True, dev=dev, limits=limits or limits_of(settings),

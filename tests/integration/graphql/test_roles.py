@@ -12,6 +12,7 @@ import pytest
 from tests.integration.graphql.conftest import Api, new_tenant
 from wharf.commands import messages as m
 from wharf.commands.actors import Actor
+from wharf.commands.answers import BackupAsked, TermTaken
 
 ROLES = ("owner", "developer", "viewer", "operator")
 counter = itertools.count()
@@ -74,7 +75,7 @@ class Tenant:
         """The scheduler's term (taken once, as a scheduler would)."""
         if not hasattr(self, "_term"):
             self._term = int(self.api.wiring.app.handle(m.TakeLeadership(
-                actor=Actor.system("scheduler"), holder="test")).data["term"])
+                actor=Actor.system("scheduler"), holder="test")).answer_as(TermTaken).term)
         return self._term
 
     def backup(self) -> tuple[str, str]:
@@ -82,7 +83,7 @@ class Tenant:
         volume = self.placed_volume()
         asked = self.api.wiring.app.handle(m.BackupVolume(
             actor=Actor.operator("test"), volume_id=uuid.UUID(volume)))
-        backup: str = asked.data["backup_id"]
+        backup: str = asked.answer_as(BackupAsked).backup_id
         self.api.wiring.app.handle(m.RecordBackup(
             actor=Actor.system("scheduler"), term=self.term(), volume_id=uuid.UUID(volume),
             backup_id=backup, size_bytes=1, sha256="0" * 64))

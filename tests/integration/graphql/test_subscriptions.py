@@ -55,18 +55,18 @@ def test_a_websocket_without_a_valid_token_is_closed(api: Api) -> None:
 
 
 def test_a_log_follower_that_falls_behind_is_told_exactly_what_it_missed(
-    api: Api, tmp_path: Any
+    small_logs_api: Api,
 ) -> None:
     """Past the log's size limit the oldest lines go; a follower that had not read them
     yet gets a line saying how many it missed, where it missed them."""
     from wharf.domain.loglines import LogLine, normal_time
-    from wharf.infra.logstore import LogStore
 
+    api = small_logs_api
     _, owner = new_tenant(api, plan="s")
     made = api.gql('mutation { createContainer(input: {name: "noisy", image: "busybox"}) '
                    "{ ... on ContainerPayload { container { id } } } }", token=owner)
     cid = made["createContainer"]["container"]["id"]
-    store = api.wiring.logs = LogStore(tmp_path / "small-logs", file_bytes=2000, files=2)
+    store = api.wiring.logs
 
     def line(n: int) -> LogLine:
         return LogLine(normal_time(f"2026-11-26T10:00:{n // 1000:02d}.{n % 1000:03d}Z"),

@@ -3,7 +3,7 @@ until the read side has reached the position the command wrote (read-your-writes
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -17,6 +17,7 @@ from wharf.commands.messages import Command
 from wharf.domain.errors import DomainError, Forbidden
 from wharf.graphql.context import Context, parse_id
 from wharf.graphql.errors import Error, to_graphql
+from wharf.projections.catalog import WORKLOAD_MODELS
 from wharf.projections.reads import Reader
 
 S = TypeVar("S")
@@ -28,16 +29,20 @@ reached the command's position, and reads with the `Reader` it is given."""
 
 
 async def run(
-    info: Info[Context, Any], command: Callable[[Actor], Command], success: Answer[S]
+    info: Info[Context, Any], command: Callable[[Actor], Command], success: Answer[S],
+    answers_from: Sequence[str] = WORKLOAD_MODELS,
 ) -> S | Error:
+    """Runs the command, then waits for the read models the answer reads
+    (`answers_from`: the workloads by default) to reach its write; the others (the audit
+    trail) catch up on their own."""
     context = info.context
 
     def execute(message: Command) -> S:
         # One worker thread for the command, the wait and the read: each hop between the
         # event loop and a thread costs a turn of the GIL, which under load is most of
         # a mutation's latency.
-        outcome = context.wiring.app.handle(message)
-        context.wait_for(outcome.position)
+        outcome = context.backend.handle(message)
+        context.wait_for(outcome.position, answers_from)
         return success(context.reader, outcome)
 
     try:

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from wharf.commands import messages as m
+from wharf.commands.answers import PlanAdded
 from wharf.commands.context import Outcome
 from wharf.domain.errors import DomainError
 from wharf.graphql.context import Context, parse_id
@@ -16,7 +17,6 @@ from wharf.graphql.errors import Error, to_graphql
 from wharf.graphql.mutations.access import TenantPayload, tenant_payload
 from wharf.graphql.mutations.base import run
 from wharf.graphql.types import Host, Plan
-from wharf.infra.scheduling import engine_capacity
 from wharf.projections.reads import Reader
 from wharf.projections.reads import hosts as host_reads
 from wharf.projections.reads import tenants as tenant_reads
@@ -176,7 +176,8 @@ class OperatorMutations:
     @strawberry.mutation(description="Operators only.")
     async def add_plan(self, info: Info[Context, Any], input: AddPlanInput) -> AddPlanResult:
         def done(read: Reader, outcome: Outcome) -> PlanPayload:
-            row = tenant_reads.plan(read, outcome.data["name"], outcome.data["version"])
+            added = outcome.answer_as(PlanAdded)
+            row = tenant_reads.plan(read, added.name, added.version)
             return PlanPayload(plan=Plan.from_row(row) if row else None,
                                position=outcome.position)
 
@@ -204,7 +205,8 @@ class OperatorMutations:
         if cpu is None or memory is None:
             try:
                 info.context.require_operator()  # only operators make Wharf call an engine
-                capacity = await anyio.to_thread.run_sync(engine_capacity, input.endpoint)
+                capacity = await anyio.to_thread.run_sync(info.context.backend.engine_capacity,
+                                                           input.endpoint)
             except DomainError as error:
                 return to_graphql(error)
             cpu = capacity.cpu_millis if cpu is None else cpu

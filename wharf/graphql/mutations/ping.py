@@ -22,6 +22,5 @@ class PingMutations:
     @strawberry.mutation(description="Changes nothing; answers the log's newest position.")
     async def ping(self, info: Info[Context, Any]) -> Pong:
         info.context.require_actor()
-        head = await anyio.to_thread.run_sync(
-            info.context.wiring.app.recorder.max_notification_id)
-        return Pong(position=head or 0)
+        head = await anyio.to_thread.run_sync(info.context.backend.head)
+        return Pong(position=head)

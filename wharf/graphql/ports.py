@@ -1,0 +1,94 @@
+"""What the API needs from the rest of Wharf, as protocols the API owns.
+
+`graphql/` imports nothing from `infra/`: infra/backend.py implements these over the real
+store, projector, log files and engines, and a test may implement them otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any, Protocol
+
+from wharf.commands.context import Outcome
+from wharf.commands.messages import Command
+from wharf.commands.ports import Clock
+from wharf.domain.loglines import Dropped, LogLine
+from wharf.projections.reads import Reader
+from wharf.schedulers.ports import Capacity
+
+Models = Collection[str] | None  # read model names; None: every one
+
+
+class ReadSide(Protocol):
+    """The read models, and how far each has read the log."""
+
+    @property
+    def reader(self) -> Reader: ...
+
+    def position(self, models: Models = None) -> int:
+        """The position `models` have all reached (blocking: call it in a thread)."""
+        ...
+
+    async def reached(self, position: int, models: Models = None) -> None:
+        """Returns once `models` have reached `position`, holding no thread."""
+        ...
+
+    def wait(self, position: int, timeout: float, models: Models = None) -> None:
+        """Blocks until `models` have reached `position`; TimeoutError past `timeout`."""
+        ...
+
+    def watch_tenant(self, tenant_id: str) -> asyncio.Future[None] | None:
+        """A future resolved when the tenant's rows change (None: this process cannot
+        tell, and a caller polls)."""
+        ...
+
+    def unwatch_tenant(self, tenant_id: str, future: asyncio.Future[None]) -> None: ...
+
+
+class Logs(Protocol):
+    """The containers' kept log lines."""
+
+    def read(self, container_id: str, tail: int = 100, since: str = "") -> list[LogLine]: ...
+
+    def cursor(self, container_id: str) -> str: ...
+
+    def lines_after(self, container_id: str, since: str, limit: int
+                    ) -> tuple[int, list[LogLine]]: ...
+
+    def dropped(self, container_id: str) -> Dropped: ...
+
+
+class Metrics(Protocol):
+    def points(self, target: str, start: datetime, end: datetime, step: int,
+               now: datetime) -> list[dict[str, Any]]: ...
+
+
+class Backend(Protocol):
+    """Everything a request may reach: commands, the read side, logs and metrics."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def read_side(self) -> ReadSide: ...
+
+    @property
+    def logs(self) -> Logs: ...
+
+    @property
+    def metrics(self) -> Metrics: ...
+
+    def handle(self, command: Command) -> Outcome:
+        """Runs a command (blocking: call it in a thread)."""
+        ...
+
+    def head(self) -> int:
+        """The newest position in the log (blocking)."""
+        ...
+
+    def engine_capacity(self, endpoint: str) -> Capacity:
+        """What the engine at `endpoint` says it has; InvalidInput when none answers
+        (blocking)."""
+        ...

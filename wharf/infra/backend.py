@@ -1,0 +1,95 @@
+"""The API's backend (graphql/ports.py) over the real parts: the write side, the read
+side as this process sees it, the log files, the metrics store and the engines."""
+
+from __future__ import annotations
+
+import asyncio
+
+import anyio
+import anyio.to_thread
+
+from wharf.commands.application import Wharf
+from wharf.commands.context import Outcome
+from wharf.commands.messages import Command
+from wharf.commands.ports import Clock
+from wharf.graphql.ports import Logs, Metrics, Models
+from wharf.infra.scheduling import engine_capacity
+from wharf.projections.consumers import Consumers, read_side_position, wait_for_position
+from wharf.projections.reads import Reader
+from wharf.projections.views import ReadModelStore
+from wharf.schedulers.ports import Capacity
+
+
+class InProcessReadSide:
+    """The read side when its consumers run in this process: waits are woken by them."""
+
+    def __init__(self, consumers: Consumers, view: ReadModelStore) -> None:
+        self.consumers = consumers
+        self.view = view
+
+    @property
+    def reader(self) -> Reader:
+        return self.view
+
+    def position(self, models: Models = None) -> int:
+        return self.consumers.position_of(models)
+
+    async def reached(self, position: int, models: Models = None) -> None:
+        await self.consumers.reached(position, models)
+
+    def wait(self, position: int, timeout: float, models: Models = None) -> None:
+        self.consumers.wait(position, timeout, models)
+
+    def watch_tenant(self, tenant_id: str) -> asyncio.Future[None] | None:
+        return self.consumers.watch_tenant(tenant_id)
+
+    def unwatch_tenant(self, tenant_id: str, future: asyncio.Future[None]) -> None:
+        self.consumers.unwatch_tenant(tenant_id, future)
+
+
+class PolledReadSide:
+    """The read side another process (`wharf projector`) writes: waits poll it."""
+
+    def __init__(self, view: ReadModelStore) -> None:
+        self.view = view
+
+    @property
+    def reader(self) -> Reader:
+        return self.view
+
+    def position(self, models: Models = None) -> int:
+        return read_side_position(self.view, models)
+
+    async def reached(self, position: int, models: Models = None) -> None:
+        delay = 0.005
+        while await anyio.to_thread.run_sync(read_side_position, self.view, models) < position:
+            await anyio.sleep(delay)
+            delay = min(delay * 2, 0.2)
+
+    def wait(self, position: int, timeout: float, models: Models = None) -> None:
+        wait_for_position(self.view, position, timeout, models)
+
+    def watch_tenant(self, tenant_id: str) -> asyncio.Future[None] | None:
+        return None
+
+    def unwatch_tenant(self, tenant_id: str, future: asyncio.Future[None]) -> None:
+        pass
+
+
+class WharfBackend:
+    def __init__(self, app: Wharf, read_side: InProcessReadSide | PolledReadSide,
+                 logs: Logs, metrics: Metrics) -> None:
+        self.app = app
+        self.clock: Clock = app.clock
+        self.read_side = read_side
+        self.logs = logs
+        self.metrics = metrics
+
+    def handle(self, command: Command) -> Outcome:
+        return self.app.handle(command)
+
+    def head(self) -> int:
+        return self.app.recorder.max_notification_id() or 0
+
+    def engine_capacity(self, endpoint: str) -> Capacity:
+        return engine_capacity(endpoint)

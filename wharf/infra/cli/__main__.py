@@ -1,0 +1,5 @@
+import sys
+
+from wharf.infra.cli import main
+
+sys.exit(main())

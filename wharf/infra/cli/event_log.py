@@ -1,0 +1,184 @@
+"""The commands that read the log itself: `events`, `history`, `replay` and
+`store copy`, for operators who debug, audit or move a store."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from wharf.infra.bootstrap import Wiring, build
+from wharf.infra.cli.output import Progress, tenant_id
+from wharf.infra.settings import Settings
+from wharf.projections.reads import audit as audit_reads
+from wharf.projections.summaries import event_type, summarize
+
+
+def add_commands(sub: Any) -> None:
+    p = sub.add_parser("events", help="print the log, one line per event")
+    p.add_argument("--tenant", help="only this tenant's events (name or id)")
+    p.add_argument("--after", type=int, default=0, help="start after this position")
+    p.add_argument("--limit", type=int, default=None, help="stop after this many")
+    p.add_argument("-f", "--follow", action="store_true", help="keep printing new events")
+    p.set_defaults(run=cmd_events)
+
+    p = sub.add_parser("history", help="every event of one object, with actor and cause")
+    p.add_argument("id")
+    p.set_defaults(run=cmd_history)
+
+    p = sub.add_parser("replay", help="rebuild read models from the log",
+                       description="Either rebuild every read model as of a position or a "
+                                   "time into an empty database of the same kind (--into), "
+                                   "or rebuild at the live position in a scratch database "
+                                   "and compare table by table (--verify).")
+    p.add_argument("--until", help="a log position or an ISO time (default: head)")
+    p.add_argument("--into", help="target: a file, sqlite:///FILE or postgresql://.../DB")
+    p.add_argument("--verify", action="store_true",
+                   help="compare a fresh rebuild with the live read models; exit 1 on any "
+                        "difference")
+    p.set_defaults(run=cmd_replay)
+
+    store = sub.add_parser("store", help="work on the store itself").add_subparsers(
+        metavar="ACTION")
+    p = store.add_parser("copy", help="copy the whole log and the data keys to another store")
+    p.add_argument("--to", required=True,
+                   help="a backup file, sqlite:///FILE or postgresql://.../DB")
+    p.set_defaults(run=cmd_store_copy)
+
+
+def as_url(target: str) -> str:
+    """A database URL, or a plain file path taken as a SQLite file."""
+    if "://" in target:
+        return target
+    return f"sqlite:///{Path(target).resolve()}"
+
+
+def _event_line(position: int, event: Any) -> str:
+    return (f"{position:>8}  {event.timestamp.isoformat(timespec='seconds')}  "
+            f"{event_type(event):<28} {str(event.originator_id)[:8]}  {event.actor:<24} "
+            f"{event.cause:<24} {summarize(event)}")
+
+
+def cmd_events(settings: Settings, args: argparse.Namespace) -> int:
+    with build(settings) as wiring:
+        return _print_events(wiring, args)
+
+
+def _print_events(wiring: Wiring, args: argparse.Namespace) -> int:
+    after = args.after
+    printed = 0
+    fetch: Callable[[int], list[tuple[int, str]]]
+    if args.tenant:
+        tenant = str(tenant_id(args.tenant))
+
+        def fetch(start: int) -> list[tuple[int, str]]:
+            wiring.projector.catch_up()
+            rows = audit_reads.after(wiring.view, tenant, start, 1000)
+            return [(r.position, f"{r.position:>8}  {r.occurred_at[:19]}  "
+                     f"{r.type:<28} {r.object_id[:8]}  {r.actor:<24} "
+                     f"{r.cause:<24} {r.summary}") for r in rows]
+    else:
+        def fetch(start: int) -> list[tuple[int, str]]:
+            notes = wiring.app.recorder.select_notifications(start, 1000,
+                                                             inclusive_of_start=False)
+            return [(n.id, _event_line(n.id, wiring.app.mapper.to_domain_event(n)))
+                    for n in notes]
+    while True:
+        batch = fetch(after)
+        for position, line in batch:
+            print(line)
+            printed += 1
+            after = position
+            if args.limit is not None and printed >= args.limit:
+                return 0
+        if not batch:
+            if not args.follow:
+                return 0
+            sys.stdout.flush()
+            time.sleep(0.5)
+
+
+def cmd_history(settings: Settings, args: argparse.Namespace) -> int:
+    object_id = UUID(args.id)
+    with build(settings) as wiring:
+        events = list(wiring.app.repository.event_store.get(object_id))
+    if not events:
+        print(f"error: no object {object_id}", file=sys.stderr)
+        return 1
+    print(f"{'VER':>4}  {'TIME':<25}  {'TYPE':<28} {'ACTOR':<24} {'CAUSE':<24} SUMMARY")
+    for event in events:
+        e: Any = event
+        print(f"{e.originator_version:>4}  {e.timestamp.isoformat(timespec='seconds'):<25}  "
+              f"{event_type(e):<28} {e.actor:<24} {e.cause:<24} {summarize(e)}")
+    return 0
+
+
+def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
+    if not args.verify and not args.into:
+        print("error: give --into TARGET (or --verify)", file=sys.stderr)
+        return 2
+    with build(settings) as wiring:
+        return _verify(wiring, settings) if args.verify else _replay(wiring, settings, args)
+
+
+def _verify(wiring: Wiring, settings: Settings) -> int:
+    from wharf.infra import replay
+
+    wiring.projector.catch_up()
+    progress = Progress("rebuilding in a scratch database")
+    position, diffs = replay.verify(wiring.app, wiring.view, settings.database_url,
+                                    progress=progress)
+    progress.done(position)
+    print(f"{'TABLE':<22} {'LIVE ROWS':>9} {'REBUILT':>9}  {'SHA-256 (live)':<20} RESULT")
+    for d in diffs:
+        print(f"{d.table:<22} {d.live_rows:>9} {d.rebuilt_rows:>9}  {d.live_hash[:16]:<20} "
+              f"{'same' if d.same else 'DIFFERENT (rebuilt ' + d.rebuilt_hash[:16] + ')'}")
+    bad = [d.table for d in diffs if not d.same]
+    if bad:
+        print(f"replay --verify: {len(bad)} table(s) differ from a fold of the log "
+              f"at position {position}: {', '.join(bad)}")
+        return 1
+    print(f"replay --verify: every read model equals a fold of the log at {position}")
+    return 0
+
+
+def _replay(wiring: Wiring, settings: Settings, args: argparse.Namespace) -> int:
+    from wharf.infra import replay
+
+    until, until_time = None, None
+    if args.until:
+        if args.until.isdigit():
+            until = int(args.until)
+        else:
+            until_time = datetime.fromisoformat(args.until)
+            if until_time.tzinfo is None:
+                until_time = until_time.replace(tzinfo=UTC)
+    into = as_url(args.into)
+    replay.ensure_target(into)
+    progress = Progress("replaying")
+    position = replay.rebuild(wiring.app, into, until=until, until_time=until_time,
+                              progress=progress, source_url=settings.database_url)
+    progress.done(position)
+    print(f"read models as of position {position} are in {into}")
+    return 0
+
+
+def cmd_store_copy(settings: Settings, args: argparse.Namespace) -> int:
+    from wharf.infra.copy import copy_store
+
+    target = as_url(args.to)
+    with build(settings) as wiring:
+        progress = Progress("copying events")
+        copied, gaps = copy_store(wiring.app, target, progress=progress)
+        progress.done(copied)
+    if gaps:
+        print(f"note: the source skipped {gaps} position(s); the copy numbers its log "
+              "without gaps, so positions differ after the first gap (the order does not)")
+    print(f"copied {copied} events and the data keys to {target}; "
+          "run `wharf projector --once` there to build its read models")
+    return 0
