@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 import sys
 
-from bench import api, attack, commands, logs, projection, replay, scheduler
+from bench import api, attack, commands, logs, placement, projection, replay, scheduler
 
 
 def main() -> int:
@@ -19,6 +19,7 @@ def main() -> int:
     lines += api.run()
     lines += attack.run()
     lines += scheduler.run()
+    lines += placement.run()
     lines += logs.run()
     print("\nsummary:")
     for line in lines:

@@ -1,22 +1,31 @@
-"""Placement: which host takes a container. Pure: filter every host, then score the rest.
+"""Placement: which host takes a container. Pure: filters refuse hosts, scorers order them.
 
-Filters: the host is active and answering, it is in the public pool or dedicated to the
-container's tenant, what is reserved there plus the container fits in its capacity times
-its overcommit, and a container bound to a volume goes where that volume lives. Scoring:
-a tenant's dedicated hosts first, then `spread` (most room left) or `binpack` (least).
-When no host fits, every host's reason is returned: in full for operators (free
-capacity, endpoints, other pools), and summed up in the tenant's own terms (what the
-container asks for) for the tenant, who must not learn what other tenants hold.
+Each filter is a small function that says why a host cannot take a container, or None:
+the host is active and answering, the container is not leaving it, the host is in the
+public pool or dedicated to the container's tenant, it carries every label the
+container is constrained to, a container bound to a volume goes where that volume lives,
+the host ports it asks for are free there, and what is reserved there plus the container
+fits in its capacity times its overcommit. A strategy is a list of scorers (lower
+first): `spread` takes the host with most room left, `binpack` the one with least. A
+tenant's dedicated hosts always come before the public pool.
+
+`Placer` keeps the hosts indexed by pool, each pool sorted by score, and by label, so a
+placement walks candidates best first and takes the first that passes every filter:
+with room to spare that is the first host or so, not every host (bench/placement.py
+measures it against filtering every host). Only when no host fits does it ask every
+host why: in full for operators (free capacity, endpoints, other pools), and summed up
+in the tenant's own terms (what the container asks for) for the tenant, who must not
+learn what other tenants hold.
 """
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from wharf.domain.host import PUBLIC
-
-STRATEGIES = ("spread", "binpack")
 
 
 @dataclass(frozen=True)
@@ -32,6 +41,7 @@ class HostRoom:
     reserved_memory_mib: int
     answering: bool = True
     ports: frozenset[int] = frozenset()  # host ports Wharf's containers hold there
+    labels: frozenset[str] = frozenset()  # "key=value", e.g. "zone=eu-1"
 
     @property
     def free_cpu_millis(self) -> int:
@@ -56,6 +66,7 @@ class Request:
     volume_host: str | None = None  # the host of a volume it mounts, if any
     avoid: str | None = None  # the host it is leaving (drain, loss)
     host_ports: tuple[int, ...] = ()  # host ports it asks for
+    constraints: frozenset[str] = frozenset()  # labels every host must carry
 
 
 @dataclass(frozen=True)
@@ -64,62 +75,176 @@ class Rejection:
     summary: str  # for the tenant: in terms of its own request
 
 
-def rejection(host: HostRoom, request: Request) -> Rejection | None:
-    """Why `host` cannot take the container, or None when it can."""
-    unavailable = "no host that may take it is available now"
-    if host.state != "active":
-        return Rejection(f"host is {host.state}", unavailable)
-    if not host.answering:
-        return Rejection("host's engine does not answer", unavailable)
+UNAVAILABLE = "no host that may take it is available now"
+NO_HOSTS = Rejection("no hosts are registered", UNAVAILABLE)
+
+Filter = Callable[[HostRoom, Request], Rejection | None]
+
+
+def active(host: HostRoom, request: Request) -> Rejection | None:
+    return None if host.state == "active" else Rejection(f"host is {host.state}", UNAVAILABLE)
+
+
+def answering(host: HostRoom, request: Request) -> Rejection | None:
+    return None if host.answering else Rejection("host's engine does not answer", UNAVAILABLE)
+
+
+def not_leaving(host: HostRoom, request: Request) -> Rejection | None:
     if host.id == request.avoid:
-        return Rejection("the container is leaving this host", unavailable)
-    if host.pool not in (PUBLIC, request.tenant):
-        return Rejection(f"host is dedicated to tenant {host.pool}", unavailable)
-    if request.volume_host is not None and host.id != request.volume_host:
-        return Rejection("the container's volume lives on another host",
-                         "the host its volumes live on cannot take it now")
-    taken = sorted(set(request.host_ports) & host.ports)
-    if taken:
-        ports = ", ".join(map(str, taken))
-        return Rejection(f"host port {ports} is taken there",
-                         f"host port {ports} it asks for is taken")
-    if request.cpu_millis > host.free_cpu_millis:
-        return Rejection(f"needs {request.cpu_millis}m CPU, {max(host.free_cpu_millis, 0)}m "
-                         f"free of {host.cpu_millis}m x {host.overcommit}",
-                         f"no room for the {request.cpu_millis}m CPU it reserves")
-    if request.memory_mib > host.free_memory_mib:
-        return Rejection(f"needs {request.memory_mib} MiB memory, "
-                         f"{max(host.free_memory_mib, 0)} MiB free of {host.memory_mib} MiB "
-                         f"x {host.overcommit}",
-                         f"no room for the {request.memory_mib} MiB memory it reserves")
+        return Rejection("the container is leaving this host", UNAVAILABLE)
     return None
 
 
-NO_HOSTS = Rejection("no hosts are registered", "no host that may take it is available now")
+def in_pool(host: HostRoom, request: Request) -> Rejection | None:
+    if host.pool in (PUBLIC, request.tenant):
+        return None
+    return Rejection(f"host is dedicated to tenant {host.pool}", UNAVAILABLE)
+
+
+def labelled(host: HostRoom, request: Request) -> Rejection | None:
+    missing = sorted(request.constraints - host.labels)
+    if not missing:
+        return None
+    labels = ", ".join(missing)
+    return Rejection(f"host lacks label {labels}", f"no host with label {labels} can take it")
+
+
+def near_volume(host: HostRoom, request: Request) -> Rejection | None:
+    if request.volume_host is None or host.id == request.volume_host:
+        return None
+    return Rejection("the container's volume lives on another host",
+                     "the host its volumes live on cannot take it now")
+
+
+def ports_free(host: HostRoom, request: Request) -> Rejection | None:
+    taken = sorted(set(request.host_ports) & host.ports)
+    if not taken:
+        return None
+    ports = ", ".join(map(str, taken))
+    return Rejection(f"host port {ports} is taken there", f"host port {ports} it asks for is taken")
+
+
+def cpu_fits(host: HostRoom, request: Request) -> Rejection | None:
+    if request.cpu_millis <= host.free_cpu_millis:
+        return None
+    return Rejection(f"needs {request.cpu_millis}m CPU, {max(host.free_cpu_millis, 0)}m "
+                     f"free of {host.cpu_millis}m x {host.overcommit}",
+                     f"no room for the {request.cpu_millis}m CPU it reserves")
+
+
+def memory_fits(host: HostRoom, request: Request) -> Rejection | None:
+    if request.memory_mib <= host.free_memory_mib:
+        return None
+    return Rejection(f"needs {request.memory_mib} MiB memory, "
+                     f"{max(host.free_memory_mib, 0)} MiB free of {host.memory_mib} MiB "
+                     f"x {host.overcommit}",
+                     f"no room for the {request.memory_mib} MiB memory it reserves")
+
+
+FILTERS: tuple[Filter, ...] = (active, answering, not_leaving, in_pool, labelled,
+                               near_volume, ports_free, cpu_fits, memory_fits)
+
+
+def rejection(host: HostRoom, request: Request) -> Rejection | None:
+    """Why `host` cannot take the container (the first filter that refuses), or None."""
+    for refuses in FILTERS:
+        reason = refuses(host, request)
+        if reason is not None:
+            return reason
+    return None
+
+
+Scorer = Callable[[HostRoom], float]
+
+
+def room(host: HostRoom) -> float:
+    return (host.free_cpu_millis / max(host.cpu_millis, 1)
+            + host.free_memory_mib / max(host.memory_mib, 1))
+
+
+def most_room(host: HostRoom) -> float:
+    return -room(host)
+
+
+def least_room(host: HostRoom) -> float:
+    return room(host)
+
+
+STRATEGIES: dict[str, tuple[Scorer, ...]] = {"spread": (most_room,), "binpack": (least_room,)}
+
+
+class Placer:
+    """The hosts of one planning pass, indexed by pool (each sorted best first) and by
+    label; `take` books a placement so the next one sees the room it left."""
+
+    def __init__(self, hosts: Iterable[HostRoom], strategy: str = "spread") -> None:
+        self.scorers = STRATEGIES[strategy]
+        self.hosts: dict[str, HostRoom] = {}
+        self.pools: dict[str, list[tuple[tuple[float, ...], str]]] = {}
+        self.labels: dict[str, set[str]] = {}
+        for host in hosts:
+            self._add(host)
+
+    def _key(self, host: HostRoom) -> tuple[tuple[float, ...], str]:
+        return tuple(score(host) for score in self.scorers), host.id
+
+    def _add(self, host: HostRoom) -> None:
+        self.hosts[host.id] = host
+        bisect.insort(self.pools.setdefault(host.pool, []), self._key(host))
+        for label in host.labels:
+            self.labels.setdefault(label, set()).add(host.id)
+
+    def __getitem__(self, host_id: str) -> HostRoom:
+        return self.hosts[host_id]
+
+    def get(self, host_id: str | None) -> HostRoom | None:
+        return self.hosts.get(host_id) if host_id is not None else None
+
+    def update(self, host: HostRoom) -> None:
+        """Put `host` (the same id, other figures) in place of what was known of it."""
+        old = self.hosts[host.id]
+        ranked = self.pools[old.pool]
+        del ranked[bisect.bisect_left(ranked, self._key(old))]
+        for label in old.labels:
+            self.labels[label].discard(old.id)
+        self._add(host)
+
+    def take(self, host_id: str, cpu_millis: int, memory_mib: int,
+             ports: tuple[int, ...] = ()) -> HostRoom:
+        host = self.hosts[host_id].take(cpu_millis, memory_mib, ports)
+        self.update(host)
+        return host
+
+    def candidates(self, request: Request) -> Iterator[HostRoom]:
+        """The hosts that might take `request`, best first: its tenant's pool, then the
+        public one; only those carrying every label it is constrained to."""
+        allowed: set[str] | None = None
+        for label in request.constraints:
+            having = self.labels.get(label, set())
+            allowed = having if allowed is None else allowed & having
+        for pool in dict.fromkeys((request.tenant, PUBLIC)):
+            for _, host_id in self.pools.get(pool, ()):
+                if allowed is None or host_id in allowed:
+                    yield self.hosts[host_id]
+
+    def choose(self, request: Request) -> tuple[HostRoom | None, dict[str, Rejection]]:
+        """The best host for `request`, or None and each host's reason (by host name)."""
+        for host in self.candidates(request):
+            if rejection(host, request) is None:
+                return host, {}
+        reasons: dict[str, Rejection] = {}
+        for host in self.hosts.values():
+            reason = rejection(host, request)
+            if reason is not None:
+                reasons[host.name] = reason
+        return None, reasons or {"*": NO_HOSTS}
 
 
 def choose(
-    request: Request, hosts: list[HostRoom], strategy: str = "spread"
+    request: Request, hosts: Iterable[HostRoom], strategy: str = "spread"
 ) -> tuple[HostRoom | None, dict[str, Rejection]]:
-    """The best host for `request`, or None and each host's reason (by host name)."""
-    reasons: dict[str, Rejection] = {}
-    fits = []
-    for host in hosts:
-        reason = rejection(host, request)
-        if reason is None:
-            fits.append(host)
-        else:
-            reasons[host.name] = reason
-    if not fits:
-        return None, reasons or {"*": NO_HOSTS}
-
-    def score(host: HostRoom) -> tuple[int, float, str]:
-        room = (host.free_cpu_millis / max(host.cpu_millis, 1)
-                + host.free_memory_mib / max(host.memory_mib, 1))
-        dedicated = 0 if host.pool == request.tenant else 1
-        return dedicated, -room if strategy == "spread" else room, host.id
-
-    return min(fits, key=score), {}
+    """One placement over `hosts` (a `Placer` for a single question)."""
+    return Placer(hosts, strategy).choose(request)
 
 
 def summary(reasons: dict[str, Rejection]) -> list[str]:

@@ -12,9 +12,11 @@ import itertools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from wharf.domain.container import restart_wanted
+from wharf.domain.container import Desired, restart_wanted
+from wharf.domain.container import Observed as ObservedState
+from wharf.domain.container_spec import RestartPolicy
 from wharf.schedulers.actions import ActionKind
-from wharf.schedulers.placement import HostRoom, Request, choose, summary
+from wharf.schedulers.placement import HostRoom, Placer, Request, summary
 from wharf.schedulers.ports import Observed
 
 # Containers placed on a host in one of these states are placed elsewhere when wanted
@@ -31,14 +33,14 @@ class Want:
     id: str
     tenant_id: str
     tenant: str
-    desired: str  # running, stopped, deleted
-    observed: str  # pending, running, exited, removed
+    desired: Desired
+    observed: ObservedState
     host_id: str | None
     cpu_millis: int
     memory_mib: int
     generation: int = 1
     run_generation: int = 0
-    restart_policy: str = "no"
+    restart_policy: RestartPolicy = "no"
     exit_code: int | None = None
     finished_at: str | None = None
     restarts: int = 0
@@ -107,7 +109,7 @@ def plan(
     for w in wants:
         if w.host_id is not None and w.host_ports and w.desired != "deleted":
             held.setdefault(w.host_id, set()).update(w.host_ports)
-    rooms = {h.id: h.take(0, 0, tuple(held.get(h.id, ()))) for h in hosts}
+    rooms = Placer((h.take(0, 0, tuple(held.get(h.id, ()))) for h in hosts), strategy)
     known = {w.id for w in wants}
     actions: list[Action] = []
     wake_at: datetime | None = None
@@ -134,7 +136,7 @@ def plan(
                 actions.append(Action(ActionKind.RECORD_REMOVED, want.id, want.host_id))
             continue
 
-        host = rooms.get(want.host_id) if want.host_id else None
+        host = rooms.get(want.host_id)
         leaving = host is not None and host.state in LEAVING
         if want.desired == "running" and (want.host_id is None or leaving):
             if want.waiting is not None:
@@ -147,15 +149,13 @@ def plan(
                               memory_mib=want.memory_mib, volume_host=want.volume_host,
                               avoid=want.host_id if leaving else None,
                               host_ports=want.host_ports)
-            chosen, rejections = choose(request, list(rooms.values()), strategy)
+            chosen, rejections = rooms.choose(request)
             reasons = {name: r.text for name, r in rejections.items()}
             if chosen is not None:
                 actions.append(Action(ActionKind.PLACE, want.id, chosen.id, move=leaving))
-                rooms[chosen.id] = chosen.take(want.cpu_millis, want.memory_mib,
-                                               want.host_ports)
+                rooms.take(chosen.id, want.cpu_millis, want.memory_mib, want.host_ports)
                 if want.host_id is not None:
-                    rooms[want.host_id] = rooms[want.host_id].take(-want.cpu_millis,
-                                                                   -want.memory_mib)
+                    rooms.take(want.host_id, -want.cpu_millis, -want.memory_mib)
             elif reasons != (want.unschedulable or {}):
                 actions.append(Action(ActionKind.UNSCHEDULABLE, want.id, reasons=reasons,
                                       summary=tuple(summary(rejections))))
@@ -253,7 +253,7 @@ def plan_volumes(
         for volume_id in volume_ids:
             if volume_id not in live:
                 actions.append(VolumeAction(ActionKind.REMOVE_VOLUME, volume_id, host_id))
-    rooms = [h for h in hosts if h.id in observed]
+    rooms = Placer(h for h in hosts if h.id in observed)
     for want in wants:
         if want.state == "deleted":
             continue
@@ -262,7 +262,7 @@ def plan_volumes(
                 actions.append(VolumeAction(ActionKind.BACKUP, want.id, want.host_id, backup_id))
         if want.restore is not None:
             source, backup_id = want.restore
-            chosen, _ = choose(Request(tenant=want.tenant, cpu_millis=0, memory_mib=0), rooms)
+            chosen, _ = rooms.choose(Request(tenant=want.tenant, cpu_millis=0, memory_mib=0))
             if chosen is not None:
                 actions.append(VolumeAction(ActionKind.RESTORE, want.id, chosen.id, backup_id,
                                             source))
