@@ -16,6 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from wharf.commands import messages as m
+from wharf.commands.answers import Placed, RestartDecided
 from wharf.commands.application import Wharf
 from wharf.domain.errors import DomainError, NotFound
 from wharf.projections.reads import Reader
@@ -27,7 +28,7 @@ from wharf.schedulers.fleet import Fleet
 from wharf.schedulers.leading import Leading
 from wharf.schedulers.logs import LogCollector
 from wharf.schedulers.placement import HostRoom
-from wharf.schedulers.ports import Engine, EngineError, Observed, RunSpec
+from wharf.schedulers.ports import Engine, EngineError, Observed, RunSpec, VolumeMount
 from wharf.schedulers.reconcile import Action, Plan, Want, plan
 
 log = logging.getLogger(__name__)
@@ -80,18 +81,19 @@ class ContainersController:
         wants = []
         for wanted in container_reads.wanted(self.reader):
             row = wanted.container
-            volume_host, waiting = _volume_needs(row.spec, row.tenant_id, volumes)
+            volume_host, waiting = _volume_needs(row.spec.volume_names, row.tenant_id,
+                                                 volumes)
             wants.append(Want(
                 id=row.id, tenant_id=row.tenant_id, tenant=wanted.tenant,
                 desired=row.desired, observed=row.observed, host_id=row.host_id,
                 cpu_millis=row.cpu_millis, memory_mib=row.memory_mib,
                 generation=row.generation, run_generation=row.run_generation,
-                restart_policy=row.spec.get("restart_policy", "no"),
+                restart_policy=row.spec.restart_policy,
                 exit_code=row.exit_code, finished_at=row.finished_at or None,
                 restarts=row.restarts, unschedulable=row.unschedulable or None,
                 volume_host=volume_host, waiting=waiting,
-                host_ports=tuple(p["host_port"] for p in row.spec.get("ports", [])
-                                 if p.get("host_port") and p.get("publish", True)),
+                host_ports=tuple(p.host_port for p in row.spec.ports
+                                 if p.host_port and p.publish),
             ))
         return wants
 
@@ -151,7 +153,7 @@ class ContainersController:
         # The decision is in the log before Docker hears of it; an earlier one stands.
         placed = record(m.PlaceContainer, container_id=UUID(want.id),
                               host_id=UUID(action.host_id), move=action.move)
-        self._create_on(want, str(placed.data["host_id"]), record)
+        self._create_on(want, placed.answer_as(Placed).host_id, record)
 
     def _create(self, action: Action, want: Want | None, record: _Recorder) -> None:
         assert want is not None and action.host_id is not None
@@ -165,7 +167,7 @@ class ContainersController:
             record(m.RecordRemoved, container_id=UUID(want.id))  # behind our back
         spec = self.run_spec(want)
         for mount in spec.volumes:
-            engine.ensure_volume(mount["volume_id"], want.tenant_id)
+            engine.ensure_volume(mount.volume_id, want.tenant_id)
         engine.create(spec)
         engine.start(want.id)
         self._after_run(want, engine, record)
@@ -182,7 +184,7 @@ class ContainersController:
             return
         restarted = record(m.RestartContainer, container_id=UUID(want.id),
                                  after_finished_at=action.after)
-        if restarted.data.get("due"):
+        if restarted.answer_as(RestartDecided).due:
             engine.start(want.id)
             self._after_run(want, engine, record)
 
@@ -210,12 +212,18 @@ class ContainersController:
         if action.host_id != want.host_id:
             assert action.docker_id is not None
             engine.remove_by_docker_id(action.docker_id)  # a stale copy
-            return
-        if action.running:  # as the pass saw it: stop first, to record its exit
-            engine.stop(want.id, STOP_TIMEOUT)
-            self._record_run(want, engine, record)
-        engine.remove(want.id)
-        record(m.RecordRemoved, container_id=UUID(want.id))
+        else:
+            if action.running:  # as the pass saw it: stop first, to record its exit
+                engine.stop(want.id, STOP_TIMEOUT)
+                self._record_run(want, engine, record)
+            engine.remove(want.id)
+            record(m.RecordRemoved, container_id=UUID(want.id))
+        # The pass that removes a tenant's last container on a host removes its network.
+        try:
+            engine.release_network(want.tenant_id)
+        except EngineError as error:  # the network timer tries again later
+            log.info("network of tenant %s on host %s stays for now: %s", want.tenant_id,
+                     action.host_id, error)
 
     def _acting_engine(self, action: Action, want: Want | None) -> Engine | None:
         assert action.host_id is not None
@@ -244,21 +252,22 @@ class ContainersController:
             raise EngineError(f"container {want.id} is not on the read side yet")
         spec = row.spec
         tenant_id = UUID(want.tenant_id)
-        env = dict(spec["env"])
-        for ref in spec["secrets"]:
-            env[ref["env"]] = self.app.reveal_secret(tenant_id, ref["name"])
+        env = dict(spec.env)
+        for ref in spec.secrets:
+            env[ref.env] = self.app.reveal_secret(tenant_id, ref.name)
         volumes = volume_reads.live_by_name(self.reader)
         mounts = []
-        for mount in spec["volumes"]:
-            found = volumes.get((want.tenant_id, mount["volume"]))
+        for mount in spec.volumes:
+            found = volumes.get((want.tenant_id, mount.volume))
             if found is None or found.state != "active":
-                raise EngineError(f"volume {mount['volume']} does not exist", transient=False)
-            mounts.append({**mount, "volume_id": found.id})
+                raise EngineError(f"volume {mount.volume} does not exist", transient=False)
+            mounts.append(VolumeMount(found.id, mount.path, mount.read_only))
         return RunSpec(container_id=want.id, tenant_id=want.tenant_id,
-                       generation=want.generation, image=spec["image"],
-                       command=spec["command"], entrypoint=spec["entrypoint"], env=env,
-                       ports=spec["ports"], cpu_millis=want.cpu_millis,
-                       memory_mib=want.memory_mib, volumes=mounts, alias=row.name)
+                       generation=want.generation, image=spec.image,
+                       command=spec.command, entrypoint=spec.entrypoint, env=env,
+                       ports=spec.ports, cpu_millis=want.cpu_millis,
+                       memory_mib=want.memory_mib, volumes=tuple(mounts), alias=row.name,
+                       health_check=spec.health_check)
 
 
 class _Recorder:
@@ -274,16 +283,16 @@ class _Recorder:
         return outcome
 
 
-def _volume_needs(spec: dict[str, object], tenant_id: str,
+def _volume_needs(names: list[str], tenant_id: str,
                   volumes: dict[tuple[str, str], VolumeRow]) -> tuple[str | None, str | None]:
     """Where a container's volumes bind it, and why it must wait (if it must)."""
     host = None
-    for mount in spec.get("volumes", []):  # type: ignore[attr-defined]
-        volume = volumes.get((tenant_id, mount["volume"]))
+    for name in names:
+        volume = volumes.get((tenant_id, name))
         if volume is None:
-            return None, f"volume {mount['volume']} does not exist"
+            return None, f"volume {name} does not exist"
         if volume.state == "restoring":
-            return None, f"volume {mount['volume']} is being restored"
+            return None, f"volume {name} is being restored"
         if volume.host_id is not None:
             if host is not None and volume.host_id != host:
                 return None, "its volumes live on different hosts"

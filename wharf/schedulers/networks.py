@@ -16,7 +16,6 @@ from wharf.schedulers.ports import EngineError
 log = logging.getLogger(__name__)
 
 
-
 class NetworkSource(Protocol):
     def prune_networks(self, keep: set[str]) -> list[str]: ...
 

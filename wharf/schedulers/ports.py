@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from wharf.domain.container_spec import HealthCheck, Port
+
 # Labels on every Docker object Wharf makes; the reconciler finds its objects by them.
 LABEL_MANAGED = "wharf.managed"
 LABEL_INSTALLATION = "wharf.installation"  # which Wharf (store) made it
@@ -55,6 +57,15 @@ class Observed:
 
 
 @dataclass(frozen=True)
+class VolumeMount:
+    """A tenant's volume, resolved to the engine volume it is."""
+
+    volume_id: str
+    path: str
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
 class RunSpec:
     """Everything needed to create one container: the spec with its secrets resolved."""
 
@@ -62,14 +73,15 @@ class RunSpec:
     tenant_id: str
     generation: int
     image: str
-    command: list[str]
-    entrypoint: list[str]
+    command: tuple[str, ...]
+    entrypoint: tuple[str, ...]
     env: dict[str, str] = field(repr=False)  # holds secret values: never printed
-    ports: list[dict[str, Any]]
+    ports: tuple[Port, ...]
     cpu_millis: int
     memory_mib: int
-    volumes: list[dict[str, Any]]
+    volumes: tuple[VolumeMount, ...]
     alias: str = ""  # the container's name in its tenant: how its neighbours reach it
+    health_check: HealthCheck | None = None
 
     @property
     def name(self) -> str:
@@ -111,6 +123,8 @@ class Engine(Protocol):
 
     def watch_logs(self, container_id: str, from_start: bool = False
                    ) -> Generator[None, None, None]: ...
+
+    def release_network(self, tenant_id: str) -> bool: ...
 
     def ensure_volume(self, volume_id: str, tenant_id: str) -> None: ...
 

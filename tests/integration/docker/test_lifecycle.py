@@ -10,7 +10,8 @@ from uuid import UUID
 import pytest
 
 from tests.integration.docker.conftest import Cloud, caught_up, wait_for
-from wharf.infra.docker_driver import CAPABILITIES, PIDS_LIMIT, network_name
+from wharf.infra.docker_driver import CAPABILITIES, PIDS_LIMIT
+from wharf.infra.docker_networks import network_name
 from wharf.schedulers.ports import docker_name
 
 CREATE = """mutation($input: CreateContainerInput!) { createContainer(input: $input) {
@@ -86,7 +87,8 @@ def test_hardened_by_default_and_secrets_stay_out_of_logs(
     cid = create(cloud, token, name="app", command=["sleep", "600"], cpuMillis=250,
                  memoryMib=64, ports=[{"containerPort": 80}, {"containerPort": 9000,
                                                                "publish": False}],
-                 secrets=[{"name": "db-password"}])
+                 secrets=[{"name": "db-password"}],
+                 healthCheck={"test": ["true"], "intervalS": 5, "retries": 2})
     cloud.wait_observed(token, cid, "running")
 
     inspected = cloud.docker.inspect_container(docker_name(cid))
@@ -107,6 +109,9 @@ def test_hardened_by_default_and_secrets_stay_out_of_logs(
     assert host["PortBindings"] == {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]}
     assert "9000/tcp" in inspected["Config"]["ExposedPorts"]
     assert f"DB_PASSWORD={secret}" in inspected["Config"]["Env"]
+    assert inspected["Config"]["Healthcheck"] == {
+        "Test": ["CMD", "true"], "Interval": 5_000_000_000, "Timeout": 10_000_000_000,
+        "Retries": 2}  # (a start period of 0 is left out by the engine)
 
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert secret not in logged

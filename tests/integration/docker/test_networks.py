@@ -7,10 +7,10 @@ import docker
 
 from tests.integration.docker.conftest import Cloud, wait_for
 from tests.integration.docker.test_lifecycle import BY_ID, WEB, by_id, create
-from wharf.infra.docker_driver import network_name
-from wharf.infra.scheduling import stats_engines
+from wharf.infra.docker_networks import network_name
+from wharf.infra.scheduling import StatsEngines
 from wharf.schedulers.networks import prune_networks
-from wharf.schedulers.ports import docker_name
+from wharf.schedulers.ports import LABEL_INSTALLATION, LABEL_MANAGED, LABEL_TENANT, docker_name
 
 
 def run_in(client: docker.APIClient, container_id: str, *command: str) -> tuple[int, str]:
@@ -68,13 +68,20 @@ def test_tenants_reach_their_own_containers_by_name_and_never_another_s(cloud: C
     assert by_id(cloud, globex_token, "stopContainer", spy)["__typename"] == "ContainerPayload"
     cloud.wait_observed(globex_token, spy, "exited")
 
-    # Once acme has no container left, its network goes; globex's stays.
+    # Once acme has no container left, its network goes in the pass that removed the
+    # last one; globex's stays.
     for cid in (web, client):
         deleted = cloud.api.gql(BY_ID % "deleteContainer", {"id": cid}, token=acme_token)
         assert deleted["deleteContainer"]["__typename"] == "ContainerPayload"
     for cid in (web, client):
         cloud.wait_observed(acme_token, cid, "removed")
-    with stats_engines(cloud.api.wiring) as engines:
+    wait_for("acme's network to go", lambda: not cloud.docker.networks(names=[a_net]) or None)
+    assert cloud.docker.networks(names=[g_net]) != []
+
+    # What a crash between the two would leave behind, the network timer removes.
+    cloud.docker.create_network(a_net, driver="bridge", labels={
+        LABEL_MANAGED: "1", LABEL_INSTALLATION: cloud.installation, LABEL_TENANT: acme})
+    with StatsEngines(cloud.api.wiring.app.installation) as engines:
         assert prune_networks(cloud.api.wiring.view, engines) == [a_net]
         assert prune_networks(cloud.api.wiring.view, engines) == []
     names = {n["Name"] for n in cloud.docker.networks()}

@@ -51,7 +51,7 @@ def test_killed_scheduler_leaves_no_duplicates_orphans_or_doubled_events(
     ours = {"label": f"{LABEL_INSTALLATION}={installation}"}
     rng = random.Random(4)
     try:
-        assert register_engines(wiring, ()) == [LOCAL_ENGINE]
+        assert register_engines(wiring.app, ()) == [LOCAL_ENGINE]
         tenant = make_tenant(wiring, plan="unlimited")
         ids: list[UUID] = []
 

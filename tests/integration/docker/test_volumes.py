@@ -8,7 +8,7 @@ from uuid import UUID
 
 from tests.integration.docker.conftest import Cloud, wait_for
 from tests.integration.docker.test_lifecycle import by_id, create
-from wharf.infra.docker_driver import volume_name
+from wharf.infra.docker_volumes import volume_name
 from wharf.schedulers.ports import docker_name
 
 VOLUME = """query($id: ID!) { volume(id: $id) { id state hostId

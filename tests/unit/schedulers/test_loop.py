@@ -244,3 +244,28 @@ def test_an_engine_event_wakes_the_loop(world: World) -> None:
     world.scheduler.fleet.wake = woken.set
     engine.kill(str(cid), exit_code=0)
     assert woken.wait(5)
+
+
+def test_the_pass_that_removes_a_tenants_last_container_on_a_host_removes_its_network(
+    world: World,
+) -> None:
+    first = create_container(world.wiring, world.tenant, "one", cpu_millis=1500)
+    second = create_container(world.wiring, world.tenant, "two", cpu_millis=1500)
+    world.passes(2)
+    engines = {world.host_of(first), world.host_of(second)}
+    assert engines == {A, B}  # one each: neither host has room for both
+    engine = world.engines[world.host_of(first)]
+    assert engine.networks == {str(world.tenant.id)}
+    world.wiring.app.handle(m.DeleteContainer(actor=world.tenant.owner, container_id=first))
+    world.passes()
+    assert engine.state(str(first)) is None
+    assert engine.networks == set()
+    other = world.engines[world.host_of(second)]
+    assert other.networks == {str(world.tenant.id)}  # its container is still there
+
+    # A refusal leaves the network for the timer: the removal itself is done.
+    world.wiring.app.handle(m.DeleteContainer(actor=world.tenant.owner, container_id=second))
+    other.refuse("release_network")
+    world.passes()
+    assert other.state(str(second)) is None and other.networks == {str(world.tenant.id)}
+    assert world.row(second)["observed"] == "removed"

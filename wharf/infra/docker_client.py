@@ -1,0 +1,92 @@
+"""A connection to one Docker Engine, shared by the driver's parts (docker_driver.py for
+containers, docker_networks.py, docker_volumes.py): its API client, the four call slots
+an engine on two cores can take at once (ENVIRONMENT.md), the mapping of the SDK's errors
+to `EngineError`, and the labels that mark this Wharf's objects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import docker
+import docker.errors
+import requests.exceptions
+
+from wharf.schedulers.ports import LABEL_INSTALLATION, LABEL_MANAGED, EngineError
+
+API_VERSION = "1.41"  # Docker 20.10, the oldest engine Wharf supports
+CONCURRENT_CALLS = 4
+T = TypeVar("T")
+
+_KNOWN_NETWORKS: dict[tuple[str, str], tuple[dict[str, str], threading.Lock]] = {}
+_KNOWN_GUARD = threading.Lock()
+
+
+class DockerClient:
+    def __init__(self, endpoint: str, installation: str = "", timeout: float = 60) -> None:
+        self.endpoint = endpoint
+        self.installation = installation  # only this Wharf's objects are listed
+        # A fixed API version: the SDK would otherwise ask the engine at construction
+        # (a call, and a leaked socket when nothing answers). Newer engines serve it too.
+        self.api = docker.APIClient(base_url=endpoint, timeout=timeout, version=API_VERSION)
+        self._slots = threading.BoundedSemaphore(CONCURRENT_CALLS)
+        self.calls: dict[str, int] = {}  # mutating calls by kind, for tests and metrics
+        # Tenant id -> its network's id on this engine, shared by every client of the
+        # engine in this process: the prune job's removals are seen by the scheduler's.
+        with _KNOWN_GUARD:
+            self._networks, self._network_guard = _KNOWN_NETWORKS.setdefault(
+                (endpoint, installation), ({}, threading.Lock()))
+
+    def _reachable(self) -> None:
+        """A unix endpoint where nothing listens (no socket file, or the stale file of a
+        killed engine) fails here, by a probe that closes its socket: the SDK leaves the
+        socket of a failed unix connect open, one leaked socket per call to a lost host."""
+        if not self.endpoint.startswith("unix://"):
+            return
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            probe.settimeout(2)
+            try:
+                probe.connect(self.endpoint[len("unix://"):])
+            except BlockingIOError:
+                return  # a full accept queue: a busy engine, not a silent one
+            except OSError as error:
+                raise EngineError(f"{self.endpoint} does not answer: {error}") from None
+
+    @contextmanager
+    def _call(self, kind: str | None = None, slot: bool = True) -> Iterator[None]:
+        self._reachable()
+        with self._slots if slot else contextlib.nullcontext():
+            if kind is not None:
+                self.calls[kind] = self.calls.get(kind, 0) + 1
+            try:
+                yield
+            except docker.errors.APIError as error:
+                status = error.status_code or 500
+                raise EngineError(f"{self.endpoint}: {error.explanation or error}",
+                                  transient=status >= 500) from error
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+                    OSError) as error:
+                raise EngineError(f"{self.endpoint} does not answer: {error}") from error
+
+    def _quiet(self, kind: str, call: Callable[[], T], *ok: int) -> T | None:
+        """A call whose listed HTTP statuses mean "already so" (304 started, 404 gone)."""
+        try:
+            with self._call(kind):
+                return call()
+        except EngineError as error:
+            cause = error.__cause__
+            if isinstance(cause, docker.errors.APIError) and cause.status_code in ok:
+                return None
+            raise
+
+
+    def _ours(self) -> list[str]:
+        return [f"{LABEL_MANAGED}=1", f"{LABEL_INSTALLATION}={self.installation}"]
+
+    def close(self) -> None:
+        self.api.close()
