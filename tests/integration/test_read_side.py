@@ -12,7 +12,7 @@ from tests.integration.helpers import caught_up, create_container, make_tenant
 from wharf.commands import messages as m
 from wharf.commands.actors import Actor
 from wharf.infra.bootstrap import Wiring, build
-from wharf.projections.runner import wait_for_position
+from wharf.projections.consumers import wait_for_position
 
 
 def test_writer_waits_for_the_projector_in_the_same_process(wiring: Wiring) -> None:
@@ -123,3 +123,38 @@ def test_hosts_show_reserved_and_free_capacity_of_placed_containers(wiring: Wiri
     ]
     assert wiring.view.query("SELECT host_id FROM rm_containers WHERE id = ?",
                              (str(ids[1]),)) == [{"host_id": str(hosts[1])}]
+
+
+def test_a_new_run_after_an_exit_clears_the_exit_from_the_row(wiring: Wiring) -> None:
+    from wharf.commands.answers import TermTaken
+    from wharf.projections.reads import containers as container_reads
+
+    scheduler = Actor.system("scheduler")
+    host = wiring.app.handle(m.RegisterHost(
+        actor=Actor.operator("test"), endpoint="tcp://127.0.0.1:2375", name="h",
+        cpu_millis=2000, memory_mib=2048)).id
+    acme = make_tenant(wiring, plan="s")
+    cid = create_container(wiring, acme, "job", restart_policy="on-failure")
+    term = wiring.app.handle(m.TakeLeadership(actor=scheduler, holder="a")).answer_as(
+        TermTaken).term
+    wiring.app.handle(m.PlaceContainer(actor=scheduler, term=term, container_id=cid,
+                                       host_id=host))
+    first, exit_, second = ("2026-11-29T10:00:00+00:00", "2026-11-29T10:00:05+00:00",
+                            "2026-11-29T10:00:06+00:00")
+    wiring.app.handle(m.RecordRun(actor=scheduler, term=term, container_id=cid, generation=1,
+                                  started_at=first, finished_at=exit_, running=False,
+                                  exit_code=3, oom_killed=True))
+    caught_up(wiring)
+    row = container_reads.container(wiring.view, str(cid))
+    assert row is not None
+    assert (row.observed, row.exit_code, row.oom_killed) == ("exited", 3, True)
+
+    wiring.app.handle(m.RestartContainer(actor=scheduler, term=term, container_id=cid,
+                                         after_finished_at=exit_))
+    wiring.app.handle(m.RecordRun(actor=scheduler, term=term, container_id=cid, generation=1,
+                                  started_at=second, finished_at="", running=True))
+    caught_up(wiring)
+    row = container_reads.container(wiring.view, str(cid))
+    assert row is not None
+    assert (row.observed, row.exit_code, row.oom_killed, row.started_at, row.restarts) == (
+        "running", None, None, second, 1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -212,3 +213,44 @@ def test_unexpected_errors_are_masked_and_logged(
     assert answer["errors"][0]["message"] == "Unexpected error."
     assert "disk on fire" not in json.dumps(answer) and "Traceback" not in json.dumps(answer)
     assert "disk on fire" in caplog.text
+
+
+def test_a_stopped_audit_consumer_delays_no_mutation_only_reads_of_the_audit(
+    api: Api, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each consumer keeps its own position: a mutation waits for the read models it
+    answers from, a read with Wharf-Min-Position for every one."""
+    from wharf.graphql import context as graphql_context
+
+    monkeypatch.setattr(graphql_context, "READ_SIDE_TIMEOUT", 1.0)
+    _, owner = new_tenant(api, plan="s")
+    records = api.wiring.projector.projectors["records"]
+    records.stop()
+    for thread in threading.enumerate():
+        if thread.name == "projector-records":
+            thread.join(10)
+            assert not thread.is_alive()
+    stalled_at = records.position
+
+    made = api.gql('mutation { createContainer(input: {name: "quick", image: "busybox"}) '
+                   "{ __typename ... on ContainerPayload { container { name } } } }",
+                   token=owner)
+    assert made["createContainer"] == {"__typename": "ContainerPayload",
+                                       "container": {"name": "quick"}}
+    head = api.wiring.app.recorder.max_notification_id() or 0
+    assert records.position == stalled_at < head  # the audit trail is behind, really
+    listed = api.gql("{ containers { edges { node { name observed } } } }", token=owner)
+    assert listed["containers"]["edges"] == [{"node": {"name": "quick", "observed": "pending"}}]
+
+    audit = "{ auditLog(first: 5) { edges { node { summary } } } }"
+    status, answer = api.post(audit, token=owner, headers={"Wharf-Min-Position": str(head)})
+    assert status == 200 and answer["data"] is None
+    assert answer["errors"][0]["message"] == (
+        f"the read side has reached position {stalled_at}, not yet {head} (waited 1 s); "
+        "retry later")
+
+    records.catch_up()
+    status, answer = api.post(audit, token=owner, headers={"Wharf-Min-Position": str(head)})
+    assert status == 200, answer
+    summaries = [e["node"]["summary"] for e in answer["data"]["auditLog"]["edges"]]
+    assert any("quick" in summary for summary in summaries), summaries
