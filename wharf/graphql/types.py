@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import json
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
 
-from wharf.graphql.errors import ClientError
+from wharf.graphql.pagination import Connection
 from wharf.projections.reads import containers as container_reads
 from wharf.projections.reads import tenants as tenant_reads
 from wharf.projections.reads import volumes as volume_reads
@@ -18,57 +16,6 @@ from wharf.projections.reads.containers import ContainerRow
 from wharf.projections.reads.hosts import HostRow
 from wharf.projections.reads.tenants import PlanRow, TenantRow
 from wharf.projections.reads.volumes import VolumeRow
-
-T = TypeVar("T")
-
-
-@strawberry.type
-class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
-
-
-@strawberry.type
-class Edge(Generic[T]):
-    cursor: str
-    node: T
-
-
-@strawberry.type
-class Connection(Generic[T]):
-    edges: list[Edge[T]]
-    page_info: PageInfo
-
-
-def encode_cursor(*key: Any) -> str:
-    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
-
-
-def decode_cursor(cursor: str | None, size: int) -> list[Any] | None:
-    """The key a cursor holds (None: no cursor); ClientError for anything this API did not
-    give out: a list of `size` strings and numbers."""
-    if not cursor:
-        return None
-    try:
-        value = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
-    except (ValueError, TypeError, RecursionError):
-        value = None
-    if (not isinstance(value, list) or len(value) != size
-            or not all(_key_part(v) for v in value)):
-        raise ClientError("after: not a cursor this API gave out")
-    return value
-
-
-def _key_part(value: Any) -> bool:
-    """What a cursor's key holds: text a store can be asked about, or a 64-bit integer."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return False
-        return "\x00" not in value and len(value) <= 200
-    return isinstance(value, int) and not isinstance(value, bool) and \
-        -(2 ** 63) <= value < 2 ** 63
 
 
 @strawberry.type(description="Money is a decimal string; the currency is CNY.")
@@ -245,7 +192,8 @@ class Container:
             unschedulable=row.unschedulable_summary,
             host_rejections_by_name=row.unschedulable,
             failure=row.failure, disk_over_since=row.disk_over_since,
-            spec=cast(JSON, row.spec), created_at=row.created_at, updated_at=row.updated_at,
+            spec=cast(JSON, row.spec.to_data()), created_at=row.created_at,
+            updated_at=row.updated_at,
         )
 
 
