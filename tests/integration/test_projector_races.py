@@ -94,3 +94,24 @@ def test_a_batch_prepared_before_another_projector_moved_is_not_applied(
     finally:
         first.close()
         second.close()
+
+
+def test_verify_compares_each_consumer_at_its_own_position(wiring: Wiring,
+                                                           store_url: str) -> None:
+    """The audit trail behind the workloads (each consumer keeps its own position):
+    verify folds each read model to where it is, and still finds a row changed by hand."""
+    write_containers(wiring, 20)
+    wiring.projector.catch_up()
+    audit_at = wiring.view.position("audit")
+    write_containers_more(wiring)
+    wiring.projector.projectors["workloads"].catch_up()
+    assert wiring.view.position("containers") > audit_at == wiring.view.position("audit")
+    position, diffs = verify(wiring.app, wiring.view, store_url)
+    assert position == audit_at
+    assert [d.table for d in diffs if not d.same] == []
+    assert {d.table: d.live_rows for d in diffs}["rm_containers"] == 320
+
+    wiring.view.change_schema([("UPDATE rm_audit SET summary = 'forged' WHERE position = ?",
+                                (audit_at,))])
+    _, diffs = verify(wiring.app, wiring.view, store_url)
+    assert [d.table for d in diffs if not d.same] == ["rm_audit"]

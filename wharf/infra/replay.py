@@ -8,7 +8,7 @@ import multiprocessing
 import os
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +20,6 @@ import psycopg
 from wharf.commands.application import Wharf
 from wharf.infra.store import eventsourcing_env, kind_of, open_read_models, sqlite_path
 from wharf.projections.catalog import READ_MODELS, tables
-from wharf.projections.consumers import read_side_position
 from wharf.projections.runner import Projector
 from wharf.projections.views import ReadModelStore
 
@@ -45,55 +44,81 @@ SHARDS: tuple[tuple[str, ...], ...] = (
     ("audit", "quota_rejections"),
     ("tenants", "containers", "volumes", "secrets", "hosts"),
 )
+ALL = tuple(name for shard in SHARDS for name in shard)
 
 
 def rebuild(
     app: Wharf,
     target_url: str,
-    until: int | None = None,
+    until: int | Mapping[str, int] | None = None,
     until_time: datetime | None = None,
     progress: Callable[[int], None] | None = None,
     source_url: str | None = None,
 ) -> int:
     """Folds the log (up to a position or a time) into every read model at `target_url`.
+    `until` may also give each read model a position of its own (what `verify` needs:
+    each consumer of the live read side is at its own position).
 
     The target must be a database of the same kind as the source and hold no read models
     yet. With `source_url`, the read models are rebuilt by parallel processes. Returns
-    the position the rebuilt read models reached.
+    the position every rebuilt read model reached (the least of them).
     """
+    # In this process one projector folds the log once for all; in parallel, by shards.
+    jobs = _jobs(until, SHARDS if source_url is not None else (ALL,))
     view = open_read_models(target_url)  # creates every table before anyone writes
     try:
         if any(view.position(m.name) for m in READ_MODELS):
             raise ValueError(f"{target_url} already holds read models; give an empty target")
         if source_url is None:
-            Projector(app, view, batch_size=BATCH).catch_up(
-                until=until, until_time=until_time, progress=progress)
+            for names, stop in jobs:
+                models = [m for m in READ_MODELS if m.name in names]
+                Projector(app, view, models=models, batch_size=BATCH).catch_up(
+                    until=stop, until_time=until_time, progress=progress)
         else:
-            _rebuild_in_parallel(source_url, target_url, until, until_time, progress)
-        position = read_side_position(view)
+            _rebuild_in_parallel(source_url, target_url, jobs, until_time, progress)
+        reached = {m.name: view.position(m.name) for m in READ_MODELS}
     finally:
         view.datastore.close()  # type: ignore[attr-defined]
     if until_time is None:
-        left = app.recorder.select_notifications(position, 1, stop=until,
-                                                 inclusive_of_start=False)
-        if left:
-            raise RuntimeError(f"replay stopped at {position} before {until}")
-    return position
+        for names, stop in jobs:
+            position = min(reached[name] for name in names)
+            if stop is not None and position >= stop:
+                continue
+            left = app.recorder.select_notifications(position, 1, stop=stop,
+                                                     inclusive_of_start=False)
+            if left:
+                raise RuntimeError(f"replay stopped at {position} before {stop}")
+    return min(reached.values())
 
 
 BATCH = 5000
 
+Job = tuple[tuple[str, ...], int | None]  # read models, rebuilt together up to a position
+
+
+def _jobs(until: int | Mapping[str, int] | None,
+          shards: tuple[tuple[str, ...], ...]) -> list[Job]:
+    """The shards, each split by the positions its read models go to."""
+    jobs: list[Job] = []
+    for shard in shards:
+        if until is None or isinstance(until, int):
+            jobs.append((shard, until))
+            continue
+        stops = sorted({until[name] for name in shard})
+        jobs += [(tuple(n for n in shard if until[n] == stop), stop) for stop in stops]
+    return jobs
+
 
 def _rebuild_in_parallel(
-    source_url: str, target_url: str, until: int | None, until_time: datetime | None,
+    source_url: str, target_url: str, jobs: list[Job], until_time: datetime | None,
     progress: Callable[[int], None] | None,
 ) -> None:
     context = multiprocessing.get_context("spawn")
-    positions = context.Array("q", len(SHARDS))
+    positions = context.Array("q", len(jobs))
     workers = [
         context.Process(target=_rebuild_shard, name=f"wharf-replay-{i}",
-                        args=(source_url, target_url, names, until, until_time, positions, i))
-        for i, names in enumerate(SHARDS)
+                        args=(source_url, target_url, names, stop, until_time, positions, i))
+        for i, (names, stop) in enumerate(jobs)
     ]
     for worker in workers:
         worker.start()
@@ -138,19 +163,17 @@ def verify(
     app: Wharf, live: ReadModelStore, source_url: str,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[int, list[TableDiff]]:
-    """Reads the live read models in one snapshot, rebuilds every read model up to their
-    position in a scratch database of the same kind, and compares table by table.
+    """Reads the live read models in one snapshot, rebuilds each read model up to its
+    position there (each consumer keeps its own) in a scratch database of the same kind,
+    and compares table by table. Returns the least of those positions and the diffs.
 
-    Works while a projector is running: the snapshot pins what is compared.
+    Works while the consumers are running: the snapshot pins what is compared.
     """
     names = [m.name for m in READ_MODELS]
     positions, live_digests = live.snapshot(names, tables())
-    if len(set(positions.values())) != 1:
-        raise ValueError(f"read models are at different positions {positions}; "
-                         "run the projector until they agree")
     position = min(positions.values())
     with scratch_database(source_url) as scratch_url:
-        rebuild(app, scratch_url, until=position, progress=progress, source_url=source_url)
+        rebuild(app, scratch_url, until=positions, progress=progress, source_url=source_url)
         rebuilt = open_read_models(scratch_url)
         try:
             _, rebuilt_digests = rebuilt.snapshot(names, tables())
