@@ -29,6 +29,7 @@ PROTOCOLS: tuple[Protocol, ...] = get_args(Protocol)
 HOST_PORT_RANGE = (20000, 29999)
 FORBIDDEN_MOUNTS = ("/var/run/docker.sock", "/run/docker.sock")
 MAX_ARGS = 64
+MAX_ENV = 256  # (the API refuses any list over 256 before converting it)
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,8 @@ def _env(raw: Any) -> dict[str, str]:
     env = raw or {}
     if not isinstance(env, dict):
         raise InvalidInput("env", "must be a map of names to strings")
+    if len(env) > MAX_ENV:
+        raise InvalidInput("env", f"at most {MAX_ENV} variables")
     for name, value in env.items():
         if not isinstance(name, str) or not ENV_NAME.match(name):
             raise InvalidInput(f"env.{name}", "not a valid variable name")
@@ -206,7 +209,7 @@ def _list(raw: Any, field: str) -> list[Any]:
 
 
 def _secrets(raw: Any, env: Mapping[str, str]) -> tuple[SecretRef, ...]:
-    secrets = []
+    secrets: list[SecretRef] = []
     for i, ref in enumerate(_list(raw, "secrets")):
         if not isinstance(ref, dict) or not isinstance(ref.get("name"), str):
             raise InvalidInput(f"secrets[{i}]", "must name a secret")
@@ -215,6 +218,8 @@ def _secrets(raw: Any, env: Mapping[str, str]) -> tuple[SecretRef, ...]:
             raise InvalidInput(f"secrets[{i}].env", "not a valid variable name")
         if var in env:
             raise InvalidInput(f"secrets[{i}].env", f"{var} is also set in env")
+        if any(s.env == var for s in secrets):
+            raise InvalidInput(f"secrets[{i}].env", f"{var} is set by another secret too")
         secrets.append(SecretRef(name=ref["name"], env=var))
     return tuple(secrets)
 
@@ -234,6 +239,9 @@ def _ports(raw: Any) -> tuple[Port, ...]:
         made = Port(container_port, protocol, host_port, bool(port.get("publish", True)))
         if any(p.key == made.key for p in ports):
             raise InvalidInput(f"ports[{i}]", "port listed twice")
+        if host_port is not None and any(
+                (p.host_port, p.protocol) == (host_port, protocol) for p in ports):
+            raise InvalidInput(f"ports[{i}].host_port", f"host port {host_port} asked for twice")
         ports.append(made)
     return tuple(ports)
 

@@ -108,6 +108,11 @@ class Validation(SchemaExtension):
                 "subscriptions are served over WebSocket (graphql-transport-ws) only")]
             yield
             return
+        too_long = limits.check_variables(context.variables)
+        if too_long:
+            context.pre_execution_errors = too_long
+            yield
+            return
         if errors is None:
             errors = limits.check(document) or validate(
                 context.schema._schema, document,

@@ -198,3 +198,49 @@ def test_no_error_suggests_a_name_outside_development(
     # (the same mistake in development mode does suggest: the check above can fail)
     _status, answer = dev_api.post(document, variables, token=dev_api.operator_token)
     assert "Did you mean" in " ".join(e["message"] for e in answer["errors"])
+
+
+CREATE_WITH = """mutation($i: CreateContainerInput!) { createContainer(input: $i) { __typename
+  ... on InvalidInput { field message } } }"""
+
+
+def test_a_huge_list_is_refused_before_it_is_converted(api: Api) -> None:
+    """40,000 ports (under the body limit) took strawberry seconds of the event loop to
+    convert, for every tenant; now the list is refused before that, and a literal one
+    in the document too."""
+    _, owner = new_tenant(api, plan="s")
+    huge = {"name": "big", "image": "busybox", "ports": [{"containerPort": 1}] * 40_000}
+    status, answer = api.post(CREATE_WITH, {"i": huge}, token=owner)
+    assert status == 200 and answer["data"] is None
+    assert [e["message"] for e in answer["errors"]] == [
+        "a list in variable $i holds 40000 items; at most 256 are taken"]
+    literal = ("mutation { createContainer(input: {name: \"big\", image: \"busybox\", "
+               "command: [" + ", ".join(['"x"'] * 300) + "]}) { __typename } }")
+    status, answer = api.post(literal, token=owner)  # (a document holds 2,000 tokens)
+    assert status == 200 and [e["message"] for e in answer["errors"]] == [
+        "a list in the document holds 300 items; at most 256 are taken"]
+    # Lists within that bound get the input's own typed answer.
+    some = {"name": "big", "image": "busybox", "command": ["x"] * 65}
+    assert api.gql(CREATE_WITH, {"i": some}, token=owner)["createContainer"] == {
+        "__typename": "InvalidInput", "field": "command", "message": "at most 64 items"}
+    listed = api.gql("{ containers { edges { node { name } } } }", token=owner)
+    assert listed["containers"]["edges"] == []
+
+
+@pytest.mark.parametrize(("spec", "field", "message"), [
+    ({"secrets": [{"name": "nope"}]}, "secrets[0]", "no secret named nope"),
+    ({"env": [{"name": "A", "value": "1"}, {"name": "A", "value": "2"}]}, "env[1].name",
+     "A is set twice"),
+    ({"ports": [{"containerPort": 80, "hostPort": 20001},
+                {"containerPort": 81, "hostPort": 20001}]}, "ports[1].hostPort",
+     "host port 20001 asked for twice"),
+])
+def test_a_spec_that_could_never_run_is_refused_at_create(
+        api: Api, spec: dict[str, Any], field: str, message: str) -> None:
+    _, owner = new_tenant(api, plan="s")
+    made = api.gql(CREATE_WITH, {"i": {"name": "never", "image": "busybox", **spec}},
+                   token=owner)
+    assert made["createContainer"] == {"__typename": "InvalidInput", "field": field,
+                                       "message": message}
+    listed = api.gql("{ containers { edges { node { name } } } }", token=owner)
+    assert listed["containers"]["edges"] == []

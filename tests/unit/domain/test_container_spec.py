@@ -75,9 +75,23 @@ def test_a_spec_survives_the_trip_through_an_event() -> None:
          "health_check.retries"),
         ({"image": "busybox", "health_check": {"test": ["true"], "every": 1}},
          "health_check.every"),
+        ({"image": "busybox", "ports": [{"container_port": 80, "host_port": 20001},
+                                        {"container_port": 81, "host_port": 20001}]},
+         "ports[1].host_port"),
+        ({"image": "busybox", "env": {f"V{i}": "x" for i in range(257)}}, "env"),
+        ({"image": "busybox", "secrets": [{"name": "a", "env": "X"},
+                                          {"name": "b", "env": "X"}]}, "secrets[1].env"),
     ],
 )
 def test_bad_specs_name_the_field(raw: dict[str, Any], field: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         validate_spec(raw)
     assert caught.value.field == field
+
+
+def test_one_host_port_for_two_protocols_and_256_variables_are_fine() -> None:
+    spec = validate_spec({"image": "busybox", "env": {f"V{i}": "x" for i in range(256)},
+                          "ports": [{"container_port": 53, "host_port": 20053},
+                                    {"container_port": 53, "protocol": "udp",
+                                     "host_port": 20053}]})
+    assert len(spec.env) == 256 and [p.key for p in spec.ports] == ["53/tcp", "53/udp"]

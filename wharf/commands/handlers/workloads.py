@@ -19,7 +19,9 @@ from wharf.commands.messages import (
 )
 from wharf.domain.container import Container
 from wharf.domain.container_spec import validate_spec
+from wharf.domain.errors import InvalidInput, NotFound
 from wharf.domain.plans import Resources
+from wharf.domain.secret import Secret
 from wharf.domain.tenant import MANAGE_WORKLOADS, check_object_name
 from wharf.domain.volume import Volume, check_size
 
@@ -28,6 +30,13 @@ def create_container(ctx: Context, cmd: CreateContainer) -> Decision:
     name = check_object_name(cmd.name)
     spec = validate_spec(cmd.spec)
     tenant = ctx.tenant(cmd.tenant_id, MANAGE_WORKLOADS)
+    for i, ref in enumerate(spec.secrets):  # (as volumes are: one that can run, or none)
+        try:
+            secret = ctx.load(Secret, Secret.id_for(tenant.id, ref.name), "secret")
+        except NotFound:
+            secret = None
+        if secret is None or secret.deleted:
+            raise InvalidInput(f"secrets[{i}]", f"no secret named {ref.name}")
     plan = ctx.plan_of(tenant)
     cpu = spec.cpu_millis or plan.default_cpu_millis
     memory = spec.memory_mib or plan.default_memory_mib

@@ -10,6 +10,7 @@ from strawberry.types import Info
 from wharf.commands import messages as m
 from wharf.commands.answers import BackupAsked
 from wharf.commands.context import Outcome
+from wharf.domain.errors import InvalidInput
 from wharf.graphql.context import Context, parse_id
 from wharf.graphql.errors import Error
 from wharf.graphql.mutations.base import own_tenant, run
@@ -99,7 +100,9 @@ def _container(read: Reader, outcome: Outcome) -> ContainerPayload:
 
 def _spec(data: CreateContainerInput) -> dict[str, Any]:
     env = {}
-    for var in data.env or []:
+    for i, var in enumerate(data.env or []):
+        if var.name in env:
+            raise InvalidInput(f"env[{i}].name", f"{var.name} is set twice")
         env[var.name] = var.value
     return {
         "image": data.image, "command": data.command, "entrypoint": data.entrypoint,
