@@ -7,9 +7,10 @@ them from here (`described()`), so the help cannot forget one.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,50 @@ OFF = ("0", "false", "no", "off")
 
 
 def _setting(env: str, default: Any, help: str, shown: str | None = None,
-             choices: tuple[str, ...] = ()) -> Any:
+             choices: tuple[str, ...] = (), within: tuple[float, float] | None = None,
+             check: Callable[[str], Any] | None = None) -> Any:
+    """A setting: its variable, what it does, and what values it takes (`within`: the
+    bounds of a number; `check`: a parser that says what is wrong with a value)."""
     return field(default=default,
-                 metadata={"env": env, "help": help, "shown": shown, "choices": choices})
+                 metadata={"env": env, "help": help, "shown": shown, "choices": choices,
+                           "within": within, "check": check})
+
+
+def _address(raw: str) -> str:
+    _, colon, port = raw.rpartition(":")
+    if not colon or not port.isascii() or not port.isdigit() or int(port) > 65535:
+        raise ValueError("HOST:PORT, with a port from 0 to 65535")
+    return raw
+
+
+def _networks(raw: str) -> tuple[str, ...]:
+    parts = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for part in parts:
+        try:
+            ipaddress.ip_network(part, strict=False)
+        except ValueError:
+            raise ValueError(f"addresses or networks (such as 10.0.0.1 or 10.0.0.0/8); "
+                             f"{part!r} is neither") from None
+    return parts
+
+
+def _endpoints(raw: str) -> tuple[str, ...]:
+    parts = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for part in parts:
+        scheme, sep, rest = part.partition("://")
+        if not sep or scheme not in ("unix", "tcp") or not rest:
+            raise ValueError(f"engine endpoints such as unix:///var/run/docker.sock or "
+                             f"tcp://127.0.0.1:2375; {part!r} is not one")
+    return parts
+
+
+def _database(raw: str) -> str:
+    if not (raw.startswith("sqlite:///") or raw.startswith(("postgresql://", "postgres://"))):
+        raise ValueError("sqlite:///FILE or postgresql://USER@HOST:PORT/DB")
+    return raw
+
+
+DAY = 86400.0
 
 
 @dataclass(frozen=True)
@@ -29,41 +71,51 @@ class Settings:
     home: Path = _setting("WHARF_HOME", Path("./var"), "data directory", shown="./var")
     database_url: str = _setting(
         "WHARF_DATABASE_URL", "", "sqlite:///FILE or postgresql://...",
-        shown="sqlite:///WHARF_HOME/wharf.db")
-    listen: str = _setting("WHARF_LISTEN", "127.0.0.1:8080", "the API's address")
+        shown="sqlite:///WHARF_HOME/wharf.db", check=_database)
+    listen: str = _setting("WHARF_LISTEN", "127.0.0.1:8080", "the API's address", check=_address)
     dev: bool = _setting("WHARF_DEV", False, "on: GraphiQL and introspection")
     docker_hosts: tuple[str, ...] = _setting(
         "WHARF_DOCKER_HOSTS", (), "engines `wharf up` registers, comma-separated",
-        shown="unix:///var/run/docker.sock")
+        shown="unix:///var/run/docker.sock", check=_endpoints)
     rate_limit: float = _setting("WHARF_RATE_LIMIT", 50.0,
-                                 "API requests a second per token and per member; 0: none")
+                                 "API requests a second per token and per member; 0: none",
+                                 within=(0, 1e6))
     placement: str = _setting("WHARF_PLACEMENT", "spread", "spread or binpack",
                               choices=("spread", "binpack"))
     scheduler_interval: float = _setting(
         "WHARF_SCHEDULER_INTERVAL", 5.0,
-        "seconds between the scheduler's full passes when nothing wakes it")
+        "seconds between the scheduler's full passes when nothing wakes it", within=(0.1, 3600))
     host_grace: float = _setting(
-        "WHARF_HOST_GRACE", 30.0, "seconds a silent engine has before its host is lost")
+        "WHARF_HOST_GRACE", 30.0, "seconds a silent engine has before its host is lost",
+        within=(1, DAY))
     metrics_every: float = _setting("WHARF_METRICS_EVERY", 15.0,
-                                    "seconds between samples of every running container")
+                                    "seconds between samples of every running container",
+                                    within=(1, DAY))
     disk_grace: float = _setting("WHARF_DISK_GRACE", 600.0,
-                                 "seconds a container may stay over its disk limit")
+                                 "seconds a container may stay over its disk limit",
+                                 within=(0, 30 * DAY))
     disk_every: float = _setting("WHARF_DISK_EVERY", 60.0,
-                                 "seconds between measurements of disk use")
+                                 "seconds between measurements of disk use", within=(1, DAY))
     scheduler: bool = _setting("WHARF_SCHEDULER", True,
                                "off: `wharf up` runs no scheduler and no timers (API only)")
     trusted_proxies: tuple[str, ...] = _setting(
         "WHARF_TRUSTED_PROXIES", (),
-        "addresses whose X-Forwarded-For is believed, comma-separated", shown="none")
-    max_body: int = _setting("WHARF_MAX_BODY", 1 << 20, "bytes in one request body")
+        "addresses whose X-Forwarded-For is believed, comma-separated", shown="none",
+        check=_networks)
+    max_body: int = _setting("WHARF_MAX_BODY", 1 << 20, "bytes in one request body",
+                            within=(1024, 1 << 30))
     read_timeout: float = _setting(
-        "WHARF_READ_TIMEOUT", 10.0, "seconds a client may take to send a request")
+        "WHARF_READ_TIMEOUT", 10.0, "seconds a client may take to send a request",
+        within=(0.1, 3600))
     ws_per_member: int = _setting(
-        "WHARF_WS_PER_MEMBER", 10, "open WebSockets per member (per address: 4x)")
+        "WHARF_WS_PER_MEMBER", 10, "open WebSockets per member (per address: 4x)",
+        within=(1, 100_000))
     subscriptions_per_member: int = _setting(
-        "WHARF_SUBSCRIPTIONS_PER_MEMBER", 50, "live subscriptions per member (per address: 4x)")
+        "WHARF_SUBSCRIPTIONS_PER_MEMBER", 50, "live subscriptions per member (per address: 4x)",
+        within=(1, 100_000))
     db_pool: int = _setting("WHARF_DB_POOL", 10,
-                            "connections each store (log, read side) may open at most")
+                            "connections each store (log, read side) may open at most",
+                            within=(2, 1000))
     master_key: str | None = _setting(
         "WHARF_MASTER_KEY", None, "base64 key-encryption key of the secrets",
         shown="WHARF_HOME/master.key")
@@ -117,10 +169,12 @@ def _parse(setting: dataclasses.Field[Any], raw: str) -> Any:
             if raw.lower() in OFF:
                 return False
             raise ValueError("on or off (1/0, true/false, yes/no)")
+        if setting.metadata["check"] is not None:
+            return setting.metadata["check"](raw)
         if kind.startswith("tuple"):
             return tuple(part.strip() for part in raw.split(",") if part.strip())
         if kind in ("int", "float"):
-            return _number(raw, int if kind == "int" else float)
+            return _number(raw, int if kind == "int" else float, setting.metadata["within"])
         if setting.metadata["choices"] and raw not in setting.metadata["choices"]:
             raise ValueError(" or ".join(setting.metadata["choices"]))
         return raw
@@ -128,14 +182,18 @@ def _parse(setting: dataclasses.Field[Any], raw: str) -> Any:
         raise ValueError(f"{name}={raw!r}: must be {error}") from None
 
 
-def _number(raw: str, kind: type[int] | type[float]) -> int | float:
+def _number(raw: str, kind: type[int] | type[float],
+            within: tuple[float, float] | None) -> int | float:
+    low, high = within or (0, math.inf)
     what = "a whole number" if kind is int else "a number"
+    bounds = f"{what} of {_shown(low)} or more" if high == math.inf else \
+        f"{what} from {_shown(low)} to {_shown(high)}"
     try:
         value = kind(raw)
     except ValueError:
-        raise ValueError(f"{what} of 0 or more") from None
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{what} of 0 or more")
+        raise ValueError(bounds) from None
+    if not math.isfinite(value) or not low <= value <= high:
+        raise ValueError(bounds)
     return value
 
 

@@ -28,12 +28,33 @@ def test_wharf_help_lists_every_setting_with_its_default() -> None:
 
 
 @pytest.mark.parametrize(("env", "message"), [
-    ({"WHARF_HOST_GRACE": "soon"}, "WHARF_HOST_GRACE='soon': must be a number of 0 or more"),
-    ({"WHARF_HOST_GRACE": "-5"}, "WHARF_HOST_GRACE='-5': must be a number of 0 or more"),
-    ({"WHARF_METRICS_EVERY": "nan"}, "WHARF_METRICS_EVERY='nan': must be a number of 0 or more"),
-    ({"WHARF_DB_POOL": "2.5"}, "WHARF_DB_POOL='2.5': must be a whole number of 0 or more"),
+    ({"WHARF_HOST_GRACE": "soon"}, "WHARF_HOST_GRACE='soon': must be a number from 1 to 86400"),
+    ({"WHARF_HOST_GRACE": "-5"}, "WHARF_HOST_GRACE='-5': must be a number from 1 to 86400"),
+    ({"WHARF_HOST_GRACE": "1e300"},
+     "WHARF_HOST_GRACE='1e300': must be a number from 1 to 86400"),
+    ({"WHARF_SCHEDULER_INTERVAL": "0"},  # a pass after a pass, for ever: a core busy
+     "WHARF_SCHEDULER_INTERVAL='0': must be a number from 0.1 to 3600"),
+    ({"WHARF_SCHEDULER_INTERVAL": "1e10"},  # the scheduler's wait overflowed and it died
+     "WHARF_SCHEDULER_INTERVAL='1e10': must be a number from 0.1 to 3600"),
+    ({"WHARF_METRICS_EVERY": "nan"},
+     "WHARF_METRICS_EVERY='nan': must be a number from 1 to 86400"),
+    ({"WHARF_DB_POOL": "2.5"}, "WHARF_DB_POOL='2.5': must be a whole number from 2 to 1000"),
+    ({"WHARF_RATE_LIMIT": "-1"}, "WHARF_RATE_LIMIT='-1': must be a number from 0 to 1000000"),
     ({"WHARF_DEV": "maybe"}, "WHARF_DEV='maybe': must be on or off (1/0, true/false, yes/no)"),
     ({"WHARF_PLACEMENT": "random"}, "WHARF_PLACEMENT='random': must be spread or binpack"),
+    ({"WHARF_LISTEN": "garbage"},
+     "WHARF_LISTEN='garbage': must be HOST:PORT, with a port from 0 to 65535"),
+    ({"WHARF_LISTEN": "127.0.0.1:99999"},
+     "WHARF_LISTEN='127.0.0.1:99999': must be HOST:PORT, with a port from 0 to 65535"),
+    ({"WHARF_TRUSTED_PROXIES": "127.0.0.1, 300.1.1.1"},
+     "WHARF_TRUSTED_PROXIES='127.0.0.1, 300.1.1.1': must be addresses or networks "
+     "(such as 10.0.0.1 or 10.0.0.0/8); '300.1.1.1' is neither"),
+    ({"WHARF_DOCKER_HOSTS": "unix:///a.sock,garbage"},
+     "WHARF_DOCKER_HOSTS='unix:///a.sock,garbage': must be engine endpoints such as "
+     "unix:///var/run/docker.sock or tcp://127.0.0.1:2375; 'garbage' is not one"),
+    ({"WHARF_DATABASE_URL": "mysql://x"},
+     "WHARF_DATABASE_URL='mysql://x': must be sqlite:///FILE or "
+     "postgresql://USER@HOST:PORT/DB"),
 ])
 def test_a_bad_value_is_refused_naming_the_variable(env: dict[str, str], message: str) -> None:
     with pytest.raises(ValueError) as raised:
@@ -43,6 +64,7 @@ def test_a_bad_value_is_refused_naming_the_variable(env: dict[str, str], message
 
 def test_values_are_parsed_and_defaults_filled_in() -> None:
     settings = Settings.from_env({"WHARF_HOME": "/srv/wharf", "WHARF_DEV": "yes",
+                                  "WHARF_TRUSTED_PROXIES": "10.0.0.1,192.168.0.0/16",
                                   "WHARF_DOCKER_HOSTS": "unix:///a.sock, tcp://127.0.0.1:2375",
                                   "WHARF_DB_POOL": "4", "WHARF_PLACEMENT": "binpack",
                                   "WHARF_MASTER_KEY": "c2VjcmV0", "WHARF_TOKEN": "wharf_x"})
@@ -50,6 +72,7 @@ def test_values_are_parsed_and_defaults_filled_in() -> None:
     assert settings.docker_hosts == ("unix:///a.sock", "tcp://127.0.0.1:2375")
     assert settings.database_url == "sqlite:////srv/wharf/wharf.db"
     assert settings.url == "http://127.0.0.1:8080"
+    assert settings.trusted_proxies == ("10.0.0.1", "192.168.0.0/16")
     assert "c2VjcmV0" not in repr(settings) and "wharf_x" not in repr(settings)
 
 
@@ -58,7 +81,7 @@ def test_the_command_line_prints_the_error_not_a_traceback(
     monkeypatch.setenv("WHARF_SCHEDULER_INTERVAL", "fast")
     assert main(["events"]) == 1
     assert capsys.readouterr().err == (
-        "error: WHARF_SCHEDULER_INTERVAL='fast': must be a number of 0 or more\n")
+        "error: WHARF_SCHEDULER_INTERVAL='fast': must be a number from 0.1 to 3600\n")
 
 
 def test_the_readme_lists_every_setting() -> None:

@@ -12,9 +12,13 @@ import argparse
 import logging
 import os
 import signal
+import sqlite3
 import sys
 import textwrap
 from collections.abc import Sequence
+
+import docker.errors
+import psycopg
 
 from wharf.domain.errors import DomainError
 from wharf.infra.cli import event_log, operators, processes, through_api
@@ -80,7 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings.from_env()
         result: int = args.run(settings, args)
         return result
-    except (DomainError, ValueError, OSError) as error:
+    except (DomainError, ValueError, OSError, sqlite3.Error, psycopg.Error,
+            docker.errors.DockerException) as error:
+        # (what a user can put right: a setting, a path, a database or engine not there)
         print(f"error: {error}", file=sys.stderr)
         return 1
     except Terminated:
