@@ -89,11 +89,11 @@ class Wiring:
 
         settings = self.settings
         if in_process:
-            def wait(position: int) -> None:
-                self.projector.wait(position, 30, WORKLOAD_MODELS)
+            def wait(position: int, timeout: float) -> None:
+                self.projector.wait(position, timeout, WORKLOAD_MODELS)
         else:
-            def wait(position: int) -> None:
-                wait_for_position(self.view, position, 30, WORKLOAD_MODELS)
+            def wait(position: int, timeout: float) -> None:
+                wait_for_position(self.view, position, timeout, WORKLOAD_MODELS)
 
         installation = self.app.installation
 

@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 C = TypeVar("C", bound=m.SchedulerCommand)
 
 WAKE_COALESCE = 0.1  # seconds a woken loop waits for the rest of a burst of wakes
+READ_SIDE_WAIT = 30.0  # seconds a pass waits for the read side to hold its own writes
 
 
 @dataclass
@@ -58,7 +59,7 @@ class Scheduler:
         view: Reader,
         engine_for: Callable[[str], Engine],
         clock: Clock,
-        wait_for: Callable[[int], None],
+        wait_for: Callable[[int, float], None],
         strategy: str = "spread",
         workers: int = 8,
         host_grace: float = 30.0,
@@ -69,7 +70,7 @@ class Scheduler:
         self.app = app
         self.view = view
         self.clock = clock
-        self.wait_for = wait_for
+        self._wait_for = wait_for  # (position, timeout): TimeoutError if not reached
         self._wake = threading.Event()
         self._stop = threading.Event()
         self.leading = Leading(app)
@@ -169,7 +170,8 @@ class Scheduler:
                 if result.position:
                     self.wait_for(result.position)
             except TimeoutError:
-                log.warning("the read side is behind the scheduler's own writes")
+                if not self._stop.is_set():
+                    log.warning("the read side is behind the scheduler's own writes")
                 continue
             except Exception:
                 log.exception("scheduler pass failed; retrying")
@@ -190,6 +192,20 @@ class Scheduler:
                 since = time.monotonic() - passed
                 if since < WAKE_COALESCE:
                     self._stop.wait(WAKE_COALESCE - since)
+
+    def wait_for(self, position: int) -> None:
+        """Waits for the read side to reach `position` (TimeoutError after READ_SIDE_WAIT
+        seconds), a second at a time, so that a stop is heard within one: `wharf up`
+        stops its consumers before its scheduler, and a wait for them would last."""
+        deadline = time.monotonic() + READ_SIDE_WAIT
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                self._wait_for(position, max(0.0, min(1.0, left)))
+                return
+            except TimeoutError:
+                if self._stop.is_set() or left <= 1.0:
+                    raise
 
     def _wait_for_head(self) -> None:
         while not self._stop.is_set():

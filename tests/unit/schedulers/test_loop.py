@@ -71,7 +71,7 @@ class World:
 
     def new_scheduler(self) -> Scheduler:
         return Scheduler(self.wiring.app, self.wiring.view, self.engines.__getitem__,
-                         self.clock, lambda position: self.wiring.projector.catch_up(),
+                         self.clock, lambda position, timeout: self.wiring.projector.catch_up(),
                          host_grace=30.0, monotonic=self.ticks)
 
 
@@ -269,3 +269,28 @@ def test_the_pass_that_removes_a_tenants_last_container_on_a_host_removes_its_ne
     world.passes()
     assert other.state(str(second)) is None and other.networks == {str(world.tenant.id)}
     assert world.row(second)["observed"] == "removed"
+
+
+def test_a_stop_is_heard_while_the_read_side_never_catches_up(world: World) -> None:
+    """`wharf up` stops its consumers before its scheduler: a pass waiting for them
+    must not wait out its whole deadline (30 s) before the process can end."""
+    asked = threading.Event()
+
+    def never(position: int, timeout: float) -> None:
+        asked.set()
+        threading.Event().wait(timeout)  # a read side that does not move
+        raise TimeoutError(position)
+
+    scheduler = Scheduler(world.wiring.app, world.wiring.view, world.engines.__getitem__,
+                          world.clock, never, host_grace=30.0, monotonic=world.ticks)
+    runner = threading.Thread(target=scheduler.run_forever, daemon=True)
+    runner.start()
+    try:
+        assert asked.wait(10)
+        scheduler.stop()
+        runner.join(5)
+        assert not runner.is_alive()
+    finally:
+        scheduler.stop()
+        runner.join(35)
+        scheduler.close()
