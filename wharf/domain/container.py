@@ -7,6 +7,7 @@ triggers it); the pure rules it needs from elsewhere live in container_spec.py.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, get_args
 from uuid import UUID
 
@@ -35,6 +36,15 @@ def restart_wanted(policy: str, desired: str, observed: str, run_generation: int
     if policy == "on-failure":
         return exit_code not in (0, None)
     return policy in ("always", "unless-stopped")
+
+
+def same_news(new: tuple[Mapping[str, str], Sequence[str]],
+              old: tuple[Mapping[str, str], Sequence[str]]) -> bool:
+    """Whether why a container waits for a host is what was recorded already: the same
+    summary for the tenant, about the same hosts. Other tenants' work moves the free
+    figures in the operators' reasons all the time; recording each move grew the log by
+    dozens of events a minute and showed a tenant its neighbours' comings and goings."""
+    return list(new[1]) == list(old[1]) and set(new[0]) == set(old[0])
 
 
 class Container(DiskMeasured, WharfAggregate):
@@ -80,6 +90,7 @@ class Container(DiskMeasured, WharfAggregate):
         self.failure = ""  # why the engine refused it last (an image it lacks, say)
         self.disk_over_since = ""  # when its writable layer was first seen over the limit
         self.unschedulable: dict[str, str] = {}
+        self.unschedulable_summary: list[str] = []
 
     def start(self) -> None:
         self._require_not_deleted()
@@ -146,11 +157,13 @@ class Container(DiskMeasured, WharfAggregate):
     def _placed(self, host_id: UUID, cpu_millis: int, memory_mib: int) -> None:
         self.host_id = host_id
         self.unschedulable = {}
+        self.unschedulable_summary = []
 
     def mark_unschedulable(self, reasons: dict[str, str], summary: list[str]) -> bool:
         """Says why no host takes the container: `reasons` by host name (for operators),
         `summary` in the tenant's own terms; once per change."""
-        if reasons == self.unschedulable or self.desired == "deleted":
+        if self.desired == "deleted" or same_news(
+                (reasons, summary), (self.unschedulable, self.unschedulable_summary)):
             return False
         self._unschedulable(reasons=dict(reasons), summary=list(summary))
         return True
@@ -170,6 +183,7 @@ class Container(DiskMeasured, WharfAggregate):
     @event(Unschedulable)
     def _unschedulable(self, reasons: dict[str, str], summary: list[str]) -> None:
         self.unschedulable = reasons
+        self.unschedulable_summary = summary
 
     def observe(
         self, generation: int, started_at: str, finished_at: str, running: bool,

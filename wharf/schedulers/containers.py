@@ -91,6 +91,7 @@ class ContainersController:
                 restart_policy=row.spec.restart_policy,
                 exit_code=row.exit_code, finished_at=row.finished_at or None,
                 restarts=row.restarts, unschedulable=row.unschedulable or None,
+                unschedulable_summary=tuple(row.unschedulable_summary),
                 volume_host=volume_host, waiting=waiting,
                 host_ports=tuple(p.host_port for p in row.spec.ports
                                  if p.host_port and p.publish),

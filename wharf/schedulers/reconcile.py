@@ -12,7 +12,7 @@ import itertools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from wharf.domain.container import Desired, restart_wanted
+from wharf.domain.container import Desired, restart_wanted, same_news
 from wharf.domain.container import Observed as ObservedState
 from wharf.domain.container_spec import RestartPolicy
 from wharf.schedulers.actions import ActionKind
@@ -45,6 +45,7 @@ class Want:
     finished_at: str | None = None
     restarts: int = 0
     unschedulable: dict[str, str] | None = None
+    unschedulable_summary: tuple[str, ...] = ()
     volume_host: str | None = None  # where its volumes live, once bound
     waiting: str | None = None  # why it cannot be placed at all yet (a volume restoring)
     host_ports: tuple[int, ...] = ()  # host ports it asks for
@@ -86,6 +87,10 @@ def docker_time(value: str) -> datetime:
 
 def restart_delay(restarts: int) -> timedelta:
     return timedelta(seconds=min(RESTART_BACKOFF_BASE * 2 ** restarts, RESTART_BACKOFF_MAX))
+
+
+def _same_news(want: Want, reasons: dict[str, str], said: tuple[str, ...]) -> bool:
+    return same_news((reasons, said), (want.unschedulable or {}, want.unschedulable_summary))
 
 
 def _restart_wanted(want: Want) -> bool:
@@ -141,7 +146,7 @@ def plan(
         if want.desired == "running" and (want.host_id is None or leaving):
             if want.waiting is not None:
                 reasons = {"*": want.waiting}
-                if reasons != (want.unschedulable or {}):
+                if not _same_news(want, reasons, (want.waiting,)):
                     actions.append(Action(ActionKind.UNSCHEDULABLE, want.id, reasons=reasons,
                                           summary=(want.waiting,)))
                 continue
@@ -156,7 +161,7 @@ def plan(
                 rooms.take(chosen.id, want.cpu_millis, want.memory_mib, want.host_ports)
                 if want.host_id is not None:
                     rooms.take(want.host_id, -want.cpu_millis, -want.memory_mib)
-            elif reasons != (want.unschedulable or {}):
+            elif not _same_news(want, reasons, tuple(summary(rejections))):
                 actions.append(Action(ActionKind.UNSCHEDULABLE, want.id, reasons=reasons,
                                       summary=tuple(summary(rejections))))
             continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -49,8 +50,16 @@ def test_nothing_fits_says_why_once() -> None:
     big = want(cpu_millis=5000)
     [action] = plan([big], {"h1": [], "h2": []}, [H1, H2], NOW).actions
     assert action.kind == "unschedulable" and set(action.reasons) == {"one", "two"}
-    assert plan([want(cpu_millis=5000, unschedulable=action.reasons)], {"h1": [], "h2": []},
-                [H1, H2], NOW).actions == []
+    said = want(cpu_millis=5000, unschedulable=action.reasons,
+                unschedulable_summary=action.summary)
+    assert plan([said], {"h1": [], "h2": []}, [H1, H2], NOW).actions == []
+    # Another tenant's work moves a host's free figures: the same news, no new event.
+    busier = replace(H1, reserved_cpu_millis=H1.reserved_cpu_millis + 300)
+    assert plan([said], {"h1": [], "h2": []}, [busier, H2], NOW).actions == []
+    # What the tenant is told changes: that is news.
+    full = replace(H1, state="draining")
+    [again] = plan([said], {"h1": [], "h2": []}, [full, H2], NOW).actions
+    assert again.kind == "unschedulable" and again.summary != action.summary
 
 
 def test_placed_and_missing_is_created_running_is_left_alone() -> None:
