@@ -5,6 +5,7 @@ by the network timer, for what a crash left behind)."""
 from __future__ import annotations
 
 import logging
+import time
 
 import docker.errors
 
@@ -12,6 +13,8 @@ from wharf.infra.docker_client import DockerClient
 from wharf.schedulers.ports import LABEL_INSTALLATION, LABEL_MANAGED, LABEL_TENANT, EngineError
 
 log = logging.getLogger(__name__)
+
+NETWORK_ATTEMPTS = 3
 
 
 def network_name(tenant_id: str, installation: str) -> str:
@@ -30,26 +33,38 @@ class DockerNetworks(DockerClient):
             if known is not None:
                 return known
             name = network_name(tenant_id, self.installation)
-            with self._call("network"):
-                found = [n for n in self.api.networks(names=[name]) if n["Name"] == name]
-                if found:  # the oldest, should an older Wharf have made two
-                    network_id = str(min(found, key=lambda n: n["Created"])["Id"])
-                else:
-                    try:
-                        network_id = str(self.api.create_network(
-                            name, driver="bridge", labels={
-                                LABEL_MANAGED: "1", LABEL_INSTALLATION: self.installation,
-                                LABEL_TENANT: tenant_id})["Id"])
-                    except docker.errors.APIError as error:
-                        if "address pool" not in str(error.explanation or ""):
-                            raise
-                        # Shown on the container: retrying will not help.
-                        raise EngineError(
-                            f"{self.endpoint} has no address range left for another tenant "
-                            "network; give its daemon larger default-address-pools",
-                            transient=False) from error
+            for attempt in range(1, NETWORK_ATTEMPTS + 1):
+                try:
+                    network_id = self._find_or_create(name, tenant_id)
+                    break
+                except EngineError as error:
+                    # Two engines on one machine share iptables: one's rule changes can
+                    # fail the other's network create for a moment ("unable to remove
+                    # jump to DOCKER-ISOLATION-STAGE-1 rule"). Worth a second try.
+                    if "iptables" not in str(error) or attempt == NETWORK_ATTEMPTS:
+                        raise
+                    log.info("network %s: %s; trying again", name, error)
+                    time.sleep(0.2 * attempt)
             self._networks[tenant_id] = network_id
             return network_id
+
+    def _find_or_create(self, name: str, tenant_id: str) -> str:
+        with self._call("network"):
+            found = [n for n in self.api.networks(names=[name]) if n["Name"] == name]
+            if found:  # the oldest, should an older Wharf have made two
+                return str(min(found, key=lambda n: n["Created"])["Id"])
+            try:
+                return str(self.api.create_network(name, driver="bridge", labels={
+                    LABEL_MANAGED: "1", LABEL_INSTALLATION: self.installation,
+                    LABEL_TENANT: tenant_id})["Id"])
+            except docker.errors.APIError as error:
+                if "address pool" not in str(error.explanation or ""):
+                    raise
+                # Shown on the container: retrying will not help.
+                raise EngineError(
+                    f"{self.endpoint} has no address range left for another tenant "
+                    "network; give its daemon larger default-address-pools",
+                    transient=False) from error
 
     def _network_gone(self, error: EngineError) -> bool:
         """Whether the engine refused a call because a tenant network it names no longer
