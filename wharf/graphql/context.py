@@ -79,13 +79,6 @@ class Context:
         await self.reach(self.min_position)
         return await anyio.to_thread.run_sync(query, self.reader, *args)
 
-    async def next_position(self, after: int, timeout: float) -> int:
-        """Waits (up to `timeout`) for the read side to pass `after`; returns its position.
-        Holds no thread while it waits."""
-        with anyio.move_on_after(timeout):
-            await self.backend.read_side.reached(after + 1)
-        return await self.position()
-
     async def position(self, models: Models = None) -> int:
         return await anyio.to_thread.run_sync(self.backend.read_side.position, models)
 

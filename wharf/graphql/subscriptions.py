@@ -32,7 +32,9 @@ class Subscription:
     ) -> AsyncGenerator[AuditEntry, None]:
         context = info.context
         tenant_id = str(context.tenant_scope(tenant))
-        last = after if after is not None else await context.next_position(-1, 0)
+        # "From now": from the log's head, not from where the audit trail has got to.
+        last = after if after is not None else await anyio.to_thread.run_sync(
+            context.backend.head)
         while True:
             # Woken only by news of this tenant: every subscriber woken by every event
             # (and each then querying) let one tenant's subscriptions slow all tenants.

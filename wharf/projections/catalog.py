@@ -21,6 +21,9 @@ CONSUMERS: dict[str, tuple[type[ReadModel], ...]] = {
     "records": RECORDS,
 }
 WORKLOAD_MODELS: tuple[str, ...] = tuple(model.name for model in WORKLOADS)
+# The consumers woken by every save (mutations wait for them); the others poll, a batch
+# of many events at a time, and are woken when a reader waits for them.
+EAGER: tuple[str, ...] = ("workloads",)
 
 
 def ddl() -> list[str]:

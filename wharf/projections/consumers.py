@@ -19,7 +19,7 @@ from typing import Any
 from eventsourcing.application import Application
 
 from wharf.projections.base import ReadModel
-from wharf.projections.catalog import CONSUMERS
+from wharf.projections.catalog import CONSUMERS, EAGER
 from wharf.projections.runner import Projector
 from wharf.projections.views import ReadModelStore
 
@@ -75,11 +75,21 @@ class Consumers:
         return min(p.position for p in self._of(models))
 
     def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
-        """Projects every consumer until nothing is left; how many events each applied,
-        summed. `progress` hears the slowest consumer's position."""
-        return sum(projector.catch_up(
-            progress=None if progress is None else lambda _: progress(self.position))
-            for projector in self.projectors.values())
+        """Projects every consumer until nothing is left; how many events were applied.
+        The log is read and decoded once for all of them, from the least position (a
+        consumer folds only what is past its own): decoding is most of catch-up's work,
+        and each consumer reading for itself took a fifth longer. `progress` hears the
+        slowest consumer's position."""
+        projectors = list(self.projectors.values())
+        reader = projectors[0]
+        reader.batch_size = self.batch_size
+        total = 0
+        while events := reader.read(self.position):
+            for projector in projectors:
+                total += projector.fold(events)
+            if progress is not None:
+                progress(self.position)
+        return total
 
     def run_forever(self, poll_interval: float = 0.25) -> None:
         """Runs each consumer in a thread of its own until `stop`."""
@@ -93,8 +103,11 @@ class Consumers:
             thread.join()
 
     def nudge(self, position: int | None = None) -> None:
-        for projector in self.projectors.values():
-            projector.nudge(position)
+        """After a save: wakes the eager consumers (catalog.EAGER); the others poll, so
+        that under a stream of small writes they fold many events per transaction."""
+        for name in EAGER:
+            if name in self.projectors:
+                self.projectors[name].nudge(position)
 
     def stop(self) -> None:
         for projector in self.projectors.values():
@@ -104,11 +117,15 @@ class Consumers:
         """Blocks until `models` (default: all) have reached `position`."""
         deadline = time.monotonic() + timeout
         for projector in self._of(models):
+            if projector.position < position:
+                projector.nudge()
             projector.wait(position, max(0.0, deadline - time.monotonic()))
 
     async def reached(self, position: int, models: Models = None) -> None:
         """Waits, holding no thread, until `models` (default: all) reach `position`."""
         for projector in self._of(models):
+            if projector.position < position:
+                projector.nudge()
             await projector.reached(position)
 
     def watch_tenant(self, tenant_id: str) -> asyncio.Future[None]:

@@ -104,8 +104,13 @@ class Projector:
             raise
 
     def _stage(self, start: int, until: int | None, until_time: datetime | None) -> _Batch | None:
+        return self._fold(self.read(start, until, until_time))
+
+    def read(self, start: int, until: int | None = None,
+             until_time: datetime | None = None) -> list[tuple[Any, Tracking]]:
+        """The next batch of decoded events after `start` (none at `until`)."""
         if until is not None and start >= until:
-            return None
+            return []
         notifications = self.source.recorder.select_notifications(
             start, self.batch_size, stop=until, inclusive_of_start=False
         )
@@ -116,6 +121,24 @@ class Projector:
             if until_time is not None and event.timestamp > until_time:
                 break
             events.append((event, Tracking(self.source.name, notification.id)))
+        return events
+
+    def fold(self, events: list[tuple[Any, Tracking]]) -> int:
+        """Applies events another projector read (`read`), those past each read model's
+        position: consumers catching up together decode the log once. How many it
+        applied (0: none new, or another projector moved first)."""
+        try:
+            batch = self._fold(events)
+        except BaseException:
+            self.view.discard()
+            for projection in self.projections:
+                projection.discard()
+            raise
+        if batch is None or not batch.advances:
+            return 0
+        return batch.read if self._apply(batch) else 0
+
+    def _fold(self, events: list[tuple[Any, Tracking]]) -> _Batch | None:
         if not events:
             return None
         last = events[-1][1].notification_id

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -34,21 +35,30 @@ class ReadModelStore(TrackingRecorder):
     tracking_table = "tracking"
 
     def __init__(self) -> None:
-        self._buffer: list[Statement] = []
+        # Staged statements, per thread: each consumer's thread stages its own batch
+        # (one buffer shared by two consumers let one commit, or discard, the other's).
+        self._staged = threading.local()
 
     # -- writing (the projector's thread only) ---------------------------------------
+
+    @property
+    def _buffer(self) -> list[Statement]:
+        buffer: list[Statement] | None = getattr(self._staged, "buffer", None)
+        if buffer is None:
+            buffer = self._staged.buffer = []
+        return buffer
 
     def stage(self, sql: str, params: Sequence[Any] = ()) -> None:
         self._buffer.append((sql, tuple(_storable(p) for p in params)))
 
     def take(self) -> Grouped:
         """The staged statements, runs of the same SQL grouped for executemany."""
-        batch, self._buffer = self._buffer, []
+        batch, self._staged.buffer = self._buffer, []
         return [(sql, [p for _, p in rows]) for sql, rows in
                 itertools.groupby(batch, key=lambda s: s[0])]
 
     def discard(self) -> None:
-        self._buffer = []
+        self._staged.buffer = []
 
     def write(self, groups: Grouped, advances: Sequence[Advance]) -> None:
         """Writes rows and moves tracking records, in one transaction."""
