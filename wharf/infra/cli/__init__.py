@@ -97,8 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
-class Terminated(Exception):
-    """SIGTERM arrived."""
+class Terminated(BaseException):
+    """SIGTERM arrived (a BaseException, as KeyboardInterrupt is: no `except Exception`
+    on the way out may swallow it)."""
 
 
 def _terminated(signum: int, frame: object) -> None:
