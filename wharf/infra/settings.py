@@ -40,7 +40,7 @@ def _networks(raw: str) -> tuple[str, ...]:
     parts = tuple(part.strip() for part in raw.split(",") if part.strip())
     for part in parts:
         try:
-            ipaddress.ip_network(part, strict=False)
+            ipaddress.ip_network(part)  # (strict, as uvicorn reads it: 10.0.0.0/8, not 10.0.0.1/8)
         except ValueError:
             raise ValueError(f"addresses or networks (such as 10.0.0.1 or 10.0.0.0/8); "
                              f"{part!r} is neither") from None
