@@ -18,6 +18,12 @@ PUBLIC = "public"
 HostState = Literal["active", "draining", "lost", "removed"]
 
 
+def free(capacity: int, overcommit: Decimal, reserved: int) -> int:
+    """What is left of a host's capacity (CPU or memory) times its overcommit once
+    `reserved` is taken: the one rule placement and the hosts read model both show."""
+    return int(capacity * overcommit) - reserved
+
+
 def check_endpoint(endpoint: str) -> str:
     """A Docker endpoint Wharf can reach: unix:///path.sock or tcp://host:port."""
     match = ENDPOINT.match(endpoint)

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from wharf.domain.host import PUBLIC
+from wharf.domain.host import PUBLIC, free
 
 
 @dataclass(frozen=True)
@@ -45,11 +45,11 @@ class HostRoom:
 
     @property
     def free_cpu_millis(self) -> int:
-        return int(self.cpu_millis * self.overcommit) - self.reserved_cpu_millis
+        return free(self.cpu_millis, self.overcommit, self.reserved_cpu_millis)
 
     @property
     def free_memory_mib(self) -> int:
-        return int(self.memory_mib * self.overcommit) - self.reserved_memory_mib
+        return free(self.memory_mib, self.overcommit, self.reserved_memory_mib)
 
     def take(self, cpu_millis: int, memory_mib: int,
              ports: tuple[int, ...] = ()) -> HostRoom:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from wharf.domain.host import free
 from wharf.projections.reads import Reader
 
 
@@ -26,11 +27,11 @@ class HostRow:
 
     @property
     def free_cpu_millis(self) -> int:
-        return int(self.cpu_millis * self.overcommit) - self.reserved_cpu_millis
+        return free(self.cpu_millis, self.overcommit, self.reserved_cpu_millis)
 
     @property
     def free_memory_mib(self) -> int:
-        return int(self.memory_mib * self.overcommit) - self.reserved_memory_mib
+        return free(self.memory_mib, self.overcommit, self.reserved_memory_mib)
 
 
 def _row(r: dict[str, object]) -> HostRow:
