@@ -20,6 +20,7 @@ services:
 
 up: install
 	@scripts/docker.sh
+	@scripts/caddy.sh
 	$(BIN)/wharf up
 
 lint: install

@@ -20,3 +20,4 @@ pg_ready || { echo "PostgreSQL did not start" >&2; exit 1; }
 echo "==> PostgreSQL is ready on 127.0.0.1:5432"
 
 "$(dirname "$0")/docker.sh"
+"$(dirname "$0")/caddy.sh"

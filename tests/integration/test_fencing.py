@@ -60,6 +60,9 @@ def test_every_scheduler_command_with_an_old_term_is_refused_and_writes_nothing(
     container = create_container(wiring, tenant, "one")
     volume = wiring.app.handle(m.CreateVolume(actor=tenant.owner, tenant_id=tenant.id,
                                               name="data", size_gib=1)).id
+    service = wiring.app.handle(m.CreateService(actor=tenant.owner, tenant_id=tenant.id,
+                                                name="web", spec={"image": "busybox"},
+                                                balanced=[])).id
     host = wiring.app.handle(m.RegisterHost(
         actor=Actor.operator("test"), endpoint="tcp://127.0.0.1:2375", name="h",
         cpu_millis=2000, memory_mib=2048)).id
@@ -70,9 +73,10 @@ def test_every_scheduler_command_with_an_old_term_is_refused_and_writes_nothing(
               "generation": 1, "started_at": when, "finished_at": when, "running": False,
               "after_finished_at": when, "silent_since": when, "reasons": {"h": "full"},
               "summary": ["no room"], "reason": "pull failed", "backup_id": "b-1",
-              "size_bytes": 1, "sha256": "0" * 64}
+              "size_bytes": 1, "sha256": "0" * 64, "service_id": service,
+              "container_port": 8080, "listen_port": 30000, "run_started_at": when}
     store = wiring.app.repository.event_store
-    ids = (container, volume, host)
+    ids = (container, volume, host, service)
     before = {ident: len(list(store.get(ident))) for ident in ids}  # type: ignore[arg-type]
     commands = _every(m.SchedulerCommand)
     assert len(commands) >= 10, commands  # a new scheduler command joins by itself

@@ -131,6 +131,63 @@ class DeleteContainer(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class CreateService(Command):
+    tenant_id: UUID
+    name: str
+    spec: dict[str, Any]
+    replicas: int = 1
+    category: str = "app"
+    balanced: list[int] = field(default_factory=list)  # container ports to balance
+    start: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScaleService(Command):
+    service_id: UUID
+    replicas: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetAutoscalePolicy(Command):
+    """Turns autoscaling on (or changes it); `enabled=False` turns it off."""
+
+    service_id: UUID
+    enabled: bool = True
+    min: int = 1
+    max: int = 1
+    cpu_percent: int | None = None
+    memory_percent: int | None = None
+    cooldown_s: int = 60
+
+
+@dataclass(frozen=True, kw_only=True)
+class AutoscaleService(Command):
+    """The autoscaler's decision (system): applied only if the service still has the
+    `expected` count the decision saw."""
+
+    service_id: UUID
+    replicas: int
+    expected: int
+    reason: str
+    figures: dict[str, float]
+
+
+@dataclass(frozen=True, kw_only=True)
+class StartService(Command):
+    service_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class StopService(Command):
+    service_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeleteService(Command):
+    service_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True)
 class CreateVolume(Command):
     tenant_id: UUID
     name: str
@@ -238,6 +295,7 @@ class RecordRun(SchedulerCommand):
     oom_killed: bool = False
     ports: dict[str, int] = field(default_factory=dict)
     paused: bool = False  # frozen (`docker pause`), running but doing nothing
+    health: str = ""  # its health check's verdict: "", starting, healthy, unhealthy
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -253,8 +311,23 @@ class RestartContainer(SchedulerCommand):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RecycleContainer(SchedulerCommand):
+    container_id: UUID
+    run_started_at: str  # the unhealthy run it replaces: a second pass changes nothing
+
+
+@dataclass(frozen=True, kw_only=True)
 class RecordRemoved(SchedulerCommand):
     container_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class AssignEndpoint(SchedulerCommand):
+    """The loopback port whose listener balances a service's container port."""
+
+    service_id: UUID
+    container_port: int
+    listen_port: int
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -7,7 +7,15 @@ from typing import Any
 
 from wharf.commands import messages as m
 from wharf.commands.context import Context, Decision
-from wharf.commands.handlers import access, hosts, scheduling, secrets, tenants, workloads
+from wharf.commands.handlers import (
+    access,
+    hosts,
+    scheduling,
+    secrets,
+    services,
+    tenants,
+    workloads,
+)
 
 HANDLERS: dict[type[m.Command], Callable[[Context, Any], Decision]] = {
     m.AddPlan: tenants.add_plan,
@@ -26,6 +34,13 @@ HANDLERS: dict[type[m.Command], Callable[[Context, Any], Decision]] = {
     m.StartContainer: workloads.start_container,
     m.StopContainer: workloads.stop_container,
     m.DeleteContainer: workloads.delete_container,
+    m.CreateService: services.create_service,
+    m.ScaleService: services.scale_service,
+    m.SetAutoscalePolicy: services.set_autoscale_policy,
+    m.AutoscaleService: services.autoscale_service,
+    m.StartService: services.start_service,
+    m.StopService: services.stop_service,
+    m.DeleteService: services.delete_service,
     m.CreateVolume: workloads.create_volume,
     m.ResizeVolume: workloads.resize_volume,
     m.DeleteVolume: workloads.delete_volume,
@@ -44,7 +59,9 @@ HANDLERS: dict[type[m.Command], Callable[[Context, Any], Decision]] = {
     m.RecordDiskUsage: scheduling.record_disk_usage,
     m.EnforceDiskLimit: scheduling.enforce_disk_limit,
     m.RestartContainer: scheduling.restart_container,
+    m.RecycleContainer: scheduling.recycle_container,
     m.RecordRemoved: scheduling.record_removed,
+    m.AssignEndpoint: services.assign_endpoint,
     m.MarkHostLost: scheduling.mark_host_lost,
     m.MarkHostRecovered: scheduling.mark_host_recovered,
     m.RecordBackup: scheduling.record_backup,

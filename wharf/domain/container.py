@@ -49,12 +49,21 @@ def same_news(new: tuple[Mapping[str, str], Sequence[str]],
 
 class Container(DiskMeasured, WharfAggregate):
     class Created(WharfAggregate.Created):
+        """Version 2 names the service whose replica it is (None: a container of its
+        own)."""
+
+        class_version = 2
         tenant_id: UUID
         name: str
         spec: dict[str, Any]
         cpu_millis: int
         memory_mib: int
         desired: str
+        service_id: UUID | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["service_id"] = None
 
     @event(Created)
     def __init__(
@@ -68,8 +77,10 @@ class Container(DiskMeasured, WharfAggregate):
         desired: str,
         actor: str,
         cause: str,
+        service_id: UUID | None = None,
     ) -> None:
         self.tenant_id = tenant_id
+        self.service_id = service_id
         self.name = name
         self.spec = ContainerSpec.from_data(spec)  # (events carry it as plain data)
         self.cpu_millis = cpu_millis
@@ -88,9 +99,18 @@ class Container(DiskMeasured, WharfAggregate):
         self.exit_code: int | None = None
         self.restarted_after = ""
         self.failure = ""  # why the engine refused it last (an image it lacks, say)
+        self.health = ""  # its health check's verdict on this run: "" (none), starting,
+        # healthy, unhealthy
+        self.recycled_run = ""  # the run (start time) last replaced for being unhealthy
         self.disk_over_since = ""  # when its writable layer was first seen over the limit
         self.unschedulable: dict[str, str] = {}
         self.unschedulable_summary: list[str] = []
+
+    def require_own(self) -> None:
+        """A tenant's start, stop or delete: a replica follows its service instead."""
+        if self.service_id is not None:
+            raise Conflict(f"container {self.name} is a replica of a service: start, stop "
+                           "or scale the service")
 
     def start(self) -> None:
         self._require_not_deleted()
@@ -188,6 +208,7 @@ class Container(DiskMeasured, WharfAggregate):
     def observe(
         self, generation: int, started_at: str, finished_at: str, running: bool,
         exit_code: int, oom_killed: bool, ports: dict[str, int], paused: bool = False,
+        health: str = "",
     ) -> list[str]:
         """Records what Docker reported of one run, each fact once: a run is known by its
         start time and its end by its finish time, so a repeated report changes nothing.
@@ -200,6 +221,10 @@ class Container(DiskMeasured, WharfAggregate):
                 and finished_at != self.finished_at and self.observed in ("running", "paused"):
             self._exited(exit_code=exit_code, oom_killed=oom_killed, finished_at=finished_at)
             recorded.append("Exited")
+        if running and started_at == self.started_at and health \
+                and health != getattr(self, "health", ""):
+            self._health_changed(status=health, started_at=started_at)
+            recorded.append("HealthChanged")
         if running and started_at == self.started_at:
             if paused and self.observed == "running":
                 self._paused()
@@ -208,6 +233,36 @@ class Container(DiskMeasured, WharfAggregate):
                 self._unpaused()
                 recorded.append("Unpaused")
         return recorded
+
+    class HealthChanged(WharfAggregate.Event):
+        """Its health check's verdict on the run started at `started_at` changed."""
+
+        status: str  # starting, healthy, unhealthy
+        started_at: str
+
+    @event(HealthChanged)
+    def _health_changed(self, status: str, started_at: str) -> None:
+        self.health = status
+
+    def recycle(self, run_started_at: str) -> bool:
+        """The decision to replace an unhealthy run of a service's replica with a new
+        one, recorded before Docker is asked; once per run."""
+        if self.desired != "running" or run_started_at != self.started_at \
+                or getattr(self, "recycled_run", "") == run_started_at:
+            return False
+        if getattr(self, "health", "") != "unhealthy":
+            raise Conflict(f"container {self.name} is not unhealthy")
+        self._recycled(run_started_at=run_started_at)
+        return True
+
+    class Recycled(WharfAggregate.Event):
+        """An unhealthy run is stopped and a new one started in its place."""
+
+        run_started_at: str
+
+    @event(Recycled)
+    def _recycled(self, run_started_at: str) -> None:
+        self.recycled_run = run_started_at
 
     class Paused(WharfAggregate.Event):
         pass
@@ -291,6 +346,7 @@ class Container(DiskMeasured, WharfAggregate):
     @event(Started)
     def _started(self, generation: int, started_at: str, ports: dict[str, int]) -> None:
         self.failure = ""
+        self.health = ""
         self.observed = "running"
         self.run_generation = generation
         self.started_at = started_at

@@ -48,6 +48,13 @@ def check_object_name(name: str, field: str = "name") -> str:
 
 
 class Tenant(WharfAggregate):
+    @property
+    def services(self) -> dict[str, UUID]:
+        """Service ids by name. (Read this way: a snapshot taken before services existed
+        restores without the attribute.)"""
+        found: dict[str, UUID] = self.__dict__.get("_services", {})
+        return found
+
     @staticmethod
     def id_for(name: str) -> UUID:
         return derive_id("tenant", name)
@@ -239,6 +246,8 @@ class Tenant(WharfAggregate):
         self.require_active()
         if name in self.containers:
             raise Conflict(f"a container named {name} already exists")
+        if name in self.services:
+            raise Conflict(f"a service named {name} already exists")
         for volume in volumes:
             if volume not in self.volumes:
                 raise InvalidInput("volumes", f"no volume named {volume}")
@@ -272,6 +281,35 @@ class Tenant(WharfAggregate):
     def _container_released(self, name: str, resources: dict[str, int]) -> None:
         del self.containers[name]
         self._add_usage(resources, -1)
+
+    def reserve_service(self, name: str, service_id: UUID) -> None:
+        """A service's name, which shares one namespace with containers: both are how
+        neighbours reach them on the tenant's network. Its replicas reserve the rest."""
+        self.require_active()
+        if name in self.services:
+            raise Conflict(f"a service named {name} already exists")
+        if name in self.containers:
+            raise Conflict(f"a container named {name} already exists")
+        self._service_reserved(name=name, service_id=service_id)
+
+    class ServiceReserved(WharfAggregate.Event):
+        name: str
+        service_id: UUID
+
+    @event(ServiceReserved)
+    def _service_reserved(self, name: str, service_id: UUID) -> None:
+        self._services = {**self.services, name: service_id}
+
+    def release_service(self, name: str) -> None:
+        if name in self.services:
+            self._service_released(name=name)
+
+    class ServiceReleased(WharfAggregate.Event):
+        name: str
+
+    @event(ServiceReleased)
+    def _service_released(self, name: str) -> None:
+        self._services = {k: v for k, v in self.services.items() if k != name}
 
     def reserve_volume(self, plan: Plan, name: str, volume_id: UUID, size_gib: int) -> None:
         self.require_active()

@@ -13,6 +13,7 @@ from wharf.domain.loglines import normal_time
 from wharf.graphql.context import Context, parse_id
 from wharf.graphql.errors import ClientError
 from wharf.graphql.pagination import Connection, connection
+from wharf.graphql.service_types import Service
 from wharf.graphql.types import (
     AuditEntry,
     Container,
@@ -31,11 +32,13 @@ from wharf.projections.reads import audit as audit_reads
 from wharf.projections.reads import containers as container_reads
 from wharf.projections.reads import hosts as host_reads
 from wharf.projections.reads import secrets as secret_reads
+from wharf.projections.reads import services as service_reads
 from wharf.projections.reads import tenants as tenant_reads
 from wharf.projections.reads import volumes as volume_reads
 from wharf.projections.reads.containers import ContainerRow
 
 MAX_LOG_LINES = 10_000
+MAX_SERVICE_LOG_LINES = 2_000  # (read from each replica: bounded work per request)
 
 
 MAX_STEP = 86_400
@@ -81,6 +84,54 @@ class Query:
             context, lambda reader, cursor: container_reads.page_of(
                 reader, tenant_id, first, cursor, desired, observed),
             2, after, Container.from_row)
+
+    @strawberry.field(description="The tenant's services, oldest first; `category` (app, "
+                                  "data, tool, disk) filters them.")
+    async def services(
+        self, info: Info[Context, Any], first: int = 50, after: str | None = None,
+        category: str | None = None, tenant: str | None = None,
+    ) -> Connection[Service]:
+        context = info.context
+        tenant_id = str(context.tenant_scope(tenant))
+        return await connection(
+            context, lambda reader, cursor: service_reads.page_of(
+                reader, tenant_id, first, cursor, category), 2, after, Service.from_row)
+
+    @strawberry.field
+    async def service(self, info: Info[Context, Any], id: strawberry.ID) -> Service | None:
+        row = await info.context.read(service_reads.owned, str(parse_id(id)),
+                                      own_tenant(info.context))
+        return Service.from_row(row) if row else None
+
+    @strawberry.field(description=(
+        f"A service's output: its replicas' lines merged by time, each tagged with its "
+        f"replica; the last `tail` (at most {MAX_SERVICE_LOG_LINES}) or those after "
+        "`since`. Null for a service the caller cannot see."))
+    async def service_logs(
+        self, info: Info[Context, Any], id: strawberry.ID, tail: int = 100,
+        since: str | None = None,
+    ) -> list[LogLine] | None:
+        if not 0 <= tail <= MAX_SERVICE_LOG_LINES:
+            raise ClientError(f"tail: must be between 0 and {MAX_SERVICE_LOG_LINES}")
+        try:
+            since = normal_time(since or "")
+        except ValueError:
+            raise ClientError("since: not an RFC 3339 time such as "
+                              "2026-11-01T09:00:00.123456789Z") from None
+        context = info.context
+        row = await context.read(service_reads.owned, str(parse_id(id)), own_tenant(context))
+        if row is None:
+            return None
+        replicas = await context.read(service_reads.replica_names, row.id)
+
+        def merged() -> list[LogLine]:
+            lines = [LogLine(time=line.time, text=line.text, replica=name)
+                     for replica_id, name in replicas
+                     for line in context.backend.logs.read(replica_id, tail, since)]
+            lines.sort(key=lambda line: line.time)
+            return lines[:tail] if since else lines[-tail:] if tail else []
+
+        return await anyio.to_thread.run_sync(merged)
 
     @strawberry.field
     async def container(self, info: Info[Context, Any], id: strawberry.ID) -> Container | None:

@@ -30,6 +30,7 @@ from wharf.graphql.errors import ClientError
 from wharf.graphql.mutations.access import AccessMutations
 from wharf.graphql.mutations.operators import OperatorMutations
 from wharf.graphql.mutations.ping import PingMutations
+from wharf.graphql.mutations.services import ServiceMutations
 from wharf.graphql.mutations.workloads import WorkloadMutations
 from wharf.graphql.queries import Query
 from wharf.graphql.subscriptions import Subscription
@@ -42,7 +43,8 @@ CACHEABLE = 8 * 1024  # characters: a longer document is parsed and validated ea
 # (2,000 tokens can hold a megabyte-long string: a thousand of them cached would be a GB)
 
 Mutation = merge_types(
-    "Mutation", (WorkloadMutations, AccessMutations, OperatorMutations, PingMutations))
+    "Mutation", (WorkloadMutations, ServiceMutations, AccessMutations, OperatorMutations,
+                 PingMutations))
 
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 

@@ -158,6 +158,11 @@ class Container:
     failure: str | None = strawberry.field(
         description="What the engine answered when it last refused to create or start it "
                     "(an image it does not have, say); cleared by the next start.")
+    health: str | None = strawberry.field(
+        description="Its health check's verdict on this run: starting, healthy or "
+                    "unhealthy (null: no check, or no verdict yet).")
+    service_id: strawberry.ID | None = strawberry.field(
+        description="The service whose replica it is (null: a container of its own).")
     spec: JSON
     created_at: str
     updated_at: str
@@ -191,7 +196,8 @@ class Container:
                    for key, port in sorted(row.ports.items())],
             unschedulable=row.unschedulable_summary,
             host_rejections_by_name=row.unschedulable,
-            failure=row.failure, disk_over_since=row.disk_over_since,
+            failure=row.failure, disk_over_since=row.disk_over_since, health=row.health,
+            service_id=strawberry.ID(row.service_id) if row.service_id else None,
             spec=cast(JSON, row.spec.to_data()), created_at=row.created_at,
             updated_at=row.updated_at,
         )
@@ -316,6 +322,8 @@ class Me:
 class LogLine:
     time: str = strawberry.field(description="When the engine received it, RFC 3339 UTC.")
     text: str
+    replica: str | None = strawberry.field(
+        default=None, description="In a service's logs: the replica that wrote it.")
 
 
 @strawberry.type(description="Averages over one step.")

@@ -15,7 +15,7 @@ import stat
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from wharf.commands.application import Wharf
 from wharf.commands.ports import Clock, DataKeys
@@ -35,6 +35,7 @@ from wharf.infra.store import (
 from wharf.projections.catalog import WORKLOAD_MODELS
 from wharf.projections.consumers import Consumers, wait_for_position
 from wharf.projections.views import ReadModelStore
+from wharf.schedulers.autoscale import autoscale
 from wharf.schedulers.disk import enforce_disk_limits
 from wharf.schedulers.logs import LogCollector
 from wharf.schedulers.metrics import sample_running
@@ -48,6 +49,9 @@ from wharf.schedulers.timers import (
     PURGE_EVERY_SECONDS,
     Timer,
 )
+
+if TYPE_CHECKING:
+    from wharf.infra.caddy import Caddy
 
 
 @dataclass
@@ -82,12 +86,24 @@ class Wiring:
                      else PolledReadSide(self.view))
         return WharfBackend(self.app, read_side, self.logs, self.metrics)
 
-    def scheduler(self, in_process: bool) -> Scheduler:
+    def ingress(self) -> Caddy:
+        """Wharf's Caddy, started now and stopped with the wiring."""
+        from wharf.infra.caddy import Caddy
+
+        caddy = Caddy(self.settings.home, self.settings.caddy_admin)
+        self._closing.callback(caddy.close)
+        caddy.start()
+        return caddy
+
+    def scheduler(self, in_process: bool, ingress: bool | None = None) -> Scheduler:
         """The scheduler on real engines; it waits for the read models it plans from,
-        woken by the consumers when they run `in_process`, polling them otherwise."""
+        woken by the consumers when they run `in_process`, polling them otherwise. With
+        `ingress` (WHARF_INGRESS unless said), it runs Caddy and keeps its routes."""
         from wharf.infra.docker_driver import DockerEngine
 
         settings = self.settings
+        balancer = self.ingress() if (settings.ingress if ingress is None else ingress) \
+            else None
         if in_process:
             def wait(position: int, timeout: float) -> None:
                 self.projector.wait(position, timeout, WORKLOAD_MODELS)
@@ -103,7 +119,7 @@ class Wiring:
         scheduler = Scheduler(self.app, self.view, engine_for, self.app.clock, wait,
                               strategy=settings.placement, host_grace=settings.host_grace,
                               backups=settings.home / "backups",
-                              collector=LogCollector(self.logs))
+                              collector=LogCollector(self.logs), ingress=balancer)
         if in_process:
             self.projector.listeners.append(lambda _: scheduler.nudge())
         self._closing.callback(scheduler.close)
@@ -120,6 +136,11 @@ class Wiring:
                   (app, view, engines, app.clock, timedelta(seconds=settings.disk_grace))),
             Timer("sample-metrics", settings.metrics_every, sample_running,
                   (view, engines, self.metrics, app.clock)),
+            # (Decided on the samples of the last two sampling periods, half a minute
+            # at least, so one sample does not scale a service.)
+            Timer("autoscale", settings.autoscale_every, autoscale,
+                  (app, view, self.metrics, app.clock,
+                   timedelta(seconds=max(2 * settings.metrics_every, 30)))),
             Timer("prune-networks", NETWORK_PRUNE_EVERY_SECONDS, prune_networks,
                   (view, engines)),
             Timer("purge-expired-logs", LOG_RETENTION_EVERY_SECONDS, purge_expired_logs,

@@ -276,7 +276,17 @@ def _from_summary(row: dict[str, Any]) -> Observed:
     ports = {f"{p['PrivatePort']}/{p['Type']}": int(p["PublicPort"])
              for p in row.get("Ports") or [] if p.get("PublicPort")}
     return Observed(container_id=row["Labels"][LABEL_CONTAINER], docker_id=row["Id"],
-                    state=row["State"], ports=ports)
+                    state=row["State"], ports=ports, health=_health(row.get("Status") or ""))
+
+
+def _health(status: str) -> str:
+    """The health verdict in a listing's status text: "Up 3 minutes (healthy)",
+    "(unhealthy)", "(health: starting)"; "" without a check."""
+    for marker, verdict in (("(healthy)", "healthy"), ("(unhealthy)", "unhealthy"),
+                            ("(health: starting)", "starting")):
+        if status.endswith(marker):
+            return verdict
+    return ""
 
 
 def _time(value: str | None) -> str:
@@ -292,4 +302,5 @@ def _from_inspect(data: dict[str, Any]) -> Observed:
         oom_killed=bool(state.get("OOMKilled")), started_at=_time(state.get("StartedAt")),
         finished_at=_time(state.get("FinishedAt")),
         ports=_ports(data.get("NetworkSettings", {}).get("Ports")),
+        health=str((state.get("Health") or {}).get("Status") or ""),
     )

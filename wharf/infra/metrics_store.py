@@ -57,6 +57,19 @@ class MetricsStore:
         self.view.execute([("DELETE FROM wharf_metrics WHERE resolution = ? AND at < ?",
                             [(r, _at(now - keep)) for r, keep in KEEP.items()])])
 
+    def recent(self, targets: Sequence[str], since: datetime) -> dict[str, tuple[float, int]]:
+        """Each target's average (CPU percent of one CPU, memory bytes) over the raw
+        samples since `since`; targets without samples are left out."""
+        if not targets:
+            return {}
+        marks = ", ".join("?" * len(targets))
+        rows = self.view.query(
+            f"SELECT target, SUM(cpu_sum) AS cpu, SUM(memory_sum) AS memory, "
+            f"SUM(samples) AS n FROM wharf_metrics WHERE resolution = ? AND at >= ? "
+            f"AND target IN ({marks}) GROUP BY target", (RAW, _at(since), *targets))
+        return {r["target"]: (float(r["cpu"]) / r["n"], int(r["memory"]) // r["n"])
+                for r in rows if r["n"]}
+
     def points(self, target: str, start: datetime, end: datetime, step: int,
                now: datetime) -> list[dict[str, Any]]:
         """Averages over `step`-second buckets, from the finest resolution still kept for

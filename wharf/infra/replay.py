@@ -42,7 +42,7 @@ class TableDiff:
 # one core. Each group tracks its own positions, so the two never interfere.
 SHARDS: tuple[tuple[str, ...], ...] = (
     ("audit", "quota_rejections"),
-    ("tenants", "containers", "volumes", "secrets", "hosts"),
+    ("tenants", "containers", "services", "volumes", "secrets", "hosts"),
 )
 ALL = tuple(name for shard in SHARDS for name in shard)
 

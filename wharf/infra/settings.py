@@ -36,6 +36,13 @@ def _address(raw: str) -> str:
     return raw
 
 
+def _loopback(raw: str) -> str:
+    host, _, _ = _address(raw).rpartition(":")
+    if host not in ("127.0.0.1", "localhost"):
+        raise ValueError("127.0.0.1:PORT (Caddy's admin API stays on loopback)")
+    return raw
+
+
 def _networks(raw: str) -> tuple[str, ...]:
     parts = tuple(part.strip() for part in raw.split(",") if part.strip())
     for part in parts:
@@ -91,6 +98,9 @@ class Settings:
     metrics_every: float = _setting("WHARF_METRICS_EVERY", 15.0,
                                     "seconds between samples of every running container",
                                     within=(1, DAY))
+    autoscale_every: float = _setting(
+        "WHARF_AUTOSCALE_EVERY", 15.0,
+        "seconds between evaluations of services' autoscale policies", within=(1, 3600))
     disk_grace: float = _setting("WHARF_DISK_GRACE", 600.0,
                                  "seconds a container may stay over its disk limit",
                                  within=(0, 30 * DAY))
@@ -119,6 +129,10 @@ class Settings:
     master_key: str | None = _setting(
         "WHARF_MASTER_KEY", None, "base64 key-encryption key of the secrets",
         shown="WHARF_HOME/master.key")
+    ingress: bool = _setting("WHARF_INGRESS", True,
+                             "on: Wharf runs Caddy and balances services' HTTP ports")
+    caddy_admin: str = _setting("WHARF_CADDY_ADMIN", "", "Caddy's admin API (loopback)",
+                                shown="a free loopback port", check=_loopback)
     url: str = _setting("WHARF_URL", "", "the API `wharf logs` talks to",
                         shown="http://WHARF_LISTEN")
     token: str | None = _setting("WHARF_TOKEN", None, "the token `wharf logs` sends",

@@ -6,10 +6,11 @@ from wharf.projections.audit import AuditTrail, QuotaRejections
 from wharf.projections.base import ReadModel
 from wharf.projections.hosts import Hosts
 from wharf.projections.tenants import Tenants
-from wharf.projections.workloads import Containers, Secrets, Volumes
+from wharf.projections.workloads import Containers, Secrets, Services, Volumes
 
 # What the API's mutations answer from and the scheduler plans from.
-WORKLOADS: tuple[type[ReadModel], ...] = (Tenants, Containers, Volumes, Secrets, Hosts)
+WORKLOADS: tuple[type[ReadModel], ...] = (Tenants, Containers, Services, Volumes, Secrets,
+                                          Hosts)
 # What the audit exports and the events subscription read.
 RECORDS: tuple[type[ReadModel], ...] = (AuditTrail, QuotaRejections)
 READ_MODELS: tuple[type[ReadModel], ...] = WORKLOADS + RECORDS

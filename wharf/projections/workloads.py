@@ -9,8 +9,9 @@ from eventsourcing.persistence import Tracking
 
 from wharf.domain.container import Container
 from wharf.domain.secret import Secret
+from wharf.domain.service import Service
 from wharf.domain.volume import Volume
-from wharf.projections.base import ReadModel, as_json, ts
+from wharf.projections.base import ReadModel, as_json, ts, uid
 
 
 class Containers(ReadModel):
@@ -24,10 +25,12 @@ class Containers(ReadModel):
         "restarts INTEGER NOT NULL DEFAULT 0, started_at TEXT, finished_at TEXT, "
         "ports TEXT NOT NULL DEFAULT '{}', unschedulable TEXT, unschedulable_summary TEXT, "
         "failure TEXT, "
-        "disk_over_since TEXT, "
+        "disk_over_since TEXT, service_id TEXT, health TEXT, "
         "created_at TEXT NOT NULL, updated_at TEXT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS rm_containers_tenant ON rm_containers "
         "(tenant_id, created_at, id)",
+        "CREATE INDEX IF NOT EXISTS rm_containers_service ON rm_containers "
+        "(service_id, created_at, id)",
     )
     tables = (("rm_containers", "id"),)
 
@@ -39,11 +42,12 @@ class Containers(ReadModel):
     def _(self, event: Container.Created, tracking: Tracking) -> None:
         self.view.stage(
             "INSERT INTO rm_containers (id, tenant_id, name, image, spec, cpu_millis, "
-            "memory_mib, desired, observed, generation, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
+            "memory_mib, desired, observed, generation, service_id, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
             (str(event.originator_id), str(event.tenant_id), event.name, event.spec["image"],
              as_json(event.spec), event.cpu_millis, event.memory_mib, event.desired,
-             1 if event.desired == "running" else 0, ts(event), ts(event)),
+             1 if event.desired == "running" else 0, uid(event.service_id), ts(event),
+             ts(event)),
         )
 
     @process_event.register
@@ -71,7 +75,8 @@ class Containers(ReadModel):
     @process_event.register
     def _(self, event: Container.Started, tracking: Tracking) -> None:
         self._update(event, "observed = 'running', exit_code = NULL, oom_killed = NULL, "
-                     "failure = NULL, run_generation = ?, started_at = ?, ports = ?",
+                     "failure = NULL, health = NULL, run_generation = ?, started_at = ?, "
+                     "ports = ?",
                      event.generation,
                      event.started_at, as_json(event.ports))
 
@@ -80,6 +85,10 @@ class Containers(ReadModel):
         self._update(event, "observed = 'exited', exit_code = ?, oom_killed = ?, "
                      "finished_at = ?", event.exit_code, int(event.oom_killed),
                      event.finished_at)
+
+    @process_event.register
+    def _(self, event: Container.HealthChanged, tracking: Tracking) -> None:
+        self._update(event, "health = ?", event.status)
 
     @process_event.register
     def _(self, event: Container.Paused, tracking: Tracking) -> None:
@@ -116,6 +125,70 @@ class Containers(ReadModel):
     def _update(self, event: Any, assignments: str, *params: Any) -> None:
         self.view.stage(
             f"UPDATE rm_containers SET {assignments}, updated_at = ? WHERE id = ?",
+            (*params, ts(event), str(event.originator_id)),
+        )
+
+
+class Services(ReadModel):
+    """Services: their spec, the count asked for, and the listeners that balance them.
+    Their replicas are rows of rm_containers (service_id)."""
+
+    name = "services"
+    schema = (
+        "CREATE TABLE IF NOT EXISTS rm_services (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, "
+        "name TEXT NOT NULL, category TEXT NOT NULL, image TEXT NOT NULL, spec TEXT NOT NULL, "
+        "balanced TEXT NOT NULL, cpu_millis INTEGER NOT NULL, memory_mib INTEGER NOT NULL, "
+        "desired TEXT NOT NULL, replicas INTEGER NOT NULL, endpoints TEXT NOT NULL, "
+        "autoscale TEXT, scaled_at TEXT, scale_reason TEXT, "
+        "created_at TEXT NOT NULL, updated_at TEXT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS rm_services_tenant ON rm_services "
+        "(tenant_id, created_at, id)",
+    )
+    tables = (("rm_services", "id"),)
+
+    @singledispatchmethod
+    def process_event(self, event: Any, tracking: Tracking) -> None:
+        """Events this read model does not show."""
+
+    @process_event.register
+    def _(self, event: Service.Created, tracking: Tracking) -> None:
+        self.view.stage(
+            "INSERT INTO rm_services (id, tenant_id, name, category, image, spec, balanced, "
+            "cpu_millis, memory_mib, desired, replicas, endpoints, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '{}', ?, ?)",
+            (str(event.originator_id), str(event.tenant_id), event.name, event.category,
+             event.spec["image"], as_json(event.spec), as_json(event.balanced),
+             event.cpu_millis, event.memory_mib, event.desired, ts(event), ts(event)))
+
+    @process_event.register
+    def _(self, event: Service.Scaled, tracking: Tracking) -> None:
+        self._update(event, "replicas = ?, scaled_at = ?, scale_reason = ?", event.replicas,
+                     ts(event), event.reason)
+
+    @process_event.register
+    def _(self, event: Service.AutoscalePolicySet, tracking: Tracking) -> None:
+        self._update(event, "autoscale = ?",
+                     None if event.policy is None else as_json(event.policy))
+
+    @process_event.register
+    def _(self, event: Service.StartRequested, tracking: Tracking) -> None:
+        self._update(event, "desired = 'running'")
+
+    @process_event.register
+    def _(self, event: Service.StopRequested, tracking: Tracking) -> None:
+        self._update(event, "desired = 'stopped'")
+
+    @process_event.register
+    def _(self, event: Service.DeleteRequested, tracking: Tracking) -> None:
+        self._update(event, "desired = 'deleted', replicas = 0")
+
+    @process_event.register
+    def _(self, event: Service.EndpointAssigned, tracking: Tracking) -> None:
+        self._update(event, "endpoints = ?", as_json(event.endpoints))
+
+    def _update(self, event: Any, assignments: str, *params: Any) -> None:
+        self.view.stage(
+            f"UPDATE rm_services SET {assignments}, updated_at = ? WHERE id = ?",
             (*params, ts(event), str(event.originator_id)),
         )
 

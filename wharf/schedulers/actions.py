@@ -31,6 +31,7 @@ class ActionKind(StrEnum):
     CREATE = "create"
     START = "start"
     RESTART = "restart"
+    RECYCLE = "recycle"  # an unhealthy replica's run, replaced
     STOP = "stop"
     UNPAUSE = "unpause"
     OBSERVE = "observe"
@@ -41,6 +42,9 @@ class ActionKind(StrEnum):
     BACKUP = "backup"
     RESTORE = "restore"
     REMOVE_VOLUME = "remove-volume"
+    # routes
+    ASSIGN_ENDPOINT = "assign-endpoint"
+    APPLY_ROUTES = "apply-routes"
 
 
 class Keyed(Protocol):

@@ -19,6 +19,7 @@ from wharf.commands import messages as m
 from wharf.commands.answers import Placed, RestartDecided
 from wharf.commands.application import Wharf
 from wharf.domain.errors import DomainError, NotFound
+from wharf.domain.service import service_of
 from wharf.projections.reads import Reader
 from wharf.projections.reads import containers as container_reads
 from wharf.projections.reads import volumes as volume_reads
@@ -57,6 +58,7 @@ class ContainersController:
             ActionKind.CREATE: self._create,
             ActionKind.START: self._start,
             ActionKind.RESTART: self._restart,
+            ActionKind.RECYCLE: self._recycle,
             ActionKind.STOP: self._stop,
             ActionKind.UNPAUSE: self._unpause,
             ActionKind.OBSERVE: self._observe,
@@ -95,6 +97,8 @@ class ContainersController:
                 volume_host=volume_host, waiting=waiting,
                 host_ports=tuple(p.host_port for p in row.spec.ports
                                  if p.host_port and p.publish),
+                group=row.service_id, health=row.health or "",
+                started_at=row.started_at or "",
             ))
         return wants
 
@@ -189,6 +193,19 @@ class ContainersController:
             engine.start(want.id)
             self._after_run(want, engine, record)
 
+    def _recycle(self, action: Action, want: Want | None, record: _Recorder) -> None:
+        engine = self._acting_engine(action, want)
+        if engine is None or want is None:
+            return
+        decided = record(m.RecycleContainer, container_id=UUID(want.id),
+                         run_started_at=action.after)
+        if decided.answer_as(RestartDecided).due:
+            log.info("replacing the unhealthy run of replica %s", want.id)
+            engine.stop(want.id, STOP_TIMEOUT)
+            self._record_run(want, engine, record)
+            engine.start(want.id)
+            self._after_run(want, engine, record)
+
     def _stop(self, action: Action, want: Want | None, record: _Recorder) -> None:
         engine = self._acting_engine(action, want)
         if engine is not None and want is not None:
@@ -244,7 +261,7 @@ class ContainersController:
                      started_at=current.started_at, finished_at=current.finished_at,
                      running=current.running, exit_code=current.exit_code,
                      oom_killed=current.oom_killed, ports=current.ports,
-                     paused=current.paused)
+                     paused=current.paused, health=current.health)
 
     def run_spec(self, want: Want) -> RunSpec:
         """Everything to create the container, its secrets resolved (never logged)."""
@@ -267,7 +284,9 @@ class ContainersController:
                        generation=want.generation, image=spec.image,
                        command=spec.command, entrypoint=spec.entrypoint, env=env,
                        ports=spec.ports, cpu_millis=want.cpu_millis,
-                       memory_mib=want.memory_mib, volumes=tuple(mounts), alias=row.name,
+                       memory_mib=want.memory_mib, volumes=tuple(mounts),
+                       # (a replica answers to its service's name: all of them do)
+                       alias=service_of(row.name) or row.name,
                        health_check=spec.health_check)
 
 

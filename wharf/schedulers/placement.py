@@ -67,6 +67,7 @@ class Request:
     avoid: str | None = None  # the host it is leaving (drain, loss)
     host_ports: tuple[int, ...] = ()  # host ports it asks for
     constraints: frozenset[str] = frozenset()  # labels every host must carry
+    group: str | None = None  # the service whose replica it is: replicas spread out
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,9 @@ def least_room(host: HostRoom) -> float:
 
 
 STRATEGIES: dict[str, tuple[Scorer, ...]] = {"spread": (most_room,), "binpack": (least_room,)}
+# How many fitting hosts a replica's placement compares by how many of its siblings each
+# holds: enough to spread a service over a cluster, bounded so a pass stays cheap.
+SPREAD_AMONG = 16
 
 
 class Placer:
@@ -182,8 +186,15 @@ class Placer:
         self.hosts: dict[str, HostRoom] = {}
         self.pools: dict[str, list[tuple[tuple[float, ...], str]]] = {}
         self.labels: dict[str, set[str]] = {}
+        self.members: dict[str, dict[str, int]] = {}  # group -> host id -> replicas there
         for host in hosts:
             self._add(host)
+
+    def hold(self, group: str | None, host_id: str, count: int = 1) -> None:
+        """Counts a replica of `group` on `host_id` (placed earlier, or just now)."""
+        if group is not None:
+            counts = self.members.setdefault(group, {})
+            counts[host_id] = counts.get(host_id, 0) + count
 
     def _key(self, host: HostRoom) -> tuple[tuple[float, ...], str]:
         return tuple(score(host) for score in self.scorers), host.id
@@ -210,9 +221,10 @@ class Placer:
         self._add(host)
 
     def take(self, host_id: str, cpu_millis: int, memory_mib: int,
-             ports: tuple[int, ...] = ()) -> HostRoom:
+             ports: tuple[int, ...] = (), group: str | None = None) -> HostRoom:
         host = self.hosts[host_id].take(cpu_millis, memory_mib, ports)
         self.update(host)
+        self.hold(group, host_id, 1 if cpu_millis >= 0 else -1)
         return host
 
     def candidates(self, request: Request) -> Iterator[HostRoom]:
@@ -228,10 +240,21 @@ class Placer:
                     yield self.hosts[host_id]
 
     def choose(self, request: Request) -> tuple[HostRoom | None, dict[str, Rejection]]:
-        """The best host for `request`, or None and each host's reason (by host name)."""
+        """The best host for `request`, or None and each host's reason (by host name).
+        A replica goes to the fitting host (of the first few, best first) that holds the
+        fewest of its siblings, so a service spreads wherever more than one host fits."""
+        siblings = self.members.get(request.group) if request.group is not None else None
+        fitting: list[HostRoom] = []
         for host in self.candidates(request):
             if rejection(host, request) is None:
-                return host, {}
+                if not siblings:
+                    return host, {}
+                fitting.append(host)
+                if siblings.get(host.id, 0) == 0 or len(fitting) == SPREAD_AMONG:
+                    break
+        if fitting:
+            assert siblings is not None
+            return min(fitting, key=lambda h: siblings.get(h.id, 0)), {}
         reasons: dict[str, Rejection] = {}
         for host in self.hosts.values():
             reason = rejection(host, request)

@@ -45,6 +45,7 @@ class Observed:
     started_at: str = ""
     finished_at: str = ""
     ports: dict[str, int] = field(default_factory=dict)  # "80/tcp" -> host port
+    health: str = ""  # its health check's verdict: "" (no check), starting, healthy, unhealthy
 
     @property
     def running(self) -> bool:
@@ -137,3 +138,16 @@ class Engine(Protocol):
     def restore_volume(self, volume_id: str, tenant_id: str, archive: Path) -> None: ...
 
     def close(self) -> None: ...
+
+
+class Ingress(Protocol):
+    """The load balancer in front of services' replicas (infra/caddy.py for Caddy)."""
+
+    def apply(self, servers: dict[str, Any]) -> None:
+        """Replaces every listener with `servers` (Caddy's `apps.http.servers`)."""
+
+    def applied(self) -> dict[str, Any] | None:
+        """The listeners it holds now; None when it does not answer."""
+
+    def free_port(self, taken: set[int]) -> int:
+        """A loopback port free for a new listener, none of `taken`."""

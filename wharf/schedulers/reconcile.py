@@ -49,6 +49,9 @@ class Want:
     volume_host: str | None = None  # where its volumes live, once bound
     waiting: str | None = None  # why it cannot be placed at all yet (a volume restoring)
     host_ports: tuple[int, ...] = ()  # host ports it asks for
+    group: str | None = None  # the service whose replica it is
+    health: str = ""  # the verdict recorded on its run
+    started_at: str = ""  # the run recorded
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,9 @@ def plan(
         if w.host_id is not None and w.host_ports and w.desired != "deleted":
             held.setdefault(w.host_id, set()).update(w.host_ports)
     rooms = Placer((h.take(0, 0, tuple(held.get(h.id, ()))) for h in hosts), strategy)
+    for w in wants:
+        if w.group is not None and w.host_id is not None and w.desired != "deleted":
+            rooms.hold(w.group, w.host_id)
     known = {w.id for w in wants}
     actions: list[Action] = []
     wake_at: datetime | None = None
@@ -153,14 +159,16 @@ def plan(
             request = Request(tenant=want.tenant, cpu_millis=want.cpu_millis,
                               memory_mib=want.memory_mib, volume_host=want.volume_host,
                               avoid=want.host_id if leaving else None,
-                              host_ports=want.host_ports)
+                              host_ports=want.host_ports, group=want.group)
             chosen, rejections = rooms.choose(request)
             reasons = {name: r.text for name, r in rejections.items()}
             if chosen is not None:
                 actions.append(Action(ActionKind.PLACE, want.id, chosen.id, move=leaving))
-                rooms.take(chosen.id, want.cpu_millis, want.memory_mib, want.host_ports)
+                rooms.take(chosen.id, want.cpu_millis, want.memory_mib, want.host_ports,
+                           want.group)
                 if want.host_id is not None:
-                    rooms.take(want.host_id, -want.cpu_millis, -want.memory_mib)
+                    rooms.take(want.host_id, -want.cpu_millis, -want.memory_mib,
+                               group=want.group)
             elif not _same_news(want, reasons, tuple(summary(rejections))):
                 actions.append(Action(ActionKind.UNSCHEDULABLE, want.id, reasons=reasons,
                                       summary=tuple(summary(rejections))))
@@ -196,10 +204,15 @@ def _step(want: Want, here: Observed | None, now: datetime) -> Action | datetime
             return Action(ActionKind.OBSERVE, want.id, host, here.docker_id)
         return Action(ActionKind.UNPAUSE, want.id, host, here.docker_id)
     if here.running:
-        if want.observed != "running":
+        if want.observed != "running" or (here.health and here.health != want.health):
             return Action(ActionKind.OBSERVE, want.id, host, here.docker_id)
         if want.desired == "stopped":
             return Action(ActionKind.STOP, want.id, host, here.docker_id)
+        if want.health == "unhealthy" and want.group is not None and want.desired == "running":
+            # A service's replica that fails its check: out of rotation (the routes hold
+            # healthy replicas only) and replaced by a new run.
+            return Action(ActionKind.RECYCLE, want.id, host, here.docker_id,
+                          after=want.started_at)
         return None
     # The object exists and is not running.
     if want.observed in ("running", "paused"):

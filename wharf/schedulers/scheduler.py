@@ -31,8 +31,9 @@ from wharf.schedulers.host_health import HostHealth
 from wharf.schedulers.leading import Leading
 from wharf.schedulers.logs import LogCollector
 from wharf.schedulers.placement import HostRoom
-from wharf.schedulers.ports import Engine
+from wharf.schedulers.ports import Engine, Ingress
 from wharf.schedulers.reconcile import Action, VolumeAction
+from wharf.schedulers.routes import RouteAction, RoutesController
 from wharf.schedulers.volumes import VolumesController
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ class Scheduler:
         backups: Path | None = None,
         collector: LogCollector | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        ingress: Ingress | None = None,
     ) -> None:
         self.app = app
         self.view = view
@@ -81,10 +83,14 @@ class Scheduler:
                                                strategy, collector)
         self.volumes = VolumesController(view, self.leading, self.fleet,
                                          backups or Path("backups"))
+        self.routes = (RoutesController(view, self.leading, ingress, monotonic)
+                       if ingress is not None else None)
         self._carry_out: dict[Any, Callable[[Any], tuple[bool, int]]] = {
             **{kind: self.containers.carry_out for kind in self.containers.kinds},
             **{kind: self.volumes.carry_out for kind in self.volumes.kinds},
         }
+        if self.routes is not None:
+            self._carry_out.update({kind: self.routes.carry_out for kind in self.routes.kinds})
 
     @property
     def engines(self) -> dict[str, Engine]:
@@ -116,7 +122,9 @@ class Scheduler:
         written, hosts, wake_at = self.host_health.check(hosts, observed, silent, now)
         containers = self.containers.plan(hosts, observed, now)
         volumes = self.volumes.plan(hosts, list(observed))
-        actions: list[Action | VolumeAction] = [*containers.actions, *volumes]
+        routes = self.routes.plan() if self.routes is not None else []
+        actions: list[Action | VolumeAction | RouteAction] = [*containers.actions, *volumes,
+                                                              *routes]
         submitted = self.queue.submit(actions, self._apply, busy,
                                       planned={a.key for a in actions})
         retry_in = self.queue.next_retry_in()
@@ -135,7 +143,7 @@ class Scheduler:
                 result.position = max(result.position, position)
         return result
 
-    def _apply(self, action: Action | VolumeAction) -> tuple[bool, int]:
+    def _apply(self, action: Action | VolumeAction | RouteAction) -> tuple[bool, int]:
         return self._carry_out[action.kind](action)
 
     def _cmd(self, kind: type[C], **fields: Any) -> C:

@@ -77,7 +77,7 @@ def docker_api() -> Iterator[docker.APIClient]:
 
 
 def _cloud(tmp_path: Path, docker_api: docker.APIClient, url: str,
-           loop: bool, interval: float = 2.0) -> Iterator[Cloud]:
+           loop: bool, interval: float = 2.0, ingress: bool = False) -> Iterator[Cloud]:
     # Real engines live in real time: the one clock of this cloud is the system's.
     served = _serve(url, tmp_path, dev=False, limits=Limits(rate=1000.0, burst=1000),
                     clock=SystemClock())
@@ -85,7 +85,7 @@ def _cloud(tmp_path: Path, docker_api: docker.APIClient, url: str,
     wiring = api.wiring
     assert register_engines(wiring.app, ()) == [LOCAL_ENGINE]
     caught_up(wiring)
-    scheduler = wiring.scheduler(in_process=True)
+    scheduler = wiring.scheduler(in_process=True, ingress=ingress)
     thread = None
     if loop:
         thread = threading.Thread(target=scheduler.run_forever, args=(interval,),
@@ -119,6 +119,13 @@ def cloud(tmp_path: Path, docker_api: docker.APIClient) -> Iterator[Cloud]:
     """Wharf with its scheduler looping, on SQLite."""
     yield from _cloud(tmp_path, docker_api, f"sqlite:///{tmp_path / 'home' / 'wharf.db'}",
                       loop=True)
+
+
+@pytest.fixture
+def ingress_cloud(tmp_path: Path, docker_api: docker.APIClient) -> Iterator[Cloud]:
+    """`cloud` with Wharf's own Caddy balancing services' HTTP ports."""
+    yield from _cloud(tmp_path, docker_api, f"sqlite:///{tmp_path / 'home' / 'wharf.db'}",
+                      loop=True, ingress=True)
 
 
 @pytest.fixture

@@ -54,6 +54,24 @@ def test_containers_spread_over_both_hosts(two_hosts: Cloud) -> None:
     assert Counter(h["containers"] for h in hosts(cloud).values()) == Counter({2: 2})
 
 
+def test_a_services_replicas_spread_even_when_placement_packs(two_hosts: Cloud) -> None:
+    cloud = two_hosts
+    cloud.scheduler.containers.strategy = "binpack"  # containers of their own stack up
+    _, token = cloud.tenant()
+    own = [create(cloud, token, name=f"w{i}", command=["sleep", "600"]) for i in range(2)]
+    made = cloud.api.gql("""mutation { createService(input: {name: "web", image: "busybox",
+        command: ["sleep", "600"], replicas: 4}) { ... on ServicePayload { service { id
+        } } } }""", token=token)["createService"]["service"]["id"]
+    settle(cloud)
+    replicas = cloud.api.gql("""query($id: ID!) { service(id: $id) { running containers {
+        edges { node { id } } } } }""", {"id": made}, token=token)["service"]
+    assert replicas["running"] == 4
+    ids = {e["node"]["id"] for e in replicas["containers"]["edges"]}
+    one, two = running_on(cloud, LOCAL_ENGINE), running_on(cloud, second_engine.ENDPOINT)
+    assert len(one & ids) == len(two & ids) == 2
+    assert set(own) <= one or set(own) <= two
+
+
 def test_drain_moves_every_container_off_the_host(two_hosts: Cloud) -> None:
     cloud = two_hosts
     _, token = cloud.tenant()

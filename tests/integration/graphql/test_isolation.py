@@ -15,6 +15,7 @@ FILLERS: dict[str, Any] = {
     "name": "probe", "image": "busybox", "email": "probe@probe.io", "role": "viewer",
     "plan": "free", "value": "v", "owner": "o@probe.io", "endpoint": "unix:///probe.sock",
     "sizeGib": 1, "ttlHours": 1, "cpuMillis": 100, "memoryMib": 64, "graceHours": 1,
+    "replicas": 1,
 }
 ID_NAMES = ("id", "tenant")
 
@@ -105,7 +106,10 @@ def test_another_tenants_ids_answer_like_ids_that_do_not_exist(api: Api) -> None
         { ... on ContainerPayload { container { id } } }
       v: createVolume(input: {name: "hidden", sizeGib: 1})
         { ... on VolumePayload { volume { id } } }
+      s: createService(input: {name: "stealthy", image: "busybox", replicas: 1})
+        { ... on ServicePayload { service { id } } }
       t: issueToken(input: {ttlHours: 1}) { ... on TokenIssued { id } } }""", token=other)
+    other_ids["service"] = made["s"]["service"]["id"]
     other_ids["container"] = made["c"]["container"]["id"]
     other_ids["volume"] = made["v"]["volume"]["id"]
     other_ids["token"] = made["t"]["id"]
@@ -119,7 +123,8 @@ def test_another_tenants_ids_answer_like_ids_that_do_not_exist(api: Api) -> None
             answer = call(api, acme, operation, field, key, via, ident)
             assert answer == expected, (operation, field, key, ident, answer, expected)
             said = json.dumps(answer)
-            assert "secretive" not in said and "hidden" not in said, (field, said)
+            assert not any(name in said for name in ("secretive", "hidden", "stealthy")), \
+                (field, said)
             assert not any(other in said for other in other_ids.values()), (field, said)
             checked += 1
     assert checked >= 80

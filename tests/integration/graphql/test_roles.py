@@ -45,6 +45,13 @@ class Tenant:
         ident: str = data["createContainer"]["container"]["id"]
         return ident
 
+    def service(self) -> str:
+        data = self.api.gql("""mutation($n: String!) { createService(input: {name: $n,
+            image: "busybox", replicas: 1}) { ... on ServicePayload { service { id } } } }""",
+                            {"n": f"s{next(counter)}"}, token=self.tokens["owner"])
+        ident: str = data["createService"]["service"]["id"]
+        return ident
+
     def volume(self) -> str:
         data = self.api.gql("""mutation($n: String!) { createVolume(input: {name: $n,
             sizeGib: 1}) { ... on VolumePayload { volume { id } } } }""",
@@ -114,6 +121,14 @@ CASES: list[Case] = [
     ("stopContainer", lambda t: f'{{id: "{t.container()}"}}', WORKLOAD),
     ("startContainer", lambda t: f'{{id: "{t.container()}"}}', WORKLOAD),
     ("deleteContainer", lambda t: f'{{id: "{t.container()}"}}', WORKLOAD),
+    ("createService", lambda t: f'{{name: "s{next(counter)}", image: "busybox", '
+                                f'replicas: 2, tenant: "{t.id}"}}', WORKLOAD),
+    ("scaleService", lambda t: f'{{id: "{t.service()}", replicas: 2}}', WORKLOAD),
+    ("stopService", lambda t: f'{{id: "{t.service()}"}}', WORKLOAD),
+    ("setAutoscalePolicy", lambda t: f'{{id: "{t.service()}", max: 2, cpuPercent: 50}}',
+     WORKLOAD),
+    ("startService", lambda t: f'{{id: "{t.service()}"}}', WORKLOAD),
+    ("deleteService", lambda t: f'{{id: "{t.service()}"}}', WORKLOAD),
     ("createVolume", lambda t: f'{{name: "v{next(counter)}", sizeGib: 1, tenant: "{t.id}"}}',
      WORKLOAD),
     ("resizeVolume", lambda t: f'{{id: "{t.volume()}", sizeGib: 2}}', WORKLOAD),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import re
 from contextlib import redirect_stdout
 from pathlib import Path
 
@@ -20,7 +21,7 @@ def test_wharf_help_lists_every_setting_with_its_default() -> None:
         main(["--help"])
     text = " ".join(out.getvalue().split())  # argparse wraps lines
     variables = [f.metadata["env"] for f in dataclasses.fields(Settings)]
-    assert len(variables) == 22
+    assert len(variables) == 25
     for variable in variables:
         assert variable in text
     assert "WHARF_DISK_EVERY seconds between measurements of disk use (default 60)" in text
@@ -88,3 +89,10 @@ def test_the_readme_lists_every_setting() -> None:
     readme = (Path(__file__).parents[3] / "README.md").read_text()
     for variable, text in Settings.described():
         assert f"| `{variable}` | {text} |" in readme, variable
+
+
+def test_caddys_admin_api_stays_on_loopback() -> None:
+    with pytest.raises(ValueError, match=re.escape("WHARF_CADDY_ADMIN='0.0.0.0:2019'")):
+        Settings.from_env({"WHARF_CADDY_ADMIN": "0.0.0.0:2019"})
+    assert Settings.from_env({"WHARF_CADDY_ADMIN": "127.0.0.1:2019"}).caddy_admin == \
+        "127.0.0.1:2019"

@@ -162,3 +162,41 @@ def test_a_paused_container_is_recorded_then_thawed_and_its_thaw_recorded() -> N
     stopping = want(host_id="h1", observed="paused", desired="stopped")
     assert kinds([stopping], {"h1": [obj("paused")]}) == [("unpause", "h1")]  # then stop
     assert kinds([recorded], {"h1": []}) == [("create", "h1")]  # removed while paused
+
+
+def test_replicas_of_one_service_spread_where_more_than_one_host_fits() -> None:
+    # Bin-packing alone would stack every replica on the fullest host that fits.
+    hosts = [replace(H1, id=f"h{i}", name=f"n{i}") for i in range(3)]
+    wants = [want(id=f"r{i}", group="web") for i in range(6)]
+    actions = plan(wants, {h.id: [] for h in hosts}, hosts, NOW, "binpack").actions
+    placed = [a.host_id for a in actions]
+    assert sorted(placed) == ["h0", "h0", "h1", "h1", "h2", "h2"]
+    # Replicas placed before count too; another service's replicas do not.
+    wants = [want(id="old1", group="web", host_id="h0", observed="running"),
+             want(id="old2", group="web", host_id="h1", observed="running"),
+             want(id="other", group="db", host_id="h2", observed="running"),
+             want(id="new", group="web")]
+    observed = {"h0": [obj("running", "old1")], "h1": [obj("running", "old2")],
+                "h2": [obj("running", "other")]}
+    assert kinds(wants, observed, hosts) == [("place", "h2")]
+
+
+def test_containers_of_their_own_are_not_spread() -> None:
+    hosts = [replace(H1, id=f"h{i}", name=f"n{i}") for i in range(3)]
+    wants = [want(id=f"c{i}") for i in range(3)]
+    actions = plan(wants, {h.id: [] for h in hosts}, hosts, NOW, "binpack").actions
+    assert [a.host_id for a in actions] == ["h0", "h0", "h0"]
+
+
+def test_a_verdict_of_the_check_is_recorded_and_an_unhealthy_replica_replaced() -> None:
+    running = dict(host_id="h1", observed="running", run_generation=1,
+                   started_at="2026-11-29T12:00:00Z")
+    seen = {"h1": [obj("running", health="healthy")]}
+    assert kinds([want(**running, health="starting")], seen) == [("observe", "h1")]
+    assert kinds([want(**running, health="healthy")], seen) == []
+    seen = {"h1": [obj("running", health="unhealthy")]}
+    [action] = plan([want(**running, health="unhealthy", group="web")], seen, [H1, H2],
+                    NOW).actions
+    assert (action.kind, action.after) == ("recycle", "2026-11-29T12:00:00Z")
+    # A container of its own is left to its tenant: its verdict is shown, nothing more.
+    assert kinds([want(**running, health="unhealthy")], seen) == []

@@ -20,6 +20,7 @@ from wharf.commands.messages import (
     RecordRemoved,
     RecordRestore,
     RecordRun,
+    RecycleContainer,
     RestartContainer,
     TakeLeadership,
 )
@@ -73,8 +74,17 @@ def record_run(ctx: Context, cmd: RecordRun) -> Decision:
     ctx.require_leader(cmd.term)
     container = ctx.load(Container, cmd.container_id, "container")
     recorded = container.observe(cmd.generation, cmd.started_at, cmd.finished_at, cmd.running,
-                                 cmd.exit_code, cmd.oom_killed, cmd.ports, cmd.paused)
+                                 cmd.exit_code, cmd.oom_killed, cmd.ports, cmd.paused,
+                                 cmd.health)
     return _if_changed(container, bool(recorded))
+
+
+def recycle_container(ctx: Context, cmd: RecycleContainer) -> Decision:
+    ctx.require_leader(cmd.term)
+    container = ctx.load(Container, cmd.container_id, "container")
+    changed = container.recycle(cmd.run_started_at)
+    due = container.recycled_run == cmd.run_started_at
+    return _if_changed(container, changed, RestartDecided(container.restarts, due))
 
 
 def restart_container(ctx: Context, cmd: RestartContainer) -> Decision:

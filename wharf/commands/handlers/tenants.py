@@ -21,6 +21,7 @@ from wharf.domain.base import WharfAggregate
 from wharf.domain.container import Container
 from wharf.domain.errors import Conflict, Forbidden, InvalidInput
 from wharf.domain.plans import LIMIT_FIELDS, Plan, validate_plan
+from wharf.domain.service import Service
 from wharf.domain.tenant import MANAGE_TENANT, TENANT_NAME, Tenant, check_email
 from wharf.domain.volume import Volume
 
@@ -131,6 +132,11 @@ def purge_tenant(ctx: Context, cmd: PurgeTenant) -> Decision:
         container.delete()
         tenant.release_container(name)
         changed.append(container)
+    for name, service_id in list(tenant.services.items()):
+        service = ctx.load(Service, service_id, "service")
+        service.delete()
+        tenant.release_service(name)
+        changed.append(service)
     for name, entry in list(tenant.volumes.items()):
         volume = ctx.load(Volume, entry["id"], "volume")
         volume.delete()

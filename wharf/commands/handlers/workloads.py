@@ -6,6 +6,7 @@ from uuid import uuid4
 
 from wharf.commands.answers import BackupAsked
 from wharf.commands.context import Context, Decision, Outcome
+from wharf.commands.handlers.services import check_secrets
 from wharf.commands.messages import (
     BackupVolume,
     CreateContainer,
@@ -19,9 +20,7 @@ from wharf.commands.messages import (
 )
 from wharf.domain.container import Container
 from wharf.domain.container_spec import validate_spec
-from wharf.domain.errors import InvalidInput, NotFound
 from wharf.domain.plans import Resources
-from wharf.domain.secret import Secret
 from wharf.domain.tenant import MANAGE_WORKLOADS, check_object_name
 from wharf.domain.volume import Volume, check_size
 
@@ -30,13 +29,7 @@ def create_container(ctx: Context, cmd: CreateContainer) -> Decision:
     name = check_object_name(cmd.name)
     spec = validate_spec(cmd.spec)
     tenant = ctx.tenant(cmd.tenant_id, MANAGE_WORKLOADS)
-    for i, ref in enumerate(spec.secrets):  # (as volumes are: one that can run, or none)
-        try:
-            secret = ctx.load(Secret, Secret.id_for(tenant.id, ref.name), "secret")
-        except NotFound:
-            secret = None
-        if secret is None or secret.deleted:
-            raise InvalidInput(f"secrets[{i}]", f"no secret named {ref.name}")
+    check_secrets(ctx, tenant, spec)
     plan = ctx.plan_of(tenant)
     cpu = spec.cpu_millis or plan.default_cpu_millis
     memory = spec.memory_mib or plan.default_memory_mib
@@ -49,6 +42,7 @@ def create_container(ctx: Context, cmd: CreateContainer) -> Decision:
     container = ctx.new(
         Container, tenant_id=tenant.id, name=name, spec=spec.to_data(), cpu_millis=cpu,
         memory_mib=memory, desired="running" if cmd.start else "stopped", id=container_id,
+        service_id=None,
     )
     return Decision([tenant, container], Outcome(id=container_id))
 
@@ -56,6 +50,7 @@ def create_container(ctx: Context, cmd: CreateContainer) -> Decision:
 def _container(ctx: Context, cmd: StartContainer | StopContainer | DeleteContainer) -> Container:
     container = ctx.owned(Container, cmd.container_id, "container")
     ctx.tenant(container.tenant_id, MANAGE_WORKLOADS)
+    container.require_own()
     return container
 
 

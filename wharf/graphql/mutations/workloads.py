@@ -3,7 +3,7 @@ lines: each input type sits beside the one mutation that takes it)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import strawberry
 from strawberry.types import Info
@@ -99,7 +99,23 @@ def _container(read: Reader, outcome: Outcome) -> ContainerPayload:
     return ContainerPayload(container_id=str(outcome.id), position=outcome.position)
 
 
-def _spec(data: CreateContainerInput) -> dict[str, Any]:
+class SpecInput(Protocol):
+    """The fields a container's input and a service's share."""
+
+    image: str
+    command: list[str] | None
+    entrypoint: list[str] | None
+    env: list[EnvVarInput] | None
+    secrets: list[SecretRefInput] | None
+    cpu_millis: int | None
+    memory_mib: int | None
+    volumes: list[MountInput] | None
+    restart_policy: str
+    health_check: HealthCheckInput | None
+
+
+def spec_of(data: SpecInput, ports: list[dict[str, Any]]) -> dict[str, Any]:
+    """The spec as the command takes it (validated there)."""
     env = {}
     for i, var in enumerate(data.env or []):
         if var.name in env:
@@ -109,14 +125,18 @@ def _spec(data: CreateContainerInput) -> dict[str, Any]:
         "image": data.image, "command": data.command, "entrypoint": data.entrypoint,
         "env": env,
         "secrets": [{"name": s.name, "env": s.env} for s in data.secrets or []],
-        "ports": [{"container_port": p.container_port, "protocol": p.protocol,
-                   "host_port": p.host_port, "publish": p.publish} for p in data.ports or []],
-        "cpu_millis": data.cpu_millis, "memory_mib": data.memory_mib,
+        "ports": ports, "cpu_millis": data.cpu_millis, "memory_mib": data.memory_mib,
         "volumes": [{"volume": v.volume, "path": v.path, "read_only": v.read_only}
                     for v in data.volumes or []],
         "restart_policy": data.restart_policy,
         **({"health_check": vars(data.health_check)} if data.health_check else {}),
     }
+
+
+def _spec(data: CreateContainerInput) -> dict[str, Any]:
+    return spec_of(data, [{"container_port": p.container_port, "protocol": p.protocol,
+                           "host_port": p.host_port, "publish": p.publish}
+                          for p in data.ports or []])
 
 
 CreateContainerResult = Annotated[ContainerPayload | Error,

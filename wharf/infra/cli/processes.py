@@ -70,6 +70,9 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
             engines = register_engines(wiring.app, settings.docker_hosts)
             print(f"Docker hosts: {', '.join(engines) or 'none answering (containers wait)'}")
             scheduler = wiring.scheduler(in_process=True)
+            if scheduler.routes is not None:
+                print("Ingress: Caddy (state in WHARF_HOME/caddy); services' balanced ports "
+                      "listen on 127.0.0.1")
             leader = threading.Thread(target=lead, args=(wiring, scheduler), name="scheduler",
                                       daemon=True)
             leader.start()

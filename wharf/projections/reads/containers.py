@@ -37,6 +37,8 @@ class ContainerRow:
     unschedulable_summary: list[str]  # the same in the tenant's terms
     failure: str | None
     disk_over_since: str | None
+    service_id: str | None  # the service whose replica it is
+    health: str | None  # its health check's verdict on this run (None: no verdict yet)
     created_at: str
     updated_at: str
 
@@ -77,10 +79,17 @@ def owned(reader: Reader, container_id: str, tenant_id: str | None) -> Container
 
 
 def page_of(reader: Reader, tenant_id: str, first: int, after: Sequence[Any] | None,
-            desired: str | None = None, observed: str | None = None) -> Page[ContainerRow]:
-    """A tenant's containers, oldest first (deleted ones only when asked for)."""
+            desired: str | None = None, observed: str | None = None,
+            service_id: str | None = None) -> Page[ContainerRow]:
+    """A tenant's containers, oldest first (deleted ones only when asked for): its own,
+    or the replicas of one service."""
     sql = "SELECT * FROM rm_containers WHERE tenant_id = ?"
     params: tuple[Any, ...] = (tenant_id,)
+    if service_id is None:
+        sql += " AND service_id IS NULL"
+    else:
+        sql += " AND service_id = ?"
+        params += (service_id,)
     if desired is not None:
         sql += " AND desired = ?"
         params += (desired,)

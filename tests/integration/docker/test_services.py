@@ -1,0 +1,257 @@
+"""Services on a real Docker Engine behind Wharf's own Caddy, driven through the API:
+replicas answer through one load-balanced listener, a scale adds listeners' upstreams,
+and a killed replica costs no request beyond the one in flight."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+import urllib.error
+import urllib.request
+from typing import Any
+from uuid import UUID
+
+from tests.integration.docker.conftest import Cloud, wait_for
+from wharf.schedulers.ports import docker_name
+
+CREATE = """mutation($input: CreateServiceInput!) { createService(input: $input) {
+  __typename ... on ServicePayload { service { id } }
+  ... on InvalidInput { field message } ... on QuotaExceeded { resource limit used requested }
+} }"""
+SCALE = """mutation($id: ID!, $n: Int!) { scaleService(input: {id: $id, replicas: $n}) {
+  __typename ... on QuotaExceeded { resource limit used requested } } }"""
+SERVICE = """query($id: ID!) { service(id: $id) { name replicas running desired scaleReason
+  scaledAt
+  endpoints { containerPort address }
+  containers(first: 100) { edges { node { id name observed restarts hostId } } } } }"""
+LOGS = """query($id: ID!) { serviceLogs(id: $id, tail: 50) { replica text } }"""
+
+# Each replica serves its own hostname (its container id's first 12 digits).
+WEB = ["sh", "-c", "mkdir -p /www && hostname > /www/index.html && echo serving && "
+       "exec httpd -f -p 8080 -h /www"]
+DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def create_web(cloud: Cloud, token: str, replicas: int) -> str:
+    data = cloud.api.gql(CREATE, {"input": {
+        "name": "web", "image": "busybox", "command": WEB, "replicas": replicas,
+        "cpuMillis": 50, "memoryMib": 32,
+        "ports": [{"containerPort": 8080, "loadBalanced": True}]}}, token=token)
+    assert data["createService"]["__typename"] == "ServicePayload", data
+    service_id: str = data["createService"]["service"]["id"]
+    return service_id
+
+
+def service(cloud: Cloud, token: str, service_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = cloud.api.gql(SERVICE, {"id": service_id}, token=token)["service"]
+    return found
+
+
+def get(address: str) -> str | None:
+    try:
+        with DIRECT.open(f"http://{address}/", timeout=10) as reply:
+            return str(reply.read().decode().strip())
+    except (OSError, urllib.error.HTTPError):
+        return None
+
+
+def serving(cloud: Cloud, token: str, service_id: str, count: int) -> tuple[str, set[str]]:
+    """Waits for `count` replicas running and every one of them answering through the
+    listener; returns its address and the replicas' hostnames."""
+    def ready() -> tuple[str, set[str]] | None:
+        found = service(cloud, token, service_id)
+        [endpoint] = found["endpoints"]
+        live = {e["node"]["id"][:12] for e in found["containers"]["edges"]
+                if e["node"]["observed"] == "running"}
+        if found["running"] != count or endpoint["address"] is None or len(live) != count:
+            return None
+        seen = {get(endpoint["address"]) for _ in range(4 * count)}
+        return (endpoint["address"], live) if seen == live else None
+
+    return wait_for(f"{count} replicas answering through the listener", ready, 60)
+
+
+def test_replicas_answer_through_one_listener_and_a_killed_one_costs_nothing(
+    ingress_cloud: Cloud,
+) -> None:
+    cloud = ingress_cloud
+    _, token = cloud.tenant()
+    web = create_web(cloud, token, 3)
+    address, hosts = serving(cloud, token, web, 3)
+
+    answers = [get(address) for _ in range(300)]
+    assert None not in answers
+    assert set(answers) == hosts and all(answers.count(h) >= 50 for h in hosts), \
+        {h: answers.count(h) for h in hosts}
+
+    assert cloud.api.gql(SCALE, {"id": web, "n": 5}, token=token)["scaleService"][
+        "__typename"] == "ServicePayload"
+    address_after, hosts = serving(cloud, token, web, 5)
+    assert address_after == address  # the listener stays where it was
+
+    # Kill one replica's container behind Wharf's back while requests keep coming.
+    victim = service(cloud, token, web)["containers"]["edges"][0]["node"]
+    failures: list[int] = []
+    done = threading.Event()
+
+    def hammer() -> None:
+        while not done.is_set():
+            failures.append(0 if get(address) is not None else 1)
+
+    thread = threading.Thread(target=hammer)
+    thread.start()
+    try:
+        cloud.docker.kill(docker_name(victim["id"]))
+        wait_for("the killed replica to run again", lambda: next(
+            (e["node"] for e in service(cloud, token, web)["containers"]["edges"]
+             if e["node"]["id"] == victim["id"] and e["node"]["restarts"] >= 1
+             and e["node"]["observed"] == "running"), None), 60)
+        serving(cloud, token, web, 5)
+    finally:
+        done.set()
+        thread.join(30)
+    assert len(failures) > 50 and sum(failures) <= 1, (sum(failures), len(failures))
+
+    lines = cloud.api.gql(LOGS, {"id": web}, token=token)["serviceLogs"]
+    assert {line["replica"] for line in lines if line["text"] == "serving"} == {
+        f"web.{slot}" for slot in range(1, 6)}
+
+
+def test_scale_down_drops_upstreams_and_a_stopped_service_answers_503(
+    ingress_cloud: Cloud,
+) -> None:
+    cloud = ingress_cloud
+    _, token = cloud.tenant()
+    web = create_web(cloud, token, 2)
+    address, _ = serving(cloud, token, web, 2)
+    cloud.api.gql(SCALE, {"id": web, "n": 1}, token=token)
+    _, [host] = serving(cloud, token, web, 1)
+    assert {get(address) for _ in range(20)} == {host}
+    stop = """mutation($id: ID!) { stopService(input: {id: $id}) { __typename } }"""
+    cloud.api.gql(stop, {"id": web}, token=token)
+
+    def refused() -> bool:
+        try:
+            DIRECT.open(f"http://{address}/", timeout=5)
+        except urllib.error.HTTPError as error:
+            return error.code == 503 and b"no running replica" in error.read()
+        except OSError:
+            return False
+        return False
+
+    wait_for("the stopped service's listener to answer 503", refused, 30)
+    # A Caddy whose configuration is replaced behind Wharf's back gets it again.
+    routes = cloud.scheduler.routes
+    assert routes is not None
+    routes.ingress.apply({})
+    wait_for("the listener to come back", refused, 30)
+
+
+def test_a_scale_past_the_plan_answers_quota_exceeded_with_numbers(cloud: Cloud) -> None:
+    _, token = cloud.tenant(plan="free")  # two containers
+    data = cloud.api.gql(CREATE, {"input": {
+        "name": "web", "image": "busybox", "replicas": 3}}, token=token)["createService"]
+    assert data == {"__typename": "QuotaExceeded", "resource": "containers", "limit": 2,
+                    "used": 0, "requested": 3}
+    data = cloud.api.gql(CREATE, {"input": {
+        "name": "web", "image": "busybox", "command": ["sleep", "600"], "replicas": 1}},
+        token=token)["createService"]
+    answer = cloud.api.gql(SCALE, {"id": data["service"]["id"], "n": 4}, token=token)
+    assert answer["scaleService"] == {"__typename": "QuotaExceeded", "resource": "containers",
+                                      "limit": 2, "used": 1, "requested": 3}
+
+
+HEALTHY_WEB = ["sh", "-c", "mkdir -p /www && hostname > /www/index.html && touch /www/ok && "
+               "exec httpd -f -p 8080 -h /www"]
+HISTORY = """query($id: ID!) { container(id: $id) { health observed } }"""
+
+
+def test_a_replica_failing_its_check_is_replaced_and_serves_again(ingress_cloud: Cloud) -> None:
+    cloud = ingress_cloud
+    _, token = cloud.tenant()
+    data = cloud.api.gql(CREATE, {"input": {
+        "name": "web", "image": "busybox", "command": HEALTHY_WEB, "replicas": 2,
+        "cpuMillis": 50, "memoryMib": 32,
+        "healthCheck": {"test": ["test", "-f", "/www/ok"], "intervalS": 1, "timeoutS": 1,
+                        "retries": 1},
+        "ports": [{"containerPort": 8080, "loadBalanced": True}]}}, token=token)
+    web = data["createService"]["service"]["id"]
+    address, _ = serving(cloud, token, web, 2)
+    replica = service(cloud, token, web)["containers"]["edges"][0]["node"]["id"]
+    assert cloud.api.gql(HISTORY, {"id": replica}, token=token)["container"]["health"] == \
+        "healthy"
+
+    exec_id = cloud.docker.exec_create(docker_name(replica), ["rm", "/www/ok"])
+    cloud.docker.exec_start(exec_id)
+
+    def history() -> list[str]:
+        return [type(e).__qualname__.split(".")[-1] + (f":{e.status}" if hasattr(e, "status")
+                                                        else "")
+                for e in cloud.api.wiring.app.repository.event_store.get(
+                    UUID(replica))]
+
+    def replaced() -> list[str] | None:
+        events = history()
+        if "Recycled" not in events or events[-1] != "HealthChanged:healthy":
+            return None
+        return events[events.index("HealthChanged:unhealthy"):]
+
+    after = wait_for("the unhealthy replica replaced and healthy again", replaced, 60)
+    assert [e for e in after if e != "HealthChanged:starting"] == [
+        "HealthChanged:unhealthy", "Recycled", "Exited", "Started", "HealthChanged:healthy"]
+    serving(cloud, token, web, 2)
+    assert get(address) is not None
+
+
+# Idle until /burn exists, then one busy loop: a replica burns its CPU when told.
+BURNER = ["sh", "-c", "while :; do if [ -f /burn ]; then :; else sleep 0.2; fi; done"]
+POLICY = """mutation($id: ID!) { setAutoscalePolicy(input: {id: $id, min: 1, max: 3,
+  cpuPercent: 50, cooldownS: 3}) { __typename ... on InvalidInput { field message } } }"""
+
+
+def test_a_burning_replica_scales_the_service_up_and_it_comes_back_down(cloud: Cloud) -> None:
+    from datetime import timedelta
+
+    from wharf.infra.scheduling import StatsEngines
+    from wharf.schedulers.autoscale import autoscale
+    from wharf.schedulers.metrics import sample_running
+
+    _, token = cloud.tenant()
+    data = cloud.api.gql(CREATE, {"input": {
+        "name": "work", "image": "busybox", "command": BURNER, "replicas": 1,
+        "cpuMillis": 100, "memoryMib": 32}}, token=token)
+    work = data["createService"]["service"]["id"]
+    assert cloud.api.gql(POLICY, {"id": work}, token=token)["setAutoscalePolicy"] == {
+        "__typename": "ServicePayload"}
+    wiring = cloud.api.wiring
+    [first] = wait_for("the replica running", lambda: [
+        e["node"]["id"] for e in service(cloud, token, work)["containers"]["edges"]
+        if e["node"]["observed"] == "running"], 30)
+
+    def evaluate() -> int:
+        with StatsEngines(wiring.app.installation) as engines:
+            sample_running(wiring.view, engines, wiring.metrics, wiring.app.clock)
+        scaled = autoscale(wiring.app, wiring.view, wiring.metrics, wiring.app.clock,
+                           timedelta(seconds=3))
+        wiring.projector.catch_up()
+        return scaled
+
+    assert evaluate() == 0  # idle, and at its minimum
+    exec_id = cloud.docker.exec_create(docker_name(first), ["touch", "/burn"])
+    cloud.docker.exec_start(exec_id)
+    wait_for("a scale up", lambda: evaluate() == 1, 30)
+    up = service(cloud, token, work)
+    assert up["replicas"] == 2 and up["scaleReason"].startswith("autoscale: cpu ")
+
+    exec_id = cloud.docker.exec_create(docker_name(first), ["rm", "/burn"])
+    cloud.docker.exec_start(exec_id)
+    wait_for("the scale back down, after the cooldown", lambda: evaluate() == 1, 30)
+    down = service(cloud, token, work)
+    assert down["replicas"] == 1 and "% < 25%" in down["scaleReason"]
+    scaled = [e for e in wiring.app.repository.event_store.get(UUID(work))
+              if type(e).__name__ == "Scaled"]
+    assert [(e.replicas, e.reason.split(":")[0]) for e in scaled] == [
+        (1, "created"), (2, "autoscale"), (1, "autoscale")]
+    assert scaled[1].figures["cpu_percent"] > 50 and scaled[2].figures["cpu_percent"] < 25
+    last = datetime.fromisoformat(down["scaledAt"]) - datetime.fromisoformat(up["scaledAt"])
+    assert last.total_seconds() >= 3  # not within the cooldown

@@ -1,0 +1,150 @@
+"""Services on the command layer and the read side (SQLite and PostgreSQL): replicas
+are containers the service owns, made and deleted in the service's own save, and counted
+against the tenant's plan as containers are."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from tests.integration.helpers import TenantHandle, caught_up, create_container, make_tenant
+from wharf.commands import messages as m
+from wharf.domain.errors import Conflict, InvalidInput, NotFound, QuotaExceeded
+from wharf.infra.bootstrap import Wiring
+from wharf.projections.reads import services as service_reads
+
+
+def create_service(wiring: Wiring, tenant: TenantHandle, name: str = "web",
+                   replicas: int = 3, **fields: Any) -> UUID:
+    spec = {"image": "busybox", **fields.pop("spec", {})}
+    outcome = wiring.app.handle(m.CreateService(
+        actor=tenant.owner, tenant_id=tenant.id, name=name, spec=spec, replicas=replicas,
+        **fields))
+    assert outcome.id is not None
+    return outcome.id
+
+
+def replicas(wiring: Wiring, service_id: UUID) -> list[tuple[str, str]]:
+    rows = caught_up(wiring).view.query(
+        "SELECT name, desired FROM rm_containers WHERE service_id = ? ORDER BY name",
+        (str(service_id),))
+    return [(r["name"], r["desired"]) for r in rows]
+
+
+def usage(wiring: Wiring, tenant: TenantHandle) -> int:
+    [row] = caught_up(wiring).view.query("SELECT containers FROM rm_tenants WHERE id = ?",
+                                         (str(tenant.id),))
+    return int(row["containers"])
+
+
+def test_a_service_is_its_replicas_and_scaling_makes_and_deletes_them(wiring: Wiring) -> None:
+    acme = make_tenant(wiring, plan="unlimited")
+    web = create_service(wiring, acme, replicas=3)
+    assert replicas(wiring, web) == [("web.1", "running"), ("web.2", "running"),
+                                     ("web.3", "running")]
+    assert usage(wiring, acme) == 3
+    wiring.app.handle(m.ScaleService(actor=acme.owner, service_id=web, replicas=5))
+    wiring.app.handle(m.ScaleService(actor=acme.owner, service_id=web, replicas=2))
+    assert replicas(wiring, web) == [
+        ("web.1", "running"), ("web.2", "running"), ("web.3", "deleted"),
+        ("web.4", "deleted"), ("web.5", "deleted")]
+    assert usage(wiring, acme) == 2
+    row = service_reads.service(wiring.view, str(web))
+    assert row is not None and (row.replicas, row.desired) == (2, "running")
+    # A scale back up takes new slots: a deleted replica's name is never reused while
+    # its container may still be on its way out.
+    wiring.app.handle(m.ScaleService(actor=acme.owner, service_id=web, replicas=3))
+    assert ("web.6", "running") in replicas(wiring, web)
+
+
+def test_stop_start_and_delete_carry_every_replica(wiring: Wiring) -> None:
+    acme = make_tenant(wiring, plan="unlimited")
+    web = create_service(wiring, acme, replicas=2)
+    wiring.app.handle(m.StopService(actor=acme.owner, service_id=web))
+    assert replicas(wiring, web) == [("web.1", "stopped"), ("web.2", "stopped")]
+    wiring.app.handle(m.ScaleService(actor=acme.owner, service_id=web, replicas=3))
+    assert replicas(wiring, web)[-1] == ("web.3", "stopped")  # as its service is
+    wiring.app.handle(m.StartService(actor=acme.owner, service_id=web))
+    assert {d for _, d in replicas(wiring, web)} == {"running"}
+    wiring.app.handle(m.DeleteService(actor=acme.owner, service_id=web))
+    assert {d for _, d in replicas(wiring, web)} == {"deleted"}
+    assert usage(wiring, acme) == 0
+    with pytest.raises(Conflict):
+        wiring.app.handle(m.ScaleService(actor=acme.owner, service_id=web, replicas=1))
+    again = create_service(wiring, acme, replicas=1)  # its name is free again
+    assert replicas(wiring, again) == [("web.1", "running")]
+
+
+def test_a_scale_past_the_plan_is_refused_with_its_numbers_and_records_nothing(
+    wiring: Wiring,
+) -> None:
+    acme = make_tenant(wiring)  # free: two containers
+    create_container(wiring, acme, "one")
+    head = wiring.app.recorder.max_notification_id()
+    with pytest.raises(QuotaExceeded) as caught:
+        create_service(wiring, acme, replicas=2)
+    assert (caught.value.resource, caught.value.limit, caught.value.used,
+            caught.value.requested) == ("containers", 2, 1, 2)
+    web = create_service(wiring, acme, replicas=1)
+    with pytest.raises(QuotaExceeded) as caught:
+        wiring.app.handle(m.ScaleService(actor=acme.owner, service_id=web, replicas=4))
+    assert (caught.value.limit, caught.value.used, caught.value.requested) == (2, 2, 3)
+    assert replicas(wiring, web) == [("web.1", "running")]
+    assert head is not None and usage(wiring, acme) == 2
+
+
+def test_replicas_are_the_services_to_command(wiring: Wiring) -> None:
+    acme = make_tenant(wiring, plan="unlimited")
+    web = create_service(wiring, acme, replicas=1)
+    [row] = caught_up(wiring).view.query(
+        "SELECT id FROM rm_containers WHERE service_id = ?", (str(web),))
+    for command in (m.StopContainer, m.DeleteContainer, m.StartContainer):
+        with pytest.raises(Conflict, match="replica of a service"):
+            wiring.app.handle(command(actor=acme.owner, container_id=UUID(row["id"])))
+
+
+def test_services_and_containers_share_one_namespace(wiring: Wiring) -> None:
+    acme = make_tenant(wiring, plan="unlimited")
+    create_container(wiring, acme, "db")
+    with pytest.raises(Conflict, match="container named db"):
+        create_service(wiring, acme, "db")
+    create_service(wiring, acme, "web")
+    with pytest.raises(Conflict, match="service named web"):
+        create_container(wiring, acme, "web")
+    with pytest.raises(Conflict, match="service named web"):
+        create_service(wiring, acme, "web")
+
+
+@pytest.mark.parametrize(("fields", "field"), [
+    ({"replicas": 201}, "replicas"),
+    ({"replicas": -1}, "replicas"),
+    ({"category": "gpu"}, "category"),
+    ({"spec": {"ports": [{"container_port": 80, "host_port": 20080}]}}, "ports[0].host_port"),
+    ({"balanced": [8080], "spec": {"ports": [{"container_port": 80}]}}, "ports"),
+    ({"balanced": [53], "spec": {"ports": [{"container_port": 53, "protocol": "udp"}]}},
+     "ports"),
+    ({"spec": {"privileged": True}}, "privileged"),
+])
+def test_bad_input_names_its_field_and_records_nothing(
+    wiring: Wiring, fields: dict[str, Any], field: str,
+) -> None:
+    acme = make_tenant(wiring, plan="unlimited")
+    head = wiring.app.recorder.max_notification_id()
+    with pytest.raises(InvalidInput) as caught:
+        create_service(wiring, acme, **fields)
+    assert caught.value.field == field
+    assert wiring.app.recorder.max_notification_id() == head
+
+
+def test_another_tenants_service_looks_missing(wiring: Wiring) -> None:
+    acme = make_tenant(wiring, plan="unlimited")
+    other = make_tenant(wiring, "other", plan="unlimited", owner="boss@other.io")
+    web = create_service(wiring, acme, replicas=1)
+    for command in (m.StopService(actor=other.owner, service_id=web),
+                    m.ScaleService(actor=other.owner, service_id=web, replicas=0),
+                    m.DeleteService(actor=other.owner, service_id=web)):
+        with pytest.raises(NotFound):
+            wiring.app.handle(command)
+    assert replicas(wiring, web) == [("web.1", "running")]

@@ -1,0 +1,86 @@
+"""The routes controller against an ingress in memory: what Caddy is given, and that
+it is given it again when it loses it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wharf.projections.reads.services import Route, Upstream
+from wharf.schedulers.actions import ActionKind
+from wharf.schedulers.routes import RoutesController, servers
+
+
+def route(listen: int | None, *ports: int, service: str = "web") -> Route:
+    return Route(service_id=f"id-{service}", tenant_id="t", service=service,
+                 container_port=8080, listen_port=listen,
+                 upstreams=tuple(Upstream(f"r{p}", f"{service}.{i}", p)
+                                 for i, p in enumerate(ports, 1)))
+
+
+def test_each_balanced_port_listens_on_loopback_over_its_running_replicas() -> None:
+    found = servers([route(30001, 41001, 41002), route(None, 41003, service="db")])
+    assert list(found) == ["svc-id-web-8080"]  # no listener before its port is assigned
+    web = found["svc-id-web-8080"]
+    assert web["listen"] == ["127.0.0.1:30001"]
+    [handler] = web["routes"][0]["handle"]
+    assert [u["dial"] for u in handler["upstreams"]] == ["127.0.0.1:41001", "127.0.0.1:41002"]
+    assert handler["load_balancing"]["try_duration"] != "0s"  # a refused replica is retried
+
+
+def test_a_service_without_running_replicas_answers_503() -> None:
+    [handler] = servers([route(30001)])["svc-id-web-8080"]["routes"][0]["handle"]
+    assert (handler["handler"], handler["status_code"]) == ("static_response", 503)
+
+
+class MemoryIngress:
+    def __init__(self) -> None:
+        self.held: dict[str, Any] | None = {}
+        self.loads = 0
+
+    def apply(self, servers: dict[str, Any]) -> None:
+        self.held = servers
+        self.loads += 1
+
+    def applied(self) -> dict[str, Any] | None:
+        return self.held
+
+    def free_port(self, taken: set[int]) -> int:
+        return max(taken | {30000}) + 1
+
+
+class Reads:
+    def __init__(self, routes: list[Route]) -> None:
+        self.routes = routes
+
+
+def controller(routes: list[Route], clock: list[float]) -> tuple[RoutesController,
+                                                                 MemoryIngress]:
+    ingress = MemoryIngress()
+    made = RoutesController(reader=None, leading=None, ingress=ingress,  # type: ignore[arg-type]
+                            monotonic=lambda: clock[0])
+    return made, ingress
+
+
+def test_applied_once_then_only_checked_and_applied_again_when_lost(monkeypatch: Any) -> None:
+    clock = [0.0]
+    routes = [route(30001, 41001)]
+    monkeypatch.setattr("wharf.projections.reads.services.routes", lambda reader: routes)
+    made, ingress = controller(routes, clock)
+    for action in made.plan():
+        assert made.carry_out(action) == (True, 0)
+    assert ingress.loads == 1 and ingress.held == servers(routes)
+    assert made.plan() == []  # nothing changed, and checked a moment ago
+    clock[0] += 5
+    for action in made.plan():  # a check: Caddy still holds it
+        made.carry_out(action)
+    assert ingress.loads == 1
+    ingress.held = {}  # restarted behind Wharf's back
+    clock[0] += 5
+    [action] = made.plan()
+    made.carry_out(action)
+    assert ingress.loads == 2 and ingress.held == servers(routes)
+    routes.append(route(30002, 41005, service="api"))  # a change is applied at once
+    [action] = made.plan()
+    assert action.kind is ActionKind.APPLY_ROUTES
+    made.carry_out(action)
+    assert ingress.loads == 3 and "svc-id-api-8080" in (ingress.held or {})

@@ -1,0 +1,177 @@
+"""Services: developers' commands. A service's replicas are containers made, started,
+stopped and deleted in the same save as the service's own event, each reserved against
+the tenant's plan as a container is."""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid4
+
+from wharf.commands.context import Context, Decision, Outcome
+from wharf.commands.messages import (
+    AssignEndpoint,
+    AutoscaleService,
+    CreateService,
+    DeleteService,
+    ScaleService,
+    SetAutoscalePolicy,
+    StartService,
+    StopService,
+)
+from wharf.domain.base import WharfAggregate
+from wharf.domain.container import Container
+from wharf.domain.container_spec import ContainerSpec, validate_spec
+from wharf.domain.errors import InvalidInput, NotFound
+from wharf.domain.plans import Resources
+from wharf.domain.secret import Secret
+from wharf.domain.service import (
+    Service,
+    check_balanced,
+    check_category,
+    check_policy,
+    check_replicas,
+    replica_name,
+)
+from wharf.domain.tenant import MANAGE_WORKLOADS, Tenant, check_object_name
+
+
+def check_secrets(ctx: Context, tenant: Tenant, spec: ContainerSpec) -> None:
+    """Every secret the spec names exists (as volumes must): one that can run, or none."""
+    for i, ref in enumerate(spec.secrets):
+        try:
+            secret = ctx.load(Secret, Secret.id_for(tenant.id, ref.name), "secret")
+        except NotFound:
+            secret = None
+        if secret is None or secret.deleted:
+            raise InvalidInput(f"secrets[{i}]", f"no secret named {ref.name}")
+
+
+def create_service(ctx: Context, cmd: CreateService) -> Decision:
+    name = check_object_name(cmd.name)
+    category = check_category(cmd.category)
+    replicas = check_replicas(cmd.replicas)
+    raw = dict(cmd.spec)
+    raw.setdefault("restart_policy", "always")  # a replica that exits is run again
+    spec = validate_spec(raw)
+    balanced = check_balanced(spec, cmd.balanced)
+    tenant = ctx.tenant(cmd.tenant_id, MANAGE_WORKLOADS)
+    check_secrets(ctx, tenant, spec)
+    plan = ctx.plan_of(tenant)
+    service_id = uuid4()
+    tenant.reserve_service(name, service_id)
+    service = ctx.new(
+        Service, id=service_id, tenant_id=tenant.id, name=name, category=category,
+        spec=spec.to_data(), balanced=balanced,
+        cpu_millis=spec.cpu_millis or plan.default_cpu_millis,
+        memory_mib=spec.memory_mib or plan.default_memory_mib,
+        desired="running" if cmd.start else "stopped")
+    changed = _scale(ctx, tenant, service, replicas, "created")
+    return Decision([tenant, service, *changed], Outcome(id=service_id))
+
+
+def _scale(ctx: Context, tenant: Tenant, service: Service, replicas: int,
+           reason: str, figures: dict[str, float] | None = None) -> list[WharfAggregate]:
+    """Records the scale and makes or deletes the replicas it decided; QuotaExceeded
+    (for the whole request, with its numbers) before anything is recorded."""
+    adding = max(0, replicas - service.count)
+    if adding:
+        tenant.require_active()
+        tenant.check_quota(ctx.plan_of(tenant), Resources(
+            containers=adding, cpu_millis=adding * service.cpu_millis,
+            memory_mib=adding * service.memory_mib))
+    change = service.scale(replicas, [uuid4() for _ in range(adding)], reason, figures)
+    changed: list[WharfAggregate] = []
+    plan = ctx.plan_of(tenant)
+    for slot, container_id in change.added:
+        name = replica_name(service.name, slot)
+        tenant.reserve_container(
+            plan, name, container_id,
+            Resources(containers=1, cpu_millis=service.cpu_millis,
+                      memory_mib=service.memory_mib),
+            service.spec.volume_names)
+        changed.append(ctx.new(
+            Container, id=container_id, tenant_id=tenant.id, name=name,
+            spec=service.spec.to_data(), cpu_millis=service.cpu_millis,
+            memory_mib=service.memory_mib, desired=service.desired,
+            service_id=service.id))
+    for _, container_id in change.removed:
+        changed.append(_delete_replica(ctx, tenant, container_id))
+    return changed
+
+
+def _delete_replica(ctx: Context, tenant: Tenant, container_id: UUID) -> Container:
+    container = ctx.load(Container, container_id, "container")
+    if container.desired != "deleted":
+        container.delete()
+    tenant.release_container(container.name)
+    return container
+
+
+def _service(ctx: Context, service_id: UUID) -> tuple[Service, Tenant]:
+    service = ctx.owned(Service, service_id, "service")
+    tenant = ctx.tenant(service.tenant_id, MANAGE_WORKLOADS)
+    return service, tenant
+
+
+def _replicas(ctx: Context, service: Service) -> list[Container]:
+    return [ctx.load(Container, ident, "container") for ident in service.replicas.values()]
+
+
+def scale_service(ctx: Context, cmd: ScaleService) -> Decision:
+    replicas = check_replicas(cmd.replicas)
+    service, tenant = _service(ctx, cmd.service_id)
+    changed = _scale(ctx, tenant, service, replicas, "manual")
+    return Decision([tenant, service, *changed], Outcome(id=service.id))
+
+
+def set_autoscale_policy(ctx: Context, cmd: SetAutoscalePolicy) -> Decision:
+    service, _ = _service(ctx, cmd.service_id)
+    policy = check_policy(service.category, cmd.min, cmd.max, cmd.cpu_percent,
+                          cmd.memory_percent, cmd.cooldown_s) if cmd.enabled else None
+    service.set_autoscale(policy)
+    return Decision([service], Outcome(id=service.id))
+
+
+def autoscale_service(ctx: Context, cmd: AutoscaleService) -> Decision:
+    ctx.require_system()
+    service = ctx.load(Service, cmd.service_id, "service")
+    if service.desired != "running" or service.autoscale is None \
+            or service.count != cmd.expected:
+        return Decision([], Outcome(id=service.id))  # decided on a state that has passed
+    tenant = ctx.load(Tenant, service.tenant_id, "tenant")
+    changed = _scale(ctx, tenant, service, check_replicas(cmd.replicas),
+                     f"autoscale: {cmd.reason}", cmd.figures)
+    return Decision([tenant, service, *changed], Outcome(id=service.id))
+
+
+def start_service(ctx: Context, cmd: StartService) -> Decision:
+    service, tenant = _service(ctx, cmd.service_id)
+    tenant.require_active()
+    service.start()
+    replicas = _replicas(ctx, service)
+    for replica in replicas:
+        replica.start()
+    return Decision([service, *replicas], Outcome(id=service.id))
+
+
+def stop_service(ctx: Context, cmd: StopService) -> Decision:
+    service, _ = _service(ctx, cmd.service_id)
+    service.stop()
+    replicas = _replicas(ctx, service)
+    for replica in replicas:
+        replica.stop()
+    return Decision([service, *replicas], Outcome(id=service.id))
+
+
+def delete_service(ctx: Context, cmd: DeleteService) -> Decision:
+    service, tenant = _service(ctx, cmd.service_id)
+    replicas = [_delete_replica(ctx, tenant, ident) for ident in service.replicas.values()]
+    service.delete()
+    tenant.release_service(service.name)
+    return Decision([tenant, service, *replicas], Outcome(id=service.id))
+
+
+def assign_endpoint(ctx: Context, cmd: AssignEndpoint) -> Decision:
+    ctx.require_leader(cmd.term)
+    service = ctx.load(Service, cmd.service_id, "service")
+    changed = service.assign_endpoint(cmd.container_port, cmd.listen_port)
+    return Decision([service] if changed else [], Outcome(id=service.id))

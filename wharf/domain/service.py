@@ -1,0 +1,294 @@
+"""Service: many containers of one image (its replicas), kept at a count, behind a
+load-balanced endpoint for each HTTP port that asks for one.
+
+Each replica is a Container the service owns (its `service_id`), so a replica keeps
+everything a container has: placement with reasons, hardening, logs, metrics, restarts,
+history. The service records which replicas it holds, slot by slot; the command that
+scales it creates or deletes those containers in the same save, so the count, the
+containers and the tenant's reservations never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
+from uuid import UUID
+
+from eventsourcing.domain import event
+
+from wharf.domain.base import WharfAggregate
+from wharf.domain.container_spec import ContainerSpec
+from wharf.domain.errors import Conflict, InvalidInput
+
+Category = Literal["app", "data", "tool", "disk"]
+CATEGORIES: tuple[Category, ...] = get_args(Category)
+# Categories whose replicas each keep their own data: never autoscaled.
+STATEFUL: tuple[Category, ...] = ("data", "disk")
+Desired = Literal["running", "stopped", "deleted"]
+MAX_REPLICAS = 200  # per service: bounded work for one scale
+
+
+def replica_name(service: str, slot: int) -> str:
+    """A replica's container name: `web.3`. Object names hold no dot, so no container a
+    tenant names can take a replica's name."""
+    return f"{service}.{slot}"
+
+
+def service_of(container_name: str) -> str | None:
+    """The service a replica's name belongs to (None for a container of its own)."""
+    service, dot, _ = container_name.partition(".")
+    return service if dot else None
+
+
+def check_category(category: str) -> Category:
+    for known in CATEGORIES:
+        if category == known:
+            return known
+    raise InvalidInput("category", f"must be one of {', '.join(CATEGORIES)}")
+
+
+def check_replicas(replicas: object, field: str = "replicas") -> int:
+    if isinstance(replicas, bool) or not isinstance(replicas, int) \
+            or not 0 <= replicas <= MAX_REPLICAS:
+        raise InvalidInput(field, f"must be a whole number from 0 to {MAX_REPLICAS}")
+    return replicas
+
+
+def check_balanced(spec: ContainerSpec, balanced: Sequence[int]) -> list[int]:
+    """The container ports to balance: each a TCP port of the spec (Caddy balances HTTP
+    only). Replicas of one service share hosts, so none may ask for a fixed host port."""
+    for i, port in enumerate(spec.ports):
+        if port.host_port is not None:
+            raise InvalidInput(f"ports[{i}].host_port", "replicas of a service cannot share "
+                               "one host port; ask for a load-balanced endpoint instead")
+    tcp = {p.container_port for p in spec.ports if p.protocol == "tcp" and p.publish}
+    chosen: set[int] = set()
+    for wanted in balanced:
+        if wanted not in tcp:
+            raise InvalidInput("ports", f"port {wanted} is balanced but not a published "
+                                        "TCP port")
+        chosen.add(wanted)
+    return sorted(chosen)
+
+
+@dataclass(frozen=True)
+class AutoscalePolicy:
+    """Keep between `min` and `max` replicas: one more while the replicas' average use of
+    what they reserve is over a threshold, one fewer while every use is under half of its
+    threshold; no decision within `cooldown_s` of the last scale."""
+
+    min: int
+    max: int
+    cpu_percent: int | None  # of the CPU each replica reserves
+    memory_percent: int | None  # of each replica's memory limit
+    cooldown_s: int
+
+    def to_data(self) -> dict[str, int | None]:
+        return {"min": self.min, "max": self.max, "cpu_percent": self.cpu_percent,
+                "memory_percent": self.memory_percent, "cooldown_s": self.cooldown_s}
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> AutoscalePolicy:
+        return cls(**data)
+
+
+def check_policy(category: str, min: int, max: int, cpu_percent: int | None,
+                 memory_percent: int | None, cooldown_s: int) -> AutoscalePolicy:
+    if category in STATEFUL:
+        raise InvalidInput("category", f"a {category} service keeps one volume per replica "
+                                       "and is never autoscaled")
+    check_replicas(min, "min")
+    check_replicas(max, "max")
+    if min > max:
+        raise InvalidInput("max", "must be at least min")
+    if cpu_percent is None and memory_percent is None:
+        raise InvalidInput("cpu_percent", "give a CPU or a memory threshold (or both)")
+    for name, value in (("cpu_percent", cpu_percent), ("memory_percent", memory_percent)):
+        if value is not None and (isinstance(value, bool) or not 1 <= value <= 100):
+            raise InvalidInput(name, "must be a whole number from 1 to 100")
+    if isinstance(cooldown_s, bool) or not 1 <= cooldown_s <= 86400:
+        raise InvalidInput("cooldown_s", "must be from 1 to 86400 seconds")
+    return AutoscalePolicy(min, max, cpu_percent, memory_percent, cooldown_s)
+
+
+def autoscale_decision(policy: AutoscalePolicy, replicas: int, cpu: float | None,
+                       memory: float | None, since_scaled_s: float
+                       ) -> tuple[int, str] | None:
+    """The count to scale to and why, or None. `cpu` and `memory` are the replicas'
+    average use in percent of what each reserves (None: not measured)."""
+    if replicas < policy.min:
+        return policy.min, f"below the minimum of {policy.min}"
+    if replicas > policy.max:
+        return policy.max, f"above the maximum of {policy.max}"
+    if since_scaled_s < policy.cooldown_s:
+        return None
+    over = [f"{name} {use:.0f}% > {limit}%" for name, use, limit in
+            (("cpu", cpu, policy.cpu_percent), ("memory", memory, policy.memory_percent))
+            if use is not None and limit is not None and use > limit]
+    if over and replicas < policy.max:
+        return replicas + 1, "; ".join(over)
+    calm = [(name, use, limit) for name, use, limit in
+            (("cpu", cpu, policy.cpu_percent), ("memory", memory, policy.memory_percent))
+            if limit is not None]
+    if replicas > policy.min and all(use is not None and use < limit / 2
+                                     for _, use, limit in calm):
+        return replicas - 1, "; ".join(f"{name} {use:.0f}% < {limit / 2:g}%"
+                                       for name, use, limit in calm)
+    return None
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a scale decided: the replicas to make (slot, container id) and to delete."""
+
+    added: tuple[tuple[int, UUID], ...]
+    removed: tuple[tuple[int, UUID], ...]
+
+
+class Service(WharfAggregate):
+    class Created(WharfAggregate.Created):
+        tenant_id: UUID
+        name: str
+        category: str
+        spec: dict[str, Any]
+        balanced: list[int]
+        cpu_millis: int
+        memory_mib: int
+        desired: str
+
+    @event(Created)
+    def __init__(
+        self, id: UUID, tenant_id: UUID, name: str, category: str, spec: dict[str, Any],
+        balanced: list[int], cpu_millis: int, memory_mib: int, desired: str, actor: str,
+        cause: str,
+    ) -> None:
+        self.tenant_id = tenant_id
+        self.name = name
+        self.category = category
+        self.spec = ContainerSpec.from_data(spec)
+        self.balanced = list(balanced)
+        self.cpu_millis = cpu_millis
+        self.memory_mib = memory_mib
+        self.desired: Desired = "running" if desired == "running" else "stopped"
+        self.replicas: dict[int, UUID] = {}  # slot -> the replica container's id
+        self.next_slot = 1
+        self.endpoints: dict[int, int] = {}  # balanced container port -> listener port
+        self.autoscale: AutoscalePolicy | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self.replicas)
+
+    def scale(self, replicas: int, new_ids: Sequence[UUID], reason: str,
+              figures: Mapping[str, float] | None = None) -> Change:
+        """Records a scale to `replicas`: new slots for the ids given, highest slots
+        deleted first. A scale to the count it has records nothing."""
+        self._require_not_deleted()
+        want = check_replicas(replicas)
+        have = sorted(self.replicas)
+        if want == len(have):
+            return Change((), ())
+        if want > len(have):
+            slots = range(self.next_slot, self.next_slot + want - len(have))
+            added = tuple(zip(slots, new_ids, strict=True))
+            removed: tuple[tuple[int, UUID], ...] = ()
+        else:
+            added = ()
+            removed = tuple((slot, self.replicas[slot]) for slot in have[want:])
+        self._scaled(replicas=want, previous=len(have), reason=reason,
+                     figures=dict(figures or {}),
+                     added={str(slot): str(ident) for slot, ident in added},
+                     removed=[slot for slot, _ in removed])
+        return Change(added, removed)
+
+    class Scaled(WharfAggregate.Event):
+        replicas: int
+        previous: int
+        reason: str  # "manual", or the autoscaler's reason
+        figures: dict[str, float]  # what the decision saw (autoscaling)
+        added: dict[str, str]  # slot -> the new replica container's id
+        removed: list[int]  # slots deleted
+
+    @event(Scaled)
+    def _scaled(self, replicas: int, previous: int, reason: str, figures: dict[str, float],
+                added: dict[str, str], removed: list[int]) -> None:
+        kept = {slot: ident for slot, ident in self.replicas.items() if slot not in removed}
+        kept.update({int(slot): UUID(ident) for slot, ident in added.items()})
+        self.replicas = kept
+        if added:
+            self.next_slot = max(self.next_slot, max(int(s) for s in added) + 1)
+
+    def set_autoscale(self, policy: AutoscalePolicy | None) -> None:
+        self._require_not_deleted()
+        if policy != self.autoscale:
+            self._autoscale_set(policy=None if policy is None else policy.to_data())
+
+    class AutoscalePolicySet(WharfAggregate.Event):
+        policy: dict[str, int | None] | None  # None: autoscaling off
+
+    @event(AutoscalePolicySet)
+    def _autoscale_set(self, policy: dict[str, int | None] | None) -> None:
+        self.autoscale = None if policy is None else AutoscalePolicy.from_data(policy)
+
+    def start(self) -> None:
+        self._require_not_deleted()
+        if self.desired != "running":
+            self._start_requested()
+
+    class StartRequested(WharfAggregate.Event):
+        pass
+
+    @event(StartRequested)
+    def _start_requested(self) -> None:
+        self.desired = "running"
+
+    def stop(self) -> None:
+        self._require_not_deleted()
+        if self.desired == "running":
+            self._stop_requested()
+
+    class StopRequested(WharfAggregate.Event):
+        pass
+
+    @event(StopRequested)
+    def _stop_requested(self) -> None:
+        self.desired = "stopped"
+
+    def delete(self) -> None:
+        self._require_not_deleted()
+        self._delete_requested()
+
+    class DeleteRequested(WharfAggregate.Event):
+        pass
+
+    @event(DeleteRequested)
+    def _delete_requested(self) -> None:
+        self.desired = "deleted"
+        self.replicas = {}
+
+    def assign_endpoint(self, container_port: int, listen_port: int) -> bool:
+        """The scheduler's choice of a listener port for a balanced port; once."""
+        if container_port not in self.balanced or self.desired == "deleted":
+            return False
+        if self.endpoints.get(container_port) == listen_port:
+            return False
+        endpoints = {str(port): listen for port, listen in self.endpoints.items()}
+        endpoints[str(container_port)] = listen_port
+        self._endpoint_assigned(container_port=container_port, listen_port=listen_port,
+                                endpoints=endpoints)
+        return True
+
+    class EndpointAssigned(WharfAggregate.Event):
+        container_port: int
+        listen_port: int
+        endpoints: dict[str, int]  # every balanced port's listener, this one included
+
+    @event(EndpointAssigned)
+    def _endpoint_assigned(self, container_port: int, listen_port: int,
+                           endpoints: dict[str, int]) -> None:
+        self.endpoints = {int(port): listen for port, listen in endpoints.items()}
+
+    def _require_not_deleted(self) -> None:
+        if self.desired == "deleted":
+            raise Conflict(f"service {self.name} is deleted")

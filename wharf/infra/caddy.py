@@ -1,0 +1,164 @@
+"""Wharf's own Caddy: one process on loopback, its state under WHARF_HOME, configured
+whole through its admin API (`POST /load`), never through the system service.
+
+The configuration Wharf loads is also written to `WHARF_HOME/caddy/config.json`, which
+the process is started from: a Caddy that died is started again by `applied()` with the
+configuration it last had. (Debian's Caddy has no layer-4 module: HTTP only.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+# Straight to loopback, whatever proxy the environment names.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+START_TIMEOUT = 15.0  # seconds for a new Caddy to answer on its admin API
+CALL_TIMEOUT = 5.0
+
+
+class CaddyError(Exception):
+    pass
+
+
+def free_port(taken: set[int] = frozenset()) -> int:  # type: ignore[assignment]
+    """A loopback port nothing listens on now (the kernel's choice), none of `taken`."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        if port not in taken:
+            return port
+    raise CaddyError("no free loopback port")
+
+
+class Caddy:
+    """Implements the scheduler's `Ingress`."""
+
+    def __init__(self, home: Path, admin: str = "", binary: str = "caddy") -> None:
+        found = shutil.which(binary)
+        if found is None:
+            raise CaddyError(f"{binary} is not installed (apt-get install caddy; or set "
+                             "WHARF_INGRESS=off)")
+        self.binary = found
+        self.dir = home / "caddy"
+        self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.admin = admin or f"127.0.0.1:{free_port()}"
+        self._servers: dict[str, Any] = {}
+        self._process: subprocess.Popen[bytes] | None = None
+        self._lock = threading.RLock()
+        self._closed = False
+
+    # -- the process ------------------------------------------------------------------
+
+    def start(self) -> None:
+        with self._lock:
+            self._write(self._servers)
+            data = self.dir / "data"
+            env = {**os.environ, "HOME": str(self.dir), "XDG_DATA_HOME": str(data),
+                   "XDG_CONFIG_HOME": str(self.dir / "config")}
+            with open(self.dir / "caddy.log", "ab") as output:
+                self._process = subprocess.Popen(
+                    [self.binary, "run", "--config", str(self.dir / "config.json")],
+                    stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    env=env, start_new_session=True)
+            deadline = time.monotonic() + START_TIMEOUT
+            while True:
+                if self._process.poll() is not None:
+                    raise CaddyError(f"caddy exited at start ({self._process.returncode}); "
+                                     f"see {self.dir / 'caddy.log'}")
+                with contextlib.suppress(OSError, CaddyError):
+                    self._call("GET", "/config/")
+                    break
+                if time.monotonic() > deadline:
+                    raise CaddyError(f"caddy did not answer on {self.admin}")
+                time.sleep(0.05)
+            log.info("caddy runs with its admin API on %s (pid %s)", self.admin,
+                     self._process.pid)
+
+    def _alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+
+    # -- configuration ----------------------------------------------------------------
+
+    def _config(self, servers: dict[str, Any]) -> dict[str, Any]:
+        config: dict[str, Any] = {
+            "admin": {"listen": self.admin},
+            "storage": {"module": "file_system", "root": str(self.dir / "data")},
+            "logging": {"logs": {"default": {"level": "WARN"}}},
+        }
+        if servers:
+            config["apps"] = {"http": {"servers": servers}}
+        return config
+
+    def _write(self, servers: dict[str, Any]) -> None:
+        path = self.dir / "config.json"
+        staged = path.with_suffix(".tmp")
+        staged.write_text(json.dumps(self._config(servers), indent=1))
+        staged.replace(path)
+
+    def apply(self, servers: dict[str, Any]) -> None:
+        with self._lock:
+            self._ensure_running()
+            self._call("POST", "/load", self._config(servers))
+            self._servers = servers
+            self._write(servers)
+
+    def applied(self) -> dict[str, Any] | None:
+        with self._lock:
+            self._ensure_running()
+            try:
+                held = self._call("GET", "/config/apps/http/servers")
+            except (OSError, CaddyError) as error:
+                log.warning("caddy on %s does not answer: %s", self.admin, error)
+                return None
+            return held if isinstance(held, dict) else {}
+
+    def free_port(self, taken: set[int]) -> int:
+        return free_port(taken)
+
+    def _ensure_running(self) -> None:
+        if self._closed:
+            raise CaddyError("caddy is closed")
+        if not self._alive():
+            if self._process is not None:
+                log.warning("caddy exited (%s); starting it again", self._process.returncode)
+            self.start()
+
+    def _call(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            f"http://{self.admin}{path}", data=data, method=method,
+            headers={"Content-Type": "application/json"})
+        try:
+            with _DIRECT.open(request, timeout=CALL_TIMEOUT) as answer:
+                text = answer.read()
+        except urllib.error.HTTPError as error:
+            detail = error.read().decode(errors="replace")[:500]
+            raise CaddyError(f"caddy refused {method} {path}: {error.code} {detail}") from None
+        return json.loads(text) if text.strip() else None

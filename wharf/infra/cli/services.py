@@ -1,0 +1,156 @@
+"""`wharf service ...`: a tenant's services, through the GraphQL API (WHARF_URL and
+WHARF_TOKEN, like `wharf logs`)."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from typing import Any
+
+from wharf.infra.settings import Settings
+
+FIELDS = "id name category image desired replicas running endpoints { containerPort address }"
+ERRORS = """... on InvalidInput { field message } ... on QuotaExceeded { resource limit used
+  requested } ... on NotFound { message } ... on Conflict { message }
+  ... on Forbidden { message }"""
+CREATE = f"""mutation($input: CreateServiceInput!) {{ createService(input: $input) {{
+  __typename ... on ServicePayload {{ service {{ {FIELDS} }} }} {ERRORS} }} }}"""
+SCALE = f"""mutation($id: ID!, $n: Int!) {{ scaleService(input: {{id: $id, replicas: $n}}) {{
+  __typename ... on ServicePayload {{ service {{ {FIELDS} }} }} {ERRORS} }} }}"""
+BY_ID = """mutation($id: ID!) {{ {verb}(input: {{id: $id}}) {{
+  __typename ... on ServicePayload {{ service {{ {fields} }} }} {errors} }} }}"""
+LIST = f"""query($tenant: String) {{ services(first: 100, tenant: $tenant) {{
+  edges {{ node {{ {FIELDS} }} }} }} }}"""
+LOGS = """query($id: ID!, $tail: Int!) { serviceLogs(id: $id, tail: $tail) {
+  time replica text } }"""
+
+
+def add_commands(sub: Any) -> None:
+    service = sub.add_parser(
+        "service", help="a tenant's services (replicas behind a balancer), through the API",
+        description="Services: many containers of one image kept at a count, each HTTP port "
+                    "that asks for it balanced by Wharf's Caddy on a loopback listener. "
+                    "Through the GraphQL API (WHARF_URL, WHARF_TOKEN).")
+    verbs = service.add_subparsers(title="verbs", metavar="VERB")
+    create = verbs.add_parser("create", help="make a service and start its replicas")
+    create.add_argument("name")
+    create.add_argument("--image", required=True)
+    create.add_argument("--replicas", type=int, default=1)
+    create.add_argument("--category", default="app", choices=("app", "data", "tool", "disk"))
+    create.add_argument("--port", type=int, action="append", default=[],
+                        help="a container port each replica publishes on 127.0.0.1")
+    create.add_argument("--balance", type=int, action="append", default=[],
+                        help="a container port (HTTP) to balance over the replicas")
+    create.add_argument("--command", help="the command, split as a shell would")
+    create.add_argument("--env", action="append", default=[], metavar="NAME=VALUE")
+    create.add_argument("--cpu-millis", type=int)
+    create.add_argument("--memory-mib", type=int)
+    create.add_argument("--tenant", help="operators: the tenant's id")
+    create.set_defaults(run=cmd_create)
+    listing = verbs.add_parser("ls", help="list services")
+    listing.add_argument("--tenant", help="operators: the tenant's id")
+    listing.set_defaults(run=cmd_list)
+    scale = verbs.add_parser("scale", help="keep a service at N replicas")
+    scale.add_argument("id")
+    scale.add_argument("replicas", type=int)
+    scale.set_defaults(run=cmd_scale)
+    for verb, text in (("start", "start every replica"), ("stop", "stop every replica"),
+                       ("rm", "delete the service and its replicas")):
+        made = verbs.add_parser(verb, help=text)
+        made.add_argument("id")
+        made.set_defaults(run=cmd_by_id, verb=verb)
+    logs = verbs.add_parser("logs", help="its replicas' output, merged by time")
+    logs.add_argument("id")
+    logs.add_argument("-n", "--tail", type=int, default=100)
+    logs.set_defaults(run=cmd_logs)
+    service.set_defaults(run=lambda settings, args: _usage(service))
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _show(service: dict[str, Any]) -> None:
+    endpoints = ", ".join(f"{e['containerPort']} -> {e['address'] or 'opening'}"
+                          for e in service["endpoints"]) or "-"
+    print(f"{service['id']}  {service['name']:<20} {service['running']}/{service['replicas']} "
+          f"running  {service['desired']:<8} {service['image']}  balanced: {endpoints}")
+
+
+def _answer(result: dict[str, Any]) -> int:
+    if result["__typename"] == "ServicePayload":
+        _show(result["service"])
+        return 0
+    details = {k: v for k, v in result.items() if k != "__typename"}
+    print(f"error: {result['__typename']} {details}", file=sys.stderr)
+    return 1
+
+
+def _call(settings: Settings, document: str, variables: dict[str, Any], field: str) -> int:
+    from wharf.infra.client import ApiError, Client
+
+    try:
+        return _answer(Client.from_env(settings).query(document, variables)[field])
+    except ApiError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def cmd_create(settings: Settings, args: argparse.Namespace) -> int:
+    env = []
+    for pair in args.env:
+        name, equals, value = pair.partition("=")
+        if not equals:
+            print(f"error: --env {pair}: NAME=VALUE", file=sys.stderr)
+            return 2
+        env.append({"name": name, "value": value})
+    ports = [{"containerPort": p} for p in args.port if p not in args.balance]
+    ports += [{"containerPort": p, "loadBalanced": True} for p in args.balance]
+    spec: dict[str, Any] = {"name": args.name, "image": args.image, "replicas": args.replicas,
+                            "category": args.category, "ports": ports, "env": env,
+                            "tenant": args.tenant, "cpuMillis": args.cpu_millis,
+                            "memoryMib": args.memory_mib}
+    if args.command:
+        spec["command"] = shlex.split(args.command)
+    return _call(settings, CREATE, {"input": spec}, "createService")
+
+
+def cmd_scale(settings: Settings, args: argparse.Namespace) -> int:
+    return _call(settings, SCALE, {"id": args.id, "n": args.replicas}, "scaleService")
+
+
+def cmd_by_id(settings: Settings, args: argparse.Namespace) -> int:
+    verb = {"start": "startService", "stop": "stopService", "rm": "deleteService"}[args.verb]
+    document = BY_ID.format(verb=verb, fields=FIELDS, errors=ERRORS)
+    return _call(settings, document, {"id": args.id}, verb)
+
+
+def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
+    from wharf.infra.client import ApiError, Client
+
+    try:
+        data = Client.from_env(settings).query(LIST, {"tenant": args.tenant})
+    except ApiError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    for edge in data["services"]["edges"]:
+        _show(edge["node"])
+    return 0
+
+
+def cmd_logs(settings: Settings, args: argparse.Namespace) -> int:
+    from wharf.infra.client import ApiError, Client
+
+    try:
+        lines = Client.from_env(settings).query(LOGS, {"id": args.id, "tail": args.tail})
+    except ApiError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if lines["serviceLogs"] is None:
+        print(f"error: no service {args.id}", file=sys.stderr)
+        return 1
+    for line in lines["serviceLogs"]:
+        print(f"{line['replica']:<12} {line['text']}", flush=True)
+    return 0

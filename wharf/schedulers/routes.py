@@ -1,0 +1,126 @@
+"""The routes controller: keeps the ingress (Caddy) equal to the read side.
+
+Each balanced port of a service gets a listener on loopback (its port chosen once by the
+scheduler and recorded: `EndpointAssigned`, so it survives restarts and replays), whose
+upstreams are the service's replicas seen running, at the loopback ports their engines
+published. `servers()` is the pure translation of those routes into Caddy's JSON; the
+controller applies it whole whenever it differs from what it applied last, and checks
+every `VERIFY_EVERY` seconds that Caddy still holds it (a Caddy restarted behind Wharf's
+back, or loaded by someone else, gets its configuration again).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from wharf.commands import messages as m
+from wharf.projections.reads import Reader
+from wharf.projections.reads import services as service_reads
+from wharf.projections.reads.services import Route
+from wharf.schedulers.actions import ActionKind
+from wharf.schedulers.leading import Leading
+from wharf.schedulers.ports import Ingress
+
+log = logging.getLogger(__name__)
+
+VERIFY_EVERY = 2.0  # seconds between checks that Caddy still holds what was applied
+TRY_DURATION = "5s"  # how long Caddy keeps trying other replicas for one request
+FAIL_DURATION = "2s"  # how long a replica that refused a connection is left out
+
+
+def server_name(route: Route) -> str:
+    return f"svc-{route.service_id}-{route.container_port}"
+
+
+def servers(routes: list[Route]) -> dict[str, Any]:
+    """Caddy's `apps.http.servers`: one listener per balanced port with a port assigned,
+    balancing over its running replicas round-robin; a request whose replica refuses is
+    tried on the next (so a replica that dies loses no request beyond those in flight)."""
+    found: dict[str, Any] = {}
+    for route in routes:
+        if route.listen_port is None:
+            continue
+        if route.upstreams:
+            handler: dict[str, Any] = {
+                "handler": "reverse_proxy",
+                "upstreams": [{"dial": f"127.0.0.1:{u.host_port}"} for u in route.upstreams],
+                "load_balancing": {"selection_policy": {"policy": "round_robin"},
+                                   "try_duration": TRY_DURATION, "try_interval": "50ms"},
+                "health_checks": {"passive": {"fail_duration": FAIL_DURATION,
+                                              "max_fails": 1}},
+            }
+        else:
+            handler = {"handler": "static_response", "status_code": 503,
+                       "body": f"service {route.service} has no running replica\n"}
+        found[server_name(route)] = {
+            "listen": [f"127.0.0.1:{route.listen_port}"],
+            "automatic_https": {"disable": True},
+            "routes": [{"handle": [handler]}],
+        }
+    return found
+
+
+@dataclass(frozen=True)
+class RouteAction:
+    kind: ActionKind
+    key: str
+    service_id: str = ""
+    container_port: int = 0
+    servers: dict[str, Any] = field(default_factory=dict)
+
+
+class RoutesController:
+    def __init__(self, reader: Reader, leading: Leading, ingress: Ingress,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.reader = reader
+        self.leading = leading
+        self.ingress = ingress
+        self.monotonic = monotonic
+        self._applied: dict[str, Any] | None = None
+        self._verified = float("-inf")
+
+    @property
+    def kinds(self) -> frozenset[ActionKind]:
+        return frozenset({ActionKind.ASSIGN_ENDPOINT, ActionKind.APPLY_ROUTES})
+
+    def plan(self) -> list[RouteAction]:
+        routes = service_reads.routes(self.reader)
+        actions = [RouteAction(ActionKind.ASSIGN_ENDPOINT,
+                               f"endpoint:{r.service_id}:{r.container_port}",
+                               r.service_id, r.container_port)
+                   for r in routes if r.listen_port is None]
+        wanted = servers(routes)
+        if wanted != self._applied or self.monotonic() - self._verified >= VERIFY_EVERY:
+            actions.append(RouteAction(ActionKind.APPLY_ROUTES, "routes", servers=wanted))
+        return actions
+
+    def carry_out(self, action: RouteAction) -> tuple[bool, int]:
+        try:
+            if action.kind is ActionKind.ASSIGN_ENDPOINT:
+                return True, self._assign(action)
+            self._apply(action.servers)
+            return True, 0
+        except Exception as error:  # the queue retries it, later and later
+            log.warning("%s failed: %s", action.kind, error)
+            return False, 0
+
+    def _assign(self, action: RouteAction) -> int:
+        taken = {port for r in service_reads.routes(self.reader)
+                 if (port := r.listen_port) is not None}
+        port = self.ingress.free_port(taken)
+        outcome = self.leading.record(m.AssignEndpoint, service_id=UUID(action.service_id),
+                                      container_port=action.container_port, listen_port=port)
+        log.info("service %s port %s is balanced on 127.0.0.1:%s", action.service_id,
+                 action.container_port, port)
+        return int(outcome.position)
+
+    def _apply(self, wanted: dict[str, Any]) -> None:
+        if self._applied != wanted or self.ingress.applied() != wanted:
+            self.ingress.apply(wanted)
+        self._applied = wanted
+        self._verified = self.monotonic()
