@@ -67,6 +67,8 @@ class Wharf(Application[UUID]):
         self.keys: DataKeys = keys or MemoryDataKeys()
         self.on_saved = on_saved
         self.plan_versions: dict[tuple[str, int], Plan] = {}
+        # The platform's own domain: no tenant may bind it or a name under it.
+        self.apps_domain = "apps.localhost"
         self.group_commit = GroupCommit(self)
 
     def close(self) -> None:

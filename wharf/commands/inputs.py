@@ -17,7 +17,8 @@ from wharf.domain.errors import InvalidInput
 
 MAX_TEXT = 64 * 1024
 SHORT = {"request_id": 128}  # fields every command has
-SHORT_BY_COMMAND = {("IssueToken", "name"): 100}
+SHORT_BY_COMMAND = {("IssueToken", "name"): 100,
+                    ("DeployApplication", "compose"): 256 * 1024}
 
 
 def check_inputs(command: Any) -> None:

@@ -173,6 +173,25 @@ class AutoscaleService(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class UpdateService(Command):
+    """A new configuration (the whole spec, as create takes it); its replicas are
+    replaced by a rolling update."""
+
+    service_id: UUID
+    spec: dict[str, Any]
+    balanced: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RollbackService(Command):
+    """Back to configuration `to_version` (None: the last one every replica ran)."""
+
+    service_id: UUID
+    to_version: int | None = None
+    reason: str = "asked for"
+
+
+@dataclass(frozen=True, kw_only=True)
 class StartService(Command):
     service_id: UUID
 
@@ -185,6 +204,46 @@ class StopService(Command):
 @dataclass(frozen=True, kw_only=True)
 class DeleteService(Command):
     service_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeployApplication(Command):
+    """Deploys a Compose file as the application `name` (made, or updated where the file
+    changed)."""
+
+    tenant_id: UUID
+    name: str
+    compose: str = field(repr=False)
+    env_files: dict[str, str] = field(default_factory=dict, repr=False)  # path -> contents
+    variables: dict[str, str] = field(default_factory=dict, repr=False)  # for ${VAR}
+
+
+@dataclass(frozen=True, kw_only=True)
+class StartApplication(Command):
+    application_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class StopApplication(Command):
+    application_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeleteApplication(Command):
+    application_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class BindDomain(Command):
+    application_id: UUID
+    domain: str
+    service: str  # the Compose service it reaches
+
+
+@dataclass(frozen=True, kw_only=True)
+class UnbindDomain(Command):
+    application_id: UUID
+    domain: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -328,6 +387,25 @@ class AssignEndpoint(SchedulerCommand):
     service_id: UUID
     container_port: int
     listen_port: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class RollReplicas(SchedulerCommand):
+    """A rollout's step: successors of the current configuration for `old`."""
+
+    service_id: UUID
+    old: list[UUID]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetireReplica(SchedulerCommand):
+    service_id: UUID
+    old: UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class FinishRollout(SchedulerCommand):
+    service_id: UUID
 
 
 @dataclass(frozen=True, kw_only=True)

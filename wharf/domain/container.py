@@ -50,7 +50,7 @@ def same_news(new: tuple[Mapping[str, str], Sequence[str]],
 class Container(DiskMeasured, WharfAggregate):
     class Created(WharfAggregate.Created):
         """Version 2 names the service whose replica it is (None: a container of its
-        own)."""
+        own) and the version of the service's configuration it was made at."""
 
         class_version = 2
         tenant_id: UUID
@@ -60,10 +60,12 @@ class Container(DiskMeasured, WharfAggregate):
         memory_mib: int
         desired: str
         service_id: UUID | None
+        config_version: int  # a replica's: the service's configuration it was made at
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["service_id"] = None
+            state["config_version"] = 0
 
     @event(Created)
     def __init__(
@@ -78,9 +80,11 @@ class Container(DiskMeasured, WharfAggregate):
         actor: str,
         cause: str,
         service_id: UUID | None = None,
+        config_version: int = 0,
     ) -> None:
         self.tenant_id = tenant_id
         self.service_id = service_id
+        self.config_version = config_version
         self.name = name
         self.spec = ContainerSpec.from_data(spec)  # (events carry it as plain data)
         self.cpu_millis = cpu_millis

@@ -35,12 +35,6 @@ def replica_name(service: str, slot: int) -> str:
     return f"{service}.{slot}"
 
 
-def service_of(container_name: str) -> str | None:
-    """The service a replica's name belongs to (None for a container of its own)."""
-    service, dot, _ = container_name.partition(".")
-    return service if dot else None
-
-
 def check_category(category: str) -> Category:
     for known in CATEGORIES:
         if category == known:
@@ -139,6 +133,24 @@ def autoscale_decision(policy: AutoscalePolicy, replicas: int, cpu: float | None
 
 
 @dataclass(frozen=True)
+class UpdatePolicy:
+    """How a new configuration replaces the replicas (Compose's deploy.update_config)."""
+
+    parallelism: int = 1  # replicas replaced at a time
+    monitor_s: int = 5  # how long a new replica must run (and pass its check) to count
+    failure_action: str = "rollback"  # rollback, pause, continue
+
+    def to_data(self) -> dict[str, Any]:
+        return {"parallelism": self.parallelism, "monitor_s": self.monitor_s,
+                "failure_action": self.failure_action}
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> UpdatePolicy:
+        return cls(**{k: v for k, v in data.items() if k in ("parallelism", "monitor_s",
+                                                              "failure_action")})
+
+
+@dataclass(frozen=True)
 class Change:
     """What a scale decided: the replicas to make (slot, container id) and to delete."""
 
@@ -156,15 +168,24 @@ class Service(WharfAggregate):
         cpu_millis: int
         memory_mib: int
         desired: str
+        application_id: UUID | None  # the application it is part of, if any
+        alias: str  # the name its replicas answer to on their network
+        depends_on: dict[str, str]  # in its application: service -> condition
+        update: dict[str, Any]  # how a new configuration replaces its replicas
 
     @event(Created)
     def __init__(
         self, id: UUID, tenant_id: UUID, name: str, category: str, spec: dict[str, Any],
         balanced: list[int], cpu_millis: int, memory_mib: int, desired: str, actor: str,
-        cause: str,
+        cause: str, application_id: UUID | None, alias: str, depends_on: dict[str, str],
+        update: dict[str, Any],
     ) -> None:
         self.tenant_id = tenant_id
         self.name = name
+        self.application_id = application_id
+        self.alias = alias
+        self.depends_on = dict(depends_on)
+        self.config_version = 1  # (`version` is the aggregate's own, in eventsourcing)
         self.category = category
         self.spec = ContainerSpec.from_data(spec)
         self.balanced = list(balanced)
@@ -175,10 +196,32 @@ class Service(WharfAggregate):
         self.next_slot = 1
         self.endpoints: dict[int, int] = {}  # balanced container port -> listener port
         self.autoscale: AutoscalePolicy | None = None
+        self.update = UpdatePolicy.from_data(update)
+        # Every configuration it has had, by version (what rollbackService restores), the
+        # last one every replica ran (an automatic rollback's target), the version each
+        # replica was made at, and the old replicas a rollout is replacing (old -> new).
+        self.configs: dict[int, dict[str, Any]] = {1: self._config()}
+        self.good_version = 1
+        self.replica_versions: dict[UUID, int] = {}
+        self.retiring: dict[UUID, UUID] = {}
+
+    def _config(self) -> dict[str, Any]:
+        return {"spec": self.spec.to_data(), "balanced": list(self.balanced),
+                "cpu_millis": self.cpu_millis, "memory_mib": self.memory_mib,
+                "depends_on": dict(self.depends_on)}
+
+    def _apply_config(self, config: Mapping[str, Any]) -> None:
+        self.spec = ContainerSpec.from_data(config["spec"])
+        self.balanced = list(config["balanced"])
+        self.cpu_millis = config["cpu_millis"]
+        self.memory_mib = config["memory_mib"]
+        self.depends_on = dict(config["depends_on"])
+        self.endpoints = {p: e for p, e in self.endpoints.items() if p in self.balanced}
 
     @property
     def count(self) -> int:
-        return len(self.replicas)
+        """Its replicas, those a rollout is about to retire left out."""
+        return len(self.replicas) - len(self.retiring)
 
     def scale(self, replicas: int, new_ids: Sequence[UUID], reason: str,
               figures: Mapping[str, float] | None = None) -> Change:
@@ -186,7 +229,8 @@ class Service(WharfAggregate):
         deleted first. A scale to the count it has records nothing."""
         self._require_not_deleted()
         want = check_replicas(replicas)
-        have = sorted(self.replicas)
+        have = sorted(slot for slot, ident in self.replicas.items()
+                      if ident not in self.retiring)
         if want == len(have):
             return Change((), ())
         if want > len(have):
@@ -213,11 +257,154 @@ class Service(WharfAggregate):
     @event(Scaled)
     def _scaled(self, replicas: int, previous: int, reason: str, figures: dict[str, float],
                 added: dict[str, str], removed: list[int]) -> None:
+        gone = {self.replicas[slot] for slot in removed if slot in self.replicas}
         kept = {slot: ident for slot, ident in self.replicas.items() if slot not in removed}
         kept.update({int(slot): UUID(ident) for slot, ident in added.items()})
         self.replicas = kept
+        self.replica_versions = {
+            **{k: v for k, v in self.replica_versions.items() if k not in gone},
+            **{UUID(ident): self.config_version for ident in added.values()}}
+        # (a replica a rollout made, scaled away: the old one it was to replace stays)
+        self.retiring = {old: new for old, new in self.retiring.items() if new not in gone}
         if added:
             self.next_slot = max(self.next_slot, max(int(s) for s in added) + 1)
+
+    def reconfigure(self, spec: ContainerSpec, balanced: list[int], cpu_millis: int,
+                    memory_mib: int, depends_on: Mapping[str, str]) -> bool:
+        """A new version of its configuration (its replicas are replaced by the command
+        that records it); one that changes nothing records nothing."""
+        self._require_not_deleted()
+        if (spec, balanced, cpu_millis, memory_mib, dict(depends_on)) == (
+                self.spec, self.balanced, self.cpu_millis, self.memory_mib, self.depends_on):
+            return False
+        self._reconfigured(config_version=max(self.configs) + 1, spec=spec.to_data(),
+                           balanced=list(balanced), cpu_millis=cpu_millis,
+                           memory_mib=memory_mib, depends_on=dict(depends_on))
+        return True
+
+    class Reconfigured(WharfAggregate.Event):
+        config_version: int
+        spec: dict[str, Any]
+        balanced: list[int]
+        cpu_millis: int
+        memory_mib: int
+        depends_on: dict[str, str]
+
+    @event(Reconfigured)
+    def _reconfigured(self, config_version: int, spec: dict[str, Any], balanced: list[int],
+                      cpu_millis: int, memory_mib: int, depends_on: dict[str, str]) -> None:
+        self.config_version = config_version
+        self._apply_config({"spec": spec, "balanced": balanced, "cpu_millis": cpu_millis,
+                            "memory_mib": memory_mib, "depends_on": depends_on})
+        self.configs = {**self.configs, config_version: self._config()}
+
+    # -- rolling updates (each step decided by the scheduler, recorded before it acts) --
+
+    def roll(self, old: Sequence[UUID], new_ids: Sequence[UUID]) -> Change:
+        """A step of a rollout: a new replica (of the current configuration) for each of
+        `old`, which stay in rotation until their successors are ready."""
+        self._require_not_deleted()
+        stale = [ident for ident in old if ident in self.replicas.values()
+                 and self.replica_versions.get(ident) != self.config_version
+                 and ident not in self.retiring]
+        if not stale:
+            return Change((), ())
+        slots = range(self.next_slot, self.next_slot + len(stale))
+        added = tuple(zip(slots, new_ids[:len(stale)], strict=True))
+        pairs = {str(o): str(n) for o, (_, n) in zip(stale, added, strict=True)}
+        self._rolled(config_version=self.config_version, pairs=pairs,
+                     added={str(slot): str(ident) for slot, ident in added},
+                     retiring={**{str(o): str(n) for o, n in self.retiring.items()}, **pairs})
+        return Change(added, ())
+
+    class Rolled(WharfAggregate.Event):
+        config_version: int
+        pairs: dict[str, str]  # old replica -> the new one replacing it
+        added: dict[str, str]  # slot -> new replica
+        retiring: dict[str, str]  # every pair in progress after this step
+
+    @event(Rolled)
+    def _rolled(self, config_version: int, pairs: dict[str, str],
+                added: dict[str, str], retiring: dict[str, str]) -> None:
+        self.replicas = {**self.replicas,
+                         **{int(slot): UUID(ident) for slot, ident in added.items()}}
+        self.replica_versions = {**self.replica_versions,
+                                 **{UUID(ident): config_version for ident in added.values()}}
+        self.retiring = {**self.retiring,
+                         **{UUID(old): UUID(new) for old, new in pairs.items()}}
+        self.next_slot = max(self.next_slot, max(int(s) for s in added) + 1)
+
+    def retire(self, old: UUID) -> bool:
+        """The old replica whose successor is ready leaves (its container is deleted by
+        the command that records this)."""
+        if old not in self.retiring:
+            return False
+        slot = next(s for s, ident in self.replicas.items() if ident == old)
+        self._retired(replica=str(old), slot=slot, retiring={
+            str(o): str(n) for o, n in self.retiring.items() if o != old})
+        return True
+
+    class Retired(WharfAggregate.Event):
+        replica: str
+        slot: int
+        retiring: dict[str, str]  # the pairs still in progress
+
+    @event(Retired)
+    def _retired(self, replica: str, slot: int, retiring: dict[str, str]) -> None:
+        gone = UUID(replica)
+        self.replicas = {s: i for s, i in self.replicas.items() if s != slot}
+        self.replica_versions = {k: v for k, v in self.replica_versions.items() if k != gone}
+        self.retiring = {k: v for k, v in self.retiring.items() if k != gone}
+
+    def finish_rollout(self) -> bool:
+        """Every replica runs the current configuration: it is the one to come back to."""
+        if self.retiring or self.good_version == self.config_version or any(
+                self.replica_versions.get(i) != self.config_version
+                for i in self.replicas.values()):
+            return False
+        self._rollout_finished(config_version=self.config_version)
+        return True
+
+    class RolloutFinished(WharfAggregate.Event):
+        config_version: int
+
+    @event(RolloutFinished)
+    def _rollout_finished(self, config_version: int) -> None:
+        self.good_version = config_version
+
+    def roll_back(self, to_version: int | None, reason: str) -> list[UUID]:
+        """Back to configuration `to_version` (None: the last one every replica ran). The
+        replicas a rollout in progress made are dropped (returned: the command deletes
+        them) and the old ones they were to replace stay; the rest follow by rollout."""
+        self._require_not_deleted()
+        target = self.good_version if to_version is None else to_version
+        if target not in self.configs:
+            raise InvalidInput("to_version", f"service {self.name} has versions "
+                               f"1 to {max(self.configs)}")
+        if target == self.config_version and not self.retiring:
+            raise Conflict(f"service {self.name} runs version {target} already")
+        dropped = list(self.retiring.values())
+        self._rolled_back(from_version=self.config_version, to_version=target, reason=reason,
+                          dropped=[str(i) for i in dropped], config=self.configs[target])
+        return dropped
+
+    class RolledBack(WharfAggregate.Event):
+        from_version: int
+        to_version: int
+        reason: str
+        dropped: list[str]  # the new replicas of the abandoned rollout
+        config: dict[str, Any]  # the configuration restored (as version `to_version`)
+
+    @event(RolledBack)
+    def _rolled_back(self, from_version: int, to_version: int, reason: str,
+                     dropped: list[str], config: dict[str, Any]) -> None:
+        gone = {UUID(i) for i in dropped}
+        self.config_version = to_version
+        self._apply_config(self.configs[to_version])
+        self.replicas = {s: i for s, i in self.replicas.items() if i not in gone}
+        self.replica_versions = {k: v for k, v in self.replica_versions.items()
+                                 if k not in gone}
+        self.retiring = {}
 
     def set_autoscale(self, policy: AutoscalePolicy | None) -> None:
         self._require_not_deleted()
@@ -266,6 +453,8 @@ class Service(WharfAggregate):
     def _delete_requested(self) -> None:
         self.desired = "deleted"
         self.replicas = {}
+        self.replica_versions = {}
+        self.retiring = {}
 
     def assign_endpoint(self, container_port: int, listen_port: int) -> bool:
         """The scheduler's choice of a listener port for a balanced port; once."""

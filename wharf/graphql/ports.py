@@ -75,6 +75,11 @@ class Backend(Protocol):
     def read_side(self) -> ReadSide: ...
 
     @property
+    def apps_domain(self) -> str:
+        """The platform's domain: applications are `<app>.<tenant>.<apps_domain>`."""
+        ...
+
+    @property
     def logs(self) -> Logs: ...
 
     @property

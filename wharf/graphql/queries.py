@@ -12,6 +12,7 @@ from strawberry.types import Info
 from wharf.domain.loglines import normal_time
 from wharf.graphql.context import Context, parse_id
 from wharf.graphql.errors import ClientError
+from wharf.graphql.mutations.applications import Application
 from wharf.graphql.pagination import Connection, connection
 from wharf.graphql.service_types import Service
 from wharf.graphql.types import (
@@ -28,6 +29,7 @@ from wharf.graphql.types import (
     Tenant,
     Volume,
 )
+from wharf.projections.reads import applications as app_reads
 from wharf.projections.reads import audit as audit_reads
 from wharf.projections.reads import containers as container_reads
 from wharf.projections.reads import hosts as host_reads
@@ -96,6 +98,24 @@ class Query:
         return await connection(
             context, lambda reader, cursor: service_reads.page_of(
                 reader, tenant_id, first, cursor, category), 2, after, Service.from_row)
+
+    @strawberry.field(description="The tenant's applications, oldest first.")
+    async def applications(
+        self, info: Info[Context, Any], first: int = 50, after: str | None = None,
+        tenant: str | None = None,
+    ) -> Connection[Application]:
+        context = info.context
+        tenant_id = str(context.tenant_scope(tenant))
+        return await connection(
+            context, lambda reader, cursor: app_reads.page_of(reader, tenant_id, first, cursor),
+            2, after, Application.from_row)
+
+    @strawberry.field
+    async def application(self, info: Info[Context, Any],
+                          id: strawberry.ID) -> Application | None:
+        row = await info.context.read(app_reads.owned, str(parse_id(id)),
+                                      own_tenant(info.context))
+        return Application.from_row(row) if row else None
 
     @strawberry.field
     async def service(self, info: Info[Context, Any], id: strawberry.ID) -> Service | None:

@@ -28,6 +28,7 @@ from wharf.domain.errors import DomainError
 from wharf.graphql import limits
 from wharf.graphql.errors import ClientError
 from wharf.graphql.mutations.access import AccessMutations
+from wharf.graphql.mutations.applications import ApplicationMutations
 from wharf.graphql.mutations.operators import OperatorMutations
 from wharf.graphql.mutations.ping import PingMutations
 from wharf.graphql.mutations.services import ServiceMutations
@@ -43,8 +44,8 @@ CACHEABLE = 8 * 1024  # characters: a longer document is parsed and validated ea
 # (2,000 tokens can hold a megabyte-long string: a thousand of them cached would be a GB)
 
 Mutation = merge_types(
-    "Mutation", (WorkloadMutations, ServiceMutations, AccessMutations, OperatorMutations,
-                 PingMutations))
+    "Mutation", (WorkloadMutations, ServiceMutations, ApplicationMutations, AccessMutations,
+                 OperatorMutations, PingMutations))
 
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 

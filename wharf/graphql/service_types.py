@@ -48,6 +48,11 @@ class Service:
     cpu_millis: int = strawberry.field(description="What each replica reserves.")
     memory_mib: int
     endpoints: list[ServiceEndpoint]
+    version: int = strawberry.field(description="Its configuration's version (each update "
+                                                "or rollback names one).")
+    rolled_out_version: int = strawberry.field(
+        description="The last version every replica ran: version while no rollout is in "
+                    "progress.")
     autoscale: AutoscalePolicy | None
     scaled_at: str | None = strawberry.field(description="When it was last scaled.")
     scale_reason: str | None = strawberry.field(
@@ -85,6 +90,7 @@ class Service:
                 for port in row.balanced],
             autoscale=AutoscalePolicy(**row.autoscale.to_data())  # type: ignore[arg-type]
             if row.autoscale else None,
-            scaled_at=row.scaled_at, scale_reason=row.scale_reason,
+            scaled_at=row.scaled_at, scale_reason=row.scale_reason, version=row.version,
+            rolled_out_version=row.good_version,
             spec=cast(JSON, row.spec.to_data()), created_at=row.created_at,
             updated_at=row.updated_at)

@@ -81,6 +81,7 @@ class WharfBackend:
                  logs: Logs, metrics: Metrics) -> None:
         self.app = app
         self.clock: Clock = app.clock
+        self.apps_domain: str = app.apps_domain
         self.read_side = read_side
         self.logs = logs
         self.metrics = metrics

@@ -90,7 +90,8 @@ class Wiring:
         """Wharf's Caddy, started now and stopped with the wiring."""
         from wharf.infra.caddy import Caddy
 
-        caddy = Caddy(self.settings.home, self.settings.caddy_admin)
+        caddy = Caddy(self.settings.home, self.settings.caddy_admin,
+                      http_port=self.settings.http_port, https_port=self.settings.https_port)
         self._closing.callback(caddy.close)
         caddy.start()
         return caddy
@@ -180,6 +181,7 @@ def build(
         keys = DatabaseDataKeys(settings.database_url,
                                 KeyEncryptionKey.load(settings.home, settings.master_key))
     app = open_app(settings.database_url, clock=clock, keys=keys, pool_size=pool_size)
+    app.apps_domain = settings.apps_domain
     app.seed()
     view = open_read_models(settings.database_url, pool_size)
     projector = Consumers(app, view)

@@ -48,7 +48,8 @@ def free_port(taken: set[int] = frozenset()) -> int:  # type: ignore[assignment]
 class Caddy:
     """Implements the scheduler's `Ingress`."""
 
-    def __init__(self, home: Path, admin: str = "", binary: str = "caddy") -> None:
+    def __init__(self, home: Path, admin: str = "", binary: str = "caddy",
+                 http_port: int = 0, https_port: int = 0) -> None:
         found = shutil.which(binary)
         if found is None:
             raise CaddyError(f"{binary} is not installed (apt-get install caddy; or set "
@@ -57,7 +58,9 @@ class Caddy:
         self.dir = home / "caddy"
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.admin = admin or f"127.0.0.1:{free_port()}"
-        self._servers: dict[str, Any] = {}
+        self.http_port = http_port or free_port()
+        self.https_port = https_port or free_port({self.http_port})
+        self._apps: dict[str, Any] = {}
         self._process: subprocess.Popen[bytes] | None = None
         self._lock = threading.RLock()
         self._closed = False
@@ -66,7 +69,7 @@ class Caddy:
 
     def start(self) -> None:
         with self._lock:
-            self._write(self._servers)
+            self._write(self._apps)
             data = self.dir / "data"
             env = {**os.environ, "HOME": str(self.dir), "XDG_DATA_HOME": str(data),
                    "XDG_CONFIG_HOME": str(self.dir / "config")}
@@ -106,38 +109,42 @@ class Caddy:
 
     # -- configuration ----------------------------------------------------------------
 
-    def _config(self, servers: dict[str, Any]) -> dict[str, Any]:
-        config: dict[str, Any] = {
+    def _config(self, apps: dict[str, Any]) -> dict[str, Any]:
+        # (Caddy's own CA stays out of the system's trust store.)
+        return {
             "admin": {"listen": self.admin},
             "storage": {"module": "file_system", "root": str(self.dir / "data")},
             "logging": {"logs": {"default": {"level": "WARN"}}},
+            "apps": {**apps, "pki": {"certificate_authorities": {
+                "local": {"install_trust": False}}}},
         }
-        if servers:
-            config["apps"] = {"http": {"servers": servers}}
-        return config
 
-    def _write(self, servers: dict[str, Any]) -> None:
+    def _write(self, apps: dict[str, Any]) -> None:
         path = self.dir / "config.json"
         staged = path.with_suffix(".tmp")
-        staged.write_text(json.dumps(self._config(servers), indent=1))
+        staged.write_text(json.dumps(self._config(apps), indent=1))
         staged.replace(path)
 
-    def apply(self, servers: dict[str, Any]) -> None:
+    def apply(self, apps: dict[str, Any]) -> None:
         with self._lock:
             self._ensure_running()
-            self._call("POST", "/load", self._config(servers))
-            self._servers = servers
-            self._write(servers)
+            self._call("POST", "/load", self._config(apps))
+            self._apps = apps
+            self._write(apps)
 
     def applied(self) -> dict[str, Any] | None:
+        """The `apps` it holds (its own `pki` left out, as `apply` takes them)."""
         with self._lock:
             self._ensure_running()
             try:
-                held = self._call("GET", "/config/apps/http/servers")
+                held = self._call("GET", "/config/apps")
             except (OSError, CaddyError) as error:
                 log.warning("caddy on %s does not answer: %s", self.admin, error)
                 return None
-            return held if isinstance(held, dict) else {}
+            if not isinstance(held, dict):
+                return {}
+            held.pop("pki", None)
+            return held
 
     def free_port(self, taken: set[int]) -> int:
         return free_port(taken)

@@ -24,6 +24,7 @@ from wharf.schedulers.ports import (
     LABEL_GENERATION,
     LABEL_INSTALLATION,
     LABEL_MANAGED,
+    LABEL_NETWORK,
     LABEL_TENANT,
     LABEL_VOLUME,
     Capacity,
@@ -93,10 +94,11 @@ class DockerEngine(DockerNetworks, DockerVolumes):
             restart_policy={"Name": "no"},  # Wharf owns restarts: each one is an event
             log_config=LogConfig(type="json-file", config=LOG_ROTATION),
         )
+        key = spec.network or spec.tenant_id
         labels = {LABEL_MANAGED: "1", LABEL_INSTALLATION: self.installation,
                   LABEL_TENANT: spec.tenant_id, LABEL_CONTAINER: spec.container_id,
-                  LABEL_GENERATION: str(spec.generation)}
-        network = self._ensure_network(spec.tenant_id)
+                  LABEL_GENERATION: str(spec.generation), LABEL_NETWORK: key}
+        network = self._ensure_network(key)
         host_config["NetworkMode"] = network
         joined = self.api.create_networking_config({network: self.api.create_endpoint_config(
             aliases=[spec.alias] if spec.alias else None)})

@@ -10,7 +10,13 @@ import time
 import docker.errors
 
 from wharf.infra.docker_client import DockerClient
-from wharf.schedulers.ports import LABEL_INSTALLATION, LABEL_MANAGED, LABEL_TENANT, EngineError
+from wharf.schedulers.ports import (
+    LABEL_INSTALLATION,
+    LABEL_MANAGED,
+    LABEL_NETWORK,
+    LABEL_TENANT,
+    EngineError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +90,9 @@ class DockerNetworks(DockerClient):
         the names removed. (A create racing a removal makes its network again.)"""
         with self._call():
             networks = self.api.networks(filters={"label": self._ours()})
-            used = {row["Labels"].get(LABEL_TENANT) for row in self.api.containers(
-                all=True, filters={"label": self._ours()})}
+            used = {key for row in self.api.containers(all=True, filters={
+                "label": self._ours()}) for key in (row["Labels"].get(LABEL_TENANT),
+                                                    row["Labels"].get(LABEL_NETWORK))}
         removed = []
         for network in networks:
             tenant = network["Labels"].get(LABEL_TENANT)
@@ -106,8 +113,9 @@ class DockerNetworks(DockerClient):
         left here, in any state (the pass that removes its last container calls this);
         True if it removed it. A create racing the removal makes the network again."""
         with self._call():
-            left = self.api.containers(all=True, filters={
-                "label": [*self._ours(), f"{LABEL_TENANT}={tenant_id}"]})
+            left = [row for label in (LABEL_TENANT, LABEL_NETWORK) for row in
+                    self.api.containers(all=True, filters={
+                        "label": [*self._ours(), f"{label}={tenant_id}"]})]
         if left:
             return False
         name = network_name(tenant_id, self.installation)

@@ -43,6 +43,15 @@ def _loopback(raw: str) -> str:
     return raw
 
 
+def _domain_name(raw: str) -> str:
+    name = raw.strip().lower().strip(".")
+    labels = name.split(".")
+    if not all(label and len(label) <= 63 and label.replace("-", "").isalnum()
+               and label.isascii() for label in labels):
+        raise ValueError("a domain name such as apps.example.com")
+    return name
+
+
 def _networks(raw: str) -> tuple[str, ...]:
     parts = tuple(part.strip() for part in raw.split(",") if part.strip())
     for part in parts:
@@ -133,6 +142,15 @@ class Settings:
                              "on: Wharf runs Caddy and balances services' HTTP ports")
     caddy_admin: str = _setting("WHARF_CADDY_ADMIN", "", "Caddy's admin API (loopback)",
                                 shown="a free loopback port", check=_loopback)
+    http_port: int = _setting("WHARF_HTTP_PORT", 0,
+                              "the ingress's HTTP port on loopback (applications' domains)",
+                              shown="a free port", within=(0, 65535))
+    https_port: int = _setting("WHARF_HTTPS_PORT", 0,
+                               "the ingress's HTTPS port on loopback (Caddy's own CA)",
+                               shown="a free port", within=(0, 65535))
+    apps_domain: str = _setting("WHARF_APPS_DOMAIN", "apps.localhost",
+                                "platform subdomains: <app>.<tenant>.<domain>",
+                                check=_domain_name)
     url: str = _setting("WHARF_URL", "", "the API `wharf logs` talks to",
                         shown="http://WHARF_LISTEN")
     token: str | None = _setting("WHARF_TOKEN", None, "the token `wharf logs` sends",

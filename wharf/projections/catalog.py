@@ -6,11 +6,17 @@ from wharf.projections.audit import AuditTrail, QuotaRejections
 from wharf.projections.base import ReadModel
 from wharf.projections.hosts import Hosts
 from wharf.projections.tenants import Tenants
-from wharf.projections.workloads import Containers, Secrets, Services, Volumes
+from wharf.projections.workloads import (
+    Applications,
+    Containers,
+    Secrets,
+    Services,
+    Volumes,
+)
 
 # What the API's mutations answer from and the scheduler plans from.
-WORKLOADS: tuple[type[ReadModel], ...] = (Tenants, Containers, Services, Volumes, Secrets,
-                                          Hosts)
+WORKLOADS: tuple[type[ReadModel], ...] = (Tenants, Containers, Services, Applications,
+                                          Volumes, Secrets, Hosts)
 # What the audit exports and the events subscription read.
 RECORDS: tuple[type[ReadModel], ...] = (AuditTrail, QuotaRejections)
 READ_MODELS: tuple[type[ReadModel], ...] = WORKLOADS + RECORDS

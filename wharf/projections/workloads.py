@@ -7,6 +7,7 @@ from typing import Any
 
 from eventsourcing.persistence import Tracking
 
+from wharf.domain.application import Application
 from wharf.domain.container import Container
 from wharf.domain.secret import Secret
 from wharf.domain.service import Service
@@ -26,6 +27,7 @@ class Containers(ReadModel):
         "ports TEXT NOT NULL DEFAULT '{}', unschedulable TEXT, unschedulable_summary TEXT, "
         "failure TEXT, "
         "disk_over_since TEXT, service_id TEXT, health TEXT, "
+        "config_version INTEGER NOT NULL DEFAULT 0, "
         "created_at TEXT NOT NULL, updated_at TEXT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS rm_containers_tenant ON rm_containers "
         "(tenant_id, created_at, id)",
@@ -42,12 +44,12 @@ class Containers(ReadModel):
     def _(self, event: Container.Created, tracking: Tracking) -> None:
         self.view.stage(
             "INSERT INTO rm_containers (id, tenant_id, name, image, spec, cpu_millis, "
-            "memory_mib, desired, observed, generation, service_id, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+            "memory_mib, desired, observed, generation, service_id, config_version, "
+            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)",
             (str(event.originator_id), str(event.tenant_id), event.name, event.spec["image"],
              as_json(event.spec), event.cpu_millis, event.memory_mib, event.desired,
-             1 if event.desired == "running" else 0, uid(event.service_id), ts(event),
-             ts(event)),
+             1 if event.desired == "running" else 0, uid(event.service_id),
+             event.config_version, ts(event), ts(event)),
         )
 
     @process_event.register
@@ -139,7 +141,9 @@ class Services(ReadModel):
         "name TEXT NOT NULL, category TEXT NOT NULL, image TEXT NOT NULL, spec TEXT NOT NULL, "
         "balanced TEXT NOT NULL, cpu_millis INTEGER NOT NULL, memory_mib INTEGER NOT NULL, "
         "desired TEXT NOT NULL, replicas INTEGER NOT NULL, endpoints TEXT NOT NULL, "
-        "autoscale TEXT, scaled_at TEXT, scale_reason TEXT, "
+        "autoscale TEXT, scaled_at TEXT, scale_reason TEXT, application_id TEXT, "
+        "alias TEXT NOT NULL, depends_on TEXT NOT NULL, version INTEGER NOT NULL, "
+        "good_version INTEGER NOT NULL, retiring TEXT NOT NULL, update_policy TEXT NOT NULL, "
         "created_at TEXT NOT NULL, updated_at TEXT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS rm_services_tenant ON rm_services "
         "(tenant_id, created_at, id)",
@@ -154,11 +158,44 @@ class Services(ReadModel):
     def _(self, event: Service.Created, tracking: Tracking) -> None:
         self.view.stage(
             "INSERT INTO rm_services (id, tenant_id, name, category, image, spec, balanced, "
-            "cpu_millis, memory_mib, desired, replicas, endpoints, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '{}', ?, ?)",
+            "cpu_millis, memory_mib, desired, replicas, endpoints, application_id, alias, "
+            "depends_on, version, good_version, retiring, update_policy, created_at, "
+            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '{}', ?, ?, ?, 1, 1, '{}', "
+            "?, ?, ?)",
             (str(event.originator_id), str(event.tenant_id), event.name, event.category,
              event.spec["image"], as_json(event.spec), as_json(event.balanced),
-             event.cpu_millis, event.memory_mib, event.desired, ts(event), ts(event)))
+             event.cpu_millis, event.memory_mib, event.desired, uid(event.application_id),
+             event.alias, as_json(event.depends_on), as_json(event.update), ts(event),
+             ts(event)))
+
+    @process_event.register
+    def _(self, event: Service.Rolled, tracking: Tracking) -> None:
+        # (The pairs in progress are whole in each event that changes them: the
+        # aggregate's `retiring` after it.)
+        self._update(event, "retiring = ?", as_json(event.retiring))
+
+    @process_event.register
+    def _(self, event: Service.Retired, tracking: Tracking) -> None:
+        self._update(event, "retiring = ?", as_json(event.retiring))
+
+    @process_event.register
+    def _(self, event: Service.RolloutFinished, tracking: Tracking) -> None:
+        self._update(event, "good_version = ?", event.config_version)
+
+    @process_event.register
+    def _(self, event: Service.RolledBack, tracking: Tracking) -> None:
+        self._update(event, "version = ?, image = ?, spec = ?, balanced = ?, cpu_millis = ?, "
+                     "memory_mib = ?, depends_on = ?, retiring = '{}'", event.to_version,
+                     event.config["spec"]["image"], as_json(event.config["spec"]),
+                     as_json(event.config["balanced"]), event.config["cpu_millis"],
+                     event.config["memory_mib"], as_json(event.config["depends_on"]))
+
+    @process_event.register
+    def _(self, event: Service.Reconfigured, tracking: Tracking) -> None:
+        self._update(event, "version = ?, image = ?, spec = ?, balanced = ?, cpu_millis = ?, "
+                     "memory_mib = ?, depends_on = ?", event.config_version, event.spec["image"],
+                     as_json(event.spec), as_json(event.balanced), event.cpu_millis,
+                     event.memory_mib, as_json(event.depends_on))
 
     @process_event.register
     def _(self, event: Service.Scaled, tracking: Tracking) -> None:
@@ -189,6 +226,77 @@ class Services(ReadModel):
     def _update(self, event: Any, assignments: str, *params: Any) -> None:
         self.view.stage(
             f"UPDATE rm_services SET {assignments}, updated_at = ? WHERE id = ?",
+            (*params, ts(event), str(event.originator_id)),
+        )
+
+
+class Applications(ReadModel):
+    """Applications, their services by Compose name, and the custom domains bound."""
+
+    name = "applications"
+    schema = (
+        "CREATE TABLE IF NOT EXISTS rm_applications (id TEXT PRIMARY KEY, "
+        "tenant_id TEXT NOT NULL, name TEXT NOT NULL, desired TEXT NOT NULL, "
+        "version INTEGER NOT NULL, entry TEXT, services TEXT NOT NULL, "
+        "warnings TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS rm_applications_tenant ON rm_applications "
+        "(tenant_id, created_at, id)",
+        "CREATE TABLE IF NOT EXISTS rm_domains (domain TEXT PRIMARY KEY, "
+        "tenant_id TEXT NOT NULL, application_id TEXT NOT NULL, service TEXT NOT NULL, "
+        "bound_at TEXT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS rm_domains_application ON rm_domains (application_id)",
+    )
+    tables = (("rm_applications", "id"), ("rm_domains", "domain"))
+
+    @singledispatchmethod
+    def process_event(self, event: Any, tracking: Tracking) -> None:
+        """Events this read model does not show."""
+
+    @process_event.register
+    def _(self, event: Application.Created, tracking: Tracking) -> None:
+        self.view.stage(
+            "INSERT INTO rm_applications (id, tenant_id, name, desired, version, services, "
+            "warnings, created_at, updated_at) VALUES (?, ?, ?, 'running', 0, '[]', '[]', ?, ?)",
+            (str(event.originator_id), str(event.tenant_id), event.name, ts(event), ts(event)))
+
+    @process_event.register
+    def _(self, event: Application.Deployed, tracking: Tracking) -> None:
+        self._update(event, "desired = 'running', version = ?, entry = ?, services = ?, "
+                     "warnings = ?", event.deploy, event.entry,
+                     as_json(list(event.services.items())),  # (in the file's order)
+                     as_json(event.warnings))
+
+    @process_event.register
+    def _(self, event: Application.Stopped, tracking: Tracking) -> None:
+        self._update(event, "desired = 'stopped'")
+
+    @process_event.register
+    def _(self, event: Application.Started, tracking: Tracking) -> None:
+        self._update(event, "desired = 'running'")
+
+    @process_event.register
+    def _(self, event: Application.Deleted, tracking: Tracking) -> None:
+        self._update(event, "desired = 'deleted', services = '[]'")
+        self.view.stage("DELETE FROM rm_domains WHERE application_id = ?",
+                        (str(event.originator_id),))
+
+    @process_event.register
+    def _(self, event: Application.DomainBound, tracking: Tracking) -> None:
+        # (A domain moves between a tenant's applications: its row is replaced.)
+        self.view.stage("DELETE FROM rm_domains WHERE domain = ?", (event.domain,))
+        self.view.stage(
+            "INSERT INTO rm_domains (domain, tenant_id, application_id, service, bound_at) "
+            "SELECT ?, tenant_id, id, ?, ? FROM rm_applications WHERE id = ?",
+            (event.domain, event.service, ts(event), str(event.originator_id)))
+
+    @process_event.register
+    def _(self, event: Application.DomainUnbound, tracking: Tracking) -> None:
+        self.view.stage("DELETE FROM rm_domains WHERE domain = ? AND application_id = ?",
+                        (event.domain, str(event.originator_id)))
+
+    def _update(self, event: Any, assignments: str, *params: Any) -> None:
+        self.view.stage(
+            f"UPDATE rm_applications SET {assignments}, updated_at = ? WHERE id = ?",
             (*params, ts(event), str(event.originator_id)),
         )
 

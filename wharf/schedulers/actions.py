@@ -42,6 +42,11 @@ class ActionKind(StrEnum):
     BACKUP = "backup"
     RESTORE = "restore"
     REMOVE_VOLUME = "remove-volume"
+    # rollouts
+    ROLL = "roll"
+    RETIRE = "retire"
+    ROLL_BACK = "roll-back"
+    FINISH_ROLLOUT = "finish-rollout"
     # routes
     ASSIGN_ENDPOINT = "assign-endpoint"
     APPLY_ROUTES = "apply-routes"

@@ -19,9 +19,9 @@ from wharf.commands import messages as m
 from wharf.commands.answers import Placed, RestartDecided
 from wharf.commands.application import Wharf
 from wharf.domain.errors import DomainError, NotFound
-from wharf.domain.service import service_of
 from wharf.projections.reads import Reader
 from wharf.projections.reads import containers as container_reads
+from wharf.projections.reads import services as service_reads
 from wharf.projections.reads import volumes as volume_reads
 from wharf.projections.reads.volumes import VolumeRow
 from wharf.schedulers.actions import ActionKind
@@ -80,11 +80,14 @@ class ContainersController:
 
     def wants(self) -> list[Want]:
         volumes = volume_reads.live_by_name(self.reader)
+        dependencies = service_reads.waiting_on(self.reader)
         wants = []
         for wanted in container_reads.wanted(self.reader):
             row = wanted.container
             volume_host, waiting = _volume_needs(row.spec.volume_names, row.tenant_id,
                                                  volumes)
+            if waiting is None and row.service_id is not None:
+                waiting = dependencies.get(row.service_id)
             wants.append(Want(
                 id=row.id, tenant_id=row.tenant_id, tenant=wanted.tenant,
                 desired=row.desired, observed=row.observed, host_id=row.host_id,
@@ -98,7 +101,7 @@ class ContainersController:
                 host_ports=tuple(p.host_port for p in row.spec.ports
                                  if p.host_port and p.publish),
                 group=row.service_id, health=row.health or "",
-                started_at=row.started_at or "",
+                started_at=row.started_at or "", together=wanted.application_id,
             ))
         return wants
 
@@ -238,7 +241,7 @@ class ContainersController:
             record(m.RecordRemoved, container_id=UUID(want.id))
         # The pass that removes a tenant's last container on a host removes its network.
         try:
-            engine.release_network(want.tenant_id)
+            engine.release_network(want.together or want.tenant_id)
         except EngineError as error:  # the network timer tries again later
             log.info("network of tenant %s on host %s stays for now: %s", want.tenant_id,
                      action.host_id, error)
@@ -268,6 +271,8 @@ class ContainersController:
         row = container_reads.container(self.reader, want.id)
         if row is None:
             raise EngineError(f"container {want.id} is not on the read side yet")
+        service = service_reads.service(self.reader, row.service_id) if row.service_id \
+            else None
         spec = row.spec
         tenant_id = UUID(want.tenant_id)
         env = dict(spec.env)
@@ -285,8 +290,11 @@ class ContainersController:
                        command=spec.command, entrypoint=spec.entrypoint, env=env,
                        ports=spec.ports, cpu_millis=want.cpu_millis,
                        memory_mib=want.memory_mib, volumes=tuple(mounts),
-                       # (a replica answers to its service's name: all of them do)
-                       alias=service_of(row.name) or row.name,
+                       # (a replica answers to its service's name: all of them do; an
+                       # application's, to its name in the file, on the application's
+                       # own network)
+                       alias=service.alias if service is not None else row.name,
+                       network=(service.application_id or "") if service is not None else "",
                        health_check=spec.health_check)
 
 

@@ -48,7 +48,7 @@ class MemoryEngine:
         self.now = now
         self.containers_by_id: dict[str, _Container] = {}  # by Wharf's container id
         self.volume_ids: set[str] = set()
-        self.networks: set[str] = set()  # the tenants with a network here
+        self.networks: set[str] = set()  # the tenants (and applications) with a network here
         self.calls: Counter[str] = Counter()
         self._refusals: dict[str, list[EngineError]] = {}
         self._answering = threading.Event()
@@ -170,7 +170,7 @@ class MemoryEngine:
             observed = Observed(container_id=spec.container_id, docker_id=self._docker_id(),
                                 state="created")
             self.containers_by_id[spec.container_id] = _Container(observed, spec)
-            self.networks.add(spec.tenant_id)
+            self.networks.add(spec.network or spec.tenant_id)
             self._emit("create", spec.container_id)
             return observed.docker_id
 
@@ -222,7 +222,8 @@ class MemoryEngine:
     def release_network(self, tenant_id: str) -> bool:
         self._call("release_network")
         with self._lock:
-            if any(held.spec is not None and held.spec.tenant_id == tenant_id
+            if any(held.spec is not None
+                   and tenant_id in (held.spec.tenant_id, held.spec.network)
                    for held in self.containers_by_id.values()):
                 return False
             had = tenant_id in self.networks

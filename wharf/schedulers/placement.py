@@ -68,6 +68,7 @@ class Request:
     host_ports: tuple[int, ...] = ()  # host ports it asks for
     constraints: frozenset[str] = frozenset()  # labels every host must carry
     group: str | None = None  # the service whose replica it is: replicas spread out
+    beside: str | None = None  # the host its application's other replicas run on
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,13 @@ def near_volume(host: HostRoom, request: Request) -> Rejection | None:
                      "the host its volumes live on cannot take it now")
 
 
+def with_application(host: HostRoom, request: Request) -> Rejection | None:
+    if request.beside is None or host.id == request.beside:
+        return None
+    return Rejection("the application's other services run on another host",
+                     "the host its application runs on cannot take it now")
+
+
 def ports_free(host: HostRoom, request: Request) -> Rejection | None:
     taken = sorted(set(request.host_ports) & host.ports)
     if not taken:
@@ -143,7 +151,8 @@ def memory_fits(host: HostRoom, request: Request) -> Rejection | None:
 
 
 FILTERS: tuple[Filter, ...] = (active, answering, not_leaving, in_pool, labelled,
-                               near_volume, ports_free, cpu_fits, memory_fits)
+                               near_volume, with_application, ports_free, cpu_fits,
+                               memory_fits)
 
 
 def rejection(host: HostRoom, request: Request) -> Rejection | None:

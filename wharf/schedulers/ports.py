@@ -20,6 +20,7 @@ LABEL_TENANT = "wharf.tenant"
 LABEL_CONTAINER = "wharf.container"
 LABEL_GENERATION = "wharf.generation"
 LABEL_VOLUME = "wharf.volume"
+LABEL_NETWORK = "wharf.network"  # the network a container joined: its tenant's or app's
 
 
 def docker_name(container_id: str) -> str:
@@ -83,6 +84,7 @@ class RunSpec:
     volumes: tuple[VolumeMount, ...]
     alias: str = ""  # the container's name in its tenant: how its neighbours reach it
     health_check: HealthCheck | None = None
+    network: str = ""  # whose network it joins: its application's (an id), else its tenant's
 
     @property
     def name(self) -> str:
@@ -143,11 +145,14 @@ class Engine(Protocol):
 class Ingress(Protocol):
     """The load balancer in front of services' replicas (infra/caddy.py for Caddy)."""
 
-    def apply(self, servers: dict[str, Any]) -> None:
-        """Replaces every listener with `servers` (Caddy's `apps.http.servers`)."""
+    http_port: int  # where applications are reached by name, over HTTP
+    https_port: int  # and over HTTPS
+
+    def apply(self, apps: dict[str, Any]) -> None:
+        """Replaces every listener and certificate policy with `apps` (Caddy's `apps`)."""
 
     def applied(self) -> dict[str, Any] | None:
-        """The listeners it holds now; None when it does not answer."""
+        """What it holds now; None when it does not answer."""
 
     def free_port(self, taken: set[int]) -> int:
         """A loopback port free for a new listener, none of `taken`."""

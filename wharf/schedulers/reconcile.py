@@ -52,6 +52,7 @@ class Want:
     group: str | None = None  # the service whose replica it is
     health: str = ""  # the verdict recorded on its run
     started_at: str = ""  # the run recorded
+    together: str | None = None  # its application: kept on one host with its replicas
 
 
 @dataclass(frozen=True)
@@ -118,9 +119,12 @@ def plan(
         if w.host_id is not None and w.host_ports and w.desired != "deleted":
             held.setdefault(w.host_id, set()).update(w.host_ports)
     rooms = Placer((h.take(0, 0, tuple(held.get(h.id, ()))) for h in hosts), strategy)
+    together: dict[str, str] = {}  # application -> the host its replicas run on
     for w in wants:
         if w.group is not None and w.host_id is not None and w.desired != "deleted":
             rooms.hold(w.group, w.host_id)
+        if w.together is not None and w.host_id is not None and w.desired != "deleted":
+            together.setdefault(w.together, w.host_id)
     known = {w.id for w in wants}
     actions: list[Action] = []
     wake_at: datetime | None = None
@@ -159,11 +163,14 @@ def plan(
             request = Request(tenant=want.tenant, cpu_millis=want.cpu_millis,
                               memory_mib=want.memory_mib, volume_host=want.volume_host,
                               avoid=want.host_id if leaving else None,
-                              host_ports=want.host_ports, group=want.group)
+                              host_ports=want.host_ports, group=want.group,
+                              beside=together.get(want.together) if want.together else None)
             chosen, rejections = rooms.choose(request)
             reasons = {name: r.text for name, r in rejections.items()}
             if chosen is not None:
                 actions.append(Action(ActionKind.PLACE, want.id, chosen.id, move=leaving))
+                if want.together is not None and not leaving:
+                    together.setdefault(want.together, chosen.id)
                 rooms.take(chosen.id, want.cpu_millis, want.memory_mib, want.host_ports,
                            want.group)
                 if want.host_id is not None:

@@ -3,7 +3,9 @@
 Each balanced port of a service gets a listener on loopback (its port chosen once by the
 scheduler and recorded: `EndpointAssigned`, so it survives restarts and replays), whose
 upstreams are the service's replicas seen running, at the loopback ports their engines
-published. `servers()` is the pure translation of those routes into Caddy's JSON; the
+published; applications' services are also reached by Host header, over HTTP and over
+HTTPS with certificates from Caddy's own CA. `caddy_apps()` is the pure translation of
+those routes into Caddy's JSON; the
 controller applies it whole whenever it differs from what it applied last, and checks
 every `VERIFY_EVERY` seconds that Caddy still holds it (a Caddy restarted behind Wharf's
 back, or loaded by someone else, gets its configuration again).
@@ -37,32 +39,63 @@ def server_name(route: Route) -> str:
     return f"svc-{route.service_id}-{route.container_port}"
 
 
-def servers(routes: list[Route]) -> dict[str, Any]:
+def _handler(route: Route) -> dict[str, Any]:
+    if not route.upstreams:
+        return {"handler": "static_response", "status_code": 503,
+                "body": f"service {route.service} has no running replica\n"}
+    return {
+        "handler": "reverse_proxy",
+        "upstreams": [{"dial": f"127.0.0.1:{u.host_port}"} for u in route.upstreams],
+        "load_balancing": {"selection_policy": {"policy": "round_robin"},
+                           "try_duration": TRY_DURATION, "try_interval": "50ms"},
+        "health_checks": {"passive": {"fail_duration": FAIL_DURATION, "max_fails": 1}},
+    }
+
+
+NOT_HERE = {"handle": [{"handler": "static_response", "status_code": 404,
+                        "body": "no application answers to this name here\n"}]}
+
+
+def servers(routes: list[Route], http_port: int = 0, https_port: int = 0) -> dict[str, Any]:
     """Caddy's `apps.http.servers`: one listener per balanced port with a port assigned,
-    balancing over its running replicas round-robin; a request whose replica refuses is
-    tried on the next (so a replica that dies loses no request beyond those in flight)."""
+    balancing over its running replicas round-robin (a request whose replica refuses is
+    tried on the next, so a replica that dies loses no request beyond those in flight);
+    and, when applications publish ports, one HTTP and one HTTPS listener that route by
+    Host header to each application's services."""
     found: dict[str, Any] = {}
     for route in routes:
         if route.listen_port is None:
             continue
-        if route.upstreams:
-            handler: dict[str, Any] = {
-                "handler": "reverse_proxy",
-                "upstreams": [{"dial": f"127.0.0.1:{u.host_port}"} for u in route.upstreams],
-                "load_balancing": {"selection_policy": {"policy": "round_robin"},
-                                   "try_duration": TRY_DURATION, "try_interval": "50ms"},
-                "health_checks": {"passive": {"fail_duration": FAIL_DURATION,
-                                              "max_fails": 1}},
-            }
-        else:
-            handler = {"handler": "static_response", "status_code": 503,
-                       "body": f"service {route.service} has no running replica\n"}
         found[server_name(route)] = {
             "listen": [f"127.0.0.1:{route.listen_port}"],
             "automatic_https": {"disable": True},
-            "routes": [{"handle": [handler]}],
+            "routes": [{"handle": [_handler(route)]}],
         }
+    by_host = [{"match": [{"host": list(route.hosts)}], "handle": [_handler(route)],
+                "terminal": True} for route in routes if route.hosts]
+    if by_host and http_port:
+        found["apps-http"] = {"listen": [f"127.0.0.1:{http_port}"],
+                              "automatic_https": {"disable": True},
+                              "routes": [*by_host, NOT_HERE]}
+    if by_host and https_port:
+        found["apps-https"] = {"listen": [f"127.0.0.1:{https_port}"],
+                               "automatic_https": {"disable_redirects": True},
+                               "routes": [*by_host, NOT_HERE]}
     return found
+
+
+def caddy_apps(routes: list[Route], http_port: int = 0, https_port: int = 0
+               ) -> dict[str, Any]:
+    """Caddy's `apps`: the servers above, and certificates from Caddy's own CA for every
+    name an application answers to over HTTPS (never an ACME issuer)."""
+    http: dict[str, Any] = {"servers": servers(routes, http_port, https_port)}
+    apps: dict[str, Any] = {"http": http}
+    names = sorted({host for route in routes for host in route.hosts})
+    if names and https_port:
+        http["http_port"], http["https_port"] = http_port, https_port
+        apps["tls"] = {"automation": {"policies": [
+            {"subjects": names, "issuers": [{"module": "internal"}]}]}}
+    return apps
 
 
 @dataclass(frozen=True)
@@ -71,13 +104,15 @@ class RouteAction:
     key: str
     service_id: str = ""
     container_port: int = 0
-    servers: dict[str, Any] = field(default_factory=dict)
+    apps: dict[str, Any] = field(default_factory=dict)
 
 
 class RoutesController:
     def __init__(self, reader: Reader, leading: Leading, ingress: Ingress,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic,
+                 apps_domain: str = "apps.localhost") -> None:
         self.reader = reader
+        self.apps_domain = apps_domain
         self.leading = leading
         self.ingress = ingress
         self.monotonic = monotonic
@@ -89,21 +124,21 @@ class RoutesController:
         return frozenset({ActionKind.ASSIGN_ENDPOINT, ActionKind.APPLY_ROUTES})
 
     def plan(self) -> list[RouteAction]:
-        routes = service_reads.routes(self.reader)
+        routes = service_reads.routes(self.reader, self.apps_domain)
         actions = [RouteAction(ActionKind.ASSIGN_ENDPOINT,
                                f"endpoint:{r.service_id}:{r.container_port}",
                                r.service_id, r.container_port)
                    for r in routes if r.listen_port is None]
-        wanted = servers(routes)
+        wanted = caddy_apps(routes, self.ingress.http_port, self.ingress.https_port)
         if wanted != self._applied or self.monotonic() - self._verified >= VERIFY_EVERY:
-            actions.append(RouteAction(ActionKind.APPLY_ROUTES, "routes", servers=wanted))
+            actions.append(RouteAction(ActionKind.APPLY_ROUTES, "routes", apps=wanted))
         return actions
 
     def carry_out(self, action: RouteAction) -> tuple[bool, int]:
         try:
             if action.kind is ActionKind.ASSIGN_ENDPOINT:
                 return True, self._assign(action)
-            self._apply(action.servers)
+            self._apply(action.apps)
             return True, 0
         except Exception as error:  # the queue retries it, later and later
             log.warning("%s failed: %s", action.kind, error)

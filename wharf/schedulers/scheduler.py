@@ -33,6 +33,7 @@ from wharf.schedulers.logs import LogCollector
 from wharf.schedulers.placement import HostRoom
 from wharf.schedulers.ports import Engine, Ingress
 from wharf.schedulers.reconcile import Action, VolumeAction
+from wharf.schedulers.rollouts import RolloutAction, RolloutsController
 from wharf.schedulers.routes import RouteAction, RoutesController
 from wharf.schedulers.volumes import VolumesController
 
@@ -83,12 +84,15 @@ class Scheduler:
                                                strategy, collector)
         self.volumes = VolumesController(view, self.leading, self.fleet,
                                          backups or Path("backups"))
-        self.routes = (RoutesController(view, self.leading, ingress, monotonic)
+        self.routes = (RoutesController(view, self.leading, ingress, monotonic,
+                                        app.apps_domain)
                        if ingress is not None else None)
         self._carry_out: dict[Any, Callable[[Any], tuple[bool, int]]] = {
             **{kind: self.containers.carry_out for kind in self.containers.kinds},
             **{kind: self.volumes.carry_out for kind in self.volumes.kinds},
         }
+        self.rollouts = RolloutsController(app, view, self.leading)
+        self._carry_out.update({kind: self.rollouts.carry_out for kind in self.rollouts.kinds})
         if self.routes is not None:
             self._carry_out.update({kind: self.routes.carry_out for kind in self.routes.kinds})
 
@@ -123,8 +127,9 @@ class Scheduler:
         containers = self.containers.plan(hosts, observed, now)
         volumes = self.volumes.plan(hosts, list(observed))
         routes = self.routes.plan() if self.routes is not None else []
-        actions: list[Action | VolumeAction | RouteAction] = [*containers.actions, *volumes,
-                                                              *routes]
+        rollouts = self.rollouts.plan(now)
+        actions: list[Action | VolumeAction | RouteAction | RolloutAction] = [
+            *containers.actions, *volumes, *rollouts, *routes]
         submitted = self.queue.submit(actions, self._apply, busy,
                                       planned={a.key for a in actions})
         retry_in = self.queue.next_retry_in()
@@ -143,7 +148,8 @@ class Scheduler:
                 result.position = max(result.position, position)
         return result
 
-    def _apply(self, action: Action | VolumeAction | RouteAction) -> tuple[bool, int]:
+    def _apply(self, action: Action | VolumeAction | RouteAction | RolloutAction
+               ) -> tuple[bool, int]:
         return self._carry_out[action.kind](action)
 
     def _cmd(self, kind: type[C], **fields: Any) -> C:

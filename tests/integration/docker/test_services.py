@@ -5,9 +5,9 @@ and a killed replica costs no request beyond the one in flight."""
 from __future__ import annotations
 
 import threading
-from datetime import datetime
 import urllib.error
 import urllib.request
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -65,7 +65,8 @@ def serving(cloud: Cloud, token: str, service_id: str, count: int) -> tuple[str,
                 if e["node"]["observed"] == "running"}
         if found["running"] != count or endpoint["address"] is None or len(live) != count:
             return None
-        seen = {get(endpoint["address"]) for _ in range(4 * count)}
+        # (each replica answers with its hostname last: "[MESSAGE ]HOSTNAME")
+        seen = {(get(endpoint["address"]) or "").split(" ")[-1] for _ in range(4 * count)}
         return (endpoint["address"], live) if seen == live else None
 
     return wait_for(f"{count} replicas answering through the listener", ready, 60)
@@ -255,3 +256,82 @@ def test_a_burning_replica_scales_the_service_up_and_it_comes_back_down(cloud: C
     assert scaled[1].figures["cpu_percent"] > 50 and scaled[2].figures["cpu_percent"] < 25
     last = datetime.fromisoformat(down["scaledAt"]) - datetime.fromisoformat(up["scaledAt"])
     assert last.total_seconds() >= 3  # not within the cooldown
+
+
+VERSIONED_WEB = ["sh", "-c", "mkdir -p /www && echo \"$MESSAGE $(hostname)\" > /www/index.html "
+                 "&& touch /www/ok && exec httpd -f -p 8080 -h /www"]
+UPDATE = """mutation($input: UpdateServiceInput!) { updateService(input: $input) { __typename
+  ... on ServicePayload { service { version rolledOutVersion } }
+  ... on InvalidInput { field message } } }"""
+ROLLBACK = """mutation($id: ID!, $v: Int) { rollbackService(input: {id: $id, toVersion: $v}) {
+  __typename ... on ServicePayload { service { version } } ... on Conflict { message } } }"""
+VERSIONS = """query($id: ID!) { service(id: $id) { version rolledOutVersion running
+  containers(first: 20) { edges { node { spec } } } } }"""
+
+
+def web_spec(message: str, memory: int, command: list[str] | None = None) -> dict[str, Any]:
+    return {"image": "busybox", "command": command or VERSIONED_WEB, "cpuMillis": 50,
+            "memoryMib": memory, "env": [{"name": "MESSAGE", "value": message}],
+            "healthCheck": {"test": ["test", "-f", "/www/ok"], "intervalS": 1,
+                            "timeoutS": 1, "retries": 1},
+            "ports": [{"containerPort": 8080, "loadBalanced": True}]}
+
+
+def test_an_update_rolls_out_without_loss_a_broken_one_rolls_back_and_any_version_returns(
+    ingress_cloud: Cloud,
+) -> None:
+    cloud = ingress_cloud
+    _, token = cloud.tenant()
+    data = cloud.api.gql(CREATE, {"input": {"name": "web", "replicas": 2,
+                                            **web_spec("v1", 32)}}, token=token)
+    web = data["createService"]["service"]["id"]
+    address, _ = serving(cloud, token, web, 2)
+
+    def state() -> dict[str, Any]:
+        found: dict[str, Any] = cloud.api.gql(VERSIONS, {"id": web}, token=token)["service"]
+        return found
+
+    def settled(version: int, message: str) -> bool:
+        now = state()
+        specs = [e["node"]["spec"] for e in now["containers"]["edges"]]
+        answers = {(get(address) or "").split(" ")[0] for _ in range(6)}
+        return (now["version"] == now["rolledOutVersion"] == version and now["running"] == 2
+                and len(specs) == 2 and answers == {message})
+
+    failures: list[int] = []
+    done = threading.Event()
+
+    def hammer() -> None:
+        while not done.is_set():
+            failures.append(0 if get(address) is not None else 1)
+
+    thread = threading.Thread(target=hammer)
+    thread.start()
+    try:
+        updated = cloud.api.gql(UPDATE, {"input": {"id": web, **web_spec("v2", 48)}},
+                                token=token)["updateService"]
+        assert updated["service"] == {"version": 2, "rolledOutVersion": 1}
+        wait_for("version 2 rolled out", lambda: settled(2, "v2"), 90)
+    finally:
+        done.set()
+        thread.join(30)
+    assert len(failures) > 50 and sum(failures) <= 1, (sum(failures), len(failures))
+    events = list(cloud.api.wiring.app.repository.event_store.get(UUID(web)))
+    rolled = [e for e in events if type(e).__name__ == "Rolled"]
+    assert [len(e.pairs) for e in rolled] == [1, 1]  # one replica at a time
+
+    # A version whose replicas die at once is rolled back by itself.
+    broken = cloud.api.gql(UPDATE, {"input": {"id": web, **web_spec(
+        "v3", 48, ["sh", "-c", "exit 3"])}}, token=token)["updateService"]
+    assert broken["service"]["version"] == 3
+    wait_for("the broken version rolled back", lambda: state()["version"] == 2, 60)
+    back = [e for e in cloud.api.wiring.app.repository.event_store.get(UUID(web))
+            if type(e).__name__ == "RolledBack"]
+    assert len(back) == 1 and back[0].from_version == 3 and "exited" in back[0].reason
+    wait_for("version 2 serving again", lambda: settled(2, "v2"), 60)
+
+    # Any earlier version comes back whole: its env and its limits.
+    assert cloud.api.gql(ROLLBACK, {"id": web, "v": 1}, token=token)["rollbackService"] == {
+        "__typename": "ServicePayload", "service": {"version": 1}}
+    wait_for("version 1 rolled out again", lambda: settled(1, "v1"), 90)
+    assert {e["node"]["spec"]["memory_mib"] for e in state()["containers"]["edges"]} == {32}

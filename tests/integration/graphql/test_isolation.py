@@ -15,9 +15,10 @@ FILLERS: dict[str, Any] = {
     "name": "probe", "image": "busybox", "email": "probe@probe.io", "role": "viewer",
     "plan": "free", "value": "v", "owner": "o@probe.io", "endpoint": "unix:///probe.sock",
     "sizeGib": 1, "ttlHours": 1, "cpuMillis": 100, "memoryMib": 64, "graceHours": 1,
-    "replicas": 1,
+    "replicas": 1, "compose": "services: {web: {image: busybox}}", "domain": "x.example.com",
+    "service": "web",
 }
-ID_NAMES = ("id", "tenant")
+ID_NAMES = ("id", "tenant", "application")
 
 
 def _named(type_: Any) -> Any:
@@ -108,7 +109,11 @@ def test_another_tenants_ids_answer_like_ids_that_do_not_exist(api: Api) -> None
         { ... on VolumePayload { volume { id } } }
       s: createService(input: {name: "stealthy", image: "busybox", replicas: 1})
         { ... on ServicePayload { service { id } } }
+      a: deployApplication(input: {name: "furtive",
+        compose: "services: {web: {image: busybox, deploy: {replicas: 0}}}"})
+        { ... on ApplicationPayload { application { id } } }
       t: issueToken(input: {ttlHours: 1}) { ... on TokenIssued { id } } }""", token=other)
+    other_ids["application"] = made["a"]["application"]["id"]
     other_ids["service"] = made["s"]["service"]["id"]
     other_ids["container"] = made["c"]["container"]["id"]
     other_ids["volume"] = made["v"]["volume"]["id"]
@@ -123,7 +128,8 @@ def test_another_tenants_ids_answer_like_ids_that_do_not_exist(api: Api) -> None
             answer = call(api, acme, operation, field, key, via, ident)
             assert answer == expected, (operation, field, key, ident, answer, expected)
             said = json.dumps(answer)
-            assert not any(name in said for name in ("secretive", "hidden", "stealthy")), \
+            assert not any(name in said for name in ("secretive", "hidden", "stealthy",
+                                                     "furtive")), \
                 (field, said)
             assert not any(other in said for other in other_ids.values()), (field, said)
             checked += 1

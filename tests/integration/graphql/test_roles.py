@@ -47,9 +47,31 @@ class Tenant:
 
     def service(self) -> str:
         data = self.api.gql("""mutation($n: String!) { createService(input: {name: $n,
-            image: "busybox", replicas: 1}) { ... on ServicePayload { service { id } } } }""",
+            image: "busybox", replicas: 0}) { ... on ServicePayload { service { id } } } }""",
                             {"n": f"s{next(counter)}"}, token=self.tokens["owner"])
         ident: str = data["createService"]["service"]["id"]
+        return ident
+
+    def updated_service(self) -> str:
+        ident = self.service()
+        self.api.gql("""mutation($id: ID!) { updateService(input: {id: $id, image: "busybox:1"})
+            { __typename } }""", {"id": ident}, token=self.tokens["owner"])
+        return ident
+
+    def application(self) -> str:
+        data = self.api.gql("""mutation($n: String!) { deployApplication(input: {name: $n,
+            compose: "services: {web: {image: busybox, ports: ['80'], deploy: {replicas: 0}}}"
+            }) {
+            ... on ApplicationPayload { application { id } } } }""",
+                            {"n": f"a{next(counter)}"}, token=self.tokens["owner"])
+        ident: str = data["deployApplication"]["application"]["id"]
+        return ident
+
+    def bound_application(self) -> str:
+        ident = self.application()
+        self.api.gql("""mutation($id: ID!) { bindDomain(input: {application: $id,
+            domain: "bound.example.com", service: "web"}) { __typename } }""", {"id": ident},
+                     token=self.tokens["owner"])
         return ident
 
     def volume(self) -> str:
@@ -122,9 +144,23 @@ CASES: list[Case] = [
     ("startContainer", lambda t: f'{{id: "{t.container()}"}}', WORKLOAD),
     ("deleteContainer", lambda t: f'{{id: "{t.container()}"}}', WORKLOAD),
     ("createService", lambda t: f'{{name: "s{next(counter)}", image: "busybox", '
-                                f'replicas: 2, tenant: "{t.id}"}}', WORKLOAD),
-    ("scaleService", lambda t: f'{{id: "{t.service()}", replicas: 2}}', WORKLOAD),
+                                f'replicas: 0, tenant: "{t.id}"}}', WORKLOAD),
+    ("scaleService", lambda t: f'{{id: "{t.service()}", replicas: 1}}', WORKLOAD),
     ("stopService", lambda t: f'{{id: "{t.service()}"}}', WORKLOAD),
+    ("updateService", lambda t: f'{{id: "{t.service()}", image: "busybox:1"}}', WORKLOAD),
+    ("rollbackService", lambda t: f'{{id: "{t.updated_service()}", toVersion: 1}}',
+     WORKLOAD),
+    ("deployApplication", lambda t: f'{{name: "d{next(counter)}", tenant: "{t.id}", compose: '
+                                    f'"services: {{web: {{image: busybox, deploy: '
+                                    f'{{replicas: 0}}}}}}"}}', WORKLOAD),
+    ("stopApplication", lambda t: f'{{id: "{t.application()}"}}', WORKLOAD),
+    ("startApplication", lambda t: f'{{id: "{t.application()}"}}', WORKLOAD),
+    ("deleteApplication", lambda t: f'{{id: "{t.application()}"}}', WORKLOAD),
+    ("bindDomain", lambda t: f'{{application: "{t.application()}", '
+                             f'domain: "d{next(counter)}.example.com", service: "web"}}',
+     WORKLOAD),
+    ("unbindDomain", lambda t: f'{{application: "{t.bound_application()}", '
+                               'domain: "bound.example.com"}', WORKLOAD),
     ("setAutoscalePolicy", lambda t: f'{{id: "{t.service()}", max: 2, cpuPercent: 50}}',
      WORKLOAD),
     ("startService", lambda t: f'{{id: "{t.service()}"}}', WORKLOAD),

@@ -200,3 +200,14 @@ def test_a_verdict_of_the_check_is_recorded_and_an_unhealthy_replica_replaced() 
     assert (action.kind, action.after) == ("recycle", "2026-11-29T12:00:00Z")
     # A container of its own is left to its tenant: its verdict is shown, nothing more.
     assert kinds([want(**running, health="unhealthy")], seen) == []
+
+
+def test_an_applications_replicas_are_kept_on_one_host() -> None:
+    hosts = [replace(H1, id=f"h{i}", name=f"n{i}") for i in range(3)]
+    wants = [want(id=f"r{i}", group=f"svc{i % 2}", together="shop") for i in range(4)]
+    placed = {a.host_id for a in plan(wants, {h.id: [] for h in hosts}, hosts, NOW).actions}
+    assert len(placed) == 1  # spread gives way to keeping the application together
+    wants = [want(id="old", group="db", together="shop", host_id="h2", observed="running"),
+             want(id="new", group="web", together="shop")]
+    assert kinds(wants, {"h0": [], "h1": [], "h2": [obj("running", "old")]}, hosts) == [
+        ("place", "h2")]

@@ -7,7 +7,7 @@ from typing import Any
 
 from wharf.projections.reads.services import Route, Upstream
 from wharf.schedulers.actions import ActionKind
-from wharf.schedulers.routes import RoutesController, servers
+from wharf.schedulers.routes import RoutesController, caddy_apps, servers
 
 
 def route(listen: int | None, *ports: int, service: str = "web") -> Route:
@@ -33,6 +33,9 @@ def test_a_service_without_running_replicas_answers_503() -> None:
 
 
 class MemoryIngress:
+    http_port = 0
+    https_port = 0
+
     def __init__(self) -> None:
         self.held: dict[str, Any] | None = {}
         self.loads = 0
@@ -64,11 +67,12 @@ def controller(routes: list[Route], clock: list[float]) -> tuple[RoutesControlle
 def test_applied_once_then_only_checked_and_applied_again_when_lost(monkeypatch: Any) -> None:
     clock = [0.0]
     routes = [route(30001, 41001)]
-    monkeypatch.setattr("wharf.projections.reads.services.routes", lambda reader: routes)
+    monkeypatch.setattr("wharf.projections.reads.services.routes",
+                        lambda reader, apps_domain: routes)
     made, ingress = controller(routes, clock)
     for action in made.plan():
         assert made.carry_out(action) == (True, 0)
-    assert ingress.loads == 1 and ingress.held == servers(routes)
+    assert ingress.loads == 1 and ingress.held == caddy_apps(routes)
     assert made.plan() == []  # nothing changed, and checked a moment ago
     clock[0] += 5
     for action in made.plan():  # a check: Caddy still holds it
@@ -78,9 +82,28 @@ def test_applied_once_then_only_checked_and_applied_again_when_lost(monkeypatch:
     clock[0] += 5
     [action] = made.plan()
     made.carry_out(action)
-    assert ingress.loads == 2 and ingress.held == servers(routes)
+    assert ingress.loads == 2 and ingress.held == caddy_apps(routes)
     routes.append(route(30002, 41005, service="api"))  # a change is applied at once
     [action] = made.plan()
     assert action.kind is ActionKind.APPLY_ROUTES
     made.carry_out(action)
-    assert ingress.loads == 3 and "svc-id-api-8080" in (ingress.held or {})
+    assert ingress.loads == 3 and "svc-id-api-8080" in (ingress.held or {})["http"]["servers"]
+
+
+def test_applications_are_reached_by_name_over_http_and_https_with_caddys_own_ca() -> None:
+    shop = Route(service_id="id-front", tenant_id="t", service="shop-front", container_port=80,
+                 listen_port=30001, upstreams=(Upstream("r1", "shop-front.1", 41001),),
+                 hosts=("front.shop.acme.apps.test", "shop.acme.apps.test", "shop.example"))
+    apps = caddy_apps([shop, route(30002, 41002)], http_port=8080, https_port=8443)
+    found = apps["http"]["servers"]
+    assert set(found) == {"svc-id-front-80", "svc-id-web-8080", "apps-http", "apps-https"}
+    for name, port in (("apps-http", 8080), ("apps-https", 8443)):
+        first, last = found[name]["routes"][0], found[name]["routes"][-1]
+        assert found[name]["listen"] == [f"127.0.0.1:{port}"]
+        assert first["match"] == [{"host": list(shop.hosts)}]
+        assert first["handle"][0]["upstreams"] == [{"dial": "127.0.0.1:41001"}]
+        assert last["handle"][0]["status_code"] == 404  # any other name
+    [policy] = apps["tls"]["automation"]["policies"]
+    assert policy == {"subjects": sorted(shop.hosts), "issuers": [{"module": "internal"}]}
+    # Services of their own are not reached by name: no name listeners, no certificates.
+    assert set(caddy_apps([route(30002, 41002)], 8080, 8443)) == {"http"}

@@ -12,19 +12,25 @@ from wharf.commands.messages import (
     AutoscaleService,
     CreateService,
     DeleteService,
+    FinishRollout,
+    RetireReplica,
+    RollbackService,
+    RollReplicas,
     ScaleService,
     SetAutoscalePolicy,
     StartService,
     StopService,
+    UpdateService,
 )
 from wharf.domain.base import WharfAggregate
 from wharf.domain.container import Container
 from wharf.domain.container_spec import ContainerSpec, validate_spec
-from wharf.domain.errors import InvalidInput, NotFound
+from wharf.domain.errors import Conflict, InvalidInput, NotFound, QuotaExceeded
 from wharf.domain.plans import Resources
 from wharf.domain.secret import Secret
 from wharf.domain.service import (
     Service,
+    UpdatePolicy,
     check_balanced,
     check_category,
     check_policy,
@@ -54,6 +60,18 @@ def create_service(ctx: Context, cmd: CreateService) -> Decision:
     spec = validate_spec(raw)
     balanced = check_balanced(spec, cmd.balanced)
     tenant = ctx.tenant(cmd.tenant_id, MANAGE_WORKLOADS)
+    service, changed = make_service(
+        ctx, tenant, name, category, spec, balanced, replicas,
+        "running" if cmd.start else "stopped", application_id=None, alias=name,
+        depends_on={}, update=UpdatePolicy())
+    return Decision([tenant, service, *changed], Outcome(id=service.id))
+
+
+def make_service(ctx: Context, tenant: Tenant, name: str, category: str, spec: ContainerSpec,
+                 balanced: list[int], replicas: int, desired: str,
+                 application_id: UUID | None, alias: str, depends_on: dict[str, str],
+                 update: UpdatePolicy) -> tuple[Service, list[WharfAggregate]]:
+    """A new service and its replicas (the tenant, changed too, is the caller's to save)."""
     check_secrets(ctx, tenant, spec)
     plan = ctx.plan_of(tenant)
     service_id = uuid4()
@@ -62,13 +80,13 @@ def create_service(ctx: Context, cmd: CreateService) -> Decision:
         Service, id=service_id, tenant_id=tenant.id, name=name, category=category,
         spec=spec.to_data(), balanced=balanced,
         cpu_millis=spec.cpu_millis or plan.default_cpu_millis,
-        memory_mib=spec.memory_mib or plan.default_memory_mib,
-        desired="running" if cmd.start else "stopped")
-    changed = _scale(ctx, tenant, service, replicas, "created")
-    return Decision([tenant, service, *changed], Outcome(id=service_id))
+        memory_mib=spec.memory_mib or plan.default_memory_mib, desired=desired,
+        application_id=application_id, alias=alias, depends_on=depends_on,
+        update=update.to_data())
+    return service, scale(ctx, tenant, service, replicas, "created")
 
 
-def _scale(ctx: Context, tenant: Tenant, service: Service, replicas: int,
+def scale(ctx: Context, tenant: Tenant, service: Service, replicas: int,
            reason: str, figures: dict[str, float] | None = None) -> list[WharfAggregate]:
     """Records the scale and makes or deletes the replicas it decided; QuotaExceeded
     (for the whole request, with its numbers) before anything is recorded."""
@@ -79,9 +97,18 @@ def _scale(ctx: Context, tenant: Tenant, service: Service, replicas: int,
             containers=adding, cpu_millis=adding * service.cpu_millis,
             memory_mib=adding * service.memory_mib))
     change = service.scale(replicas, [uuid4() for _ in range(adding)], reason, figures)
+    changed = make_replicas(ctx, tenant, service, change.added)
+    for _, container_id in change.removed:
+        changed.append(delete_replica(ctx, tenant, container_id))
+    return changed
+
+
+def make_replicas(ctx: Context, tenant: Tenant, service: Service,
+                  added: tuple[tuple[int, UUID], ...]) -> list[WharfAggregate]:
+    """The containers of the replicas a scale or a rollout decided, each reserved."""
     changed: list[WharfAggregate] = []
     plan = ctx.plan_of(tenant)
-    for slot, container_id in change.added:
+    for slot, container_id in added:
         name = replica_name(service.name, slot)
         tenant.reserve_container(
             plan, name, container_id,
@@ -92,13 +119,11 @@ def _scale(ctx: Context, tenant: Tenant, service: Service, replicas: int,
             Container, id=container_id, tenant_id=tenant.id, name=name,
             spec=service.spec.to_data(), cpu_millis=service.cpu_millis,
             memory_mib=service.memory_mib, desired=service.desired,
-            service_id=service.id))
-    for _, container_id in change.removed:
-        changed.append(_delete_replica(ctx, tenant, container_id))
+            service_id=service.id, config_version=service.config_version))
     return changed
 
 
-def _delete_replica(ctx: Context, tenant: Tenant, container_id: UUID) -> Container:
+def delete_replica(ctx: Context, tenant: Tenant, container_id: UUID) -> Container:
     container = ctx.load(Container, container_id, "container")
     if container.desired != "deleted":
         container.delete()
@@ -119,7 +144,7 @@ def _replicas(ctx: Context, service: Service) -> list[Container]:
 def scale_service(ctx: Context, cmd: ScaleService) -> Decision:
     replicas = check_replicas(cmd.replicas)
     service, tenant = _service(ctx, cmd.service_id)
-    changed = _scale(ctx, tenant, service, replicas, "manual")
+    changed = scale(ctx, tenant, service, replicas, "manual")
     return Decision([tenant, service, *changed], Outcome(id=service.id))
 
 
@@ -138,7 +163,7 @@ def autoscale_service(ctx: Context, cmd: AutoscaleService) -> Decision:
             or service.count != cmd.expected:
         return Decision([], Outcome(id=service.id))  # decided on a state that has passed
     tenant = ctx.load(Tenant, service.tenant_id, "tenant")
-    changed = _scale(ctx, tenant, service, check_replicas(cmd.replicas),
+    changed = scale(ctx, tenant, service, check_replicas(cmd.replicas),
                      f"autoscale: {cmd.reason}", cmd.figures)
     return Decision([tenant, service, *changed], Outcome(id=service.id))
 
@@ -164,10 +189,78 @@ def stop_service(ctx: Context, cmd: StopService) -> Decision:
 
 def delete_service(ctx: Context, cmd: DeleteService) -> Decision:
     service, tenant = _service(ctx, cmd.service_id)
-    replicas = [_delete_replica(ctx, tenant, ident) for ident in service.replicas.values()]
+    if service.application_id is not None:
+        raise Conflict(f"service {service.name} is part of an application: deploy its file "
+                       "without it, or delete the application")
+    replicas = [delete_replica(ctx, tenant, ident) for ident in service.replicas.values()]
     service.delete()
     tenant.release_service(service.name)
     return Decision([tenant, service, *replicas], Outcome(id=service.id))
+
+
+def update_service(ctx: Context, cmd: UpdateService) -> Decision:
+    service, tenant = _service(ctx, cmd.service_id)
+    if service.application_id is not None:
+        raise Conflict(f"service {service.name} is part of an application: deploy its "
+                       "file again to change it")
+    raw = dict(cmd.spec)
+    raw.setdefault("restart_policy", "always")
+    spec = validate_spec(raw)
+    balanced = check_balanced(spec, cmd.balanced)
+    check_secrets(ctx, tenant, spec)
+    plan = ctx.plan_of(tenant)
+    service.reconfigure(spec, balanced, spec.cpu_millis or plan.default_cpu_millis,
+                        spec.memory_mib or plan.default_memory_mib, service.depends_on)
+    return Decision([service], Outcome(id=service.id))
+
+
+def rollback_service(ctx: Context, cmd: RollbackService) -> Decision:
+    """A tenant's rollback to any earlier version, or the scheduler's to the last good
+    one when a rollout fails: the abandoned rollout's new replicas are deleted."""
+    if ctx.actor.kind == "system":
+        service = ctx.load(Service, cmd.service_id, "service")
+        tenant = ctx.load(Tenant, service.tenant_id, "tenant")
+    else:
+        service, tenant = _service(ctx, cmd.service_id)
+    dropped = service.roll_back(cmd.to_version, cmd.reason)
+    replicas = [delete_replica(ctx, tenant, ident) for ident in dropped]
+    return Decision([tenant, service, *replicas], Outcome(id=service.id))
+
+
+def roll_replicas(ctx: Context, cmd: RollReplicas) -> Decision:
+    """Start-first: the successors are made while the old replicas serve. A plan with no
+    room for them makes it stop-first: the old ones go in the same save."""
+    ctx.require_leader(cmd.term)
+    service = ctx.load(Service, cmd.service_id, "service")
+    tenant = ctx.load(Tenant, service.tenant_id, "tenant")
+    change = service.roll(cmd.old, [uuid4() for _ in cmd.old])
+    changed: list[WharfAggregate] = [tenant, service]
+    try:
+        tenant.check_quota(ctx.plan_of(tenant), Resources(
+            containers=len(change.added), cpu_millis=len(change.added) * service.cpu_millis,
+            memory_mib=len(change.added) * service.memory_mib))
+    except QuotaExceeded:
+        for old in [o for o in cmd.old if o in service.retiring]:
+            service.retire(old)
+            changed.append(delete_replica(ctx, tenant, old))
+    changed += make_replicas(ctx, tenant, service, change.added)
+    return Decision(changed if change.added else [], Outcome(id=service.id))
+
+
+def retire_replica(ctx: Context, cmd: RetireReplica) -> Decision:
+    ctx.require_leader(cmd.term)
+    service = ctx.load(Service, cmd.service_id, "service")
+    if not service.retire(cmd.old):
+        return Decision([], Outcome(id=service.id))
+    tenant = ctx.load(Tenant, service.tenant_id, "tenant")
+    return Decision([tenant, service, delete_replica(ctx, tenant, cmd.old)],
+                    Outcome(id=service.id))
+
+
+def finish_rollout(ctx: Context, cmd: FinishRollout) -> Decision:
+    ctx.require_leader(cmd.term)
+    service = ctx.load(Service, cmd.service_id, "service")
+    return Decision([service] if service.finish_rollout() else [], Outcome(id=service.id))
 
 
 def assign_endpoint(ctx: Context, cmd: AssignEndpoint) -> Decision:

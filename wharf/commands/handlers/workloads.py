@@ -42,7 +42,7 @@ def create_container(ctx: Context, cmd: CreateContainer) -> Decision:
     container = ctx.new(
         Container, tenant_id=tenant.id, name=name, spec=spec.to_data(), cpu_millis=cpu,
         memory_mib=memory, desired="running" if cmd.start else "stopped", id=container_id,
-        service_id=None,
+        service_id=None, config_version=0,
     )
     return Decision([tenant, container], Outcome(id=container_id))
 

@@ -56,6 +56,34 @@ class CreateServiceInput:
     client_request_id: str | None = None
 
 
+@strawberry.input(description="A new configuration, whole: its replicas are replaced a "
+                              "few at a time (start-first, each successor ready before the "
+                              "replica it replaces leaves), rolled back if one fails.")
+class UpdateServiceInput:
+    id: strawberry.ID
+    image: str
+    command: list[str] | None = None
+    entrypoint: list[str] | None = None
+    env: list[EnvVarInput] | None = None
+    secrets: list[SecretRefInput] | None = None
+    ports: list[ServicePortInput] | None = None
+    cpu_millis: int | None = None
+    memory_mib: int | None = None
+    volumes: list[MountInput] | None = None
+    restart_policy: str = "always"
+    health_check: HealthCheckInput | None = None
+    client_request_id: str | None = None
+
+
+@strawberry.input(description="Back to the whole configuration of an earlier version "
+                              "(image, env, limits, ports), read from the log; without "
+                              "toVersion, the last one every replica ran.")
+class RollbackServiceInput:
+    id: strawberry.ID
+    to_version: int | None = None
+    client_request_id: str | None = None
+
+
 @strawberry.input
 class ScaleServiceInput:
     id: strawberry.ID
@@ -99,7 +127,7 @@ def _service(read: Reader, outcome: Outcome) -> ServicePayload:
     return ServicePayload(service_id=str(outcome.id), position=outcome.position)
 
 
-def _spec(data: CreateServiceInput) -> dict[str, Any]:
+def _spec(data: CreateServiceInput | UpdateServiceInput) -> dict[str, Any]:
     return spec_of(data, [{"container_port": p.container_port, "protocol": p.protocol}
                           for p in data.ports or []])
 
@@ -108,6 +136,9 @@ CreateServiceResult = Annotated[ServicePayload | Error, strawberry.union("Create
 ScaleServiceResult = Annotated[ServicePayload | Error, strawberry.union("ScaleServiceResult")]
 SetAutoscalePolicyResult = Annotated[ServicePayload | Error,
                                     strawberry.union("SetAutoscalePolicyResult")]
+UpdateServiceResult = Annotated[ServicePayload | Error, strawberry.union("UpdateServiceResult")]
+RollbackServiceResult = Annotated[ServicePayload | Error,
+                                  strawberry.union("RollbackServiceResult")]
 StartServiceResult = Annotated[ServicePayload | Error, strawberry.union("StartServiceResult")]
 StopServiceResult = Annotated[ServicePayload | Error, strawberry.union("StopServiceResult")]
 DeleteServiceResult = Annotated[ServicePayload | Error, strawberry.union("DeleteServiceResult")]
@@ -146,6 +177,25 @@ class ServiceMutations:
             enabled=input.enabled, min=input.min, max=input.max,
             cpu_percent=input.cpu_percent, memory_percent=input.memory_percent,
             cooldown_s=input.cooldown_s), _service)
+
+    @strawberry.mutation(description="A new configuration, rolled out a few replicas at "
+                                     "a time and rolled back by itself if it fails.")
+    async def update_service(
+        self, info: Info[Context, Any], input: UpdateServiceInput
+    ) -> UpdateServiceResult:
+        return await run(info, lambda actor: m.UpdateService(
+            actor=actor, request_id=input.client_request_id, service_id=parse_id(input.id),
+            spec=_spec(input),
+            balanced=[p.container_port for p in input.ports or [] if p.load_balanced]),
+            _service)
+
+    @strawberry.mutation
+    async def rollback_service(
+        self, info: Info[Context, Any], input: RollbackServiceInput
+    ) -> RollbackServiceResult:
+        return await run(info, lambda actor: m.RollbackService(
+            actor=actor, request_id=input.client_request_id, service_id=parse_id(input.id),
+            to_version=input.to_version), _service)
 
     @strawberry.mutation
     async def start_service(

@@ -1,8 +1,8 @@
 """`wharf`: the command line. Split by what each part serves: processes.py runs Wharf's
 processes, operators.py the operators' commands on plans, tenants and hosts,
 event_log.py the commands that read the log (events, history, replay, store copy),
-through_api.py and services.py those that go through the GraphQL API, output.py what
-they print.
+through_api.py, services.py and applications.py those that go through the GraphQL API,
+output.py what they print.
 
 Every command reads its settings from the environment (see `wharf --help`).
 """
@@ -22,7 +22,14 @@ import docker.errors
 import psycopg
 
 from wharf.domain.errors import DomainError
-from wharf.infra.cli import event_log, operators, processes, services, through_api
+from wharf.infra.cli import (
+    applications,
+    event_log,
+    operators,
+    processes,
+    services,
+    through_api,
+)
 from wharf.infra.settings import Settings
 
 DESCRIPTION = """\
@@ -40,6 +47,7 @@ examples:
   wharf logs -f CONTAINER_ID
   wharf service create web --image busybox --replicas 3 --balance 8080 --command 'httpd -f -p 8080'
   wharf service scale SERVICE_ID 5
+  wharf app deploy -f compose.yaml shop
   wharf events --tenant acme --follow
   wharf history 6f1c2b9e-4b1a-5a8e-9d3c-2f0e8b7a6c51
   wharf replay --until 2026-11-26T14:05:00 --into sqlite:///tmp/then.db
@@ -65,7 +73,7 @@ def parser() -> argparse.ArgumentParser:
     made.add_argument("--as", dest="operator", default=None,
                       help="operator name recorded as the actor (default: your user name)")
     sub = made.add_subparsers(title="commands", metavar="COMMAND")
-    for part in (processes, through_api, services, operators, event_log):
+    for part in (processes, through_api, services, applications, operators, event_log):
         part.add_commands(sub)
     return made
 

@@ -69,3 +69,37 @@ class Progress:
         elapsed = time.monotonic() - self.started
         start = "\r\033[K" if self.live else ""  # (on a terminal: over the live line)
         print(f"{start}{self.what}: {done} in {elapsed:.1f}s", file=self.stream, flush=True)
+
+
+def usage(parser: argparse.ArgumentParser) -> int:
+    """A command group run without its verb: its help, and the exit code of a misuse."""
+    parser.print_help()
+    return 2
+
+
+def ask_api(settings: Any, document: str, variables: dict[str, Any]) -> dict[str, Any] | None:
+    """The answer's data through the API (WHARF_URL, WHARF_TOKEN); None, with the error
+    printed, when it does not answer or refuses."""
+    from wharf.infra.client import ApiError, Client
+
+    try:
+        return Client.from_env(settings).query(document, variables)
+    except ApiError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return None
+
+
+def mutate(settings: Any, document: str, variables: dict[str, Any], field: str,
+           payload: str, show: Any) -> int:
+    """Runs a mutation through the API: `show` its object on success (the `payload`
+    type), else print the typed error it answered with. Returns the exit code."""
+    data = ask_api(settings, document, variables)
+    if data is None:
+        return 1
+    result = data[field]
+    if result["__typename"] == payload:
+        show(next(v for k, v in result.items() if k != "__typename"))
+        return 0
+    details = {k: v for k, v in result.items() if k != "__typename"}
+    print(f"error: {result['__typename']} {details}", file=sys.stderr)
+    return 1

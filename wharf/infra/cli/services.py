@@ -8,6 +8,7 @@ import shlex
 import sys
 from typing import Any
 
+from wharf.infra.cli.output import ask_api, mutate, usage
 from wharf.infra.settings import Settings
 
 FIELDS = "id name category image desired replicas running endpoints { containerPort address }"
@@ -64,12 +65,8 @@ def add_commands(sub: Any) -> None:
     logs.add_argument("id")
     logs.add_argument("-n", "--tail", type=int, default=100)
     logs.set_defaults(run=cmd_logs)
-    service.set_defaults(run=lambda settings, args: _usage(service))
+    service.set_defaults(run=lambda settings, args: usage(service))
 
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return 2
 
 
 def _show(service: dict[str, Any]) -> None:
@@ -79,23 +76,8 @@ def _show(service: dict[str, Any]) -> None:
           f"running  {service['desired']:<8} {service['image']}  balanced: {endpoints}")
 
 
-def _answer(result: dict[str, Any]) -> int:
-    if result["__typename"] == "ServicePayload":
-        _show(result["service"])
-        return 0
-    details = {k: v for k, v in result.items() if k != "__typename"}
-    print(f"error: {result['__typename']} {details}", file=sys.stderr)
-    return 1
-
-
 def _call(settings: Settings, document: str, variables: dict[str, Any], field: str) -> int:
-    from wharf.infra.client import ApiError, Client
-
-    try:
-        return _answer(Client.from_env(settings).query(document, variables)[field])
-    except ApiError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    return mutate(settings, document, variables, field, "ServicePayload", _show)
 
 
 def cmd_create(settings: Settings, args: argparse.Namespace) -> int:
@@ -128,12 +110,8 @@ def cmd_by_id(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
-    from wharf.infra.client import ApiError, Client
-
-    try:
-        data = Client.from_env(settings).query(LIST, {"tenant": args.tenant})
-    except ApiError as error:
-        print(f"error: {error}", file=sys.stderr)
+    data = ask_api(settings, LIST, {"tenant": args.tenant})
+    if data is None:
         return 1
     for edge in data["services"]["edges"]:
         _show(edge["node"])
@@ -141,12 +119,8 @@ def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_logs(settings: Settings, args: argparse.Namespace) -> int:
-    from wharf.infra.client import ApiError, Client
-
-    try:
-        lines = Client.from_env(settings).query(LOGS, {"id": args.id, "tail": args.tail})
-    except ApiError as error:
-        print(f"error: {error}", file=sys.stderr)
+    lines = ask_api(settings, LOGS, {"id": args.id, "tail": args.tail})
+    if lines is None:
         return 1
     if lines["serviceLogs"] is None:
         print(f"error: no service {args.id}", file=sys.stderr)

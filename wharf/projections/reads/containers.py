@@ -39,6 +39,7 @@ class ContainerRow:
     disk_over_since: str | None
     service_id: str | None  # the service whose replica it is
     health: str | None  # its health check's verdict on this run (None: no verdict yet)
+    config_version: int  # a replica's: its service's configuration it was made at
     created_at: str
     updated_at: str
 
@@ -59,10 +60,13 @@ class ContainerRow:
 @dataclass(frozen=True)
 class WantedRow:
     """A container as the scheduler sees it: with its tenant's name (a dedicated pool is
-    named after its tenant)."""
+    named after its tenant) and, for a replica, its service's application and the name
+    it answers to."""
 
     container: ContainerRow
     tenant: str
+    application_id: str | None = None
+    alias: str | None = None
 
 
 def container(reader: Reader, container_id: str) -> ContainerRow | None:
@@ -105,10 +109,12 @@ def page_of(reader: Reader, tenant_id: str, first: int, after: Sequence[Any] | N
 def wanted(reader: Reader) -> list[WantedRow]:
     """Every container the scheduler still has something to do for (all but those
     deleted and seen removed)."""
-    return [WantedRow(ContainerRow.of({k: v for k, v in r.items() if k != "tenant"}),
-                      r["tenant"]) for r in reader.query(
-        "SELECT c.*, t.name AS tenant FROM rm_containers c "
-        "JOIN rm_tenants t ON t.id = c.tenant_id "
+    extra = ("tenant", "application", "alias")
+    return [WantedRow(ContainerRow.of({k: v for k, v in r.items() if k not in extra}),
+                      r["tenant"], r["application"], r["alias"]) for r in reader.query(
+        "SELECT c.*, t.name AS tenant, s.application_id AS application, s.alias AS alias "
+        "FROM rm_containers c JOIN rm_tenants t ON t.id = c.tenant_id "
+        "LEFT JOIN rm_services s ON s.id = c.service_id "
         "WHERE NOT (c.desired = 'deleted' AND c.observed = 'removed')")]
 
 
@@ -127,10 +133,14 @@ def running_on_hosts(reader: Reader) -> list[RunningRow]:
 
 
 def live_tenant_ids(reader: Reader) -> set[str]:
-    """Tenants with a container not yet both deleted and seen removed."""
-    return {str(r["tenant_id"]) for r in reader.query(
-        "SELECT DISTINCT tenant_id FROM rm_containers "
-        "WHERE NOT (desired = 'deleted' AND observed = 'removed')")}
+    """The networks still needed: tenants with a container not yet both deleted and seen
+    removed, and applications with such a replica."""
+    return {str(r["key"]) for r in reader.query(
+        "SELECT DISTINCT c.tenant_id AS key FROM rm_containers c "
+        "WHERE NOT (c.desired = 'deleted' AND c.observed = 'removed') "
+        "UNION SELECT DISTINCT s.application_id AS key FROM rm_containers c "
+        "JOIN rm_services s ON s.id = c.service_id WHERE s.application_id IS NOT NULL "
+        "AND NOT (c.desired = 'deleted' AND c.observed = 'removed')")}
 
 
 @dataclass(frozen=True)

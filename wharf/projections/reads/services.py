@@ -30,6 +30,13 @@ class ServiceRow:
     autoscale: AutoscalePolicy | None
     scaled_at: str | None  # the last scale, and why
     scale_reason: str | None
+    application_id: str | None
+    alias: str  # the name its replicas answer to on their network
+    depends_on: dict[str, str]  # in its application: service -> condition
+    version: int  # of its configuration
+    good_version: int  # the last version every replica ran
+    retiring: dict[str, str]  # a rollout's pairs in progress: old replica -> successor
+    update_policy: dict[str, Any]
     created_at: str
     updated_at: str
 
@@ -44,6 +51,9 @@ class ServiceRow:
             "endpoints": {int(k): v for k, v in json.loads(row["endpoints"]).items()},
             "autoscale": AutoscalePolicy.from_data(json.loads(row["autoscale"]))
             if row["autoscale"] else None,
+            "depends_on": json.loads(row["depends_on"]),
+            "retiring": json.loads(row["retiring"]),
+            "update_policy": json.loads(row["update_policy"]),
         })
 
 
@@ -85,6 +95,35 @@ def running_replicas(reader: Reader, service_id: str) -> list[str]:
         "AND observed = 'running'", (service_id,))]
 
 
+def waiting_on(reader: Reader) -> dict[str, str]:
+    """Why an application's service may not start yet, by service id: a service it
+    depends on has no replica running (service_started) or healthy (service_healthy; a
+    dependency without a health check counts when running)."""
+    services = reader.query(
+        "SELECT id, application_id, alias, depends_on, spec FROM rm_services "
+        "WHERE application_id IS NOT NULL AND desired != 'deleted'")
+    by_name = {(r["application_id"], r["alias"]): r for r in services}
+    states: dict[str, set[str]] = {}
+    for row in reader.query(
+            "SELECT c.service_id, c.health FROM rm_containers c JOIN rm_services s "
+            "ON s.id = c.service_id WHERE s.application_id IS NOT NULL "
+            "AND c.desired = 'running' AND c.observed = 'running'"):
+        states.setdefault(row["service_id"], set()).add(row["health"] or "running")
+    waiting = {}
+    for service in services:
+        for name, condition in json.loads(service["depends_on"]).items():
+            needed = by_name.get((service["application_id"], name))
+            if needed is None:
+                continue
+            seen = states.get(needed["id"], set())
+            checked = "health_check" in json.loads(needed["spec"])
+            if not seen:
+                waiting[service["id"]] = f"waiting for {name} to start"
+            elif condition == "service_healthy" and checked and "healthy" not in seen:
+                waiting[service["id"]] = f"waiting for {name} to be healthy"
+    return waiting
+
+
 def replica_counts(reader: Reader, service_id: str) -> dict[str, int]:
     """How many of its replicas are in each observed state (deleted ones left out)."""
     return {r["observed"]: int(r["n"]) for r in reader.query(
@@ -117,15 +156,19 @@ class Route:
     container_port: int
     listen_port: int | None  # None until the scheduler assigns one
     upstreams: tuple[Upstream, ...]
+    hosts: tuple[str, ...] = ()  # the names that reach it by Host header (applications)
 
 
-def routes(reader: Reader) -> list[Route]:
+def routes(reader: Reader, apps_domain: str = "apps.localhost") -> list[Route]:
     """Every balanced port of every service not deleted, with its running replicas (and
-    healthy, when the service has a health check)."""
+    healthy, when the service has a health check). An application's service is also
+    reached by name, on its first balanced port: `<service>.<app>.<tenant>.<domain>`,
+    `<app>.<tenant>.<domain>` for its entry service, and the custom domains bound to it."""
     services = [ServiceRow.of(r) for r in reader.query(
         "SELECT * FROM rm_services WHERE desired != 'deleted' AND balanced != '[]'")]
     if not services:
         return []
+    names = _host_names(reader, apps_domain)
     running: dict[str, list[dict[str, Any]]] = {}
     for row in reader.query(
             "SELECT id, name, service_id, ports, health FROM rm_containers "
@@ -143,6 +186,86 @@ def routes(reader: Reader) -> list[Route]:
                 host_port = json.loads(replica["ports"]).get(f"{port}/tcp")
                 if host_port:
                     ups.append(Upstream(replica["id"], replica["name"], int(host_port)))
+            hosts = names.get(svc.id, ()) if port == svc.balanced[0] else ()
             found.append(Route(svc.id, svc.tenant_id, svc.name, port,
-                               svc.endpoints.get(port), tuple(ups)))
+                               svc.endpoints.get(port), tuple(ups), tuple(sorted(hosts))))
+    return found
+
+
+def _host_names(reader: Reader, apps_domain: str) -> dict[str, list[str]]:
+    """The names that reach each application's services, by service id."""
+    found: dict[str, list[str]] = {}
+    for row in reader.query(
+            "SELECT s.id, s.alias, a.name AS app, a.entry, t.name AS tenant "
+            "FROM rm_services s JOIN rm_applications a ON a.id = s.application_id "
+            "JOIN rm_tenants t ON t.id = s.tenant_id "
+            "WHERE s.desired != 'deleted' AND a.desired != 'deleted'"):
+        base = f"{row['app']}.{row['tenant']}.{apps_domain}"
+        found.setdefault(row["id"], []).append(f"{row['alias']}.{base}")
+        if row["entry"] == row["alias"]:
+            found[row["id"]].append(base)
+    for row in reader.query(
+            "SELECT d.domain, s.id FROM rm_domains d JOIN rm_services s "
+            "ON s.application_id = d.application_id AND s.alias = d.service "
+            "WHERE s.desired != 'deleted'"):
+        found.setdefault(row["id"], []).append(row["domain"])
+    return found
+
+
+@dataclass(frozen=True)
+class ReplicaState:
+    id: str
+    name: str
+    config_version: int
+    observed: str
+    health: str | None
+    restarts: int
+    failure: str | None
+    started_at: str | None
+    exit_code: int | None
+
+
+@dataclass(frozen=True)
+class RolloutRow:
+    """A service whose replicas do not all run its current configuration yet."""
+
+    id: str
+    name: str
+    version: int
+    good_version: int
+    retiring: dict[str, str]  # old replica -> its successor
+    parallelism: int
+    monitor_s: int
+    failure_action: str
+    checked: bool  # it has a health check: a successor counts once healthy
+    replicas: tuple[ReplicaState, ...]
+
+
+def rollouts(reader: Reader) -> list[RolloutRow]:
+    """Services wanted running whose rollout is not finished."""
+    rows = reader.query(
+        "SELECT id, name, version, good_version, retiring, update_policy, spec "
+        "FROM rm_services WHERE desired = 'running' "
+        "AND (version != good_version OR retiring != '{}')")
+    if not rows:
+        return []
+    replicas: dict[str, list[ReplicaState]] = {}
+    marks = ", ".join("?" * len(rows))
+    for r in reader.query(
+            "SELECT id, name, service_id, config_version, observed, health, restarts, failure, "
+            f"started_at, exit_code FROM rm_containers WHERE service_id IN ({marks}) "
+            "AND desired != 'deleted' ORDER BY name", tuple(row["id"] for row in rows)):
+        service_id = r.pop("service_id")
+        replicas.setdefault(service_id, []).append(ReplicaState(**r))
+    found = []
+    for row in rows:
+        policy = json.loads(row["update_policy"])
+        found.append(RolloutRow(
+            id=row["id"], name=row["name"], version=row["version"],
+            good_version=row["good_version"], retiring=json.loads(row["retiring"]),
+            parallelism=int(policy.get("parallelism", 1)),
+            monitor_s=int(policy.get("monitor_s", 5)),
+            failure_action=str(policy.get("failure_action", "rollback")),
+            checked="health_check" in json.loads(row["spec"]),
+            replicas=tuple(replicas.get(row["id"], ()))))
     return found

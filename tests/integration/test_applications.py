@@ -1,0 +1,108 @@
+"""Deploying Compose files on the command layer and the read side (SQLite and
+PostgreSQL): a redeploy changes only what the file changed, domains bind once across
+tenants, and a refused file records nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from tests.integration.helpers import TenantHandle, caught_up, make_tenant
+from wharf.commands import messages as m
+from wharf.domain.errors import Conflict, InvalidInput, QuotaExceeded
+from wharf.infra.bootstrap import Wiring
+
+V1 = """
+services:
+  web: {image: busybox, ports: ["80"], environment: {A: "1"}, depends_on: [db]}
+  db: {image: busybox, volumes: ["data:/data"]}
+volumes: {data: {}}
+"""
+
+
+def deploy(wiring: Wiring, tenant: TenantHandle, text: str, name: str = "shop") -> UUID:
+    outcome = wiring.app.handle(m.DeployApplication(actor=tenant.owner, tenant_id=tenant.id,
+                                                    name=name, compose=text))
+    assert outcome.id is not None
+    return outcome.id
+
+
+def events(wiring: Wiring, ident: UUID) -> list[str]:
+    return [type(e).__name__ for e in wiring.app.repository.event_store.get(ident)]
+
+
+def services(wiring: Wiring, app: UUID) -> dict[str, dict[str, Any]]:
+    rows = caught_up(wiring).view.query(
+        "SELECT id, name, replicas, version, desired, alias FROM rm_services "
+        "WHERE application_id = ?", (str(app),))
+    return {r["name"]: r for r in rows}
+
+
+def test_a_redeploy_changes_only_what_the_file_changed(wiring: Wiring) -> None:
+    acme = make_tenant(wiring, plan="unlimited")
+    app = deploy(wiring, acme, V1)
+    first = services(wiring, app)
+    assert {n: (r["replicas"], r["version"], r["alias"]) for n, r in first.items()} == {
+        "shop-web": (1, 1, "web"), "shop-db": (1, 1, "db")}
+    volumes = caught_up(wiring).view.query("SELECT name FROM rm_volumes WHERE tenant_id = ?",
+                                           (str(acme.id),))
+    assert [v["name"] for v in volumes] == ["shop-data"]
+    head = wiring.app.recorder.max_notification_id()
+    deploy(wiring, acme, V1)  # the same file: nothing recorded
+    assert wiring.app.recorder.max_notification_id() == head
+
+    web, db = UUID(first["shop-web"]["id"]), UUID(first["shop-db"]["id"])
+    before_db = events(wiring, db)
+    deploy(wiring, acme, V1.replace('A: "1"', 'A: "2"').replace(
+        "db: {image: busybox,", "db: {image: busybox, deploy: {replicas: 2},"))
+    assert events(wiring, web)[-1] == "Reconfigured"  # rolled out by the scheduler
+    assert events(wiring, db)[len(before_db):] == ["Scaled"]  # a count: a scale, no more
+    assert services(wiring, app)["shop-web"]["version"] == 2
+
+    deploy(wiring, acme, "services: {web: {image: busybox, ports: ['80'], "
+                         "environment: {A: '2'}}}")
+    after = services(wiring, app)
+    assert after["shop-db"]["desired"] == "deleted" and after["shop-web"]["desired"] == "running"
+
+
+def test_a_domain_is_bound_once_across_tenants(wiring: Wiring) -> None:
+    acme = make_tenant(wiring, plan="unlimited")
+    globex = make_tenant(wiring, "globex", plan="unlimited", owner="boss@globex.io")
+    ours, theirs = deploy(wiring, acme, V1), deploy(wiring, globex, V1)
+    wiring.app.handle(m.BindDomain(actor=acme.owner, application_id=ours,
+                                   domain="Shop.Example.COM.", service="web"))
+    with pytest.raises(Conflict, match="bound by another tenant"):
+        wiring.app.handle(m.BindDomain(actor=globex.owner, application_id=theirs,
+                                       domain="shop.example.com", service="web"))
+    for domain in ("apps.localhost", "x.acme.apps.localhost", "not a domain", "localhost"):
+        with pytest.raises(InvalidInput):
+            wiring.app.handle(m.BindDomain(actor=globex.owner, application_id=theirs,
+                                           domain=domain, service="web"))
+    with pytest.raises(InvalidInput, match="no service"):
+        wiring.app.handle(m.BindDomain(actor=acme.owner, application_id=ours,
+                                       domain="api.example.com", service="nope"))
+    rows = caught_up(wiring).view.query("SELECT domain, tenant_id FROM rm_domains")
+    assert rows == [{"domain": "shop.example.com", "tenant_id": str(acme.id)}]
+    # Deleted with its application, the name is free for another tenant.
+    wiring.app.handle(m.DeleteApplication(actor=acme.owner, application_id=ours))
+    wiring.app.handle(m.BindDomain(actor=globex.owner, application_id=theirs,
+                                   domain="shop.example.com", service="web"))
+    rows = caught_up(wiring).view.query("SELECT domain, tenant_id FROM rm_domains")
+    assert rows == [{"domain": "shop.example.com", "tenant_id": str(globex.id)}]
+
+
+def test_a_refused_file_records_nothing(wiring: Wiring) -> None:
+    acme = make_tenant(wiring)  # free: two containers
+    with pytest.raises(QuotaExceeded):  # (the rejection itself is recorded, as every one)
+        deploy(wiring, acme, V1.replace("db: {image: busybox,",
+                                        "db: {image: busybox, deploy: {replicas: 2},"))
+    for table in ("rm_applications", "rm_services", "rm_containers", "rm_volumes"):
+        assert caught_up(wiring).view.query(f"SELECT id FROM {table}") == []
+    head = wiring.app.recorder.max_notification_id()
+    with pytest.raises(InvalidInput) as caught:
+        deploy(wiring, acme, V1.replace("image: busybox, ports", "image: busybox, pid: host, "
+                                                                 "ports"))
+    assert caught.value.field == "services.web.pid"
+    assert wiring.app.recorder.max_notification_id() == head

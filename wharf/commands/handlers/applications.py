@@ -1,0 +1,190 @@
+"""Applications: a Compose file deployed as services on a network of their own, and the
+custom domains that reach them. A deploy decides everything in one save: new services
+and their replicas, changed ones replaced, those gone from the file deleted, volumes the
+file names made, so a refused file (an unsupported key, a plan's limit) leaves nothing."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from wharf.commands.context import Context, Decision, Outcome
+from wharf.commands.handlers.services import (
+    check_secrets,
+    delete_replica,
+    make_service,
+    scale,
+)
+from wharf.commands.messages import (
+    BindDomain,
+    DeleteApplication,
+    DeployApplication,
+    StartApplication,
+    StopApplication,
+    UnbindDomain,
+)
+from wharf.domain import compose
+from wharf.domain.application import MAX_APP_NAME, Application, Domain, check_domain
+from wharf.domain.base import WharfAggregate
+from wharf.domain.container import Container
+from wharf.domain.errors import InvalidInput, NotFound
+from wharf.domain.service import Service, UpdatePolicy
+from wharf.domain.tenant import MANAGE_WORKLOADS, Tenant, check_object_name
+from wharf.domain.volume import Volume
+
+APP_VOLUME_GIB = 1  # a volume a Compose file names is made at this size (resizeVolume grows it)
+
+
+def deploy_application(ctx: Context, cmd: DeployApplication) -> Decision:
+    name = check_object_name(cmd.name)
+    if len(name) > MAX_APP_NAME:
+        raise InvalidInput("name", f"at most {MAX_APP_NAME} characters")
+    found = compose.parse(cmd.compose, name, cmd.env_files, cmd.variables)
+    tenant = ctx.tenant(cmd.tenant_id, MANAGE_WORKLOADS)
+    tenant.require_active()
+    app_id = Application.id_for(tenant.id, name)
+    application = ctx.load(Application, app_id, "application") if ctx.exists(app_id) \
+        else ctx.new(Application, id=app_id, tenant_id=tenant.id, name=name)
+    changed: list[WharfAggregate] = [tenant, application]
+    changed += _volumes(ctx, tenant, found)
+    services: dict[str, UUID] = {}
+    for wanted in found.services:
+        path = f"services.{wanted.name}"
+        full = check_object_name(f"{name}-{wanted.name}", path)
+        cpu = wanted.spec.cpu_millis or ctx.plan_of(tenant).default_cpu_millis
+        memory = wanted.spec.memory_mib or ctx.plan_of(tenant).default_memory_mib
+        known = application.services.get(wanted.name)
+        if known is None:
+            service, made = make_service(
+                ctx, tenant, full, "app", wanted.spec, list(wanted.balanced), wanted.replicas,
+                "running", application_id=app_id, alias=wanted.name,
+                depends_on=dict(wanted.depends_on), update=UpdatePolicy(
+                    wanted.update.parallelism, wanted.update.monitor_s,
+                    wanted.update.failure_action))
+            changed += [service, *made]
+        else:
+            service = ctx.load(Service, known, "service")
+            check_secrets(ctx, tenant, wanted.spec)
+            # (A changed configuration is rolled out by the scheduler, a replica at a time.)
+            service.reconfigure(wanted.spec, list(wanted.balanced), cpu, memory,
+                                wanted.depends_on)
+            changed += scale(ctx, tenant, service, wanted.replicas, "deployed")
+            changed.append(service)
+        services[wanted.name] = service.id
+    for gone, service_id in application.services.items():
+        if gone not in services:
+            changed += _delete_service(ctx, tenant, service_id)
+    for domain, target in list(application.domains.items()):
+        if target not in services:
+            changed.append(_release(ctx, domain))
+            application.unbind(domain)
+    application.deploy(services, {s.name: s.as_data() for s in found.services}, found.entry,
+                       list(found.warnings))
+    return Decision(_unique(changed), Outcome(id=app_id))
+
+
+def _unique(aggregates: list[WharfAggregate]) -> list[WharfAggregate]:
+    """Each aggregate once, in the order first named (one may change twice in a deploy)."""
+    seen: dict[UUID, WharfAggregate] = {}
+    for aggregate in aggregates:
+        seen.setdefault(aggregate.id, aggregate)
+    return list(seen.values())
+
+
+def _volumes(ctx: Context, tenant: Tenant, found: compose.ComposeApp) -> list[WharfAggregate]:
+    """The volumes its services mount that the tenant does not have yet, made."""
+    made: list[WharfAggregate] = []
+    needed = {m.volume for s in found.services for m in s.spec.volumes}
+    for volume_name in sorted(needed - set(tenant.volumes)):
+        volume = ctx.new(Volume, tenant_id=tenant.id, name=volume_name,
+                         size_gib=APP_VOLUME_GIB)
+        tenant.reserve_volume(ctx.plan_of(tenant), volume_name, volume.id, APP_VOLUME_GIB)
+        made.append(volume)
+    return made
+
+
+def _delete_service(ctx: Context, tenant: Tenant, service_id: UUID) -> list[WharfAggregate]:
+    service = ctx.load(Service, service_id, "service")
+    replicas: list[WharfAggregate] = [delete_replica(ctx, tenant, ident)
+                                      for ident in service.replicas.values()]
+    service.delete()
+    tenant.release_service(service.name)
+    return [service, *replicas]
+
+
+def _application(ctx: Context, application_id: UUID) -> tuple[Application, Tenant]:
+    application = ctx.owned(Application, application_id, "application")
+    tenant = ctx.tenant(application.tenant_id, MANAGE_WORKLOADS)
+    return application, tenant
+
+
+def _everything(ctx: Context, application: Application, running: bool
+                ) -> list[WharfAggregate]:
+    """Its services and their replicas, each started (or stopped)."""
+    changed: list[WharfAggregate] = []
+    for service_id in application.services.values():
+        service = ctx.load(Service, service_id, "service")
+        replicas = [ctx.load(Container, ident, "container")
+                    for ident in service.replicas.values()]
+        group: list[Service | Container] = [service, *replicas]
+        for each in group:
+            if running:
+                each.start()
+            else:
+                each.stop()
+        changed += [service, *replicas]
+    return changed
+
+
+def start_application(ctx: Context, cmd: StartApplication) -> Decision:
+    application, tenant = _application(ctx, cmd.application_id)
+    tenant.require_active()
+    application.start()
+    return Decision([application, *_everything(ctx, application, running=True)],
+                    Outcome(id=application.id))
+
+
+def stop_application(ctx: Context, cmd: StopApplication) -> Decision:
+    application, _ = _application(ctx, cmd.application_id)
+    application.stop()
+    return Decision([application, *_everything(ctx, application, running=False)],
+                    Outcome(id=application.id))
+
+
+def delete_application(ctx: Context, cmd: DeleteApplication) -> Decision:
+    """Its services and their replicas go; its volumes stay (as `docker compose down`
+    leaves them), and its domains are free to bind again."""
+    application, tenant = _application(ctx, cmd.application_id)
+    changed: list[WharfAggregate] = [tenant, application]
+    for service_id in application.services.values():
+        changed += _delete_service(ctx, tenant, service_id)
+    changed += [_release(ctx, domain) for domain in application.domains]
+    application.delete()
+    return Decision(changed, Outcome(id=application.id))
+
+
+def _release(ctx: Context, name: str) -> Domain:
+    domain = ctx.load(Domain, Domain.id_for(name), "domain")
+    domain.release()
+    return domain
+
+
+def bind_domain(ctx: Context, cmd: BindDomain) -> Decision:
+    name = check_domain(cmd.domain, ctx.app.apps_domain)
+    application, tenant = _application(ctx, cmd.application_id)
+    tenant.require_active()
+    domain_id = Domain.id_for(name)
+    try:
+        domain = ctx.load(Domain, domain_id, "domain")
+        domain.claim(tenant.id, application.id)
+    except NotFound:
+        domain = ctx.new(Domain, id=domain_id, name=name, tenant_id=tenant.id,
+                         application_id=application.id)
+    application.bind(name, cmd.service)
+    return Decision([application, domain], Outcome(id=application.id))
+
+
+def unbind_domain(ctx: Context, cmd: UnbindDomain) -> Decision:
+    name = cmd.domain.strip().lower().rstrip(".")
+    application, _ = _application(ctx, cmd.application_id)
+    application.unbind(name)
+    return Decision([application, _release(ctx, name)], Outcome(id=application.id))

@@ -1,0 +1,127 @@
+"""The rollouts controller: replaces a service's replicas with replicas of its current
+configuration, `parallelism` at a time, start-first (the old ones serve until their
+successors are ready: running, healthy when the service has a check, for `monitor_s`
+seconds), and rolls back by itself when a successor fails (it exits, turns unhealthy or
+cannot be created) unless the service's update policy says to pause or continue.
+
+`step()` is the pure decision, one per service per pass; each step is recorded through
+a command before it takes effect (`Rolled`, `Retired`, `RolledBack`, `RolloutFinished`),
+and the containers controller does the rest, as for any replica.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from wharf.commands import messages as m
+from wharf.commands.actors import Actor
+from wharf.commands.application import Wharf
+from wharf.domain.errors import DomainError
+from wharf.projections.reads import Reader
+from wharf.projections.reads import services as service_reads
+from wharf.projections.reads.services import ReplicaState, RolloutRow
+from wharf.schedulers.actions import ActionKind
+from wharf.schedulers.leading import Leading
+from wharf.schedulers.reconcile import docker_time
+
+log = logging.getLogger(__name__)
+ROLLBACK_ACTOR = Actor.system("rollout")
+
+
+@dataclass(frozen=True)
+class RolloutAction:
+    kind: ActionKind
+    service_id: str
+    replicas: tuple[str, ...] = ()  # ROLL: the old ones; RETIRE: the one
+    reason: str = ""  # ROLLBACK
+
+    @property
+    def key(self) -> str:
+        return f"rollout:{self.service_id}"
+
+
+def _failed(replica: ReplicaState) -> str | None:
+    if replica.failure:
+        return replica.failure
+    if replica.health == "unhealthy":
+        return "its health check fails"
+    if replica.restarts > 0 or replica.observed == "exited":
+        return f"it exited ({replica.exit_code})" if replica.exit_code is not None \
+            else "it exited"
+    return None
+
+
+def _ready(replica: ReplicaState, checked: bool, monitor_s: int, now: datetime) -> bool:
+    if replica.observed != "running" or not replica.started_at:
+        return False
+    if checked and replica.health != "healthy":
+        return False
+    return docker_time(replica.started_at) + timedelta(seconds=monitor_s) <= now
+
+
+def step(service: RolloutRow, now: datetime) -> RolloutAction | None:
+    """The next step of a service's rollout, or None while it waits."""
+    by_id = {r.id: r for r in service.replicas}
+    successors = [by_id[new] for new in service.retiring.values() if new in by_id]
+    for replica in successors:
+        why = _failed(replica)
+        if why is None:
+            continue
+        if service.failure_action == "rollback" and service.good_version != service.version:
+            return RolloutAction(ActionKind.ROLL_BACK, service.id, reason=(
+                f"version {service.version} failed: replica {replica.name}: {why}"))
+        if service.failure_action == "pause":
+            return None
+    for old, new in service.retiring.items():
+        successor = by_id.get(new)
+        if successor is not None and _ready(successor, service.checked, service.monitor_s,
+                                            now):
+            return RolloutAction(ActionKind.RETIRE, service.id, (old,))
+    if service.retiring:
+        return None
+    stale = [r.id for r in service.replicas if r.config_version != service.version]
+    if stale:
+        return RolloutAction(ActionKind.ROLL, service.id,
+                             tuple(stale[:max(1, service.parallelism)]))
+    if service.good_version != service.version:
+        return RolloutAction(ActionKind.FINISH_ROLLOUT, service.id)
+    return None
+
+
+class RolloutsController:
+    def __init__(self, app: Wharf, reader: Reader, leading: Leading) -> None:
+        self.app = app
+        self.reader = reader
+        self.leading = leading
+
+    @property
+    def kinds(self) -> frozenset[ActionKind]:
+        return frozenset({ActionKind.ROLL, ActionKind.RETIRE, ActionKind.ROLL_BACK,
+                          ActionKind.FINISH_ROLLOUT})
+
+    def plan(self, now: datetime) -> list[RolloutAction]:
+        return [action for service in service_reads.rollouts(self.reader)
+                if (action := step(service, now)) is not None]
+
+    def carry_out(self, action: RolloutAction) -> tuple[bool, int]:
+        service_id = UUID(action.service_id)
+        try:
+            if action.kind is ActionKind.ROLL:
+                outcome = self.leading.record(m.RollReplicas, service_id=service_id,
+                                              old=[UUID(i) for i in action.replicas])
+            elif action.kind is ActionKind.RETIRE:
+                outcome = self.leading.record(m.RetireReplica, service_id=service_id,
+                                              old=UUID(action.replicas[0]))
+            elif action.kind is ActionKind.FINISH_ROLLOUT:
+                outcome = self.leading.record(m.FinishRollout, service_id=service_id)
+            else:
+                log.warning("rolling service %s back: %s", action.service_id, action.reason)
+                outcome = self.app.handle(m.RollbackService(
+                    actor=ROLLBACK_ACTOR, service_id=service_id, reason=action.reason))
+        except DomainError as error:  # a plan's limit, deleted meanwhile: the next pass
+            log.warning("%s of service %s: %s", action.kind, action.service_id, error)
+            return False, 0
+        return True, int(outcome.position)
