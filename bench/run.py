@@ -5,7 +5,17 @@ from __future__ import annotations
 import platform
 import sys
 
-from bench import api, attack, commands, logs, placement, projection, replay, scheduler
+from bench import (
+    api,
+    attack,
+    commands,
+    logs,
+    placement,
+    projection,
+    replay,
+    scheduler,
+    services,
+)
 
 
 def main() -> int:
@@ -21,6 +31,7 @@ def main() -> int:
     lines += scheduler.run()
     lines += placement.run()
     lines += logs.run()
+    lines += services.run()
     print("\nsummary:")
     for line in lines:
         print(" ", line)

@@ -106,3 +106,51 @@ def test_a_refused_file_records_nothing(wiring: Wiring) -> None:
                                                                  "ports"))
     assert caught.value.field == "services.web.pid"
     assert wiring.app.recorder.max_notification_id() == head
+
+
+def test_a_domain_moved_between_a_tenants_applications_cannot_be_freed_by_the_first(
+    wiring: Wiring,
+) -> None:
+    # (an outside attack's finding: the first application kept the name and, deleted,
+    # freed it while the second still served it, so another tenant could take it)
+    acme = make_tenant(wiring, plan="unlimited")
+    evil = make_tenant(wiring, "evil", plan="unlimited", owner="boss@evil.io")
+    shop, shop2, theirs = deploy(wiring, acme, V1), deploy(wiring, acme, V1, "shop2"), \
+        deploy(wiring, evil, V1, "x")
+    for app in (shop, shop2):
+        wiring.app.handle(m.BindDomain(actor=acme.owner, application_id=app,
+                                       domain="blue.example.com", service="web"))
+    rows = caught_up(wiring).view.query("SELECT domain, application_id FROM rm_domains")
+    assert rows == [{"domain": "blue.example.com", "application_id": str(shop2)}]
+    with pytest.raises(InvalidInput, match="not bound"):
+        wiring.app.handle(m.UnbindDomain(actor=acme.owner, application_id=shop,
+                                         domain="blue.example.com"))
+    wiring.app.handle(m.DeleteApplication(actor=acme.owner, application_id=shop))
+    with pytest.raises(Conflict, match="bound by another tenant"):
+        wiring.app.handle(m.BindDomain(actor=evil.owner, application_id=theirs,
+                                       domain="blue.example.com", service="web"))
+
+
+def test_a_deleted_application_can_be_deployed_again_and_external_volumes_must_exist(
+    wiring: Wiring,
+) -> None:
+    acme = make_tenant(wiring, plan="unlimited")
+    app = deploy(wiring, acme, V1)
+    wiring.app.handle(m.DeleteApplication(actor=acme.owner, application_id=app))
+    assert deploy(wiring, acme, V1) == app
+    assert services(wiring, app)["shop-web"]["desired"] == "running"
+    with pytest.raises(InvalidInput, match="external volume theirs does not exist"):
+        deploy(wiring, acme, "volumes: {v: {external: true, name: theirs}}\n"
+                             "services: {web: {image: busybox, volumes: ['v:/v']}}", "other")
+
+
+def test_names_with_a_trailing_newline_are_refused(wiring: Wiring) -> None:
+    acme = make_tenant(wiring, plan="unlimited")
+    for command in (
+            m.CreateService(actor=acme.owner, tenant_id=acme.id, name="web\n",
+                            spec={"image": "busybox"}),
+            m.CreateVolume(actor=acme.owner, tenant_id=acme.id, name="vol\n", size_gib=1),
+            m.CreateContainer(actor=acme.owner, tenant_id=acme.id, name="c",
+                              spec={"image": "busybox\n"})):
+        with pytest.raises(InvalidInput):
+            wiring.app.handle(command)

@@ -148,3 +148,32 @@ def test_another_tenants_service_looks_missing(wiring: Wiring) -> None:
         with pytest.raises(NotFound):
             wiring.app.handle(command)
     assert replicas(wiring, web) == [("web.1", "running")]
+
+
+def test_an_autoscale_past_the_plan_is_recorded_and_spares_other_services(
+    wiring: Wiring,
+) -> None:
+    # (an outside attack's finding: one tenant's policy past its plan stopped the
+    # autoscaler for every tenant)
+    from datetime import timedelta
+
+    from wharf.schedulers.autoscale import autoscale
+
+    tiny = make_tenant(wiring)  # free: two containers
+    big = make_tenant(wiring, "big", plan="unlimited", owner="o@big.io")
+    stuck = create_service(wiring, tiny, replicas=1)
+    fine = create_service(wiring, big, replicas=1)
+    for tenant, service in ((tiny, stuck), (big, fine)):
+        wiring.app.handle(m.SetAutoscalePolicy(actor=tenant.owner, service_id=service,
+                                               min=5, max=6, cpu_percent=50, cooldown_s=1))
+
+    class NoSamples:
+        def recent(self, targets: Any, since: Any) -> dict[str, tuple[float, int]]:
+            return {}
+
+    caught_up(wiring)
+    assert autoscale(wiring.app, wiring.view, NoSamples(), wiring.app.clock,
+                     timedelta(seconds=30)) == 1
+    assert len(replicas(wiring, fine)) == 5 and len(replicas(wiring, stuck)) == 1
+    rows = caught_up(wiring).view.query("SELECT resource, requested FROM rm_quota_rejections")
+    assert rows == [{"resource": "containers", "requested": 4}]

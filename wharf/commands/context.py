@@ -155,6 +155,14 @@ class Context:
         self.tenant_id = tenant.id
         return tenant
 
+    def tenant_of_system(self, tenant_id: UUID) -> Tenant:
+        """The tenant a system job acts for (no member, no role): loaded as `tenant`
+        loads it, so a quota it hits is recorded against that tenant."""
+        self.require_system()
+        tenant = self.load(Tenant, tenant_id, "tenant")
+        self.tenant_id = tenant.id
+        return tenant
+
     def owned(self, aggregate_class: type[A], ident: UUID, kind: str) -> A:
         """An object of a tenant; NotFound when it belongs to another tenant."""
         aggregate = self.load(aggregate_class, ident, kind)

@@ -21,13 +21,14 @@ from wharf.domain.errors import Conflict, InvalidInput
 
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 MAX_APP_NAME = 30  # its services are named <app>-<service> (object names: 63)
+MAX_DOMAINS = 20  # custom domains an application may hold
 
 
 def check_domain(name: str, apps_domain: str) -> str:
     """A host name a tenant may bind: lower-case, dotted, and not the platform's own
     apps domain or any name under it."""
     name = name.strip().lower().rstrip(".")
-    if not DOMAIN.match(name):
+    if not DOMAIN.fullmatch(name):
         raise InvalidInput("domain", "not a domain name such as shop.example.com")
     apps = apps_domain.lower().strip(".")
     if name == apps or name.endswith("." + apps):
@@ -57,8 +58,8 @@ class Application(WharfAggregate):
 
     def deploy(self, services: dict[str, UUID], compose: dict[str, Any], entry: str | None,
                warnings: list[str]) -> bool:
-        """Records a deploy; one that changes nothing records nothing."""
-        self._require_not_deleted()
+        """Records a deploy (of a deleted application too: its name is the tenant's
+        again); one that changes nothing records nothing."""
         if services == self.services and compose == self.compose and entry == self.entry:
             return False
         self._deployed(deploy=self.deploys + 1,
@@ -86,6 +87,9 @@ class Application(WharfAggregate):
         self._require_not_deleted()
         if service not in self.services:
             raise InvalidInput("service", f"application {self.name} has no service {service}")
+        if domain not in self.domains and len(self.domains) >= MAX_DOMAINS:
+            raise InvalidInput("domain", f"an application holds at most {MAX_DOMAINS} "
+                                         "custom domains")
         if self.domains.get(domain) != service:
             self._domain_bound(domain=domain, service=service)
 

@@ -10,6 +10,8 @@ is ever deployed. Pure: no I/O, the env files' contents come with the request.
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import shlex
 from collections.abc import Callable, Mapping
@@ -24,8 +26,13 @@ from wharf.domain.service import MAX_REPLICAS
 
 MAX_BYTES = 256 * 1024
 MAX_NODES = 20_000  # YAML nodes once anchors and aliases are expanded
+MAX_EXPANDED = 1024 * 1024  # characters of scalars once expanded (and after ${VAR})
+MAX_ENV_FILES = 16  # per service
+MAX_DEPTH = 50  # levels of nesting (a Compose file needs about six)
+MAX_LABELS = 64
 MAX_SERVICES = 32
 CONDITIONS = ("service_started", "service_healthy")
+VOLUME_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 SERVICE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
 DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?(?:(\d+)us)?$")
 SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([bkmg]?)b?$", re.IGNORECASE)
@@ -65,6 +72,7 @@ class ComposeApp:
     services: tuple[ComposeService, ...]  # in the file's order
     volumes: Mapping[str, str]  # the file's volume name -> the tenant's volume name
     warnings: tuple[str, ...] = ()
+    external: frozenset[str] = frozenset()  # tenant volumes the file says exist already
 
     @property
     def entry(self) -> str | None:
@@ -106,6 +114,11 @@ def load(text: str) -> Any:
             raise InvalidInput("compose", "the file is empty")
         _budget(node)
         return loader.construct_document(node)
+    except RecursionError:
+        raise InvalidInput("compose", "the file nests too deeply") from None
+    except (ValueError, OverflowError) as error:  # (an integer of 5,000 digits, say)
+        raise InvalidInput("compose", f"a value cannot be read: {str(error)[:100]}") \
+            from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
@@ -116,33 +129,38 @@ def load(text: str) -> Any:
 
 
 def _budget(root: yaml.Node) -> None:
-    """Counts the nodes the document expands to, each shared node once per use, and
-    stops at MAX_NODES; a node that contains itself is refused."""
-    sizes: dict[int, int] = {}
+    """Counts the nodes and the scalars' characters the document expands to, each shared
+    node once per use, and stops at MAX_NODES or MAX_EXPANDED; a node that contains
+    itself is refused."""
+    sizes: dict[int, tuple[int, int]] = {}
     active: set[int] = set()
 
-    def size(node: yaml.Node) -> int:
+    def size(node: yaml.Node, depth: int = 0) -> tuple[int, int]:
+        if depth > MAX_DEPTH:
+            raise InvalidInput("compose", f"the file nests deeper than {MAX_DEPTH} levels")
         key = id(node)
         if key in sizes:
             return sizes[key]
         if key in active:
             raise InvalidInput("compose", "an alias refers to a node that contains it")
         active.add(key)
-        total = 1
+        nodes, chars = 1, 0
         if isinstance(node, yaml.SequenceNode):
             children: list[yaml.Node] = list(node.value)
         elif isinstance(node, yaml.MappingNode):
             children = [part for pair in node.value for part in pair]
         else:
-            children = []
+            children, chars = [], len(str(node.value))
         for child in children:
-            total += size(child)
-            if total > MAX_NODES:
+            more_nodes, more_chars = size(child, depth + 1)
+            nodes, chars = nodes + more_nodes, chars + more_chars
+            if nodes > MAX_NODES or chars > MAX_EXPANDED:
                 raise InvalidInput("compose", f"the file expands to over {MAX_NODES} nodes "
+                                              f"or {MAX_EXPANDED // 1024} KiB of text "
                                               "through its anchors and aliases")
         active.discard(key)
-        sizes[key] = total
-        return total
+        sizes[key] = (nodes, chars)
+        return nodes, chars
 
     size(root)
 
@@ -156,6 +174,8 @@ def interpolate(value: Any, variables: Mapping[str, str], path: str,
     reads them, from the variables sent with the file (its .env); a variable not set is
     empty, with a warning."""
     if isinstance(value, str):
+        _check_text(path, value)
+
         def one(match: re.Match[str]) -> str:
             if match.group(0) == "$$":
                 return "$"
@@ -173,13 +193,29 @@ def interpolate(value: Any, variables: Mapping[str, str], path: str,
                 return ""
             return found
 
-        return VARIABLE.sub(one, value)
+        made = VARIABLE.sub(one, value)
+        _check_text(path, made)
+        return made
     if isinstance(value, dict):
         return {k: interpolate(v, variables, f"{path}.{k}" if path else str(k), warnings)
                 for k, v in value.items()}
     if isinstance(value, list):
         return [interpolate(v, variables, f"{path}[{i}]", warnings) for i, v in enumerate(value)]
     return value
+
+
+def _check_text(path: str, text: str) -> None:
+    """Text every store can hold, of a bounded size (as commands/inputs.py rules for
+    every command's own fields: these are the file's)."""
+    if len(text) > MAX_EXPANDED:
+        raise InvalidInput(path or "compose", f"over {MAX_EXPANDED // 1024} KiB of text")
+    if "\x00" in text:
+        raise InvalidInput(path or "compose", "must not contain NUL characters")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(path or "compose", "must not contain unpaired surrogate "
+                                              "characters") from None
 
 
 def env_file_variables(text: str, path: str) -> dict[str, str]:
@@ -192,7 +228,7 @@ def env_file_variables(text: str, path: str) -> dict[str, str]:
         if line.startswith("export "):
             line = line[len("export "):].lstrip()
         name, equals, value = line.partition("=")
-        if not equals or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name.strip()):
+        if not equals or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name.strip()):
             raise InvalidInput(f"{path}:{number}", "not a NAME=VALUE line")
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
@@ -235,7 +271,7 @@ def parse(text: str, app: str, env_files: Mapping[str, str] | None = None,
     services = []
     for name, raw in raw_services.items():
         path = f"services.{name}"
-        if not isinstance(name, str) or not SERVICE_NAME.match(name):
+        if not isinstance(name, str) or not SERVICE_NAME.fullmatch(name):
             raise InvalidInput(path, "a service name of 1-32 lower-case letters, digits "
                                      "or '-' (it names the service in Wharf)")
         services.append(_service(name, _mapping(raw, path), path, volumes, networks,
@@ -246,8 +282,14 @@ def parse(text: str, app: str, env_files: Mapping[str, str] | None = None,
             if needed not in names:
                 raise InvalidInput(f"services.{service.name}.depends_on",
                                    f"no service named {needed}")
-    made = ComposeApp(tuple(services), volumes, tuple(warnings))
+    external = frozenset(volumes[name] for name, volume in
+                         _mapping(root.get("volumes"), "volumes").items()
+                         if isinstance(volume, dict) and volume.get("external"))
+    made = ComposeApp(tuple(services), volumes, tuple(warnings), external)
     made.start_order()  # (refuses a cycle)
+    if len(json.dumps([s.as_data() for s in services])) > MAX_EXPANDED:
+        raise InvalidInput("compose", f"the services come to over {MAX_EXPANDED // 1024} "
+                                      "KiB once their variables are read")
     return made
 
 
@@ -276,6 +318,9 @@ def _top_volumes(raw: Any, app: str) -> dict[str, str]:
             found[name] = str(volume.get("name") or name)  # the tenant's own volume
         else:
             found[name] = f"{app}-{name}"
+        if not isinstance(name, str) or not VOLUME_NAME.fullmatch(found[name]):
+            raise InvalidInput(path, "a volume name of lower-case letters, digits or '-' "
+                                     "(it names the tenant's volume)")
     return found
 
 
@@ -408,9 +453,14 @@ def _env_files(raw: Any, path: str, contents: Mapping[str, str]) -> dict[str, st
         return {}
     if files is None:
         raise InvalidInput(path, "a path or a list of paths")
+    if len(files) > MAX_ENV_FILES:
+        raise InvalidInput(path, f"at most {MAX_ENV_FILES} env files")
     found: dict[str, str] = {}
+    read: set[str] = set()
     for i, item in enumerate(files):
         name = item.get("path") if isinstance(item, dict) else item
+        if isinstance(name, str) and name in read:
+            continue  # (named twice: read once)
         required = item.get("required", True) if isinstance(item, dict) else True
         if not isinstance(name, str):
             raise InvalidInput(f"{path}[{i}]", "a path")
@@ -420,6 +470,7 @@ def _env_files(raw: Any, path: str, contents: Mapping[str, str]) -> dict[str, st
             raise InvalidInput(f"{path}[{i}]", f"{name} was not sent with the file "
                                "(`wharf app deploy` sends the env files it names)")
         found.update(env_file_variables(contents[name], name))
+        read.add(name)
     return found
 
 
@@ -540,7 +591,7 @@ def duration(raw: Any, path: str) -> int:
     """A Compose duration ("1m30s", "10s", 5) in whole seconds (at least 1)."""
     if isinstance(raw, int) and not isinstance(raw, bool):
         return max(1, raw)
-    match = DURATION.match(str(raw)) if isinstance(raw, str) and raw else None
+    match = DURATION.fullmatch(str(raw)) if isinstance(raw, str) and raw else None
     if match is None:
         raise InvalidInput(path, "a duration such as 10s, 1m30s or 500ms")
     h, m, s, ms, us = (int(g or 0) for g in match.groups())
@@ -589,16 +640,23 @@ def _resources(raw: Any, path: str) -> tuple[int | None, int | None]:
     cpu = memory = None
     if "cpus" in limits:
         try:
-            cpu = round(float(str(limits["cpus"])) * 1000)
+            cpus = float(str(limits["cpus"]))
         except ValueError:
-            raise InvalidInput(f"{path}.limits.cpus", "a number of CPUs such as 0.5") \
-                from None
+            cpus = math.nan
+        if not math.isfinite(cpus) or not 0 < cpus <= 64:
+            raise InvalidInput(f"{path}.limits.cpus", "a number of CPUs such as 0.5 (at "
+                                                      "most 64)")
+        cpu = round(cpus * 1000)
     if "memory" in limits:
-        match = SIZE.match(str(limits["memory"]).strip())
+        match = SIZE.fullmatch(str(limits["memory"]).strip())
         if match is None:
             raise InvalidInput(f"{path}.limits.memory", "a size such as 512M or 1G")
         scale = {"": 1 / 2**20, "b": 1 / 2**20, "k": 1 / 1024, "m": 1, "g": 1024}
-        memory = int(float(match.group(1)) * scale[match.group(2).lower()])
+        amount = float(match.group(1)) * scale[match.group(2).lower()] \
+            if len(match.group(1)) <= 12 else math.inf
+        if not math.isfinite(amount) or amount > 262144:
+            raise InvalidInput(f"{path}.limits.memory", "at most 256G")
+        memory = int(amount)
     return cpu, memory
 
 
@@ -623,8 +681,21 @@ def _labels(raw: Any, path: str) -> dict[str, str]:
     if raw is None:
         return {}
     if isinstance(raw, list):
-        return {k: v for k, _, v in (str(item).partition("=") for item in raw)}
-    return {k: _scalar(v) for k, v in _mapping(raw, path).items()}
+        found = {k: v for k, _, v in (str(item).partition("=") for item in raw)}
+    else:
+        found = {}
+        for key, value in _mapping(raw, path).items():
+            try:
+                found[key] = _scalar(value)
+            except ValueError:
+                raise InvalidInput(f"{path}.{key}", "a string, number or boolean") from None
+    if len(found) > MAX_LABELS:
+        raise InvalidInput(path, f"at most {MAX_LABELS} labels")
+    for key, value in found.items():
+        if len(key) > 256 or len(value) > 4096:
+            raise InvalidInput(f"{path}.{key[:40]}", "a label is at most 256 characters "
+                                                     "and its value 4,096")
+    return found
 
 
 def _update_config(raw: Any, path: str) -> UpdateConfig:

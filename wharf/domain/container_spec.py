@@ -161,7 +161,7 @@ def validate_spec(raw: Mapping[str, Any]) -> ContainerSpec:
         raise InvalidInput("binds", "host mounts are not allowed; use a volume")
 
     image = raw.get("image")
-    if not isinstance(image, str) or not image or len(image) > 255 or not IMAGE.match(image):
+    if not isinstance(image, str) or not image or len(image) > 255 or not IMAGE.fullmatch(image):
         raise InvalidInput("image", "not an image reference such as busybox:1 or "
                                     "127.0.0.1:5000/team/app:2")
     env = _env(raw.get("env"))
@@ -191,7 +191,7 @@ def _env(raw: Any) -> dict[str, str]:
     if len(env) > MAX_ENV:
         raise InvalidInput("env", f"at most {MAX_ENV} variables")
     for name, value in env.items():
-        if not isinstance(name, str) or not ENV_NAME.match(name):
+        if not isinstance(name, str) or not ENV_NAME.fullmatch(name):
             raise InvalidInput(f"env.{name}", "not a valid variable name")
         if not isinstance(value, str) or len(value) > 32768:
             raise InvalidInput(f"env.{name}", "must be a string of at most 32 KiB")
@@ -214,7 +214,7 @@ def _secrets(raw: Any, env: Mapping[str, str]) -> tuple[SecretRef, ...]:
         if not isinstance(ref, dict) or not isinstance(ref.get("name"), str):
             raise InvalidInput(f"secrets[{i}]", "must name a secret")
         var = ref.get("env") or ref["name"].upper().replace("-", "_")
-        if not isinstance(var, str) or not ENV_NAME.match(var):
+        if not isinstance(var, str) or not ENV_NAME.fullmatch(var):
             raise InvalidInput(f"secrets[{i}].env", "not a valid variable name")
         if var in env:
             raise InvalidInput(f"secrets[{i}].env", f"{var} is also set in env")
@@ -252,7 +252,7 @@ def _mounts(raw: Any) -> tuple[Mount, ...]:
         if not isinstance(mount, dict) or not isinstance(mount.get("volume"), str):
             raise InvalidInput(f"volumes[{i}]", "must name a volume")
         path = mount.get("path")
-        if not isinstance(path, str) or not MOUNT_PATH.match(path) or path == "/":
+        if not isinstance(path, str) or not MOUNT_PATH.fullmatch(path) or path == "/":
             raise InvalidInput(f"volumes[{i}].path", "must be an absolute path other than /")
         if path in FORBIDDEN_MOUNTS or mount["volume"].startswith("/"):
             raise InvalidInput(f"volumes[{i}]", "host mounts are not allowed")

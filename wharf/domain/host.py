@@ -26,7 +26,7 @@ def free(capacity: int, overcommit: Decimal, reserved: int) -> int:
 
 def check_endpoint(endpoint: str) -> str:
     """A Docker endpoint Wharf can reach: unix:///path.sock or tcp://host:port."""
-    match = ENDPOINT.match(endpoint)
+    match = ENDPOINT.fullmatch(endpoint)
     if (match is None or len(endpoint) > MAX_ENDPOINT
             or (match.group(2) is not None and not 1 <= int(match.group(2)) <= 65535)):
         raise InvalidInput("endpoint", "must be unix:///path.sock or tcp://host:port "

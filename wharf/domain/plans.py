@@ -59,7 +59,7 @@ def validate_plan(
     default_memory_mib: int,
 ) -> dict[str, Decimal]:
     """Checks a new plan's data and returns its prices as Decimals."""
-    if not PLAN_NAME.match(name):
+    if not PLAN_NAME.fullmatch(name):
         raise InvalidInput("name", "lower-case letters, digits and '-', starting with a letter")
     for key, value in limits.items():
         if key not in LIMIT_FIELDS:

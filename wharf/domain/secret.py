@@ -19,7 +19,7 @@ MAX_SECRET_BYTES = 65536
 
 
 def check_secret(name: str, value: str) -> None:
-    if not SECRET_NAME.match(name):
+    if not SECRET_NAME.fullmatch(name):
         raise InvalidInput("name", "1-63 lower-case letters, digits, '.', '_' or '-'")
     if len(value.encode()) > MAX_SECRET_BYTES:
         raise InvalidInput("value", "at most 64 KiB")

@@ -29,7 +29,7 @@ OBJECT_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 def check_email(email: str, field: str = "email") -> str:
     email = email.strip().lower()
-    if not EMAIL.match(email):
+    if not EMAIL.fullmatch(email):
         raise InvalidInput(field, "not an e-mail address")
     return email
 
@@ -41,7 +41,7 @@ def check_role(role: str) -> str:
 
 
 def check_object_name(name: str, field: str = "name") -> str:
-    if not OBJECT_NAME.match(name):
+    if not OBJECT_NAME.fullmatch(name):
         raise InvalidInput(field, "1-63 lower-case letters, digits or '-', not starting or "
                                   "ending with '-'")
     return name

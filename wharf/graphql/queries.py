@@ -45,6 +45,7 @@ MAX_SERVICE_LOG_LINES = 2_000  # (read from each replica: bounded work per reque
 
 MAX_STEP = 86_400
 MAX_POINTS = 10_000
+MAX_SERVICE_POINTS = 100_000  # read for a service: points times replicas
 
 
 def _time(argument: str, value: str) -> datetime:
@@ -180,7 +181,8 @@ class Query:
         return [LogLine(time=line.time, text=line.text) for line in lines]
 
     @strawberry.field(description=(
-        "Samples of a container (or, for operators, a host) from `from` to `to` (ISO "
+        "Samples of a container, a service (its replicas summed) or, for operators, a "
+        "host, from `from` to `to` (ISO "
         "8601; default: the last hour), averaged over `step` seconds. Kept raw for an "
         "hour, per minute for a day and per hour for a month. Null for a target the "
         "caller cannot see."))
@@ -201,13 +203,34 @@ class Query:
         if (end - start).total_seconds() / step > MAX_POINTS:
             raise ClientError(f"step: at most {MAX_POINTS} points a query; take a longer "
                               "step or a shorter range")
+        targets = [str(parse_id(target))]
         visible: object = await owned_container(context, target)
+        if not visible:  # a service: the sum of its replicas
+            service = await context.read(service_reads.owned, targets[0], own_tenant(context))
+            if service is not None:
+                replicas = await context.read(service_reads.replica_names, service.id)
+                visible, targets = True, [ident for ident, _ in replicas]
+                if (end - start).total_seconds() / step * len(targets) > MAX_SERVICE_POINTS:
+                    raise ClientError(f"step: at most {MAX_SERVICE_POINTS} points over a "
+                                      "service's replicas; take a longer step or a "
+                                      "shorter range")
         if not visible and actor.is_operator:
-            visible = await context.read(host_reads.host, str(parse_id(target)))
+            visible = await context.read(host_reads.host, targets[0])
         if not visible:
             return None
-        points = await anyio.to_thread.run_sync(
-            context.backend.metrics.points, str(parse_id(target)), start, end, step, now)
+
+        def summed() -> list[dict[str, Any]]:
+            by_time: dict[str, dict[str, Any]] = {}
+            for one in targets:
+                for point in context.backend.metrics.points(one, start, end, step, now):
+                    into = by_time.setdefault(point["at"], {
+                        "at": point["at"], "cpu_percent": 0.0, "memory_bytes": 0,
+                        "rx_bytes": 0, "tx_bytes": 0})
+                    for key in ("cpu_percent", "memory_bytes", "rx_bytes", "tx_bytes"):
+                        into[key] += point[key]
+            return [by_time[at] for at in sorted(by_time)]
+
+        points = await anyio.to_thread.run_sync(summed)
         return [MetricPoint(at=p["at"], cpu_percent=p["cpu_percent"],
                             memory_bytes=p["memory_bytes"], rx_bytes=p["rx_bytes"],
                             tx_bytes=p["tx_bytes"]) for p in points]

@@ -114,7 +114,7 @@ class Caddy:
         return {
             "admin": {"listen": self.admin},
             "storage": {"module": "file_system", "root": str(self.dir / "data")},
-            "logging": {"logs": {"default": {"level": "WARN"}}},
+            "logging": {"logs": {"default": {"level": "ERROR"}}},
             "apps": {**apps, "pki": {"certificate_authorities": {
                 "local": {"install_trust": False}}}},
         }

@@ -68,4 +68,6 @@ def autoscale(app: Wharf, view: Reader, metrics: RecentMetrics, clock: Clock,
         except DomainError as error:  # a plan's limit, a tenant suspended meanwhile
             log.warning("autoscaling service %s to %s refused: %s", service.id, target,
                         error)
+        except Exception:  # one service's trouble must not stop every other's scaling
+            log.exception("autoscaling service %s failed", service.id)
     return scaled

@@ -14,6 +14,7 @@ back, or loaded by someone else, gets its configuration again).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -93,8 +94,11 @@ def caddy_apps(routes: list[Route], http_port: int = 0, https_port: int = 0
     names = sorted({host for route in routes for host in route.hosts})
     if names and https_port:
         http["http_port"], http["https_port"] = http_port, https_port
+        # On demand: each name's certificate is made at its first handshake, not while
+        # the configuration loads (making them for every new name held a load, and so
+        # every route change, for a second or two). Only the names listed get one.
         apps["tls"] = {"automation": {"policies": [
-            {"subjects": names, "issuers": [{"module": "internal"}]}]}}
+            {"subjects": names, "issuers": [{"module": "internal"}], "on_demand": True}]}}
     return apps
 
 
@@ -118,6 +122,7 @@ class RoutesController:
         self.monotonic = monotonic
         self._applied: dict[str, Any] | None = None
         self._verified = float("-inf")
+        self._lock = threading.Lock()  # (the loop's actions and refresh() both apply)
 
     @property
     def kinds(self) -> frozenset[ActionKind]:
@@ -155,7 +160,22 @@ class RoutesController:
         return int(outcome.position)
 
     def _apply(self, wanted: dict[str, Any]) -> None:
-        if self._applied != wanted or self.ingress.applied() != wanted:
+        with self._lock:
+            if self._applied != wanted or self.ingress.applied() != wanted:
+                self.ingress.apply(wanted)
+            self._applied = wanted
+            self._verified = self.monotonic()
+
+    def refresh(self) -> bool:
+        """Applies the routes at once when the read side changed them: called when the
+        projector has written something, between the scheduler's passes, so that a
+        replica recorded running gets traffic within milliseconds. True if it applied."""
+        wanted = caddy_apps(service_reads.routes(self.reader, self.apps_domain),
+                            self.ingress.http_port, self.ingress.https_port)
+        with self._lock:
+            if wanted == self._applied or self._applied is None:
+                return False  # (the first configuration is the loop's to apply)
             self.ingress.apply(wanted)
-        self._applied = wanted
-        self._verified = self.monotonic()
+            self._applied = wanted
+            self._verified = self.monotonic()
+            return True

@@ -42,6 +42,7 @@ C = TypeVar("C", bound=m.SchedulerCommand)
 
 WAKE_COALESCE = 0.1  # seconds a woken loop waits for the rest of a burst of wakes
 READ_SIDE_WAIT = 30.0  # seconds a pass waits for the read side to hold its own writes
+ROUTES_COALESCE = 0.005  # seconds a routes refresh waits for the rest of a burst
 
 
 @dataclass
@@ -76,6 +77,7 @@ class Scheduler:
         self._wait_for = wait_for  # (position, timeout): TimeoutError if not reached
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._routes_wake = threading.Event()
         self.leading = Leading(app)
         self.fleet = Fleet(engine_for, self.nudge, self._stop)
         self.queue = ActionQueue(workers, monotonic, self.nudge)
@@ -164,6 +166,20 @@ class Scheduler:
     def nudge(self, *_: Any) -> None:
         """Wakes the loop early: the read side moved, or an engine reported something."""
         self._wake.set()
+        self._routes_wake.set()
+
+    def _refresh_routes(self) -> None:
+        """Between passes, the routes follow the read side at once (routes.py)."""
+        assert self.routes is not None
+        while not self._stop.is_set():
+            if not self._routes_wake.wait(1.0):
+                continue
+            self._stop.wait(ROUTES_COALESCE)  # (a burst of writes: one refresh)
+            self._routes_wake.clear()
+            try:
+                self.routes.refresh()
+            except Exception as error:  # Caddy restarting, the store busy: the loop's
+                log.warning("routes not refreshed: %s", error)  # next check applies them
 
     def run_forever(self, interval: float = 5.0) -> None:
         """Passes until stopped: at once after a pass that acted (to take the next step),
@@ -172,6 +188,8 @@ class Scheduler:
         # (a predecessor's among them): the first pass must not act on less.
         self._wait_for_head()
         self.lead()
+        if self.routes is not None:
+            threading.Thread(target=self._refresh_routes, name="routes", daemon=True).start()
         passed = 0.0
         while not self._stop.is_set():
             self._wake.clear()

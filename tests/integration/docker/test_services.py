@@ -335,3 +335,31 @@ def test_an_update_rolls_out_without_loss_a_broken_one_rolls_back_and_any_versio
         "__typename": "ServicePayload", "service": {"version": 1}}
     wait_for("version 1 rolled out again", lambda: settled(1, "v1"), 90)
     assert {e["node"]["spec"]["memory_mib"] for e in state()["containers"]["edges"]} == {32}
+
+
+SERVICE_METRICS = """query($t: ID!) { metrics(target: $t, step: 3600) { cpuPercent
+  memoryBytes } }"""
+
+
+def test_a_services_metrics_are_its_replicas_summed(cloud: Cloud) -> None:
+    from wharf.infra.scheduling import StatsEngines
+    from wharf.schedulers.metrics import sample_running
+
+    _, token = cloud.tenant()
+    data = cloud.api.gql(CREATE, {"input": {
+        "name": "work", "image": "busybox", "command": ["sh", "-c", "yes > /dev/null"],
+        "replicas": 2, "cpuMillis": 100, "memoryMib": 32}}, token=token)
+    work = data["createService"]["service"]["id"]
+    ids = wait_for("both replicas running", lambda: [
+        e["node"]["id"] for e in service(cloud, token, work)["containers"]["edges"]
+        if e["node"]["observed"] == "running"] if service(cloud, token, work)["running"] == 2
+        else None, 30)
+    wiring = cloud.api.wiring
+    with StatsEngines(wiring.app.installation) as engines:
+        sample_running(wiring.view, engines, wiring.metrics, wiring.app.clock)
+    each = [cloud.api.gql(SERVICE_METRICS, {"t": i}, token=token)["metrics"][0] for i in ids]
+    [summed] = cloud.api.gql(SERVICE_METRICS, {"t": work}, token=token)["metrics"]
+    assert summed["cpuPercent"] == sum(p["cpuPercent"] for p in each) > 15  # two at 10 %
+    assert summed["memoryBytes"] == sum(p["memoryBytes"] for p in each)
+    _, other = cloud.tenant("globex")
+    assert cloud.api.gql(SERVICE_METRICS, {"t": work}, token=other)["metrics"] is None

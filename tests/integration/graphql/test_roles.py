@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from tests.integration.graphql.conftest import Api, new_tenant
+from tests.integration.graphql.conftest import Api, _serve, new_tenant
 from wharf.commands import messages as m
 from wharf.commands.actors import Actor
 from wharf.commands.answers import BackupAsked, TermTaken
+from wharf.infra.api import Limits
 
 ROLES = ("owner", "developer", "viewer", "operator")
 counter = itertools.count()
@@ -193,6 +194,13 @@ CASES: list[Case] = [
 @pytest.fixture(params=["sqlite"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
     return f"sqlite:///{tmp_path / 'roles.db'}"
+
+
+@pytest.fixture
+def api(store_url: str, tmp_path: Any) -> Iterator[Api]:
+    """The API with room for the matrix's few hundred requests on one owner's token (the
+    rate limit is tested on its own)."""
+    yield from _serve(store_url, tmp_path, dev=False, limits=Limits(rate=1000.0, burst=1000))
 
 
 def test_role_matrix(api: Api) -> None:

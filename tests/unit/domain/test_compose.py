@@ -161,3 +161,46 @@ def test_variables_are_read_as_compose_reads_them() -> None:
     ("10s", 10), ("1m30s", 90), ("2h", 7200), ("500ms", 1), ("1m", 60), (5, 5)])
 def test_durations(text: str | int, seconds: int) -> None:
     assert duration(text, "x") == seconds
+
+
+@pytest.mark.parametrize(("text", "field", "message"), [
+    # (findings of an outside attack: each once answered "Unexpected error" or worse)
+    ("services: " + "[" * 5000 + "]" * 5000, "compose", "nests"),
+    ("services: {web: {image: x, labels: {a: !!binary aGVsbG8=}}}", "services.web.labels.a",
+     "a string"),
+    ("services: {web: {image: x, labels: {a: [1, 2]}}}", "services.web.labels.a", "a string"),
+    ("services: {web: {image: x, deploy: {resources: {limits: {cpus: .inf}}}}}",
+     "services.web.deploy.resources.limits.cpus", "CPUs"),
+    ("services: {web: {image: x, deploy: {resources: {limits: {cpus: '1e400'}}}}}",
+     "services.web.deploy.resources.limits.cpus", "CPUs"),
+    ("services: {web: {image: x, deploy: {resources: {limits: {memory: '" + "9" * 400 +
+     "'}}}}}", "services.web.deploy.resources.limits.memory", "256G"),
+    ("services: {web: {image: x, ports: [" + "9" * 5000 + "]}}", "compose", "cannot be read"),
+    ('services: {web: {image: x, environment: {A: "x\\0y"}}}', "services.web.environment.A",
+     "NUL"),
+    ("volumes: {'..': {}}\nservices: {web: {image: x, volumes: ['..:/d']}}", "volumes...",
+     "volume name"),
+    ('services: {"web\\n": {image: x}}', "services.web\n", "service name"),
+])
+def test_what_an_attack_found_is_refused_by_its_path(text: str, field: str,
+                                                     message: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse(text, "shop")
+    assert caught.value.field == field and message in caught.value.message, caught.value
+
+
+def test_aliases_and_variables_cannot_grow_a_small_file_past_the_text_budget() -> None:
+    big = "a" * 200_000
+    labels = ", ".join(f"l{i}: *a" for i in range(10))
+    with pytest.raises(InvalidInput, match="KiB of text"):
+        parse(f"x-big: &a '{big}'\nservices: {{web: {{image: x, labels: {{{labels}}}}}}}",
+              "shop")
+    with pytest.raises(InvalidInput, match="KiB"):
+        parse("services: {web: {image: x, command: [" + ", ".join(["'$A$A$A$A'"] * 60) +
+              "]}}", "shop", variables={"A": "b" * 60_000})
+    files = ", ".join(["*f"] * 40)
+    began = time.perf_counter()
+    with pytest.raises(InvalidInput, match="at most 16 env files"):
+        parse(f"x-f: &f a.env\nservices: {{web: {{image: x, env_file: [{files}]}}}}", "shop",
+              env_files={"a.env": "A=1\n" * 5000})
+    assert time.perf_counter() - began < 0.5

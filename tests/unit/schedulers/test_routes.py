@@ -104,6 +104,7 @@ def test_applications_are_reached_by_name_over_http_and_https_with_caddys_own_ca
         assert first["handle"][0]["upstreams"] == [{"dial": "127.0.0.1:41001"}]
         assert last["handle"][0]["status_code"] == 404  # any other name
     [policy] = apps["tls"]["automation"]["policies"]
-    assert policy == {"subjects": sorted(shop.hosts), "issuers": [{"module": "internal"}]}
+    assert policy == {"subjects": sorted(shop.hosts), "issuers": [{"module": "internal"}],
+                      "on_demand": True}
     # Services of their own are not reached by name: no name listeners, no certificates.
     assert set(caddy_apps([route(30002, 41002)], 8080, 8443)) == {"http"}

@@ -75,7 +75,7 @@ def deploy_application(ctx: Context, cmd: DeployApplication) -> Decision:
             changed += _delete_service(ctx, tenant, service_id)
     for domain, target in list(application.domains.items()):
         if target not in services:
-            changed.append(_release(ctx, domain))
+            changed.append(_release(ctx, domain, application.id))
             application.unbind(domain)
     application.deploy(services, {s.name: s.as_data() for s in found.services}, found.entry,
                        list(found.warnings))
@@ -95,6 +95,8 @@ def _volumes(ctx: Context, tenant: Tenant, found: compose.ComposeApp) -> list[Wh
     made: list[WharfAggregate] = []
     needed = {m.volume for s in found.services for m in s.spec.volumes}
     for volume_name in sorted(needed - set(tenant.volumes)):
+        if volume_name in found.external:
+            raise InvalidInput("volumes", f"external volume {volume_name} does not exist")
         volume = ctx.new(Volume, tenant_id=tenant.id, name=volume_name,
                          size_gib=APP_VOLUME_GIB)
         tenant.reserve_volume(ctx.plan_of(tenant), volume_name, volume.id, APP_VOLUME_GIB)
@@ -157,14 +159,17 @@ def delete_application(ctx: Context, cmd: DeleteApplication) -> Decision:
     changed: list[WharfAggregate] = [tenant, application]
     for service_id in application.services.values():
         changed += _delete_service(ctx, tenant, service_id)
-    changed += [_release(ctx, domain) for domain in application.domains]
+    changed += [_release(ctx, domain, application.id) for domain in application.domains]
     application.delete()
     return Decision(changed, Outcome(id=application.id))
 
 
-def _release(ctx: Context, name: str) -> Domain:
+def _release(ctx: Context, name: str, application_id: UUID) -> Domain:
+    """The domain freed, if `application_id` still holds it (a domain moved to another
+    of its tenant's applications stays with that one)."""
     domain = ctx.load(Domain, Domain.id_for(name), "domain")
-    domain.release()
+    if domain.application_id == application_id:
+        domain.release()
     return domain
 
 
@@ -173,18 +178,28 @@ def bind_domain(ctx: Context, cmd: BindDomain) -> Decision:
     application, tenant = _application(ctx, cmd.application_id)
     tenant.require_active()
     domain_id = Domain.id_for(name)
+    changed: list[WharfAggregate] = [application]
     try:
         domain = ctx.load(Domain, domain_id, "domain")
-        domain.claim(tenant.id, application.id)
+        held_by = domain.application_id
+        domain.claim(tenant.id, application.id)  # (Conflict: another tenant's)
+        if held_by is not None and held_by != application.id:
+            # Moved from another of the tenant's applications: unbound there, in the
+            # same save, so that freeing that one can never free this binding.
+            previous = ctx.load(Application, held_by, "application")
+            if name in previous.domains:
+                previous.unbind(name)
+                changed.append(previous)
     except NotFound:
         domain = ctx.new(Domain, id=domain_id, name=name, tenant_id=tenant.id,
                          application_id=application.id)
     application.bind(name, cmd.service)
-    return Decision([application, domain], Outcome(id=application.id))
+    return Decision([*changed, domain], Outcome(id=application.id))
 
 
 def unbind_domain(ctx: Context, cmd: UnbindDomain) -> Decision:
     name = cmd.domain.strip().lower().rstrip(".")
     application, _ = _application(ctx, cmd.application_id)
     application.unbind(name)
-    return Decision([application, _release(ctx, name)], Outcome(id=application.id))
+    return Decision([application, _release(ctx, name, application.id)],
+                    Outcome(id=application.id))

@@ -162,7 +162,7 @@ def autoscale_service(ctx: Context, cmd: AutoscaleService) -> Decision:
     if service.desired != "running" or service.autoscale is None \
             or service.count != cmd.expected:
         return Decision([], Outcome(id=service.id))  # decided on a state that has passed
-    tenant = ctx.load(Tenant, service.tenant_id, "tenant")
+    tenant = ctx.tenant_of_system(service.tenant_id)
     changed = scale(ctx, tenant, service, check_replicas(cmd.replicas),
                      f"autoscale: {cmd.reason}", cmd.figures)
     return Decision([tenant, service, *changed], Outcome(id=service.id))
@@ -219,7 +219,7 @@ def rollback_service(ctx: Context, cmd: RollbackService) -> Decision:
     one when a rollout fails: the abandoned rollout's new replicas are deleted."""
     if ctx.actor.kind == "system":
         service = ctx.load(Service, cmd.service_id, "service")
-        tenant = ctx.load(Tenant, service.tenant_id, "tenant")
+        tenant = ctx.tenant_of_system(service.tenant_id)
     else:
         service, tenant = _service(ctx, cmd.service_id)
     dropped = service.roll_back(cmd.to_version, cmd.reason)
@@ -232,7 +232,7 @@ def roll_replicas(ctx: Context, cmd: RollReplicas) -> Decision:
     room for them makes it stop-first: the old ones go in the same save."""
     ctx.require_leader(cmd.term)
     service = ctx.load(Service, cmd.service_id, "service")
-    tenant = ctx.load(Tenant, service.tenant_id, "tenant")
+    tenant = ctx.tenant_of_system(service.tenant_id)
     change = service.roll(cmd.old, [uuid4() for _ in cmd.old])
     changed: list[WharfAggregate] = [tenant, service]
     try:
@@ -252,7 +252,7 @@ def retire_replica(ctx: Context, cmd: RetireReplica) -> Decision:
     service = ctx.load(Service, cmd.service_id, "service")
     if not service.retire(cmd.old):
         return Decision([], Outcome(id=service.id))
-    tenant = ctx.load(Tenant, service.tenant_id, "tenant")
+    tenant = ctx.tenant_of_system(service.tenant_id)
     return Decision([tenant, service, delete_replica(ctx, tenant, cmd.old)],
                     Outcome(id=service.id))
 

@@ -44,7 +44,7 @@ def add_plan(ctx: Context, cmd: AddPlan) -> Decision:
 
 def create_tenant(ctx: Context, cmd: CreateTenant) -> Decision:
     ctx.require_operator()
-    if not TENANT_NAME.match(cmd.name):
+    if not TENANT_NAME.fullmatch(cmd.name):
         raise InvalidInput("name", "3-40 lower-case letters, digits or '-', starting with a "
                                    "letter")
     owner = check_email(cmd.owner, "owner")

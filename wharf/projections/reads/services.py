@@ -97,18 +97,21 @@ def running_replicas(reader: Reader, service_id: str) -> list[str]:
 
 def waiting_on(reader: Reader) -> dict[str, str]:
     """Why an application's service may not start yet, by service id: a service it
-    depends on has no replica running (service_started) or healthy (service_healthy; a
-    dependency without a health check counts when running)."""
+    depends on has no replica placed yet (service_started: started after it, as
+    `docker compose` orders them) or healthy (service_healthy; a dependency without a
+    health check counts once running)."""
     services = reader.query(
         "SELECT id, application_id, alias, depends_on, spec FROM rm_services "
         "WHERE application_id IS NOT NULL AND desired != 'deleted'")
     by_name = {(r["application_id"], r["alias"]): r for r in services}
     states: dict[str, set[str]] = {}
     for row in reader.query(
-            "SELECT c.service_id, c.health FROM rm_containers c JOIN rm_services s "
+            "SELECT c.service_id, c.health, c.observed FROM rm_containers c JOIN rm_services s "
             "ON s.id = c.service_id WHERE s.application_id IS NOT NULL "
-            "AND c.desired = 'running' AND c.observed = 'running'"):
-        states.setdefault(row["service_id"], set()).add(row["health"] or "running")
+            "AND c.desired = 'running' AND c.host_id IS NOT NULL"):
+        states.setdefault(row["service_id"], set()).update(
+            {"placed", *((row["health"] or "running",) if row["observed"] == "running"
+                         else ())})
     waiting = {}
     for service in services:
         for name, condition in json.loads(service["depends_on"]).items():
@@ -119,7 +122,8 @@ def waiting_on(reader: Reader) -> dict[str, str]:
             checked = "health_check" in json.loads(needed["spec"])
             if not seen:
                 waiting[service["id"]] = f"waiting for {name} to start"
-            elif condition == "service_healthy" and checked and "healthy" not in seen:
+            elif condition == "service_healthy" and "healthy" not in seen and (
+                    checked or "running" not in seen):
                 waiting[service["id"]] = f"waiting for {name} to be healthy"
     return waiting
 
