@@ -154,3 +154,39 @@ def test_names_with_a_trailing_newline_are_refused(wiring: Wiring) -> None:
                               spec={"image": "busybox\n"})):
         with pytest.raises(InvalidInput):
             wiring.app.handle(command)
+
+
+def test_an_applications_events_are_its_own_its_services_and_their_replicas(
+    wiring: Wiring,
+) -> None:
+    from wharf.projections.reads import audit as audit_reads
+
+    acme = make_tenant(wiring, plan="unlimited")
+    other = make_tenant(wiring, "other", plan="unlimited", owner="o@other.io")
+    app = deploy(wiring, acme, V1)
+    deploy(wiring, other, V1)  # (another tenant's, of the same shape, stays out)
+    wiring.app.handle(m.StopApplication(actor=acme.owner, application_id=app))
+    caught_up(wiring)
+    page = audit_reads.of_application(wiring.view, str(acme.id), str(app), 100, None)
+    kinds = {(row.kind, row.type.split(".")[-1]) for row in page.rows}
+    assert {("application", "Deployed"), ("application", "Stopped"), ("service", "Created"),
+            ("service", "Scaled"), ("container", "Created"), ("container", "StopRequested")
+            } <= kinds, kinds
+    ids = {row.object_id for row in page.rows}
+    mine = {r["id"] for r in wiring.view.query(
+        "SELECT id FROM rm_services WHERE application_id = ? UNION SELECT c.id FROM "
+        "rm_containers c JOIN rm_services s ON s.id = c.service_id WHERE "
+        "s.application_id = ?", (str(app), str(app)))} | {str(app)}
+    assert ids == mine
+    web = next(r["id"] for r in wiring.view.query(
+        "SELECT id FROM rm_services WHERE application_id = ? AND alias = 'web'", (str(app),)))
+    service_page = audit_reads.of_service(wiring.view, str(acme.id), web, 100, None)
+    assert {row.kind for row in service_page.rows} == {"service", "container"}
+
+
+def test_the_trail_shows_variable_names_never_their_values(wiring: Wiring) -> None:
+    acme = make_tenant(wiring, plan="unlimited")
+    deploy(wiring, acme, V1.replace('A: "1"', 'A: "hunter2-value"'))
+    rows = caught_up(wiring).view.query("SELECT summary FROM rm_audit")
+    said = " ".join(r["summary"] for r in rows)
+    assert "hunter2-value" not in said and "env: A;" in said

@@ -181,8 +181,8 @@ class Query:
         return [LogLine(time=line.time, text=line.text) for line in lines]
 
     @strawberry.field(description=(
-        "Samples of a container, a service (its replicas summed) or, for operators, a "
-        "host, from `from` to `to` (ISO "
+        "Samples of a container, a service or an application (its replicas summed) or, "
+        "for operators, a host, from `from` to `to` (ISO "
         "8601; default: the last hour), averaged over `step` seconds. Kept raw for an "
         "hour, per minute for a day and per hour for a month. Null for a target the "
         "caller cannot see."))
@@ -205,11 +205,16 @@ class Query:
                               "step or a shorter range")
         targets = [str(parse_id(target))]
         visible: object = await owned_container(context, target)
-        if not visible:  # a service: the sum of its replicas
+        if not visible:  # a service, or an application: the sum of their replicas
             service = await context.read(service_reads.owned, targets[0], own_tenant(context))
-            if service is not None:
-                replicas = await context.read(service_reads.replica_names, service.id)
-                visible, targets = True, [ident for ident, _ in replicas]
+            application = None if service is not None else await context.read(
+                app_reads.owned, targets[0], own_tenant(context))
+            services = [service.id] if service is not None else \
+                list(application.services.values()) if application is not None else []
+            if service is not None or application is not None:
+                replicas = [ident for one in services for ident, _ in
+                            await context.read(service_reads.replica_names, one)]
+                visible, targets = True, replicas
                 if (end - start).total_seconds() / step * len(targets) > MAX_SERVICE_POINTS:
                     raise ClientError(f"step: at most {MAX_SERVICE_POINTS} points over a "
                                       "service's replicas; take a longer step or a "

@@ -8,7 +8,8 @@ import strawberry
 from strawberry.scalars import JSON
 
 from wharf.graphql.pagination import Connection, connection
-from wharf.graphql.types import Container
+from wharf.graphql.types import AuditEntry, Container
+from wharf.projections.reads import audit as audit_reads
 from wharf.projections.reads import containers as container_reads
 from wharf.projections.reads import services as service_reads
 from wharf.projections.reads.services import ServiceRow
@@ -77,6 +78,15 @@ class Service:
             2, after, Container.from_row)
 
     tenant_id: strawberry.Private[str]
+
+    @strawberry.field(description="Its events and its replicas', newest first.")
+    async def events(
+        self, info: strawberry.Info[Any, Any], first: int = 50, after: str | None = None,
+    ) -> Connection[AuditEntry]:
+        tenant_id, service_id = self.tenant_id, str(self.id)
+        return await connection(
+            info.context, lambda reader, cursor: audit_reads.of_service(
+                reader, tenant_id, service_id, first, cursor), 1, after, AuditEntry.from_row)
 
     @classmethod
     def from_row(cls, row: ServiceRow) -> Service:

@@ -7,9 +7,11 @@ from typing import Any
 
 from eventsourcing.persistence import Tracking
 
+from wharf.domain.application import Application
 from wharf.domain.container import Container
 from wharf.domain.records import ClientRequest, QuotaRejection
 from wharf.domain.secret import Secret
+from wharf.domain.service import Service
 from wharf.domain.tenant import Tenant
 from wharf.domain.token import Token
 from wharf.domain.volume import Volume
@@ -17,9 +19,12 @@ from wharf.projections.base import ReadModel, ts, uid
 from wharf.projections.summaries import event_type, summarize
 from wharf.projections.views import ReadModelStore
 
-# Events that create an object owned by a tenant, and the kind of that object.
+# Events that create an object owned by a tenant, and the kind of that object. (A custom
+# Domain is not: one name moves between tenants, so its events are the operators'.)
 _OWNED = {
     Container.Created: "container",
+    Service.Created: "service",
+    Application.Created: "application",
     Volume.Created: "volume",
     Secret.Created: "secret",
     Token.Issued: "token",
@@ -34,7 +39,9 @@ class AuditTrail(ReadModel):
     """rm_objects maps each object to its tenant so that later events find their tenant."""
 
     name = "audit"
-    version = 2  # 2: the tenant's own terms for unschedulable containers; pauses
+    # 2: the tenant's own terms for unschedulable containers; pauses. 3: services and
+    # applications are the tenant's.
+    version = 3
     schema = (
         "CREATE TABLE IF NOT EXISTS rm_objects (id TEXT PRIMARY KEY, tenant_id TEXT, "
         "kind TEXT NOT NULL, name TEXT NOT NULL)",

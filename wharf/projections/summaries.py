@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from wharf.domain.application import Application
 from wharf.domain.container import Container
 from wharf.domain.host import Host
 from wharf.domain.plans import PlanCatalog
 from wharf.domain.records import ClientRequest, QuotaRejection
 from wharf.domain.secret import Secret
+from wharf.domain.service import Service
 from wharf.domain.tenant import Tenant
 from wharf.domain.token import Token
 from wharf.domain.volume import Volume
@@ -21,11 +23,21 @@ from wharf.domain.volume import Volume
 HIDDEN = {"ciphertext", "secret_hash", "value", "outcome", "originator_topic"}
 BASE = {"originator_id", "originator_version", "timestamp", "actor", "cause"}
 
+def _spec(spec: dict[str, Any]) -> str:
+    """An image and the names (never the values) of its variables and secrets."""
+    env = ", ".join(sorted(spec.get("env") or {})) or "none"
+    secrets = ", ".join(s["name"] for s in spec.get("secrets") or []) or "none"
+    return f"{spec['image']} (env: {env}; secrets: {secrets})"
+
+
 def _container_created(e: Any) -> str:
-    env = ", ".join(sorted(e.spec["env"])) or "none"
-    secrets = ", ".join(s["name"] for s in e.spec["secrets"]) or "none"
-    return (f"container {e.name} created from {e.spec['image']} (env: {env}; "
-            f"secrets: {secrets}), desired {e.desired}")
+    return f"container {e.name} created from {_spec(e.spec)}, desired {e.desired}"
+
+
+def _scaled(e: Any) -> str:
+    figures = ", ".join(f"{k} {v:g}" for k, v in sorted(e.figures.items()))
+    return (f"scaled {e.previous} -> {e.replicas}: {e.reason}"
+            + (f" ({figures})" if figures else ""))
 
 
 _LINES: dict[type[Any], Callable[[Any], str]] = {
@@ -81,6 +93,17 @@ _LINES: dict[type[Any], Callable[[Any], str]] = {
     Volume.DiskOverLimit: lambda e: f"files {e.used_mib} MiB, over its {e.limit_mib} MiB",
     Volume.DiskWithinLimit: lambda e: f"files back to {e.used_mib} MiB",
     Volume.Created: lambda e: f"volume {e.name} created, {e.size_gib} GiB",
+    Service.Created: lambda e: f"{e.category} service {e.name} created from "
+                               f"{_spec(e.spec)}, desired {e.desired}",
+    Service.Scaled: _scaled,
+    Service.Reconfigured: lambda e: f"version {e.config_version}: {_spec(e.spec)}",
+    Service.Rolled: lambda e: f"version {e.config_version} rolling out: {len(e.pairs)} "
+                              f"new replica(s) replacing as many",
+    Service.RolledBack: lambda e: f"rolled back from version {e.from_version} to "
+                                  f"{e.to_version}: {e.reason}",
+    Application.Deployed: lambda e: f"deploy {e.deploy}: services "
+                                    f"{', '.join(e.services) or 'none'}; entry "
+                                    f"{e.entry or 'none'}",
     Volume.Resized: lambda e: f"resized to {e.size_gib} GiB",
     Volume.Deleted: lambda e: "volume deleted",
     Volume.Placed: lambda e: f"bound to host {e.host_id}",

@@ -363,3 +363,19 @@ def test_a_services_metrics_are_its_replicas_summed(cloud: Cloud) -> None:
     assert summed["memoryBytes"] == sum(p["memoryBytes"] for p in each)
     _, other = cloud.tenant("globex")
     assert cloud.api.gql(SERVICE_METRICS, {"t": work}, token=other)["metrics"] is None
+
+    # An application's are its services' replicas', summed likewise.
+    app = cloud.api.gql("""mutation($c: String!) { deployApplication(input: {name: "duo",
+        compose: $c}) { ... on ApplicationPayload { application { id services { id } } } } }""",
+        {"c": "services: {a: {image: busybox, command: [sleep, '600']}, "
+              "b: {image: busybox, command: [sleep, '600']}}"},
+        token=token)["deployApplication"]["application"]
+    wait_for("the application's replicas running", lambda: all(
+        service(cloud, token, s["id"])["running"] == 1 for s in app["services"]), 30)
+    with StatsEngines(wiring.app.installation) as engines:
+        sample_running(wiring.view, engines, wiring.metrics, wiring.app.clock)
+    [whole] = cloud.api.gql(SERVICE_METRICS, {"t": app["id"]}, token=token)["metrics"]
+    parts = [cloud.api.gql(SERVICE_METRICS, {"t": s["id"]}, token=token)["metrics"][0]
+             for s in app["services"]]
+    assert whole["memoryBytes"] == sum(p["memoryBytes"] for p in parts) > 0
+    assert cloud.api.gql(SERVICE_METRICS, {"t": app["id"]}, token=other)["metrics"] is None

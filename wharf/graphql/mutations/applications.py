@@ -13,9 +13,12 @@ from wharf.domain.errors import InvalidInput
 from wharf.graphql.context import Context, parse_id
 from wharf.graphql.errors import Error
 from wharf.graphql.mutations.base import own_tenant, run
+from wharf.graphql.pagination import Connection, connection
 from wharf.graphql.service_types import Service
+from wharf.graphql.types import AuditEntry
 from wharf.projections.reads import Reader
 from wharf.projections.reads import applications as app_reads
+from wharf.projections.reads import audit as audit_reads
 from wharf.projections.reads import services as service_reads
 from wharf.projections.reads.applications import ApplicationRow
 
@@ -66,6 +69,17 @@ class Application:
         base = f"{self.name}.{tenant}.{info.context.backend.apps_domain}"
         names = [base] if self.entry else []
         return names + [f"{service}.{base}" for service in self.service_ids]
+
+    @strawberry.field(description="Its events, its services' and their replicas', newest "
+                                  "first.")
+    async def events(
+        self, info: Info[Context, Any], first: int = 50, after: str | None = None,
+    ) -> Connection[AuditEntry]:
+        tenant_id, application_id = self.tenant_id, str(self.id)
+        return await connection(
+            info.context, lambda reader, cursor: audit_reads.of_application(
+                reader, tenant_id, application_id, first, cursor), 1, after,
+            AuditEntry.from_row)
 
     @classmethod
     def from_row(cls, row: ApplicationRow) -> Application:

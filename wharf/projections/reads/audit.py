@@ -43,6 +43,28 @@ def page_of(reader: Reader, tenant_id: str, first: int,
                        ("position",), first, after, lambda r: AuditRow(**r), descending=True)
 
 
+def of_service(reader: Reader, tenant_id: str, service_id: str, first: int,
+               after: Sequence[Any] | None) -> Page[AuditRow]:
+    """A service's trail and its replicas', newest first."""
+    return keyset_page(
+        reader, "SELECT * FROM rm_audit WHERE tenant_id = ? AND (object_id = ? OR object_id "
+        "IN (SELECT id FROM rm_containers WHERE service_id = ?))",
+        (tenant_id, service_id, service_id), ("position",), first, after,
+        lambda r: AuditRow(**r), descending=True)
+
+
+def of_application(reader: Reader, tenant_id: str, application_id: str, first: int,
+                   after: Sequence[Any] | None) -> Page[AuditRow]:
+    """An application's trail, its services' and their replicas', newest first."""
+    return keyset_page(
+        reader, "SELECT * FROM rm_audit WHERE tenant_id = ? AND (object_id = ? OR object_id "
+        "IN (SELECT id FROM rm_services WHERE application_id = ?) OR object_id IN "
+        "(SELECT c.id FROM rm_containers c JOIN rm_services s ON s.id = c.service_id "
+        "WHERE s.application_id = ?))",
+        (tenant_id, application_id, application_id, application_id), ("position",), first,
+        after, lambda r: AuditRow(**r), descending=True)
+
+
 def after(reader: Reader, tenant_id: str, position: int, limit: int) -> list[AuditRow]:
     """A tenant's entries after `position`, oldest first (a subscription, `events`)."""
     return [AuditRow(**r) for r in reader.query(
