@@ -190,3 +190,21 @@ def test_the_trail_shows_variable_names_never_their_values(wiring: Wiring) -> No
     rows = caught_up(wiring).view.query("SELECT summary FROM rm_audit")
     said = " ".join(r["summary"] for r in rows)
     assert "hunter2-value" not in said and "env: A;" in said
+
+
+def test_a_purged_tenants_domains_are_free_again(wiring: Wiring) -> None:
+    from wharf.commands.actors import Actor
+
+    acme = make_tenant(wiring, plan="unlimited")
+    globex = make_tenant(wiring, "globex", plan="unlimited", owner="boss@globex.io")
+    ours, theirs = deploy(wiring, acme, V1), deploy(wiring, globex, V1)
+    wiring.app.handle(m.BindDomain(actor=acme.owner, application_id=ours,
+                                   domain="shop.example.com", service="web"))
+    operator = Actor.operator("test")
+    wiring.app.handle(m.CloseTenant(actor=operator, tenant_id=acme.id, grace_hours=0))
+    wiring.app.handle(m.PurgeTenant(actor=operator, tenant_id=acme.id))
+    wiring.app.handle(m.BindDomain(actor=globex.owner, application_id=theirs,
+                                   domain="shop.example.com", service="web"))
+    rows = caught_up(wiring).view.query(
+        "SELECT a.desired FROM rm_applications a WHERE a.id = ?", (str(ours),))
+    assert rows == [{"desired": "deleted"}]

@@ -30,8 +30,9 @@ START_TIMEOUT = 15.0  # seconds for a new Caddy to answer on its admin API
 CALL_TIMEOUT = 5.0
 
 
-class CaddyError(Exception):
-    pass
+class CaddyError(OSError):
+    """Caddy missing, or not answering: what a user puts right on the machine (the CLI
+    prints it as an error, not a traceback)."""
 
 
 def free_port(taken: set[int] = frozenset()) -> int:  # type: ignore[assignment]

@@ -17,6 +17,7 @@ from wharf.commands.messages import (
     ResumeTenant,
     SuspendTenant,
 )
+from wharf.domain.application import Application, Domain
 from wharf.domain.base import WharfAggregate
 from wharf.domain.container import Container
 from wharf.domain.errors import Conflict, Forbidden, InvalidInput
@@ -132,11 +133,24 @@ def purge_tenant(ctx: Context, cmd: PurgeTenant) -> Decision:
         container.delete()
         tenant.release_container(name)
         changed.append(container)
+    applications: set[UUID] = set()
     for name, service_id in list(tenant.services.items()):
         service = ctx.load(Service, service_id, "service")
+        if service.application_id is not None:
+            applications.add(service.application_id)
         service.delete()
         tenant.release_service(name)
         changed.append(service)
+    for application_id in sorted(applications):  # (their domains free for others)
+        application = ctx.load(Application, application_id, "application")
+        for domain_name in application.domains:
+            domain = ctx.load(Domain, Domain.id_for(domain_name), "domain")
+            if domain.application_id == application.id:
+                domain.release()
+                changed.append(domain)
+        if application.desired != "deleted":
+            application.delete()
+            changed.append(application)
     for name, entry in list(tenant.volumes.items()):
         volume = ctx.load(Volume, entry["id"], "volume")
         volume.delete()
