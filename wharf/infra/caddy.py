@@ -9,10 +9,12 @@ configuration it last had. (Debian's Caddy has no layer-4 module: HTTP only.)
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -28,6 +30,28 @@ log = logging.getLogger(__name__)
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 START_TIMEOUT = 15.0  # seconds for a new Caddy to answer on its admin API
 CALL_TIMEOUT = 5.0
+
+
+PR_SET_PDEATHSIG = 1
+_PRCTL: Any = None
+with contextlib.suppress(OSError, AttributeError):  # (not Linux: no such call)
+    _PRCTL = ctypes.CDLL(None, use_errno=True).prctl  # looked up before any fork
+
+
+def _die_with_parent() -> None:
+    """In the child, before Caddy runs: SIGTERM when the process that started it dies,
+    however it dies (a `wharf up` killed by SIGKILL must not leave its Caddy holding
+    the ingress's ports)."""
+    if _PRCTL is not None:
+        _PRCTL(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` runs (a zombie waiting to be reaped does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 class CaddyError(OSError):
@@ -70,6 +94,7 @@ class Caddy:
 
     def start(self) -> None:
         with self._lock:
+            self._stop_leftover()
             self._write(self._apps)
             data = self.dir / "data"
             env = {**os.environ, "HOME": str(self.dir), "XDG_DATA_HOME": str(data),
@@ -78,7 +103,8 @@ class Caddy:
                 self._process = subprocess.Popen(
                     [self.binary, "run", "--config", str(self.dir / "config.json")],
                     stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                    env=env, start_new_session=True)
+                    env=env, start_new_session=True, preexec_fn=_die_with_parent)
+            (self.dir / "caddy.pid").write_text(str(self._process.pid))
             deadline = time.monotonic() + START_TIMEOUT
             while True:
                 if self._process.poll() is not None:
@@ -92,6 +118,27 @@ class Caddy:
                 time.sleep(0.05)
             log.info("caddy runs with its admin API on %s (pid %s)", self.admin,
                      self._process.pid)
+
+    def _stop_leftover(self) -> None:
+        """A Caddy of this WHARF_HOME still running (its Wharf died where no signal
+        could reach it) is stopped: it holds the listeners this one is about to open."""
+        try:
+            pid = int((self.dir / "caddy.pid").read_text())
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            return
+        if str(self.dir / "config.json").encode() not in command or (
+                self._process is not None and self._process.pid == pid
+                and self._process.poll() is None):
+            return
+        log.warning("stopping the Caddy (pid %s) an earlier Wharf left running", pid)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 5
+            while _running(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)
 
     def _alive(self) -> bool:
         return self._process is not None and self._process.poll() is None
