@@ -6,19 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from wharf.infra.caddy import Caddy
+from wharf.infra.caddy import Caddy, _running
 
 
 def test_a_missing_caddy_says_how_to_get_one_or_turn_the_ingress_off(tmp_path: Path) -> None:
     with pytest.raises(OSError, match="apt-get install caddy; or set WHARF_INGRESS=off"):
         Caddy(tmp_path, binary="no-such-caddy-here")
-
-
-def _running(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def test_a_caddy_dies_with_the_wharf_that_started_it_even_by_sigkill(tmp_path: Path) -> None:
