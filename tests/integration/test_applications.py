@@ -208,3 +208,99 @@ def test_a_purged_tenants_domains_are_free_again(wiring: Wiring) -> None:
     rows = caught_up(wiring).view.query(
         "SELECT a.desired FROM rm_applications a WHERE a.id = ?", (str(ours),))
     assert rows == [{"desired": "deleted"}]
+
+
+STATEFUL = """
+services:
+  web:
+    image: busybox
+    ports: ["80"]
+    deploy: {update_config: {order: stop-first, delay: 2s, parallelism: 2}}
+  db:
+    image: busybox
+    volumes: ["data:/data"]
+    labels: {wharf.category: data}
+    deploy: {replicas: 2}
+volumes: {data: {}}
+"""
+
+
+def test_a_data_service_in_a_file_gets_a_volume_per_replica_and_its_update_policy(
+    wiring: Wiring,
+) -> None:
+    from wharf.projections.reads import services as service_reads
+
+    acme = make_tenant(wiring, plan="unlimited")
+    app = deploy(wiring, acme, STATEFUL)
+    volumes = caught_up(wiring).view.query(
+        "SELECT name FROM rm_volumes WHERE tenant_id = ? ORDER BY name", (str(acme.id),))
+    assert [v["name"] for v in volumes] == ["shop-data.1", "shop-data.2"]
+    found = services(wiring, app)
+    db = service_reads.service(wiring.view, found["shop-db"]["id"])
+    web = service_reads.service(wiring.view, found["shop-web"]["id"])
+    assert db is not None and web is not None and db.category == "data"
+    assert (web.update_policy.order, web.update_policy.delay_s,
+            web.update_policy.parallelism) == ("stop-first", 2, 2)
+    head = wiring.app.recorder.max_notification_id()
+    deploy(wiring, acme, STATEFUL)  # the same file: nothing recorded
+    assert wiring.app.recorder.max_notification_id() == head
+    with pytest.raises(InvalidInput) as caught:
+        deploy(wiring, acme, STATEFUL.replace("wharf.category: data", "wharf.category: app"))
+    assert caught.value.field == "services.db.labels.wharf.category"
+    with pytest.raises(InvalidInput) as caught:
+        deploy(wiring, acme, STATEFUL.replace("wharf.category: data", "wharf.category: big"))
+    assert caught.value.field == "services.db.labels.wharf.category"
+    assert wiring.app.recorder.max_notification_id() == head
+
+
+def test_deploying_a_stopped_application_starts_it_whole(wiring: Wiring) -> None:
+    acme = make_tenant(wiring, plan="unlimited")
+    app = deploy(wiring, acme, V1)
+    wiring.app.handle(m.StopApplication(actor=acme.owner, application_id=app))
+
+    def desired() -> tuple[str, set[str], set[str]]:
+        view = caught_up(wiring).view
+        [row] = view.query("SELECT desired FROM rm_applications WHERE id = ?", (str(app),))
+        replicas = view.query(
+            "SELECT c.desired FROM rm_containers c JOIN rm_services s ON s.id = c.service_id "
+            "WHERE s.application_id = ?", (str(app),))
+        return (row["desired"], {r["desired"] for r in services(wiring, app).values()},
+                {r["desired"] for r in replicas})
+
+    assert desired() == ("stopped", {"stopped"}, {"stopped"})
+    deploy(wiring, acme, V1.replace('A: "1"', 'A: "2"'))  # changed: one service replaced
+    assert desired() == ("running", {"running"}, {"running"})
+    wiring.app.handle(m.StopApplication(actor=acme.owner, application_id=app))
+    deploy(wiring, acme, V1.replace('A: "1"', 'A: "2"'))  # the same file starts it too
+    assert desired() == ("running", {"running"}, {"running"})
+
+
+def test_a_tenant_holds_at_most_a_hundred_domains_whichever_applications_hold_them(
+    wiring: Wiring,
+) -> None:
+    from wharf.domain.tenant import MAX_DOMAINS
+
+    acme = make_tenant(wiring, plan="unlimited")
+    apps = [deploy(wiring, acme, V1, name=f"shop{i}") for i in range(6)]
+
+    def bind(app: UUID, domain: str) -> None:
+        wiring.app.handle(m.BindDomain(actor=acme.owner, application_id=app, domain=domain,
+                                       service="web"))
+
+    for i in range(MAX_DOMAINS):
+        bind(apps[i // 20], f"d{i}.example.com")  # (20 per application at most)
+    with pytest.raises(QuotaExceeded) as caught:
+        bind(apps[5], "one-more.example.com")
+    assert (caught.value.resource, caught.value.limit, caught.value.used) == (
+        "domains", MAX_DOMAINS, MAX_DOMAINS)
+    bind(apps[5], "d0.example.com")  # moved between its applications: counted once
+    wiring.app.handle(m.UnbindDomain(actor=acme.owner, application_id=apps[5],
+                                     domain="d0.example.com"))
+    bind(apps[5], "one-more.example.com")  # room again
+    # An application deleted frees its 20 for the tenant.
+    wiring.app.handle(m.DeleteApplication(actor=acme.owner, application_id=apps[1]))
+    more = deploy(wiring, acme, V1, name="more")
+    for i in range(20):
+        bind(more, f"e{i}.example.com")
+    with pytest.raises(QuotaExceeded):
+        bind(apps[5], "too-many.example.com")

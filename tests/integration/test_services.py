@@ -4,6 +4,7 @@ against the tenant's plan as containers are."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from uuid import UUID
 
@@ -177,3 +178,152 @@ def test_an_autoscale_past_the_plan_is_recorded_and_spares_other_services(
     assert len(replicas(wiring, fine)) == 5 and len(replicas(wiring, stuck)) == 1
     rows = caught_up(wiring).view.query("SELECT resource, requested FROM rm_quota_rejections")
     assert rows == [{"resource": "containers", "requested": 4}]
+
+
+def _mounts(wiring: Wiring, service_id: UUID) -> dict[str, tuple[str, list[str]]]:
+    rows = caught_up(wiring).view.query(
+        "SELECT name, desired, spec FROM rm_containers WHERE service_id = ? ORDER BY name",
+        (str(service_id),))
+    return {r["name"]: (r["desired"], [v["volume"] for v in json.loads(r["spec"])["volumes"]])
+            for r in rows if r["desired"] != "deleted"}
+
+
+def _volumes(wiring: Wiring, tenant: TenantHandle) -> list[str]:
+    return [r["name"] for r in caught_up(wiring).view.query(
+        "SELECT name FROM rm_volumes WHERE tenant_id = ? AND state != 'deleted' ORDER BY name",
+        (str(tenant.id),))]
+
+
+def test_a_data_service_keeps_a_volume_per_replica_across_scales(wiring: Wiring) -> None:
+    acme = make_tenant(wiring, plan="unlimited")
+    db = create_service(wiring, acme, "db", replicas=2, category="data",
+                        spec={"volumes": [{"volume": "pgdata", "path": "/var/lib/data"}]})
+    assert _mounts(wiring, db) == {"db.1": ("running", ["pgdata.1"]),
+                                   "db.2": ("running", ["pgdata.2"])}
+    assert _volumes(wiring, acme) == ["pgdata.1", "pgdata.2"]
+    # Scaled down, the replica goes and its volume stays; scaled up again, the slot comes
+    # back with it (not a new volume).
+    wiring.app.handle(m.ScaleService(actor=acme.owner, service_id=db, replicas=1))
+    assert _mounts(wiring, db) == {"db.1": ("running", ["pgdata.1"])}
+    wiring.app.handle(m.ScaleService(actor=acme.owner, service_id=db, replicas=3))
+    assert _mounts(wiring, db) == {"db.1": ("running", ["pgdata.1"]),
+                                   "db.2": ("running", ["pgdata.2"]),
+                                   "db.3": ("running", ["pgdata.3"])}
+    assert _volumes(wiring, acme) == ["pgdata.1", "pgdata.2", "pgdata.3"]
+    # Deleting the service keeps its data: the volumes are the tenant's to delete.
+    wiring.app.handle(m.DeleteService(actor=acme.owner, service_id=db))
+    assert _volumes(wiring, acme) == ["pgdata.1", "pgdata.2", "pgdata.3"]
+    [row] = wiring.view.query("SELECT volume_gib FROM rm_tenants WHERE id = ?",
+                              (str(acme.id),))
+    assert row["volume_gib"] == 3
+
+
+def test_a_data_service_past_the_plans_disk_is_refused_whole(wiring: Wiring) -> None:
+    acme = make_tenant(wiring, plan="s")  # 10 containers, 10 GiB of volumes
+    with pytest.raises(QuotaExceeded) as caught:
+        create_service(wiring, acme, "db", replicas=4, category="disk", spec={"volumes": [
+            {"volume": "a", "path": "/a"}, {"volume": "b", "path": "/b"},
+            {"volume": "c", "path": "/c"}]})
+    assert (caught.value.resource, caught.value.limit, caught.value.requested) == (
+        "volume_gib", 10, 12)
+    assert _volumes(wiring, acme) == []  # (only the rejection itself is recorded)
+    assert caught_up(wiring).view.query("SELECT id FROM rm_services") == []
+    assert usage(wiring, acme) == 0
+
+
+def test_a_new_version_of_a_data_service_replaces_each_replica_in_its_slot(
+    wiring: Wiring,
+) -> None:
+    from wharf.commands.actors import Actor
+    from wharf.commands.answers import TermTaken
+
+    acme = make_tenant(wiring, plan="unlimited")
+    db = create_service(wiring, acme, "db", replicas=2, category="data",
+                        spec={"volumes": [{"volume": "pgdata", "path": "/data"}]})
+    before = _ids(wiring, db)
+    wiring.app.handle(m.UpdateService(
+        actor=acme.owner, service_id=db, spec={"image": "busybox:1.36", "volumes": [
+            {"volume": "pgdata", "path": "/data"}]}))
+    scheduler = Actor.system("scheduler")
+    term = wiring.app.handle(m.TakeLeadership(actor=scheduler, holder="a")).answer_as(
+        TermTaken).term
+    wiring.app.handle(m.RollReplicas(actor=scheduler, term=term, service_id=db,
+                                     old=[before["db.1"]]))
+    # Stop-first: the old db.1 is deleted and the new one is made in its slot, on its
+    # volume, in the same save; db.2 is untouched until the next step.
+    rows = caught_up(wiring).view.query(
+        "SELECT id, name, desired, config_version, spec FROM rm_containers "
+        "WHERE service_id = ? ORDER BY name, desired", (str(db),))
+    assert [(r["name"], r["desired"], r["config_version"],
+             json.loads(r["spec"])["volumes"][0]["volume"]) for r in rows] == [
+        ("db.1", "deleted", 1, "pgdata.1"), ("db.1", "running", 2, "pgdata.1"),
+        ("db.2", "running", 1, "pgdata.2")]
+    assert _volumes(wiring, acme) == ["pgdata.1", "pgdata.2"]
+    row = service_reads.service(wiring.view, str(db))
+    assert row is not None and row.retiring == {} and row.replicas == 2
+
+
+def _ids(wiring: Wiring, service_id: UUID) -> dict[str, UUID]:
+    return {r["name"]: UUID(r["id"]) for r in caught_up(wiring).view.query(
+        "SELECT id, name FROM rm_containers WHERE service_id = ? AND desired != 'deleted'",
+        (str(service_id),))}
+
+
+def test_an_update_policy_is_checked_kept_and_shown(wiring: Wiring) -> None:
+    acme = make_tenant(wiring, plan="unlimited")
+    for bad, field in (({"order": "sideways"}, "order"), ({"parallelism": 0}, "parallelism"),
+                       ({"delay_s": -1}, "delay_s"), ({"failure_action": "panic"},
+                                                       "failure_action"),
+                       ({"speed": 3}, "update_policy.speed")):
+        with pytest.raises(InvalidInput) as caught:
+            create_service(wiring, acme, replicas=1, update_policy=bad)
+        assert caught.value.field == field
+    web = create_service(wiring, acme, replicas=1,
+                         update_policy={"order": "stop-first", "delay_s": 3})
+    row = service_reads.service(caught_up(wiring).view, str(web))
+    assert row is not None and (row.update_policy.order, row.update_policy.delay_s,
+                                row.update_policy.parallelism) == ("stop-first", 3, 1)
+    wiring.app.handle(m.UpdateService(actor=acme.owner, service_id=web,
+                                      spec={"image": "busybox:1.36"},
+                                      update_policy={"parallelism": 2}))
+    row = service_reads.service(caught_up(wiring).view, str(web))
+    assert row is not None and (row.update_policy.order, row.update_policy.parallelism,
+                                row.version) == ("start-first", 2, 2)
+
+
+def test_a_replica_a_rollback_left_on_the_abandoned_version_is_rolled_back_too(
+    wiring: Wiring,
+) -> None:
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from wharf.commands.actors import Actor
+    from wharf.commands.answers import TermTaken
+    from wharf.schedulers.rollouts import step
+
+    acme = make_tenant(wiring, plan="unlimited")
+    web = create_service(wiring, acme, replicas=2)
+    before = _ids(wiring, web)
+    wiring.app.handle(m.UpdateService(actor=acme.owner, service_id=web,
+                                      spec={"image": "busybox:1.36"}))
+    scheduler = Actor.system("scheduler")
+    term = wiring.app.handle(m.TakeLeadership(actor=scheduler, holder="a")).answer_as(
+        TermTaken).term
+    # web.1's successor made it and web.1 retired; web.2's then failed: back to version 1.
+    wiring.app.handle(m.RollReplicas(actor=scheduler, term=term, service_id=web,
+                                     old=[before["web.1"]]))
+    wiring.app.handle(m.RetireReplica(actor=scheduler, term=term, service_id=web,
+                                      old=before["web.1"]))
+    wiring.app.handle(m.RollReplicas(actor=scheduler, term=term, service_id=web,
+                                     old=[before["web.2"]]))
+    wiring.app.handle(m.RollbackService(actor=Actor.system("rollout"), service_id=web,
+                                        reason="test"))
+    [row] = service_reads.rollouts(caught_up(wiring).view)
+    assert (row.version, row.good_version, row.retiring) == (1, 1, {})
+    [left] = [r for r in row.replicas if r.config_version == 2]
+    # (no engine here: as its hosts would report them, running for a while)
+    running = replace(row, replicas=tuple(
+        replace(r, observed="running", started_at="2026-11-29T12:00:00Z")
+        for r in row.replicas))
+    action = step(running, datetime.now(UTC))
+    assert action is not None and (action.kind, action.replicas) == ("roll", (left.id,))

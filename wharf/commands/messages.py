@@ -139,6 +139,7 @@ class CreateService(Command):
     category: str = "app"
     balanced: list[int] = field(default_factory=list)  # container ports to balance
     start: bool = True
+    update_policy: dict[str, Any] | None = None  # UpdatePolicy's fields; None: defaults
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -180,6 +181,7 @@ class UpdateService(Command):
     service_id: UUID
     spec: dict[str, Any]
     balanced: list[int] = field(default_factory=list)
+    update_policy: dict[str, Any] | None = None  # None: as it was
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -447,3 +449,4 @@ class RecordDiskUsage(Command):
 class EnforceDiskLimit(Command):
     container_id: UUID
     volume: str | None = None  # the volume over its size, if that is the reason
+

@@ -22,7 +22,7 @@ import yaml
 
 from wharf.domain.container_spec import ContainerSpec, validate_spec
 from wharf.domain.errors import InvalidInput
-from wharf.domain.service import MAX_REPLICAS
+from wharf.domain.service import MAX_REPLICAS, check_category
 
 MAX_BYTES = 256 * 1024
 MAX_NODES = 20_000  # YAML nodes once anchors and aliases are expanded
@@ -60,6 +60,7 @@ class ComposeService:
     depends_on: Mapping[str, str]  # service -> condition
     labels: Mapping[str, str]
     update: UpdateConfig
+    category: str = "app"  # the label wharf.category: data and disk keep a volume per replica
 
     def as_data(self) -> dict[str, Any]:
         return {"name": self.name, "spec": self.spec.to_data(), "replicas": self.replicas,
@@ -388,10 +389,15 @@ def _service(name: str, raw: dict[str, Any], path: str, volumes: Mapping[str, st
     if isinstance(replicas, bool) or not isinstance(replicas, int) \
             or not 0 <= replicas <= MAX_REPLICAS:
         raise InvalidInput(f"{path}.deploy.replicas", f"a whole number from 0 to {MAX_REPLICAS}")
+    labels = _labels(raw.get("labels"), f"{path}.labels")
+    try:
+        category = check_category(labels.get("wharf.category", "app"))
+    except InvalidInput as error:
+        raise InvalidInput(f"{path}.labels.wharf.category", error.message) from None
     return ComposeService(
         name=name, spec=validated, replicas=replicas, balanced=tuple(balanced),
         depends_on=_depends_on(raw.get("depends_on"), f"{path}.depends_on"),
-        labels=_labels(raw.get("labels"), f"{path}.labels"),
+        labels=labels, category=category,
         update=_update_config(deploy.get("update_config"), f"{path}.deploy.update_config"))
 
 

@@ -11,7 +11,8 @@ containers and the tenant's reservations never disagree.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from itertools import count, islice
 from typing import Any, Literal, get_args
 from uuid import UUID
 
@@ -27,12 +28,20 @@ CATEGORIES: tuple[Category, ...] = get_args(Category)
 STATEFUL: tuple[Category, ...] = ("data", "disk")
 Desired = Literal["running", "stopped", "deleted"]
 MAX_REPLICAS = 200  # per service: bounded work for one scale
+ORDERS = ("start-first", "stop-first")
+FAILURE_ACTIONS = ("rollback", "pause", "continue")
 
 
 def replica_name(service: str, slot: int) -> str:
     """A replica's container name: `web.3`. Object names hold no dot, so no container a
     tenant names can take a replica's name."""
     return f"{service}.{slot}"
+
+
+def replica_volume(volume: str, slot: int) -> str:
+    """The volume a replica of a `data` or `disk` service keeps as its own: `pgdata.2`
+    for the mount naming `pgdata` (a name no volume a tenant names can take)."""
+    return f"{volume}.{slot}"
 
 
 def check_category(category: str) -> Category:
@@ -139,15 +148,32 @@ class UpdatePolicy:
     parallelism: int = 1  # replicas replaced at a time
     monitor_s: int = 5  # how long a new replica must run (and pass its check) to count
     failure_action: str = "rollback"  # rollback, pause, continue
+    order: str = "start-first"  # start-first: old replicas serve until the new are ready
+    delay_s: int = 0  # wait between one batch counting and the next starting
 
     def to_data(self) -> dict[str, Any]:
         return {"parallelism": self.parallelism, "monitor_s": self.monitor_s,
-                "failure_action": self.failure_action}
+                "failure_action": self.failure_action, "order": self.order,
+                "delay_s": self.delay_s}
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> UpdatePolicy:
-        return cls(**{k: v for k, v in data.items() if k in ("parallelism", "monitor_s",
-                                                              "failure_action")})
+        return cls(**{k: v for k, v in data.items() if k in (
+            "parallelism", "monitor_s", "failure_action", "order", "delay_s")})
+
+
+def check_update_policy(parallelism: int, monitor_s: int, failure_action: str, order: str,
+                        delay_s: int) -> UpdatePolicy:
+    for name, value, low, high in (("parallelism", parallelism, 1, MAX_REPLICAS),
+                                   ("monitor_s", monitor_s, 0, 3600),
+                                   ("delay_s", delay_s, 0, 3600)):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise InvalidInput(name, f"must be a whole number from {low} to {high}")
+    if failure_action not in FAILURE_ACTIONS:
+        raise InvalidInput("failure_action", f"must be one of {', '.join(FAILURE_ACTIONS)}")
+    if order not in ORDERS:
+        raise InvalidInput("order", f"must be one of {', '.join(ORDERS)}")
+    return UpdatePolicy(parallelism, monitor_s, failure_action, order, delay_s)
 
 
 @dataclass(frozen=True)
@@ -223,6 +249,34 @@ class Service(WharfAggregate):
         """Its replicas, those a rollout is about to retire left out."""
         return len(self.replicas) - len(self.retiring)
 
+    @property
+    def stateful(self) -> bool:
+        """Each replica keeps a volume of its own for each mount, and the host it lives
+        on: its slots are reused (slot 2 always mounts `pgdata.2`), and a new
+        configuration replaces a replica in place, stop-first."""
+        return self.category in STATEFUL
+
+    @property
+    def stop_first(self) -> bool:
+        return self.stateful or self.update.order == "stop-first"
+
+    def next_slots(self, n: int) -> list[int]:
+        """The slots a scale by `n` fills: the lowest free ones for a stateful service
+        (where its volumes wait), new ones otherwise."""
+        if self.stateful:
+            taken = set(self.replicas)
+            return list(islice((slot for slot in count(1) if slot not in taken), n))
+        return list(range(self.next_slot, self.next_slot + n))
+
+    def replica_spec(self, slot: int) -> ContainerSpec:
+        """The spec of the replica in `slot`: a stateful service's mounts name the
+        replica's own volumes."""
+        if not self.stateful:
+            return self.spec
+        return replace(self.spec, volumes=tuple(
+            replace(mount, volume=replica_volume(mount.volume, slot))
+            for mount in self.spec.volumes))
+
     def scale(self, replicas: int, new_ids: Sequence[UUID], reason: str,
               figures: Mapping[str, float] | None = None) -> Change:
         """Records a scale to `replicas`: new slots for the ids given, highest slots
@@ -234,7 +288,7 @@ class Service(WharfAggregate):
         if want == len(have):
             return Change((), ())
         if want > len(have):
-            slots = range(self.next_slot, self.next_slot + want - len(have))
+            slots = self.next_slots(want - len(have))
             added = tuple(zip(slots, new_ids, strict=True))
             removed: tuple[tuple[int, UUID], ...] = ()
         else:
@@ -302,13 +356,23 @@ class Service(WharfAggregate):
 
     def roll(self, old: Sequence[UUID], new_ids: Sequence[UUID]) -> Change:
         """A step of a rollout: a new replica (of the current configuration) for each of
-        `old`, which stay in rotation until their successors are ready."""
+        `old`. Start-first, the old ones stay in rotation until their successors are
+        ready; stop-first, each is deleted and its successor made in its slot (the
+        returned change's `removed`)."""
         self._require_not_deleted()
         stale = [ident for ident in old if ident in self.replicas.values()
                  and self.replica_versions.get(ident) != self.config_version
                  and ident not in self.retiring]
         if not stale:
             return Change((), ())
+        if self.stop_first:
+            slot_of = {ident: slot for slot, ident in self.replicas.items()}
+            added = tuple((slot_of[o], n) for o, n in zip(stale, new_ids[:len(stale)],
+                                                                   strict=True))
+            self._replaced(config_version=self.config_version,
+                           slots={str(slot): str(ident) for slot, ident in added},
+                           old=[str(o) for o in stale])
+            return Change(added, tuple((slot_of[o], o) for o in stale))
         slots = range(self.next_slot, self.next_slot + len(stale))
         added = tuple(zip(slots, new_ids[:len(stale)], strict=True))
         pairs = {str(o): str(n) for o, (_, n) in zip(stale, added, strict=True)}
@@ -333,6 +397,23 @@ class Service(WharfAggregate):
         self.retiring = {**self.retiring,
                          **{UUID(old): UUID(new) for old, new in pairs.items()}}
         self.next_slot = max(self.next_slot, max(int(s) for s in added) + 1)
+
+    class Replaced(WharfAggregate.Event):
+        """A stop-first step: each old replica deleted and a new one made in its slot
+        (with its volumes), in the same save."""
+
+        config_version: int
+        slots: dict[str, str]  # slot -> the new replica in it
+        old: list[str]  # the replicas it deletes
+
+    @event(Replaced)
+    def _replaced(self, config_version: int, slots: dict[str, str], old: list[str]) -> None:
+        gone = {UUID(ident) for ident in old}
+        self.replicas = {**self.replicas,
+                         **{int(slot): UUID(ident) for slot, ident in slots.items()}}
+        self.replica_versions = {
+            **{k: v for k, v in self.replica_versions.items() if k not in gone},
+            **{UUID(ident): config_version for ident in slots.values()}}
 
     def retire(self, old: UUID) -> bool:
         """The old replica whose successor is ready leaves (its container is deleted by
@@ -405,6 +486,18 @@ class Service(WharfAggregate):
         self.replica_versions = {k: v for k, v in self.replica_versions.items()
                                  if k not in gone}
         self.retiring = {}
+
+    def set_update_policy(self, policy: UpdatePolicy) -> None:
+        self._require_not_deleted()
+        if policy != self.update:
+            self._update_policy_set(policy=policy.to_data())
+
+    class UpdatePolicySet(WharfAggregate.Event):
+        policy: dict[str, Any]
+
+    @event(UpdatePolicySet)
+    def _update_policy_set(self, policy: dict[str, Any]) -> None:
+        self.update = UpdatePolicy.from_data(policy)
 
     def set_autoscale(self, policy: AutoscalePolicy | None) -> None:
         self._require_not_deleted()

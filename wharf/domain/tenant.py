@@ -24,6 +24,7 @@ MANAGE_TENANT = ("owner",)
 READ = ROLES
 TENANT_NAME = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{1,63}$")
+MAX_DOMAINS = 100  # custom domains one tenant may hold: none can squat a namespace
 OBJECT_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 
@@ -54,6 +55,11 @@ class Tenant(WharfAggregate):
         restores without the attribute.)"""
         found: dict[str, UUID] = self.__dict__.get("_services", {})
         return found
+
+    @property
+    def domains(self) -> frozenset[str]:
+        """The custom domains its applications hold (read this way, as `services`)."""
+        return frozenset(self.__dict__.get("_domains", ()))  # (a list: snapshots are JSON)
 
     @staticmethod
     def id_for(name: str) -> UUID:
@@ -299,6 +305,33 @@ class Tenant(WharfAggregate):
     @event(ServiceReserved)
     def _service_reserved(self, name: str, service_id: UUID) -> None:
         self._services = {**self.services, name: service_id}
+
+    def reserve_domain(self, name: str) -> None:
+        """A custom domain counted against the tenant's cap (once, whichever of its
+        applications holds it)."""
+        if name in self.domains:
+            return
+        if len(self.domains) >= MAX_DOMAINS:
+            raise QuotaExceeded("domains", MAX_DOMAINS, len(self.domains), 1)
+        self._domain_reserved(name=name)
+
+    class DomainReserved(WharfAggregate.Event):
+        name: str
+
+    @event(DomainReserved)
+    def _domain_reserved(self, name: str) -> None:
+        self._domains = sorted(self.domains | {name})
+
+    def release_domain(self, name: str) -> None:
+        if name in self.domains:
+            self._domain_released(name=name)
+
+    class DomainReleased(WharfAggregate.Event):
+        name: str
+
+    @event(DomainReleased)
+    def _domain_released(self, name: str) -> None:
+        self._domains = sorted(self.domains - {name})
 
     def release_service(self, name: str) -> None:
         if name in self.services:

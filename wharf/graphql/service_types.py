@@ -36,6 +36,16 @@ class AutoscalePolicy:
     cooldown_s: int
 
 
+@strawberry.type(description="How a new configuration replaces the replicas.")
+class UpdatePolicy:
+    parallelism: int
+    monitor_s: int
+    failure_action: str = strawberry.field(description="rollback, pause or continue.")
+    order: str = strawberry.field(description="start-first or stop-first (data and disk "
+                                              "services are always stop-first).")
+    delay_s: int
+
+
 @strawberry.type(description="Many containers of one image (its replicas), kept at a "
                              "count, behind a load-balanced listener for each HTTP port "
                              "that asks for one.")
@@ -55,6 +65,7 @@ class Service:
         description="The last version every replica ran: version while no rollout is in "
                     "progress.")
     autoscale: AutoscalePolicy | None
+    update_policy: UpdatePolicy
     scaled_at: str | None = strawberry.field(description="When it was last scaled.")
     scale_reason: str | None = strawberry.field(
         description="Why: manual, created, or the autoscaler's reason with its figures.")
@@ -100,6 +111,7 @@ class Service:
                 for port in row.balanced],
             autoscale=AutoscalePolicy(**row.autoscale.to_data())  # type: ignore[arg-type]
             if row.autoscale else None,
+            update_policy=UpdatePolicy(**row.update_policy.to_data()),
             scaled_at=row.scaled_at, scale_reason=row.scale_reason, version=row.version,
             rolled_out_version=row.good_version,
             spec=cast(JSON, row.spec.to_data()), created_at=row.created_at,

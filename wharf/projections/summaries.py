@@ -99,6 +99,11 @@ _LINES: dict[type[Any], Callable[[Any], str]] = {
     Service.Reconfigured: lambda e: f"version {e.config_version}: {_spec(e.spec)}",
     Service.Rolled: lambda e: f"version {e.config_version} rolling out: {len(e.pairs)} "
                               f"new replica(s) replacing as many",
+    Service.Replaced: lambda e: f"version {e.config_version} rolling out stop-first: "
+                                f"replica(s) in slot(s) {', '.join(sorted(e.slots))} "
+                                "replaced",
+    Service.UpdatePolicySet: lambda e: "update policy: " + ", ".join(
+        f"{k} {v}" for k, v in sorted(e.policy.items())),
     Service.RolledBack: lambda e: f"rolled back from version {e.from_version} to "
                                   f"{e.to_version}: {e.reason}",
     Application.Deployed: lambda e: f"deploy {e.deploy}: services "

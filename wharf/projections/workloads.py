@@ -203,6 +203,10 @@ class Services(ReadModel):
                      ts(event), event.reason)
 
     @process_event.register
+    def _(self, event: Service.UpdatePolicySet, tracking: Tracking) -> None:
+        self._update(event, "update_policy = ?", as_json(event.policy))
+
+    @process_event.register
     def _(self, event: Service.AutoscalePolicySet, tracking: Tracking) -> None:
         self._update(event, "autoscale = ?",
                      None if event.policy is None else as_json(event.policy))

@@ -81,11 +81,21 @@ class ContainersController:
     def wants(self) -> list[Want]:
         volumes = volume_reads.live_by_name(self.reader)
         dependencies = service_reads.waiting_on(self.reader)
+        rows = container_reads.wanted(self.reader)
+        # Volumes still mounted by a container being deleted: one that mounts them next
+        # (a stop-first replica in its slot) waits until the old one is gone.
+        held = {(w.container.tenant_id, name) for w in rows
+                if w.container.desired == "deleted" and w.container.host_id is not None
+                for name in w.container.spec.volume_names}
         wants = []
-        for wanted in container_reads.wanted(self.reader):
+        for wanted in rows:
             row = wanted.container
             volume_host, waiting = _volume_needs(row.spec.volume_names, row.tenant_id,
                                                  volumes)
+            if waiting is None and row.desired != "deleted":
+                waiting = next((f"volume {name} is still mounted by a container being "
+                                "removed" for name in row.spec.volume_names
+                                if (row.tenant_id, name) in held), None)
             if waiting is None and row.service_id is not None:
                 waiting = dependencies.get(row.service_id)
             wants.append(Want(

@@ -1,8 +1,12 @@
 """The rollouts controller: replaces a service's replicas with replicas of its current
-configuration, `parallelism` at a time, start-first (the old ones serve until their
-successors are ready: running, healthy when the service has a check, for `monitor_s`
-seconds), and rolls back by itself when a successor fails (it exits, turns unhealthy or
-cannot be created) unless the service's update policy says to pause or continue.
+configuration, `parallelism` at a time, and rolls back by itself when a new replica
+fails (it exits, turns unhealthy or cannot be created) unless the service's update
+policy says to pause or continue. Start-first (the default), the old replicas serve
+until their successors are ready: running, healthy when the service has a check, for
+`monitor_s` seconds. Stop-first (asked for, or a `data`/`disk` service, whose replicas
+keep their volumes), each old replica is deleted and its successor made in its slot; the
+next batch waits until the new ones are ready. Either way `delay_s` passes between
+batches.
 
 `step()` is the pure decision, one per service per pass; each step is recorded through
 a command before it takes effect (`Rolled`, `Retired`, `RolledBack`, `RolloutFinished`),
@@ -65,8 +69,12 @@ def _ready(replica: ReplicaState, checked: bool, monitor_s: int, now: datetime) 
 def step(service: RolloutRow, now: datetime) -> RolloutAction | None:
     """The next step of a service's rollout, or None while it waits."""
     by_id = {r.id: r for r in service.replicas}
-    successors = [by_id[new] for new in service.retiring.values() if new in by_id]
-    for replica in successors:
+    fresh = [r for r in service.replicas if r.config_version == service.version]
+    # On trial: start-first, the successors made beside the old replicas; stop-first,
+    # every replica of the version (each took an old one's slot).
+    trial = fresh if service.stop_first else \
+        [by_id[new] for new in service.retiring.values() if new in by_id]
+    for replica in trial:
         why = _failed(replica)
         if why is None:
             continue
@@ -82,10 +90,15 @@ def step(service: RolloutRow, now: datetime) -> RolloutAction | None:
             return RolloutAction(ActionKind.RETIRE, service.id, (old,))
     if service.retiring:
         return None
-    stale = [r.id for r in service.replicas if r.config_version != service.version]
+    # The next batch once every replica of the version counts, and `delay_s` after.
+    if any(not _ready(r, service.checked, service.monitor_s + service.delay_s, now)
+           for r in fresh if _failed(r) is None):
+        return None
+    stale = sorted((r for r in service.replicas if r.config_version != service.version),
+                   key=lambda r: _failed(r) is None)  # (a failing one first)
     if stale:
         return RolloutAction(ActionKind.ROLL, service.id,
-                             tuple(stale[:max(1, service.parallelism)]))
+                             tuple(r.id for r in stale[:max(1, service.parallelism)]))
     if service.good_version != service.version:
         return RolloutAction(ActionKind.FINISH_ROLLOUT, service.id)
     return None

@@ -136,7 +136,8 @@ def test_a_three_service_compose_file_serves_by_name_over_http_and_https(
     assert app["entry"] == "front" and app["version"] == 1
     assert [s["name"] for s in app["services"]] == ["shop-front", "shop-back", "shop-store"]
     assert any("logging is ignored" in w for w in app["warnings"])
-    assert app["hosts"][0] == "shop.acme.apps.localhost"
+    # (back and store publish no port: they answer only to their siblings)
+    assert app["hosts"] == ["shop.acme.apps.localhost", "front.shop.acme.apps.localhost"]
     routes = cloud.scheduler.routes
     assert routes is not None
     http_port, https_port = routes.ingress.http_port, routes.ingress.https_port
@@ -273,6 +274,13 @@ def test_wharf_app_deploy_sends_the_file_its_env_files_and_dot_env(tmp_path: Pat
         assert bad.returncode == 1 and "InvalidInput" in bad.stderr and "replicas" in bad.stderr
         assert re.search(r"api\s+\d/3 running", cli("service", "ls").stdout)
         assert cli("service", "rm", service_id).returncode == 0
+        made_db = cli("service", "create", "db", "--image", "busybox", "--category", "data",
+                      "--replicas", "0", "--volume", "pgdata:/data", "--order", "stop-first")
+        assert made_db.returncode == 0, made_db.stderr
+        rolled = cli("service", "rollback", made_db.stdout.split()[0])
+        assert rolled.returncode == 1 and "runs version 1 already" in rolled.stderr
+        bad_mount = cli("service", "create", "x", "--image", "busybox", "--volume", "nopath")
+        assert bad_mount.returncode == 2 and "NAME:/PATH" in bad_mount.stderr
         installation = open_app(url, keys=MemoryDataKeys())
         label = f"{LABEL_INSTALLATION}={installation.installation}"
         installation.close()

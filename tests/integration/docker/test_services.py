@@ -13,6 +13,7 @@ from uuid import UUID
 
 from tests.integration.docker.conftest import Cloud, caught_up, wait_for
 from wharf.schedulers.ports import docker_name
+from wharf.schedulers.reconcile import docker_time
 
 CREATE = """mutation($input: CreateServiceInput!) { createService(input: $input) {
   __typename ... on ServicePayload { service { id } }
@@ -381,3 +382,97 @@ def test_a_services_metrics_are_its_replicas_summed(cloud: Cloud) -> None:
              for s in app["services"]]
     assert whole["memoryBytes"] == sum(p["memoryBytes"] for p in parts) > 0
     assert cloud.api.gql(SERVICE_METRICS, {"t": app["id"]}, token=other)["metrics"] is None
+
+
+# Each run appends its version and hostname to its volume's journal and prints it whole.
+JOURNAL = ["sh", "-c", "echo \"$MESSAGE $(hostname)\" >> /data/journal && cat /data/journal "
+           "&& touch /ok && trap 'exit 0' TERM && while :; do sleep 1; done"]
+DATA_STATE = """query($id: ID!) { service(id: $id) { version rolledOutVersion running
+  updatePolicy { order monitorS }
+  containers(first: 20) { edges { node { id name observed startedAt spec } } } } }"""
+JOURNAL_LOGS = """query($id: ID!) { containerLogs(id: $id, tail: 20) { text } }"""
+
+
+def data_spec(message: str, command: list[str] | None = None) -> dict[str, Any]:
+    return {"image": "busybox", "command": command or JOURNAL, "cpuMillis": 50,
+            "memoryMib": 32, "env": [{"name": "MESSAGE", "value": message}],
+            "volumes": [{"volume": "journal", "path": "/data"}],
+            "healthCheck": {"test": ["test", "-f", "/ok"], "intervalS": 1,
+                            "timeoutS": 1, "retries": 1}}
+
+
+def test_a_data_service_keeps_each_replicas_volume_through_updates_and_rollbacks(
+    cloud: Cloud,
+) -> None:
+    _, token = cloud.tenant()
+    data = cloud.api.gql(CREATE, {"input": {
+        "name": "db", "replicas": 2, "category": "data", **data_spec("v1"),
+        "updatePolicy": {"monitorS": 1}}}, token=token)
+    db = data["createService"]["service"]["id"]
+
+    def state() -> dict[str, Any]:
+        found: dict[str, Any] = cloud.api.gql(DATA_STATE, {"id": db}, token=token)["service"]
+        return found
+
+    def journal(name: str) -> list[str]:
+        [node] = [e["node"] for e in state()["containers"]["edges"]
+                  if e["node"]["name"] == name]
+        lines = cloud.api.gql(JOURNAL_LOGS, {"id": node["id"]}, token=token)["containerLogs"]
+        return [line["text"] for line in lines or []]
+
+    def settled(version: int, runs: int) -> bool:
+        now = state()
+        return (now["version"] == now["rolledOutVersion"] == version and now["running"] == 2
+                and all(len(journal(f"db.{slot}")) == runs for slot in (1, 2)))
+
+    wait_for("two replicas, each with its journal", lambda: settled(1, 1), 60)
+    assert state()["updatePolicy"] == {"order": "start-first", "monitorS": 1}
+    first = {e["node"]["name"]: e["node"]["id"] for e in state()["containers"]["edges"]}
+    mounts = {name: [m["Name"] for m in cloud.docker.inspect_container(
+        docker_name(ident))["Mounts"]] for name, ident in first.items()}
+    assert mounts["db.1"] != mounts["db.2"]  # a volume each
+
+    # A new version replaces each replica in its slot, stop-first (a data service), and
+    # the new replica finds what the old one wrote.
+    updated = cloud.api.gql(UPDATE, {"input": {"id": db, **data_spec("v2")}},
+                            token=token)["updateService"]
+    assert updated["service"] == {"version": 2, "rolledOutVersion": 1}
+    wait_for("version 2 rolled out", lambda: settled(2, 2), 90)
+    for slot in (1, 2):
+        runs = journal(f"db.{slot}")
+        assert [line.split(" ")[0] for line in runs] == ["v1", "v2"]
+        assert runs[0].split(" ")[1] == first[f"db.{slot}"][:12]  # the old replica's line
+    replaced = [e for e in cloud.api.wiring.app.repository.event_store.get(UUID(db))
+                if type(e).__name__ == "Replaced"]
+    assert [sorted(e.slots) for e in replaced] == [["1"], ["2"]]  # one at a time
+    # No two containers ran on one volume: each successor started after its predecessor
+    # was removed.
+    caught_up(cloud.api.wiring)
+    rows = {r["id"]: r for r in cloud.api.wiring.view.query(
+        "SELECT id, name, observed, started_at, updated_at FROM rm_containers "
+        "WHERE service_id = ?", (db,))}
+    for name, old in first.items():
+        [new] = [r for r in rows.values() if r["name"] == name and r["id"] != old
+                 and r["observed"] == "running"]
+        assert rows[old]["observed"] == "removed"
+        assert docker_time(new["started_at"]) >= docker_time(rows[old]["updated_at"])
+    assert mounts == {name: [m["Name"] for m in cloud.docker.inspect_container(docker_name(
+        next(e["node"]["id"] for e in state()["containers"]["edges"]
+             if e["node"]["name"] == name)))["Mounts"]] for name in first}
+
+    # A version whose replicas die at once is rolled back by itself, in place too.
+    broken = cloud.api.gql(UPDATE, {"input": {"id": db, **data_spec(
+        "v3", ["sh", "-c", "echo v3 >> /data/journal; exit 3"])}},
+        token=token)["updateService"]
+    assert broken["service"]["version"] == 3
+    wait_for("the broken version rolled back", lambda: state()["version"] == 2, 60)
+
+    def healed() -> bool:
+        now = state()
+        if not now["version"] == now["rolledOutVersion"] == 2 or now["running"] != 2:
+            return False
+        runs = [journal(f"db.{slot}") for slot in (1, 2)]
+        return all(lines and lines[0].startswith("v1 ") and lines[-1].startswith("v2 ")
+                   for lines in runs)
+
+    wait_for("version 2 running again on the same volumes", healed, 90)

@@ -25,7 +25,7 @@ def replica(ident: str, version: int, **fields: Any) -> ReplicaState:
 def service(*replicas: ReplicaState, **fields: Any) -> RolloutRow:
     base: dict[str, Any] = dict(id="svc", name="web", version=2, good_version=1, retiring={},
                                 parallelism=1, monitor_s=5, failure_action="rollback",
-                                checked=True, replicas=replicas)
+                                stop_first=False, delay_s=0, checked=True, replicas=replicas)
     return RolloutRow(**{**base, **fields})
 
 
@@ -69,3 +69,38 @@ def test_a_rollout_finishes_when_every_replica_runs_the_version() -> None:
     action = step(service(replica("n0", 2), replica("n1", 2)), NOW)
     assert action is not None and action.kind == "finish-rollout"
     assert step(service(replica("n0", 2), good_version=2), NOW) is None
+
+
+def test_stop_first_replaces_in_place_and_waits_for_the_new_replica_to_count() -> None:
+    old = [replica(f"o{i}", 1) for i in range(2)]
+    action = step(service(*old, stop_first=True), NOW)
+    assert action is not None and (action.kind, action.replicas) == ("roll", ("o0",))
+    # o0 gone, n0 in its slot: the next waits while n0 is not ready ...
+    starting = replica("n0", 2, observed="pending", started_at=None)
+    assert step(service(starting, old[1], stop_first=True), NOW) is None
+    assert step(service(replace(starting, observed="running", started_at=JUST_NOW),
+                        old[1], stop_first=True), NOW) is None
+    # ... and once it counts, o1 goes.
+    action = step(service(replica("n0", 2), old[1], stop_first=True), NOW)
+    assert action is not None and (action.kind, action.replicas) == ("roll", ("o1",))
+    action = step(service(replica("n0", 2), replica("n1", 2), stop_first=True), NOW)
+    assert action is not None and action.kind == "finish-rollout"
+
+
+def test_stop_first_rolls_back_when_a_replica_of_the_new_version_fails() -> None:
+    failing = replica("n0", 2, observed="exited", exit_code=1, restarts=2)
+    action = step(service(failing, replica("o1", 1), stop_first=True), NOW)
+    assert action is not None and action.kind == "roll-back"
+    assert "replica web.n0: it exited (1)" in action.reason
+    # Rolled back to version 1: the failing replica (now stale) is replaced first.
+    action = step(service(replica("o1", 1), replace(failing, config_version=2),
+                          version=1, good_version=1, stop_first=True), NOW)
+    assert action is not None and (action.kind, action.replicas) == ("roll", ("n0",))
+
+
+def test_the_delay_passes_between_batches() -> None:
+    ready_at = replica("n0", 2, started_at=JUST_NOW)  # running 2 s, monitored 0 s
+    old = replica("o1", 1)
+    assert step(service(ready_at, old, monitor_s=0, delay_s=10), NOW) is None
+    action = step(service(ready_at, old, monitor_s=0, delay_s=1), NOW)
+    assert action is not None and action.replicas == ("o1",)

@@ -27,7 +27,7 @@ from wharf.domain.application import MAX_APP_NAME, Application, Domain, check_do
 from wharf.domain.base import WharfAggregate
 from wharf.domain.container import Container
 from wharf.domain.errors import InvalidInput, NotFound
-from wharf.domain.service import Service, UpdatePolicy
+from wharf.domain.service import STATEFUL, Service, UpdatePolicy
 from wharf.domain.tenant import MANAGE_WORKLOADS, Tenant, check_object_name
 from wharf.domain.volume import Volume
 
@@ -45,6 +45,9 @@ def deploy_application(ctx: Context, cmd: DeployApplication) -> Decision:
     application = ctx.load(Application, app_id, "application") if ctx.exists(app_id) \
         else ctx.new(Application, id=app_id, tenant_id=tenant.id, name=name)
     changed: list[WharfAggregate] = [tenant, application]
+    if application.desired == "stopped":  # a deploy starts it, as `docker compose up`
+        application.start()
+        changed += _everything(ctx, application, running=True)
     changed += _volumes(ctx, tenant, found)
     services: dict[str, UUID] = {}
     for wanted in found.services:
@@ -53,17 +56,23 @@ def deploy_application(ctx: Context, cmd: DeployApplication) -> Decision:
         cpu = wanted.spec.cpu_millis or ctx.plan_of(tenant).default_cpu_millis
         memory = wanted.spec.memory_mib or ctx.plan_of(tenant).default_memory_mib
         known = application.services.get(wanted.name)
+        update = UpdatePolicy(wanted.update.parallelism, wanted.update.monitor_s,
+                              wanted.update.failure_action, wanted.update.order,
+                              wanted.update.delay_s)
         if known is None:
             service, made = make_service(
-                ctx, tenant, full, "app", wanted.spec, list(wanted.balanced), wanted.replicas,
-                "running", application_id=app_id, alias=wanted.name,
-                depends_on=dict(wanted.depends_on), update=UpdatePolicy(
-                    wanted.update.parallelism, wanted.update.monitor_s,
-                    wanted.update.failure_action))
+                ctx, tenant, full, wanted.category, wanted.spec, list(wanted.balanced),
+                wanted.replicas, "running", application_id=app_id, alias=wanted.name,
+                depends_on=dict(wanted.depends_on), update=update)
             changed += [service, *made]
         else:
             service = ctx.load(Service, known, "service")
+            if service.category != wanted.category:
+                raise InvalidInput(f"{path}.labels.wharf.category", (
+                    f"service {wanted.name} is a {service.category} service: a category "
+                    "cannot change (deploy the file without it first)"))
             check_secrets(ctx, tenant, wanted.spec)
+            service.set_update_policy(update)
             # (A changed configuration is rolled out by the scheduler, a replica at a time.)
             service.reconfigure(wanted.spec, list(wanted.balanced), cpu, memory,
                                 wanted.depends_on)
@@ -75,7 +84,7 @@ def deploy_application(ctx: Context, cmd: DeployApplication) -> Decision:
             changed += _delete_service(ctx, tenant, service_id)
     for domain, target in list(application.domains.items()):
         if target not in services:
-            changed.append(_release(ctx, domain, application.id))
+            changed.append(_release(ctx, tenant, domain, application.id))
             application.unbind(domain)
     application.deploy(services, {s.name: s.as_data() for s in found.services}, found.entry,
                        list(found.warnings))
@@ -93,7 +102,9 @@ def _unique(aggregates: list[WharfAggregate]) -> list[WharfAggregate]:
 def _volumes(ctx: Context, tenant: Tenant, found: compose.ComposeApp) -> list[WharfAggregate]:
     """The volumes its services mount that the tenant does not have yet, made."""
     made: list[WharfAggregate] = []
-    needed = {m.volume for s in found.services for m in s.spec.volumes}
+    # (A data or disk service's replicas each get their own, as they are made.)
+    needed = {m.volume for s in found.services if s.category not in STATEFUL
+              for m in s.spec.volumes}
     for volume_name in sorted(needed - set(tenant.volumes)):
         if volume_name in found.external:
             raise InvalidInput("volumes", f"external volume {volume_name} does not exist")
@@ -159,17 +170,20 @@ def delete_application(ctx: Context, cmd: DeleteApplication) -> Decision:
     changed: list[WharfAggregate] = [tenant, application]
     for service_id in application.services.values():
         changed += _delete_service(ctx, tenant, service_id)
-    changed += [_release(ctx, domain, application.id) for domain in application.domains]
+    changed += [_release(ctx, tenant, domain, application.id)
+                for domain in application.domains]
     application.delete()
     return Decision(changed, Outcome(id=application.id))
 
 
-def _release(ctx: Context, name: str, application_id: UUID) -> Domain:
+def _release(ctx: Context, tenant: Tenant, name: str, application_id: UUID) -> Domain:
     """The domain freed, if `application_id` still holds it (a domain moved to another
-    of its tenant's applications stays with that one)."""
+    of its tenant's applications stays with that one); the tenant is the caller's to
+    save."""
     domain = ctx.load(Domain, Domain.id_for(name), "domain")
     if domain.application_id == application_id:
         domain.release()
+        tenant.release_domain(name)
     return domain
 
 
@@ -178,7 +192,7 @@ def bind_domain(ctx: Context, cmd: BindDomain) -> Decision:
     application, tenant = _application(ctx, cmd.application_id)
     tenant.require_active()
     domain_id = Domain.id_for(name)
-    changed: list[WharfAggregate] = [application]
+    changed: list[WharfAggregate] = [tenant, application]
     try:
         domain = ctx.load(Domain, domain_id, "domain")
         held_by = domain.application_id
@@ -194,12 +208,13 @@ def bind_domain(ctx: Context, cmd: BindDomain) -> Decision:
         domain = ctx.new(Domain, id=domain_id, name=name, tenant_id=tenant.id,
                          application_id=application.id)
     application.bind(name, cmd.service)
+    tenant.reserve_domain(name)
     return Decision([*changed, domain], Outcome(id=application.id))
 
 
 def unbind_domain(ctx: Context, cmd: UnbindDomain) -> Decision:
     name = cmd.domain.strip().lower().rstrip(".")
-    application, _ = _application(ctx, cmd.application_id)
+    application, tenant = _application(ctx, cmd.application_id)
     application.unbind(name)
-    return Decision([application, _release(ctx, name, application.id)],
+    return Decision([tenant, application, _release(ctx, tenant, name, application.id)],
                     Outcome(id=application.id))

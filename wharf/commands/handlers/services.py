@@ -4,6 +4,7 @@ the tenant's plan as a container is."""
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID, uuid4
 
 from wharf.commands.context import Context, Decision, Outcome
@@ -35,9 +36,14 @@ from wharf.domain.service import (
     check_category,
     check_policy,
     check_replicas,
+    check_update_policy,
     replica_name,
 )
 from wharf.domain.tenant import MANAGE_WORKLOADS, Tenant, check_object_name
+from wharf.domain.volume import Volume
+
+# A stateful replica's own volume is made at this size (resizeVolume grows it).
+REPLICA_VOLUME_GIB = 1
 
 
 def check_secrets(ctx: Context, tenant: Tenant, spec: ContainerSpec) -> None:
@@ -59,12 +65,25 @@ def create_service(ctx: Context, cmd: CreateService) -> Decision:
     raw.setdefault("restart_policy", "always")  # a replica that exits is run again
     spec = validate_spec(raw)
     balanced = check_balanced(spec, cmd.balanced)
+    update = _update_policy(cmd.update_policy) or UpdatePolicy()
     tenant = ctx.tenant(cmd.tenant_id, MANAGE_WORKLOADS)
     service, changed = make_service(
         ctx, tenant, name, category, spec, balanced, replicas,
         "running" if cmd.start else "stopped", application_id=None, alias=name,
-        depends_on={}, update=UpdatePolicy())
+        depends_on={}, update=update)
     return Decision([tenant, service, *changed], Outcome(id=service.id))
+
+
+def _update_policy(data: dict[str, Any] | None) -> UpdatePolicy | None:
+    if data is None:
+        return None
+    defaults = UpdatePolicy()
+    known = ("parallelism", "monitor_s", "failure_action", "order", "delay_s")
+    for key in data:
+        if key not in known:
+            raise InvalidInput(f"update_policy.{key}", "is not a field of an update policy")
+    return check_update_policy(**{key: data.get(key, getattr(defaults, key))
+                                  for key in known})
 
 
 def make_service(ctx: Context, tenant: Tenant, name: str, category: str, spec: ContainerSpec,
@@ -95,7 +114,9 @@ def scale(ctx: Context, tenant: Tenant, service: Service, replicas: int,
         tenant.require_active()
         tenant.check_quota(ctx.plan_of(tenant), Resources(
             containers=adding, cpu_millis=adding * service.cpu_millis,
-            memory_mib=adding * service.memory_mib))
+            memory_mib=adding * service.memory_mib,
+            volume_gib=REPLICA_VOLUME_GIB * len(_missing_volumes(
+                tenant, service, service.next_slots(adding)))))
     change = service.scale(replicas, [uuid4() for _ in range(adding)], reason, figures)
     changed = make_replicas(ctx, tenant, service, change.added)
     for _, container_id in change.removed:
@@ -108,19 +129,34 @@ def make_replicas(ctx: Context, tenant: Tenant, service: Service,
     """The containers of the replicas a scale or a rollout decided, each reserved."""
     changed: list[WharfAggregate] = []
     plan = ctx.plan_of(tenant)
+    for volume_name in _missing_volumes(tenant, service, [slot for slot, _ in added]):
+        volume = ctx.new(Volume, id=uuid4(), tenant_id=tenant.id, name=volume_name,
+                         size_gib=REPLICA_VOLUME_GIB)
+        tenant.reserve_volume(plan, volume_name, volume.id, REPLICA_VOLUME_GIB)
+        changed.append(volume)
     for slot, container_id in added:
         name = replica_name(service.name, slot)
+        spec = service.replica_spec(slot)
         tenant.reserve_container(
             plan, name, container_id,
             Resources(containers=1, cpu_millis=service.cpu_millis,
                       memory_mib=service.memory_mib),
-            service.spec.volume_names)
+            spec.volume_names)
         changed.append(ctx.new(
             Container, id=container_id, tenant_id=tenant.id, name=name,
-            spec=service.spec.to_data(), cpu_millis=service.cpu_millis,
+            spec=spec.to_data(), cpu_millis=service.cpu_millis,
             memory_mib=service.memory_mib, desired=service.desired,
             service_id=service.id, config_version=service.config_version))
     return changed
+
+
+def _missing_volumes(tenant: Tenant, service: Service, slots: list[int]) -> list[str]:
+    """The volumes of a stateful service's replicas in `slots` that do not exist yet (a
+    slot scaled away and back finds its volume where it left it)."""
+    if not service.stateful:
+        return []
+    return sorted({name for slot in slots for name in service.replica_spec(slot).volume_names
+                   if name not in tenant.volumes})
 
 
 def delete_replica(ctx: Context, tenant: Tenant, container_id: UUID) -> Container:
@@ -207,8 +243,11 @@ def update_service(ctx: Context, cmd: UpdateService) -> Decision:
     raw.setdefault("restart_policy", "always")
     spec = validate_spec(raw)
     balanced = check_balanced(spec, cmd.balanced)
+    update = _update_policy(cmd.update_policy)
     check_secrets(ctx, tenant, spec)
     plan = ctx.plan_of(tenant)
+    if update is not None:  # (before the new version: its rollout follows this policy)
+        service.set_update_policy(update)
     service.reconfigure(spec, balanced, spec.cpu_millis or plan.default_cpu_millis,
                         spec.memory_mib or plan.default_memory_mib, service.depends_on)
     return Decision([service], Outcome(id=service.id))
@@ -235,6 +274,10 @@ def roll_replicas(ctx: Context, cmd: RollReplicas) -> Decision:
     tenant = ctx.tenant_of_system(service.tenant_id)
     change = service.roll(cmd.old, [uuid4() for _ in cmd.old])
     changed: list[WharfAggregate] = [tenant, service]
+    if change.removed:  # stop-first: each old replica goes before its successor comes
+        changed += [delete_replica(ctx, tenant, old) for _, old in change.removed]
+        changed += make_replicas(ctx, tenant, service, change.added)
+        return Decision(changed, Outcome(id=service.id))
     try:
         tenant.check_quota(ctx.plan_of(tenant), Resources(
             containers=len(change.added), cpu_millis=len(change.added) * service.cpu_millis,

@@ -147,6 +147,7 @@ def purge_tenant(ctx: Context, cmd: PurgeTenant) -> Decision:
             domain = ctx.load(Domain, Domain.id_for(domain_name), "domain")
             if domain.application_id == application.id:
                 domain.release()
+                tenant.release_domain(domain_name)
                 changed.append(domain)
         if application.desired != "deleted":
             application.delete()

@@ -68,7 +68,11 @@ class Application:
         tenant = await info.context.read(app_reads.tenant_name, self.tenant_id)
         base = f"{self.name}.{tenant}.{info.context.backend.apps_domain}"
         names = [base] if self.entry else []
-        return names + [f"{service}.{base}" for service in self.service_ids]
+        for service, service_id in self.service_ids.items():
+            row = await info.context.read(service_reads.service, service_id)
+            if row is not None and row.balanced:  # (only those that publish a port)
+                names.append(f"{service}.{base}")
+        return names
 
     @strawberry.field(description="Its events, its services' and their replicas', newest "
                                   "first.")

@@ -34,6 +34,28 @@ class ServicePortInput:
                                    "publishes the port on 127.0.0.1 on its own.")
 
 
+@strawberry.input(description="How a new configuration replaces the replicas.")
+class UpdatePolicyInput:
+    parallelism: int = strawberry.field(default=1, description="Replicas replaced at a time.")
+    monitor_s: int = strawberry.field(
+        default=5, description="How long a new replica must run (and pass its check) to "
+                               "count.")
+    failure_action: str = strawberry.field(
+        default="rollback", description="When a new replica fails: rollback, pause or "
+                                        "continue.")
+    order: str = strawberry.field(
+        default="start-first", description="start-first (old replicas serve until their "
+        "successors count) or stop-first (each old replica goes first; always so for data "
+        "and disk services, whose replicas keep their volumes).")
+    delay_s: int = strawberry.field(default=0, description="Between one batch counting and "
+                                                           "the next starting.")
+
+    def to_data(self) -> dict[str, Any]:
+        return {"parallelism": self.parallelism, "monitor_s": self.monitor_s,
+                "failure_action": self.failure_action, "order": self.order,
+                "delay_s": self.delay_s}
+
+
 @strawberry.input
 class CreateServiceInput:
     name: str
@@ -52,13 +74,14 @@ class CreateServiceInput:
     restart_policy: str = strawberry.field(default="always",
                                            description="Of each replica.")
     health_check: HealthCheckInput | None = None
+    update_policy: UpdatePolicyInput | None = None
     start: bool = True
     client_request_id: str | None = None
 
 
 @strawberry.input(description="A new configuration, whole: its replicas are replaced a "
-                              "few at a time (start-first, each successor ready before the "
-                              "replica it replaces leaves), rolled back if one fails.")
+                              "few at a time, as its update policy says, rolled back if "
+                              "one fails.")
 class UpdateServiceInput:
     id: strawberry.ID
     image: str
@@ -72,6 +95,9 @@ class UpdateServiceInput:
     volumes: list[MountInput] | None = None
     restart_policy: str = "always"
     health_check: HealthCheckInput | None = None
+    update_policy: UpdatePolicyInput | None = strawberry.field(
+        default=None, description="Replaces the service's policy, this rollout included; "
+                                  "none: as it was.")
     client_request_id: str | None = None
 
 
@@ -156,7 +182,8 @@ class ServiceMutations:
             tenant_id=own_tenant(actor, input.tenant), name=input.name, spec=_spec(input),
             replicas=input.replicas, category=input.category,
             balanced=[p.container_port for p in input.ports or [] if p.load_balanced],
-            start=input.start), _service)
+            start=input.start, update_policy=input.update_policy.to_data()
+            if input.update_policy else None), _service)
 
     @strawberry.mutation(description="Makes or deletes replicas (the newest first) until "
                                      "it has `replicas`; past the plan: QuotaExceeded.")
@@ -186,7 +213,8 @@ class ServiceMutations:
         return await run(info, lambda actor: m.UpdateService(
             actor=actor, request_id=input.client_request_id, service_id=parse_id(input.id),
             spec=_spec(input),
-            balanced=[p.container_port for p in input.ports or [] if p.load_balanced]),
+            balanced=[p.container_port for p in input.ports or [] if p.load_balanced],
+            update_policy=input.update_policy.to_data() if input.update_policy else None),
             _service)
 
     @strawberry.mutation

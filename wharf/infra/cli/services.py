@@ -21,6 +21,9 @@ SCALE = f"""mutation($id: ID!, $n: Int!) {{ scaleService(input: {{id: $id, repli
   __typename ... on ServicePayload {{ service {{ {FIELDS} }} }} {ERRORS} }} }}"""
 BY_ID = """mutation($id: ID!) {{ {verb}(input: {{id: $id}}) {{
   __typename ... on ServicePayload {{ service {{ {fields} }} }} {errors} }} }}"""
+ROLLBACK = f"""mutation($id: ID!, $v: Int) {{ rollbackService(input: {{id: $id,
+  toVersion: $v}}) {{ __typename ... on ServicePayload {{ service {{ {FIELDS} }} }}
+  {ERRORS} }} }}"""
 LIST = f"""query($tenant: String) {{ services(first: 100, tenant: $tenant) {{
   edges {{ node {{ {FIELDS} }} }} }} }}"""
 LOGS = """query($id: ID!, $tail: Int!) { serviceLogs(id: $id, tail: $tail) {
@@ -47,6 +50,15 @@ def add_commands(sub: Any) -> None:
     create.add_argument("--env", action="append", default=[], metavar="NAME=VALUE")
     create.add_argument("--cpu-millis", type=int)
     create.add_argument("--memory-mib", type=int)
+    create.add_argument("--volume", action="append", default=[], metavar="NAME:/PATH",
+                        help="mount a volume (data and disk services: one per replica, "
+                             "NAME.<slot>)")
+    create.add_argument("--parallelism", type=int, default=1,
+                        help="replicas an update replaces at a time")
+    create.add_argument("--order", default="start-first",
+                        choices=("start-first", "stop-first"),
+                        help="how an update replaces each replica (data and disk "
+                             "services: always stop-first)")
     create.add_argument("--tenant", help="operators: the tenant's id")
     create.set_defaults(run=cmd_create)
     listing = verbs.add_parser("ls", help="list services")
@@ -61,6 +73,11 @@ def add_commands(sub: Any) -> None:
         made = verbs.add_parser(verb, help=text)
         made.add_argument("id")
         made.set_defaults(run=cmd_by_id, verb=verb)
+    rollback = verbs.add_parser("rollback", help="back to an earlier version's whole "
+                                "configuration (default: the last one every replica ran)")
+    rollback.add_argument("id")
+    rollback.add_argument("--to-version", type=int)
+    rollback.set_defaults(run=cmd_rollback)
     logs = verbs.add_parser("logs", help="its replicas' output, merged by time")
     logs.add_argument("id")
     logs.add_argument("-n", "--tail", type=int, default=100)
@@ -80,20 +97,32 @@ def _call(settings: Settings, document: str, variables: dict[str, Any], field: s
     return mutate(settings, document, variables, field, "ServicePayload", _show)
 
 
+def _pairs(given: list[str], flag: str, sep: str, shape: str, keys: tuple[str, str]
+           ) -> list[dict[str, str]] | None:
+    """`--env A=1` or `--volume data:/data` as the API's inputs; None (said) if bad."""
+    found = []
+    for pair in given:
+        left, separator, right = pair.partition(sep)
+        if not separator:
+            print(f"error: {flag} {pair}: {shape}", file=sys.stderr)
+            return None
+        found.append({keys[0]: left, keys[1]: right})
+    return found
+
+
 def cmd_create(settings: Settings, args: argparse.Namespace) -> int:
-    env = []
-    for pair in args.env:
-        name, equals, value = pair.partition("=")
-        if not equals:
-            print(f"error: --env {pair}: NAME=VALUE", file=sys.stderr)
-            return 2
-        env.append({"name": name, "value": value})
+    env = _pairs(args.env, "--env", "=", "NAME=VALUE", ("name", "value"))
+    volumes = _pairs(args.volume, "--volume", ":", "NAME:/PATH", ("volume", "path"))
+    if env is None or volumes is None:
+        return 2
     ports = [{"containerPort": p} for p in args.port if p not in args.balance]
     ports += [{"containerPort": p, "loadBalanced": True} for p in args.balance]
     spec: dict[str, Any] = {"name": args.name, "image": args.image, "replicas": args.replicas,
                             "category": args.category, "ports": ports, "env": env,
                             "tenant": args.tenant, "cpuMillis": args.cpu_millis,
-                            "memoryMib": args.memory_mib}
+                            "memoryMib": args.memory_mib, "volumes": volumes,
+                            "updatePolicy": {"parallelism": args.parallelism,
+                                             "order": args.order}}
     if args.command:
         spec["command"] = shlex.split(args.command)
     return _call(settings, CREATE, {"input": spec}, "createService")
@@ -101,6 +130,10 @@ def cmd_create(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_scale(settings: Settings, args: argparse.Namespace) -> int:
     return _call(settings, SCALE, {"id": args.id, "n": args.replicas}, "scaleService")
+
+
+def cmd_rollback(settings: Settings, args: argparse.Namespace) -> int:
+    return _call(settings, ROLLBACK, {"id": args.id, "v": args.to_version}, "rollbackService")
 
 
 def cmd_by_id(settings: Settings, args: argparse.Namespace) -> int:

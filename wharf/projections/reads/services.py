@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from wharf.domain.container_spec import ContainerSpec
-from wharf.domain.service import AutoscalePolicy, Category, Desired
+from wharf.domain.service import STATEFUL, AutoscalePolicy, Category, Desired, UpdatePolicy
 from wharf.projections.reads import Page, Reader, keyset_page
 
 
@@ -36,7 +36,7 @@ class ServiceRow:
     version: int  # of its configuration
     good_version: int  # the last version every replica ran
     retiring: dict[str, str]  # a rollout's pairs in progress: old replica -> successor
-    update_policy: dict[str, Any]
+    update_policy: UpdatePolicy
     created_at: str
     updated_at: str
 
@@ -53,7 +53,7 @@ class ServiceRow:
             if row["autoscale"] else None,
             "depends_on": json.loads(row["depends_on"]),
             "retiring": json.loads(row["retiring"]),
-            "update_policy": json.loads(row["update_policy"]),
+            "update_policy": UpdatePolicy.from_data(json.loads(row["update_policy"])),
         })
 
 
@@ -241,16 +241,21 @@ class RolloutRow:
     parallelism: int
     monitor_s: int
     failure_action: str
+    stop_first: bool  # each old replica goes before its successor is made, in its slot
+    delay_s: int  # between one batch counting and the next starting
     checked: bool  # it has a health check: a successor counts once healthy
     replicas: tuple[ReplicaState, ...]
 
 
 def rollouts(reader: Reader) -> list[RolloutRow]:
-    """Services wanted running whose rollout is not finished."""
+    """Services wanted running whose rollout is not finished: a version not yet rolled
+    out, pairs in progress, or a replica of another version (one a rollback left)."""
     rows = reader.query(
-        "SELECT id, name, version, good_version, retiring, update_policy, spec "
-        "FROM rm_services WHERE desired = 'running' "
-        "AND (version != good_version OR retiring != '{}')")
+        "SELECT id, name, category, version, good_version, retiring, update_policy, spec "
+        "FROM rm_services s WHERE desired = 'running' "
+        "AND (version != good_version OR retiring != '{}' OR EXISTS (SELECT 1 FROM "
+        "rm_containers c WHERE c.service_id = s.id AND c.desired != 'deleted' "
+        "AND c.config_version != s.version))")
     if not rows:
         return []
     replicas: dict[str, list[ReplicaState]] = {}
@@ -263,13 +268,14 @@ def rollouts(reader: Reader) -> list[RolloutRow]:
         replicas.setdefault(service_id, []).append(ReplicaState(**r))
     found = []
     for row in rows:
-        policy = json.loads(row["update_policy"])
+        policy = UpdatePolicy.from_data(json.loads(row["update_policy"]))
         found.append(RolloutRow(
             id=row["id"], name=row["name"], version=row["version"],
             good_version=row["good_version"], retiring=json.loads(row["retiring"]),
-            parallelism=int(policy.get("parallelism", 1)),
-            monitor_s=int(policy.get("monitor_s", 5)),
-            failure_action=str(policy.get("failure_action", "rollback")),
+            parallelism=policy.parallelism, monitor_s=policy.monitor_s,
+            failure_action=policy.failure_action,
+            stop_first=row["category"] in STATEFUL or policy.order == "stop-first",
+            delay_s=policy.delay_s,
             checked="health_check" in json.loads(row["spec"]),
             replicas=tuple(replicas.get(row["id"], ()))))
     return found
