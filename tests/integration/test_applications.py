@@ -234,7 +234,7 @@ def test_a_data_service_in_a_file_gets_a_volume_per_replica_and_its_update_polic
     app = deploy(wiring, acme, STATEFUL)
     volumes = caught_up(wiring).view.query(
         "SELECT name FROM rm_volumes WHERE tenant_id = ? ORDER BY name", (str(acme.id),))
-    assert [v["name"] for v in volumes] == ["shop-data.1", "shop-data.2"]
+    assert [v["name"] for v in volumes] == ["shop-db.1.shop-data", "shop-db.2.shop-data"]
     found = services(wiring, app)
     db = service_reads.service(wiring.view, found["shop-db"]["id"])
     web = service_reads.service(wiring.view, found["shop-web"]["id"])
@@ -273,6 +273,11 @@ def test_deploying_a_stopped_application_starts_it_whole(wiring: Wiring) -> None
     wiring.app.handle(m.StopApplication(actor=acme.owner, application_id=app))
     deploy(wiring, acme, V1.replace('A: "1"', 'A: "2"'))  # the same file starts it too
     assert desired() == ("running", {"running"}, {"running"})
+    # A service stopped on its own is started by a deploy too (`docker compose up`).
+    db = UUID(services(wiring, app)["shop-db"]["id"])
+    wiring.app.handle(m.StopService(actor=acme.owner, service_id=db))
+    deploy(wiring, acme, V1.replace('A: "1"', 'A: "2"'))
+    assert desired() == ("running", {"running"}, {"running"})
 
 
 def test_a_tenant_holds_at_most_a_hundred_domains_whichever_applications_hold_them(
@@ -304,3 +309,39 @@ def test_a_tenant_holds_at_most_a_hundred_domains_whichever_applications_hold_th
         bind(more, f"e{i}.example.com")
     with pytest.raises(QuotaExceeded):
         bind(apps[5], "too-many.example.com")
+
+
+def test_a_changed_file_deployed_on_a_stopped_application_changes_what_it_says(
+    wiring: Wiring,
+) -> None:
+    acme = make_tenant(wiring, plan="unlimited")
+    app = deploy(wiring, acme, V1)
+    wiring.app.handle(m.StopApplication(actor=acme.owner, application_id=app))
+    deploy(wiring, acme, V1.replace('A: "1"', 'A: "2"').replace(
+        "db: {image: busybox,", "db: {image: busybox, deploy: {replicas: 2},"))
+    found = services(wiring, app)
+    assert (found["shop-web"]["version"], found["shop-db"]["replicas"]) == (2, 2)
+    replicas = caught_up(wiring).view.query(
+        "SELECT c.name, c.desired FROM rm_containers c JOIN rm_services s "
+        "ON s.id = c.service_id WHERE s.application_id = ? ORDER BY c.name", (str(app),))
+    assert [(r["name"], r["desired"]) for r in replicas] == [
+        ("shop-db.1", "running"), ("shop-db.2", "running"), ("shop-web.1", "running")]
+    # A service gone from the file goes, stopped or not; and deploying again works.
+    wiring.app.handle(m.StopApplication(actor=acme.owner, application_id=app))
+    deploy(wiring, acme, "services: {web: {image: busybox, ports: ['80'], "
+                         "environment: {A: '2'}}}")
+    assert services(wiring, app)["shop-db"]["desired"] == "deleted"
+    deploy(wiring, acme, V1)
+    [row] = caught_up(wiring).view.query("SELECT containers FROM rm_tenants WHERE id = ?",
+                                         (str(acme.id),))
+    assert row["containers"] == 2  # web and db, each once
+
+
+def test_a_category_change_is_named_before_anything_else_is_tried(wiring: Wiring) -> None:
+    acme = make_tenant(wiring)  # free: 1 GiB of volumes
+    one = ("services: {db: {image: busybox, volumes: ['data:/d'], "
+           "labels: {wharf.category: data}}}\nvolumes: {data: {}}")
+    deploy(wiring, acme, one)  # shop-db.1.shop-data: the plan's whole GiB
+    with pytest.raises(InvalidInput) as caught:  # (not the quota of a volume it would make)
+        deploy(wiring, acme, one.replace("labels: {wharf.category: data}", "labels: {}"))
+    assert caught.value.field == "services.db.labels.wharf.category"

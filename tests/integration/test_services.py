@@ -198,24 +198,30 @@ def test_a_data_service_keeps_a_volume_per_replica_across_scales(wiring: Wiring)
     acme = make_tenant(wiring, plan="unlimited")
     db = create_service(wiring, acme, "db", replicas=2, category="data",
                         spec={"volumes": [{"volume": "pgdata", "path": "/var/lib/data"}]})
-    assert _mounts(wiring, db) == {"db.1": ("running", ["pgdata.1"]),
-                                   "db.2": ("running", ["pgdata.2"])}
-    assert _volumes(wiring, acme) == ["pgdata.1", "pgdata.2"]
+    assert _mounts(wiring, db) == {"db.1": ("running", ["db.1.pgdata"]),
+                                   "db.2": ("running", ["db.2.pgdata"])}
+    assert _volumes(wiring, acme) == ["db.1.pgdata", "db.2.pgdata"]
     # Scaled down, the replica goes and its volume stays; scaled up again, the slot comes
     # back with it (not a new volume).
     wiring.app.handle(m.ScaleService(actor=acme.owner, service_id=db, replicas=1))
-    assert _mounts(wiring, db) == {"db.1": ("running", ["pgdata.1"])}
+    assert _mounts(wiring, db) == {"db.1": ("running", ["db.1.pgdata"])}
     wiring.app.handle(m.ScaleService(actor=acme.owner, service_id=db, replicas=3))
-    assert _mounts(wiring, db) == {"db.1": ("running", ["pgdata.1"]),
-                                   "db.2": ("running", ["pgdata.2"]),
-                                   "db.3": ("running", ["pgdata.3"])}
-    assert _volumes(wiring, acme) == ["pgdata.1", "pgdata.2", "pgdata.3"]
+    assert _mounts(wiring, db) == {"db.1": ("running", ["db.1.pgdata"]),
+                                   "db.2": ("running", ["db.2.pgdata"]),
+                                   "db.3": ("running", ["db.3.pgdata"])}
+    assert _volumes(wiring, acme) == ["db.1.pgdata", "db.2.pgdata", "db.3.pgdata"]
+    # Another data service mounting a volume of the same name gets volumes of its own.
+    other = create_service(wiring, acme, "db2", replicas=1, category="data",
+                           spec={"volumes": [{"volume": "pgdata", "path": "/var/lib/data"}]})
+    assert _mounts(wiring, other) == {"db2.1": ("running", ["db2.1.pgdata"])}
+    wiring.app.handle(m.DeleteService(actor=acme.owner, service_id=other))
     # Deleting the service keeps its data: the volumes are the tenant's to delete.
     wiring.app.handle(m.DeleteService(actor=acme.owner, service_id=db))
-    assert _volumes(wiring, acme) == ["pgdata.1", "pgdata.2", "pgdata.3"]
+    assert _volumes(wiring, acme) == ["db.1.pgdata", "db.2.pgdata", "db.3.pgdata",
+                                      "db2.1.pgdata"]
     [row] = wiring.view.query("SELECT volume_gib FROM rm_tenants WHERE id = ?",
                               (str(acme.id),))
-    assert row["volume_gib"] == 3
+    assert row["volume_gib"] == 4
 
 
 def test_a_data_service_past_the_plans_disk_is_refused_whole(wiring: Wiring) -> None:
@@ -256,9 +262,9 @@ def test_a_new_version_of_a_data_service_replaces_each_replica_in_its_slot(
         "WHERE service_id = ? ORDER BY name, desired", (str(db),))
     assert [(r["name"], r["desired"], r["config_version"],
              json.loads(r["spec"])["volumes"][0]["volume"]) for r in rows] == [
-        ("db.1", "deleted", 1, "pgdata.1"), ("db.1", "running", 2, "pgdata.1"),
-        ("db.2", "running", 1, "pgdata.2")]
-    assert _volumes(wiring, acme) == ["pgdata.1", "pgdata.2"]
+        ("db.1", "deleted", 1, "db.1.pgdata"), ("db.1", "running", 2, "db.1.pgdata"),
+        ("db.2", "running", 1, "db.2.pgdata")]
+    assert _volumes(wiring, acme) == ["db.1.pgdata", "db.2.pgdata"]
     row = service_reads.service(wiring.view, str(db))
     assert row is not None and row.retiring == {} and row.replicas == 2
 
@@ -271,9 +277,10 @@ def _ids(wiring: Wiring, service_id: UUID) -> dict[str, UUID]:
 
 def test_an_update_policy_is_checked_kept_and_shown(wiring: Wiring) -> None:
     acme = make_tenant(wiring, plan="unlimited")
-    for bad, field in (({"order": "sideways"}, "order"), ({"parallelism": 0}, "parallelism"),
-                       ({"delay_s": -1}, "delay_s"), ({"failure_action": "panic"},
-                                                       "failure_action"),
+    for bad, field in (({"order": "sideways"}, "update_policy.order"),
+                       ({"parallelism": 0}, "update_policy.parallelism"),
+                       ({"delay_s": -1}, "update_policy.delay_s"),
+                       ({"failure_action": "panic"}, "update_policy.failure_action"),
                        ({"speed": 3}, "update_policy.speed")):
         with pytest.raises(InvalidInput) as caught:
             create_service(wiring, acme, replicas=1, update_policy=bad)
@@ -327,3 +334,72 @@ def test_a_replica_a_rollback_left_on_the_abandoned_version_is_rolled_back_too(
         for r in row.replicas))
     action = step(running, datetime.now(UTC))
     assert action is not None and (action.kind, action.replicas) == ("roll", (left.id,))
+
+
+def test_a_volume_mounted_at_two_paths_is_placed_once(wiring: Wiring) -> None:
+    from wharf.commands.actors import Actor
+    from wharf.commands.answers import TermTaken
+
+    acme = make_tenant(wiring, plan="unlimited")
+    wiring.app.handle(m.CreateVolume(actor=acme.owner, tenant_id=acme.id, name="v",
+                                     size_gib=1))
+    both = create_container(wiring, acme, "both", volumes=[
+        {"volume": "v", "path": "/a"}, {"volume": "v", "path": "/b"}])
+    host = wiring.app.handle(m.RegisterHost(
+        actor=Actor.operator("test"), endpoint="tcp://127.0.0.1:2375", name="h",
+        cpu_millis=2000, memory_mib=2048)).id
+    scheduler = Actor.system("scheduler")
+    term = wiring.app.handle(m.TakeLeadership(actor=scheduler, holder="a")).answer_as(
+        TermTaken).term
+    wiring.app.handle(m.PlaceContainer(actor=scheduler, term=term, container_id=both,
+                                       host_id=host))
+    [row] = caught_up(wiring).view.query("SELECT host_id FROM rm_containers WHERE id = ?",
+                                         (str(both),))
+    assert row["host_id"] == str(host)
+
+
+def test_a_version_that_cannot_be_made_is_refused_or_rolled_back_never_stalled(
+    wiring: Wiring,
+) -> None:
+    from datetime import UTC, datetime
+
+    from wharf.schedulers.leading import Leading
+    from wharf.schedulers.rollouts import RolloutsController
+
+    acme = make_tenant(wiring, plan="unlimited")
+    web = create_service(wiring, acme, replicas=1)
+    with pytest.raises(InvalidInput) as caught:  # said now, not in a log on every pass
+        wiring.app.handle(m.UpdateService(actor=acme.owner, service_id=web, spec={
+            "image": "busybox", "volumes": [{"volume": "nope", "path": "/x"}]}))
+    assert caught.value.field == "volumes[0]"
+    # A volume that existed when the version was recorded and is gone when its replicas
+    # are made: the rollout rolls the service back, saying why.
+    volume = wiring.app.handle(m.CreateVolume(actor=acme.owner, tenant_id=acme.id,
+                                              name="w", size_gib=1)).id
+    wiring.app.handle(m.UpdateService(actor=acme.owner, service_id=web, spec={
+        "image": "busybox", "volumes": [{"volume": "w", "path": "/x"}]}))
+    wiring.app.handle(m.DeleteVolume(actor=acme.owner, volume_id=volume))
+    leading = Leading(wiring.app)
+    leading.take()
+    rollouts = RolloutsController(wiring.app, caught_up(wiring).view, leading)
+    [action] = rollouts.plan(datetime.now(UTC))
+    assert rollouts.carry_out(action)[0]
+    [back] = [e for e in wiring.app.repository.event_store.get(web)
+              if type(e).__name__ == "RolledBack"]
+    assert back.reason == "version 2 cannot be rolled out: volumes: no volume named w"
+    row = service_reads.service(caught_up(wiring).view, str(web))
+    assert row is not None and row.version == 1
+
+
+def test_a_data_service_update_past_the_plans_disk_is_refused_at_once(
+    wiring: Wiring,
+) -> None:
+    acme = make_tenant(wiring, plan="s")  # 10 GiB of volumes
+    db = create_service(wiring, acme, "db", replicas=2, category="data", spec={
+        "cpu_millis": 100, "memory_mib": 64, "volumes": [{"volume": "a", "path": "/a"}]})
+    mounts = [{"volume": name, "path": f"/{name}"} for name in "abcdef"]
+    with pytest.raises(QuotaExceeded) as caught:  # 5 more volumes for each of 2 replicas
+        wiring.app.handle(m.UpdateService(actor=acme.owner, service_id=db, spec={
+            "image": "busybox", "cpu_millis": 100, "memory_mib": 64, "volumes": mounts}))
+    assert (caught.value.resource, caught.value.used, caught.value.requested) == (
+        "volume_gib", 2, 10)

@@ -70,15 +70,24 @@ class Context:
         self.now = clock.now()  # the time of every event this decision records
         self.keys = keys
         self.tenant_id: UUID | None = None  # the tenant this decision is about, once loaded
+        # Each aggregate once per decision: a second load (or a load of one made here)
+        # is the same object, so no change is made on a copy the save then drops.
+        self.loaded: dict[UUID, Any] = {}
 
     def new(self, aggregate_class: type[A], **kwargs: Any) -> A:
         kwargs.setdefault("id", uuid4())
         aggregate: A = aggregate_class.create(at=self.now, **kwargs, actor=self.actor.label,
                                               cause=self.cause)
         aggregate.stamp(self.actor.label, self.cause, self.now)
+        self.loaded[aggregate.id] = aggregate
         return aggregate
 
     def load(self, aggregate_class: type[A], ident: UUID, kind: str) -> A:
+        known = self.loaded.get(ident)
+        if known is not None:
+            if not isinstance(known, aggregate_class):
+                raise NotFound(kind, ident)
+            return known  # type: ignore[no-any-return]
         aggregate: Any = self._cached(ident) if self.optimistic else None
         if aggregate is not None:
             self.unchecked[ident] = aggregate.version
@@ -90,6 +99,7 @@ class Context:
         if not isinstance(aggregate, aggregate_class):
             raise NotFound(kind, ident)
         aggregate.stamp(self.actor.label, self.cause, self.now)
+        self.loaded[ident] = aggregate
         return aggregate
 
     def _cached(self, ident: UUID) -> Any:
@@ -112,7 +122,10 @@ class Context:
         )
 
     def exists(self, ident: UUID) -> bool:
-        return ident in self.app.repository
+        """Whether the aggregate has any event (one read of one row; nothing rebuilt)."""
+        if ident in self.loaded:
+            return True
+        return next(iter(self.app.events.get(ident, limit=1)), None) is not None
 
     def catalog(self) -> PlanCatalog:
         return self.load(PlanCatalog, PlanCatalog.ID, "plan catalogue")

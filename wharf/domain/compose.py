@@ -22,7 +22,7 @@ import yaml
 
 from wharf.domain.container_spec import ContainerSpec, validate_spec
 from wharf.domain.errors import InvalidInput
-from wharf.domain.service import MAX_REPLICAS, check_category
+from wharf.domain.service import MAX_REPLICAS, check_category, check_update_policy
 
 MAX_BYTES = 256 * 1024
 MAX_NODES = 20_000  # YAML nodes once anchors and aliases are expanded
@@ -34,7 +34,9 @@ MAX_SERVICES = 32
 CONDITIONS = ("service_started", "service_healthy")
 VOLUME_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 SERVICE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
-DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?(?:(\d+)us)?$")
+# (at most 12 digits a unit: no number past what a clock can hold is ever parsed)
+DURATION = re.compile(r"^(?:(\d{1,12})h)?(?:(\d{1,12})m(?!s))?(?:(\d{1,12})s)?"
+                      r"(?:(\d{1,12})ms)?(?:(\d{1,12})us)?$")
 SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([bkmg]?)b?$", re.IGNORECASE)
 VARIABLE = re.compile(r"\$(?:\$|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|"
                       r"([A-Za-z_][A-Za-z0-9_]*))")
@@ -601,7 +603,8 @@ def duration(raw: Any, path: str) -> int:
     if match is None:
         raise InvalidInput(path, "a duration such as 10s, 1m30s or 500ms")
     h, m, s, ms, us = (int(g or 0) for g in match.groups())
-    return max(1, h * 3600 + m * 60 + s + (ms + 999) // 1000 + (1 if us else 0))
+    micros = ((h * 60 + m) * 60 + s) * 1_000_000 + ms * 1000 + us
+    return max(1, (micros + 999_999) // 1_000_000)  # (whole seconds, rounded up)
 
 
 def _healthcheck(raw: Any, path: str, warnings: list[str]) -> dict[str, Any] | None:
@@ -716,12 +719,19 @@ def _update_config(raw: Any, path: str) -> UpdateConfig:
     order = config.get("order", "start-first")
     if order not in ("start-first", "stop-first"):
         raise InvalidInput(f"{path}.order", "start-first or stop-first")
-    return UpdateConfig(
+    made = UpdateConfig(
         parallelism=max(1, number("parallelism", 1)),
         delay_s=duration(config["delay"], f"{path}.delay") if "delay" in config else 0,
         failure_action=action,
         monitor_s=duration(config["monitor"], f"{path}.monitor") if "monitor" in config else 5,
         order=order)
+    try:  # (the bounds an update policy has, whoever gives it)
+        check_update_policy(made.parallelism, made.monitor_s, made.failure_action,
+                            made.order, made.delay_s)
+    except InvalidInput as error:
+        key = {"monitor_s": "monitor", "delay_s": "delay"}.get(error.field, error.field)
+        raise InvalidInput(f"{path}.{key}", error.message) from None
+    return made
 
 
 def _whole(value: Any, path: str) -> int:

@@ -38,10 +38,11 @@ def replica_name(service: str, slot: int) -> str:
     return f"{service}.{slot}"
 
 
-def replica_volume(volume: str, slot: int) -> str:
-    """The volume a replica of a `data` or `disk` service keeps as its own: `pgdata.2`
-    for the mount naming `pgdata` (a name no volume a tenant names can take)."""
-    return f"{volume}.{slot}"
+def replica_volume(service: str, slot: int, volume: str) -> str:
+    """The volume a replica of a `data` or `disk` service keeps as its own: `db.2.pgdata`
+    for replica `db.2`'s mount naming `pgdata` (one per service, slot and mount; object
+    names hold no dot, so no volume a tenant names can take it)."""
+    return f"{service}.{slot}.{volume}"
 
 
 def check_category(category: str) -> Category:
@@ -252,7 +253,7 @@ class Service(WharfAggregate):
     @property
     def stateful(self) -> bool:
         """Each replica keeps a volume of its own for each mount, and the host it lives
-        on: its slots are reused (slot 2 always mounts `pgdata.2`), and a new
+        on: its slots are reused (slot 2 always mounts `db.2.pgdata`), and a new
         configuration replaces a replica in place, stop-first."""
         return self.category in STATEFUL
 
@@ -274,7 +275,7 @@ class Service(WharfAggregate):
         if not self.stateful:
             return self.spec
         return replace(self.spec, volumes=tuple(
-            replace(mount, volume=replica_volume(mount.volume, slot))
+            replace(mount, volume=replica_volume(self.name, slot, mount.volume))
             for mount in self.spec.volumes))
 
     def scale(self, replicas: int, new_ids: Sequence[UUID], reason: str,

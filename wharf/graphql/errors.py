@@ -11,6 +11,7 @@ from wharf.domain import errors as domain
 
 _SEGMENT = re.compile(r"^([a-z][a-z0-9_]*)(.*)$")
 MAPS = frozenset({"env"})  # fields whose keys are the client's data, not field names
+COMPOSE_PATHS = ("services.", "volumes.", "networks.", "secrets.")  # as the file says
 
 
 @strawberry.type(description="The object does not exist, or belongs to another tenant.")
@@ -68,7 +69,10 @@ class ClientError(Exception):
 
 def api_field(field: str) -> str:
     """A domain field path as the client wrote it: `ports[0].host_port` is
-    `ports[0].hostPort`; the keys of a map (`env.MY_VAR`) stay as they are."""
+    `ports[0].hostPort`; the keys of a map (`env.MY_VAR`) stay as they are, and so does a
+    path in a Compose file (`services.my_web.deploy.update_config`)."""
+    if field.startswith(COMPOSE_PATHS):
+        return field
     segments = []
     parent = ""
     for segment in field.split("."):

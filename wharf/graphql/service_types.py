@@ -7,6 +7,7 @@ from typing import Any, cast
 import strawberry
 from strawberry.scalars import JSON
 
+from wharf.domain.service import STATEFUL
 from wharf.graphql.pagination import Connection, connection
 from wharf.graphql.types import AuditEntry, Container
 from wharf.projections.reads import audit as audit_reads
@@ -111,7 +112,9 @@ class Service:
                 for port in row.balanced],
             autoscale=AutoscalePolicy(**row.autoscale.to_data())  # type: ignore[arg-type]
             if row.autoscale else None,
-            update_policy=UpdatePolicy(**row.update_policy.to_data()),
+            update_policy=UpdatePolicy(**{  # (a data or disk service: stop-first always)
+                **row.update_policy.to_data(),
+                **({"order": "stop-first"} if row.category in STATEFUL else {})}),
             scaled_at=row.scaled_at, scale_reason=row.scale_reason, version=row.version,
             rolled_out_version=row.good_version,
             spec=cast(JSON, row.spec.to_data()), created_at=row.created_at,

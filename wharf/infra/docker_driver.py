@@ -84,8 +84,9 @@ class DockerEngine(DockerNetworks, DockerVolumes):
             exposed.append((port.container_port, port.protocol))
             if port.publish:
                 bindings[port.key] = ("127.0.0.1", port.host_port or None)
-        binds = {volume_name(m.volume_id): {"bind": m.path, "mode": "ro" if m.read_only else "rw"}
-                 for m in spec.volumes}
+        # (a list, not a map by volume: one volume may be mounted at two paths)
+        binds = [f"{volume_name(m.volume_id)}:{m.path}:{'ro' if m.read_only else 'rw'}"
+                 for m in spec.volumes]
         host_config = self.api.create_host_config(
             port_bindings=bindings, binds=binds, nano_cpus=spec.cpu_millis * 1_000_000,
             mem_limit=f"{spec.memory_mib}m", memswap_limit=f"{spec.memory_mib}m",

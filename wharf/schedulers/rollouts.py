@@ -23,7 +23,7 @@ from uuid import UUID
 from wharf.commands import messages as m
 from wharf.commands.actors import Actor
 from wharf.commands.application import Wharf
-from wharf.domain.errors import DomainError
+from wharf.domain.errors import DomainError, InvalidInput, QuotaExceeded
 from wharf.projections.reads import Reader
 from wharf.projections.reads import services as service_reads
 from wharf.projections.reads.services import ReplicaState, RolloutRow
@@ -41,6 +41,8 @@ class RolloutAction:
     service_id: str
     replicas: tuple[str, ...] = ()  # ROLL: the old ones; RETIRE: the one
     reason: str = ""  # ROLLBACK
+    version: int = 0  # ROLL: the version it rolls out
+    roll_back_if_refused: bool = False  # ROLL: a version that cannot be made goes back
 
     @property
     def key(self) -> str:
@@ -97,8 +99,10 @@ def step(service: RolloutRow, now: datetime) -> RolloutAction | None:
     stale = sorted((r for r in service.replicas if r.config_version != service.version),
                    key=lambda r: _failed(r) is None)  # (a failing one first)
     if stale:
-        return RolloutAction(ActionKind.ROLL, service.id,
-                             tuple(r.id for r in stale[:max(1, service.parallelism)]))
+        return RolloutAction(
+            ActionKind.ROLL, service.id, tuple(r.id for r in stale[:max(1, service.parallelism)]),
+            version=service.version, roll_back_if_refused=service.failure_action == "rollback"
+            and service.good_version != service.version)
     if service.good_version != service.version:
         return RolloutAction(ActionKind.FINISH_ROLLOUT, service.id)
     return None
@@ -116,8 +120,16 @@ class RolloutsController:
                           ActionKind.FINISH_ROLLOUT})
 
     def plan(self, now: datetime) -> list[RolloutAction]:
-        return [action for service in service_reads.rollouts(self.reader)
-                if (action := step(service, now)) is not None]
+        actions = []
+        for service in service_reads.rollouts(self.reader):
+            try:
+                action = step(service, now)
+            except (ArithmeticError, ValueError):  # (one service's data never stops a pass)
+                log.exception("rollout of service %s cannot be planned", service.id)
+                continue
+            if action is not None:
+                actions.append(action)
+        return actions
 
     def carry_out(self, action: RolloutAction) -> tuple[bool, int]:
         service_id = UUID(action.service_id)
@@ -134,7 +146,17 @@ class RolloutsController:
                 log.warning("rolling service %s back: %s", action.service_id, action.reason)
                 outcome = self.app.handle(m.RollbackService(
                     actor=ROLLBACK_ACTOR, service_id=service_id, reason=action.reason))
-        except DomainError as error:  # a plan's limit, deleted meanwhile: the next pass
+        except (InvalidInput, QuotaExceeded) as error:
+            # A version whose replicas cannot be made (a volume gone, the plan's disk
+            # full) is rolled back, with the reason in its history, rather than retried
+            # for ever where only a log would say why.
+            log.warning("%s of service %s: %s", action.kind, action.service_id, error)
+            if action.kind is not ActionKind.ROLL or not action.roll_back_if_refused:
+                return False, 0
+            return self.carry_out(RolloutAction(
+                ActionKind.ROLL_BACK, action.service_id,
+                reason=f"version {action.version} cannot be rolled out: {error}"))
+        except DomainError as error:  # deleted meanwhile, a new term: the next pass
             log.warning("%s of service %s: %s", action.kind, action.service_id, error)
             return False, 0
         return True, int(outcome.position)

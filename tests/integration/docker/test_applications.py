@@ -275,7 +275,7 @@ def test_wharf_app_deploy_sends_the_file_its_env_files_and_dot_env(tmp_path: Pat
         assert re.search(r"api\s+\d/3 running", cli("service", "ls").stdout)
         assert cli("service", "rm", service_id).returncode == 0
         made_db = cli("service", "create", "db", "--image", "busybox", "--category", "data",
-                      "--replicas", "0", "--volume", "pgdata:/data", "--order", "stop-first")
+                      "--replicas", "0", "--volume", "pgdata:/data:ro", "--order", "stop-first")
         assert made_db.returncode == 0, made_db.stderr
         rolled = cli("service", "rollback", made_db.stdout.split()[0])
         assert rolled.returncode == 1 and "runs version 1 already" in rolled.stderr

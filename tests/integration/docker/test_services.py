@@ -426,7 +426,7 @@ def test_a_data_service_keeps_each_replicas_volume_through_updates_and_rollbacks
                 and all(len(journal(f"db.{slot}")) == runs for slot in (1, 2)))
 
     wait_for("two replicas, each with its journal", lambda: settled(1, 1), 60)
-    assert state()["updatePolicy"] == {"order": "start-first", "monitorS": 1}
+    assert state()["updatePolicy"] == {"order": "stop-first", "monitorS": 1}  # (data)
     first = {e["node"]["name"]: e["node"]["id"] for e in state()["containers"]["edges"]}
     mounts = {name: [m["Name"] for m in cloud.docker.inspect_container(
         docker_name(ident))["Mounts"]] for name, ident in first.items()}

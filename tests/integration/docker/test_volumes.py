@@ -97,3 +97,18 @@ def test_data_outlives_its_container_and_a_backup_restores_it(cloud: Cloud) -> N
 
     wait_for("the Docker volumes to go", lambda: not engine_volumes() & {
         volume_name(data_id), volume_name(copy_id)} or None)
+
+
+def test_one_volume_mounted_at_two_paths_is_both(cloud: Cloud) -> None:
+    _, token = cloud.tenant()
+    mutate(cloud, token, """mutation { createVolume(input: {name: "data", sizeGib: 1})
+        { __typename } }""")
+    both = create(cloud, token, name="both", command=["sh", "-c", "echo hi > /a/f; sleep 600"],
+                  volumes=[{"volume": "data", "path": "/a"},
+                           {"volume": "data", "path": "/b", "readOnly": True}])
+    cloud.wait_observed(token, both, "running")
+    wait_for("the file written at /a read at /b", lambda: read_file(cloud, both, "/b/f")
+             == "hi\n")
+    mounts = {m["Destination"]: m["RW"] for m in
+              cloud.docker.inspect_container(docker_name(both))["Mounts"]}
+    assert mounts == {"/a": True, "/b": False}

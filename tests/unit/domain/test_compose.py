@@ -158,7 +158,8 @@ def test_variables_are_read_as_compose_reads_them() -> None:
 
 
 @pytest.mark.parametrize(("text", "seconds"), [
-    ("10s", 10), ("1m30s", 90), ("2h", 7200), ("500ms", 1), ("1m", 60), (5, 5)])
+    ("10s", 10), ("1m30s", 90), ("2h", 7200), ("500ms", 1), ("1m", 60), (5, 5),
+    ("3600000001us", 3601), ("1s500ms", 2), ("2s1us", 3)])
 def test_durations(text: str | int, seconds: int) -> None:
     assert duration(text, "x") == seconds
 
@@ -181,6 +182,17 @@ def test_durations(text: str | int, seconds: int) -> None:
     ("volumes: {'..': {}}\nservices: {web: {image: x, volumes: ['..:/d']}}", "volumes...",
      "volume name"),
     ('services: {"web\\n": {image: x}}', "services.web\n", "service name"),
+    # (a second attack: a rollout's monitor or delay past any clock stopped the scheduler)
+    ("services: {web: {image: x, deploy: {update_config: {monitor: 100000000000000000}}}}",
+     "services.web.deploy.update_config.monitor", "0 to 3600"),
+    ("services: {web: {image: x, deploy: {update_config: {delay: 100000h}}}}",
+     "services.web.deploy.update_config.delay", "0 to 3600"),
+    ("services: {web: {image: x, deploy: {update_config: {parallelism: 999}}}}",
+     "services.web.deploy.update_config.parallelism", "1 to 200"),
+    ("services: {web: {image: x, deploy: {update_config: {monitor: '" + "9" * 5000 +
+     "h'}}}}", "services.web.deploy.update_config.monitor", "a duration"),
+    ("services: {web: {image: x, labels: {wharf.category: big}}}",
+     "services.web.labels.wharf.category", "one of"),
 ])
 def test_what_an_attack_found_is_refused_by_its_path(text: str, field: str,
                                                      message: str) -> None:

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from wharf.commands.context import Context, Decision, Outcome
 from wharf.commands.handlers.services import (
+    check_rollout_room,
     check_secrets,
     delete_replica,
     make_service,
@@ -45,9 +46,17 @@ def deploy_application(ctx: Context, cmd: DeployApplication) -> Decision:
     application = ctx.load(Application, app_id, "application") if ctx.exists(app_id) \
         else ctx.new(Application, id=app_id, tenant_id=tenant.id, name=name)
     changed: list[WharfAggregate] = [tenant, application]
-    if application.desired == "stopped":  # a deploy starts it, as `docker compose up`
+    # A deploy starts it and every service it keeps, as `docker compose up` does.
+    if application.desired == "stopped":
         application.start()
-        changed += _everything(ctx, application, running=True)
+    changed += _everything(ctx, application, running=True)
+    for wanted in found.services:  # (before anything is made for the file)
+        known = application.services.get(wanted.name)
+        service = ctx.load(Service, known, "service") if known is not None else None
+        if service is not None and service.category != wanted.category:
+            raise InvalidInput(f"services.{wanted.name}.labels.wharf.category", (
+                f"service {wanted.name} is a {service.category} service: a category "
+                "cannot change (deploy the file without it first)"))
     changed += _volumes(ctx, tenant, found)
     services: dict[str, UUID] = {}
     for wanted in found.services:
@@ -67,11 +76,8 @@ def deploy_application(ctx: Context, cmd: DeployApplication) -> Decision:
             changed += [service, *made]
         else:
             service = ctx.load(Service, known, "service")
-            if service.category != wanted.category:
-                raise InvalidInput(f"{path}.labels.wharf.category", (
-                    f"service {wanted.name} is a {service.category} service: a category "
-                    "cannot change (deploy the file without it first)"))
             check_secrets(ctx, tenant, wanted.spec)
+            check_rollout_room(ctx, tenant, service, wanted.spec)
             service.set_update_policy(update)
             # (A changed configuration is rolled out by the scheduler, a replica at a time.)
             service.reconfigure(wanted.spec, list(wanted.balanced), cpu, memory,

@@ -38,6 +38,7 @@ from wharf.domain.service import (
     check_replicas,
     check_update_policy,
     replica_name,
+    replica_volume,
 )
 from wharf.domain.tenant import MANAGE_WORKLOADS, Tenant, check_object_name
 from wharf.domain.volume import Volume
@@ -82,8 +83,11 @@ def _update_policy(data: dict[str, Any] | None) -> UpdatePolicy | None:
     for key in data:
         if key not in known:
             raise InvalidInput(f"update_policy.{key}", "is not a field of an update policy")
-    return check_update_policy(**{key: data.get(key, getattr(defaults, key))
-                                  for key in known})
+    try:
+        return check_update_policy(**{key: data.get(key, getattr(defaults, key))
+                                      for key in known})
+    except InvalidInput as error:
+        raise InvalidInput(f"update_policy.{error.field}", error.message) from None
 
 
 def make_service(ctx: Context, tenant: Tenant, name: str, category: str, spec: ContainerSpec,
@@ -148,6 +152,23 @@ def make_replicas(ctx: Context, tenant: Tenant, service: Service,
             memory_mib=service.memory_mib, desired=service.desired,
             service_id=service.id, config_version=service.config_version))
     return changed
+
+
+def check_rollout_room(ctx: Context, tenant: Tenant, service: Service,
+                       spec: ContainerSpec) -> None:
+    """A new configuration its replicas can be made with: the volumes it names exist
+    (a stateful service's own ones, new for a new mount, fit the plan), so a rollout
+    never stalls on what could be said now."""
+    if not service.stateful:
+        for i, name in enumerate(spec.volume_names):
+            if name not in tenant.volumes:
+                raise InvalidInput(f"volumes[{i}]", f"no volume named {name}")
+        return
+    new = {replica_volume(service.name, slot, mount.volume) for slot in service.replicas
+           for mount in spec.volumes} - set(tenant.volumes)
+    if new:
+        tenant.check_quota(ctx.plan_of(tenant), Resources(
+            volume_gib=REPLICA_VOLUME_GIB * len(new)))
 
 
 def _missing_volumes(tenant: Tenant, service: Service, slots: list[int]) -> list[str]:
@@ -245,6 +266,7 @@ def update_service(ctx: Context, cmd: UpdateService) -> Decision:
     balanced = check_balanced(spec, cmd.balanced)
     update = _update_policy(cmd.update_policy)
     check_secrets(ctx, tenant, spec)
+    check_rollout_room(ctx, tenant, service, spec)
     plan = ctx.plan_of(tenant)
     if update is not None:  # (before the new version: its rollout follows this policy)
         service.set_update_policy(update)

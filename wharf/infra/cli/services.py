@@ -50,7 +50,7 @@ def add_commands(sub: Any) -> None:
     create.add_argument("--env", action="append", default=[], metavar="NAME=VALUE")
     create.add_argument("--cpu-millis", type=int)
     create.add_argument("--memory-mib", type=int)
-    create.add_argument("--volume", action="append", default=[], metavar="NAME:/PATH",
+    create.add_argument("--volume", action="append", default=[], metavar="NAME:/PATH[:ro]",
                         help="mount a volume (data and disk services: one per replica, "
                              "NAME.<slot>)")
     create.add_argument("--parallelism", type=int, default=1,
@@ -115,12 +115,15 @@ def cmd_create(settings: Settings, args: argparse.Namespace) -> int:
     volumes = _pairs(args.volume, "--volume", ":", "NAME:/PATH", ("volume", "path"))
     if env is None or volumes is None:
         return 2
+    mounts: list[dict[str, Any]] = [  # (`data:/data:ro` or `:rw`, as docker run reads it)
+        {**m, "path": m["path"][:-3], "readOnly": m["path"].endswith(":ro")}
+        if m["path"].endswith((":ro", ":rw")) else m for m in volumes]
     ports = [{"containerPort": p} for p in args.port if p not in args.balance]
     ports += [{"containerPort": p, "loadBalanced": True} for p in args.balance]
     spec: dict[str, Any] = {"name": args.name, "image": args.image, "replicas": args.replicas,
                             "category": args.category, "ports": ports, "env": env,
                             "tenant": args.tenant, "cpuMillis": args.cpu_millis,
-                            "memoryMib": args.memory_mib, "volumes": volumes,
+                            "memoryMib": args.memory_mib, "volumes": mounts,
                             "updatePolicy": {"parallelism": args.parallelism,
                                              "order": args.order}}
     if args.command:
