@@ -8,6 +8,7 @@ import sys
 from bench import (
     api,
     attack,
+    billing,
     commands,
     logs,
     placement,
@@ -32,6 +33,7 @@ def main() -> int:
     lines += placement.run()
     lines += logs.run()
     lines += services.run()
+    lines += billing.run()
     print("\nsummary:")
     for line in lines:
         print(" ", line)

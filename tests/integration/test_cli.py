@@ -223,7 +223,7 @@ def test_the_leader_runs_every_timer_job(sqlite_url: str, tmp_path: Path) -> Non
         try:
             jobs = {job.id: job for job in timers.get_jobs()}
             assert set(jobs) == {"disk-limits", "sample-metrics", "autoscale", "prune-networks",
-                                 "purge-expired-logs", "purge-closed-tenants"}
+                                 "purge-expired-logs", "purge-closed-tenants", "billing"}
             assert all(job.next_run_time is not None for job in jobs.values())
             assert jobs["disk-limits"].trigger.interval.total_seconds() == 7
         finally:

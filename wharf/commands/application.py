@@ -69,6 +69,7 @@ class Wharf(Application[UUID]):
         self.plan_versions: dict[tuple[str, int], Plan] = {}
         # The platform's own domain: no tenant may bind it or a name under it.
         self.apps_domain = "apps.localhost"
+        self.timezone = "UTC"  # where bills' days and months begin (WHARF_TIMEZONE)
         self.group_commit = GroupCommit(self)
 
     def close(self) -> None:

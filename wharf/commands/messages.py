@@ -450,3 +450,22 @@ class EnforceDiskLimit(Command):
     container_id: UUID
     volume: str | None = None  # the volume over its size, if that is the reason
 
+
+# -- billing ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class CloseHours(Command):
+    """Closes tenant-hours with the bills the billing tick priced from the log (Wharf's own
+    timer, or an operator's `wharf billing run`). A bill that exists already is left as
+    it is: a second tick for an hour changes nothing."""
+
+    bills: list[dict[str, Any]]  # each: tenant_id, hour (ISO), lines (Line.to_data)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MeterTraffic(Command):
+    """Records what tenants' containers sent in hours about to be billed (the billing
+    tick); a tenant-hour metered already is left as it is."""
+
+    records: list[dict[str, Any]]  # each: tenant_id, hour (ISO), sent {container: bytes}

@@ -10,6 +10,7 @@ from wharf.commands.context import Context, Decision
 from wharf.commands.handlers import (
     access,
     applications,
+    billing,
     hosts,
     scheduling,
     secrets,
@@ -20,6 +21,8 @@ from wharf.commands.handlers import (
 
 HANDLERS: dict[type[m.Command], Callable[[Context, Any], Decision]] = {
     m.AddPlan: tenants.add_plan,
+    m.CloseHours: billing.close_hours,
+    m.MeterTraffic: billing.meter_traffic,
     m.CreateTenant: tenants.create_tenant,
     m.ChangePlan: tenants.change_plan,
     m.SuspendTenant: tenants.suspend_tenant,

@@ -80,6 +80,11 @@ class Backend(Protocol):
         ...
 
     @property
+    def timezone(self) -> str:
+        """Where bills' days and months begin (an IANA zone)."""
+        ...
+
+    @property
     def logs(self) -> Logs: ...
 
     @property

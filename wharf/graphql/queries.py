@@ -9,7 +9,9 @@ import anyio.to_thread
 import strawberry
 from strawberry.types import Info
 
+from wharf.domain.billing import bill_hour, hour_of
 from wharf.domain.loglines import normal_time
+from wharf.graphql.billing_types import Bill, BillLine, BillTotal
 from wharf.graphql.context import Context, parse_id
 from wharf.graphql.errors import ClientError
 from wharf.graphql.mutations.applications import Application
@@ -31,6 +33,7 @@ from wharf.graphql.types import (
 )
 from wharf.projections.reads import applications as app_reads
 from wharf.projections.reads import audit as audit_reads
+from wharf.projections.reads import billing as billing_reads
 from wharf.projections.reads import containers as container_reads
 from wharf.projections.reads import hosts as host_reads
 from wharf.projections.reads import secrets as secret_reads
@@ -308,6 +311,42 @@ class Query:
         info.context.require_operator()
         return [Host.from_row(row) for row in await info.context.read(host_reads.hosts)]
 
+    @strawberry.field(description=(
+        "Bills summed by `period` (hour, day or month; days and months begin in "
+        "WHARF_TIMEZONE) over [from, to), oldest first: the caller's tenant's, or for an "
+        "operator the named tenant's, or every tenant's totals without one. At most 400 "
+        "days at a time."))
+    async def bills(
+        self, info: Info[Context, Any], from_: Annotated[str, strawberry.argument(
+            name="from")], to: str, period: str = "day", tenant: str | None = None,
+    ) -> list[BillTotal]:
+        context = info.context
+        actor = context.require_actor()
+        lo, hi = _time("from", from_), _time("to", to)
+        if period not in ("hour", "day", "month"):
+            raise ClientError("period: hour, day or month")
+        if not lo < hi or hi - lo > MAX_BILL_SPAN:
+            raise ClientError("to: after from, and at most 400 days after it")
+        tenant_id = (str(parse_id(tenant)) if tenant is not None else None) \
+            if actor.is_operator else str(actor.tenant_id)
+        zone = context.backend.timezone
+        rows = await context.read(billing_reads.totals, tenant_id, period, lo, hi, zone)
+        return [BillTotal.of(row) for row in rows]
+
+    @strawberry.field(description="One hourly bill with its lines (null for one the "
+                                  "caller cannot see).")
+    async def bill(self, info: Info[Context, Any], id: strawberry.ID) -> Bill | None:
+        row = await info.context.read(billing_reads.bill, str(parse_id(id)))
+        mine = own_tenant(info.context)
+        return Bill.of(row) if row and (mine is None or row.tenant_id == mine) else None
+
+    @strawberry.field(description="The open hour so far, priced as its bill will be.")
+    async def current_usage(self, info: Info[Context, Any],
+                            tenant: str | None = None) -> list[BillLine]:
+        context = info.context
+        tenant_id = str(context.tenant_scope(tenant))
+        return await context.read(_usage_so_far, tenant_id, context.backend.clock.now())
+
     @strawberry.field(description="Operators only.")
     async def quota_rejections(
         self, info: Info[Context, Any], first: int = 50, after: str | None = None,
@@ -320,6 +359,16 @@ class Query:
             context, lambda reader, cursor: audit_reads.rejections_page(reader, tenant_id,
                                                                         first, cursor),
             2, after, QuotaRejection.from_row)
+
+
+MAX_BILL_SPAN = timedelta(days=400)
+
+
+def _usage_so_far(reader: Any, tenant_id: str, now: datetime) -> list[BillLine]:
+    hour = hour_of(now)
+    lines = bill_hour(hour, billing_reads.plan_periods(reader, tenant_id, hour, now),
+                      billing_reads.held(reader, tenant_id, hour, now), until=now)
+    return [BillLine.of(line) for line in lines]
 
 
 def own_tenant(context: Context) -> str | None:

@@ -82,6 +82,7 @@ class WharfBackend:
         self.app = app
         self.clock: Clock = app.clock
         self.apps_domain: str = app.apps_domain
+        self.timezone: str = app.timezone
         self.read_side = read_side
         self.logs = logs
         self.metrics = metrics

@@ -32,10 +32,11 @@ from wharf.infra.store import (
     sqlite_path,
     with_schema_retry,
 )
-from wharf.projections.catalog import WORKLOAD_MODELS
+from wharf.projections.catalog import BILLING_MODELS, WORKLOAD_MODELS
 from wharf.projections.consumers import Consumers, wait_for_position
 from wharf.projections.views import ReadModelStore
 from wharf.schedulers.autoscale import autoscale
+from wharf.schedulers.billing import tick as billing_tick
 from wharf.schedulers.disk import enforce_disk_limits
 from wharf.schedulers.logs import LogCollector
 from wharf.schedulers.metrics import sample_running
@@ -44,6 +45,7 @@ from wharf.schedulers.purge import purge_due_tenants
 from wharf.schedulers.retention import purge_expired_logs
 from wharf.schedulers.scheduler import Scheduler
 from wharf.schedulers.timers import (
+    BILLING_EVERY_SECONDS,
     LOG_RETENTION_EVERY_SECONDS,
     NETWORK_PRUNE_EVERY_SECONDS,
     PURGE_EVERY_SECONDS,
@@ -148,7 +150,15 @@ class Wiring:
                   (app, view, self.logs, app.clock)),
             Timer("purge-closed-tenants", PURGE_EVERY_SECONDS, purge_due_tenants,
                   (app, view, app.clock)),
+            Timer("billing", BILLING_EVERY_SECONDS, billing_tick,
+                  (app, view, app.clock.now, self.billing_caught_up, self.metrics.sent)),
         ]
+
+    def billing_caught_up(self) -> None:
+        """Waits until the billing consumer has read the log as it is now (polling its
+        position: it may run in another process)."""
+        head = self.app.recorder.max_notification_id() or 0
+        wait_for_position(self.view, head, 120.0, BILLING_MODELS)
 
 
 def open_app(
@@ -182,6 +192,7 @@ def build(
                                 KeyEncryptionKey.load(settings.home, settings.master_key))
     app = open_app(settings.database_url, clock=clock, keys=keys, pool_size=pool_size)
     app.apps_domain = settings.apps_domain
+    app.timezone = settings.timezone
     app.seed()
     view = open_read_models(settings.database_url, pool_size)
     projector = Consumers(app, view)

@@ -9,11 +9,20 @@ runs).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from wharf.projections.views import ReadModelStore
-from wharf.schedulers.metrics import HOUR, KEEP, MINUTE, RAW, Sample, bucket, resolution_for
+from wharf.schedulers.metrics import (
+    HOUR,
+    KEEP,
+    MINUTE,
+    RAW,
+    Sample,
+    bucket,
+    resolution_for,
+    sent_in_hour,
+)
 
 DDL = (
     "CREATE TABLE IF NOT EXISTS wharf_metrics (target TEXT NOT NULL, kind TEXT NOT NULL, "
@@ -69,6 +78,22 @@ class MetricsStore:
             f"AND target IN ({marks}) GROUP BY target", (RAW, _at(since), *targets))
         return {r["target"]: (float(r["cpu"]) / r["n"], int(r["memory"]) // r["n"])
                 for r in rows if r["n"]}
+
+    def sent(self, targets: Sequence[str], hour: datetime) -> dict[str, int]:
+        """Bytes each target sent in the hour starting at `hour`, from the hourly roll-ups
+        (kept a month): the highest transmit counter in it against the hour before's."""
+        if not targets:
+            return {}
+        marks = ", ".join("?" * len(targets))
+        counters: dict[tuple[str, str], int] = {
+            (r["target"], r["at"]): int(r["tx_bytes"]) for r in self.view.query(
+                f"SELECT target, at, tx_bytes FROM wharf_metrics WHERE resolution = ? "
+                f"AND at IN (?, ?) AND target IN ({marks})",
+                (HOUR, _at(hour - timedelta(hours=1)), _at(hour), *targets))}
+        found = {target: sent_in_hour(counters.get((target, _at(hour - timedelta(hours=1)))),
+                                      counters.get((target, _at(hour))))
+                 for target in targets}
+        return {target: sent for target, sent in found.items() if sent}
 
     def points(self, target: str, start: datetime, end: datetime, step: int,
                now: datetime) -> list[dict[str, Any]]:

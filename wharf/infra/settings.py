@@ -52,6 +52,16 @@ def _domain_name(raw: str) -> str:
     return name
 
 
+def _timezone(raw: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(raw.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("an IANA time zone such as UTC or Asia/Shanghai") from None
+    return raw.strip()
+
+
 def _networks(raw: str) -> tuple[str, ...]:
     parts = tuple(part.strip() for part in raw.split(",") if part.strip())
     for part in parts:
@@ -151,6 +161,8 @@ class Settings:
     apps_domain: str = _setting("WHARF_APPS_DOMAIN", "apps.localhost",
                                 "platform subdomains: <app>.<tenant>.<domain>",
                                 check=_domain_name)
+    timezone: str = _setting("WHARF_TIMEZONE", "UTC",
+                             "day and month boundaries of bills", check=_timezone)
     url: str = _setting("WHARF_URL", "", "the API `wharf logs` talks to",
                         shown="http://WHARF_LISTEN")
     token: str | None = _setting("WHARF_TOKEN", None, "the token `wharf logs` sends",

@@ -72,6 +72,17 @@ def bucket(at: datetime, resolution: int) -> datetime:
     return datetime.fromtimestamp(seconds, tz=at.tzinfo)
 
 
+def sent_in_hour(before: int | None, counter: int | None) -> int:
+    """Bytes a container sent in an hour, from the highest transmit counter seen in the
+    hour before (None: none seen) and in the hour (None: none seen). A counter lower than
+    the hour before's is a new run (its counters start at zero)."""
+    if counter is None:
+        return 0
+    if before is None or counter < before:
+        return counter
+    return counter - before
+
+
 def resolution_for(step: int, start: datetime, now: datetime) -> int:
     """The coarsest kept resolution that still serves `step` over a range from `start`."""
     if step >= HOUR or start < now - KEEP[MINUTE]:

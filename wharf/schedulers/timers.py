@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 PURGE_EVERY_SECONDS = 60
 LOG_RETENTION_EVERY_SECONDS = 300
 NETWORK_PRUNE_EVERY_SECONDS = 600
+BILLING_EVERY_SECONDS = 300  # each tick closes every hour that has ended (a late one, all)
 
 
 @dataclass(frozen=True)

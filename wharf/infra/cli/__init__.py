@@ -24,6 +24,7 @@ import psycopg
 from wharf.domain.errors import DomainError
 from wharf.infra.cli import (
     applications,
+    billing,
     event_log,
     operators,
     processes,
@@ -73,7 +74,8 @@ def parser() -> argparse.ArgumentParser:
     made.add_argument("--as", dest="operator", default=None,
                       help="operator name recorded as the actor (default: your user name)")
     sub = made.add_subparsers(title="commands", metavar="COMMAND")
-    for part in (processes, through_api, services, applications, operators, event_log):
+    for part in (processes, through_api, services, applications, operators, billing,
+                 event_log):
         part.add_commands(sub)
     return made
 

@@ -1,0 +1,82 @@
+"""Bills over the API: a tenant's own bills summed by hour, day and month, one bill with
+its lines, the open hour so far; another tenant's bill is null; an operator's totals sum
+every tenant's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import DrivenClock
+from tests.integration.graphql.conftest import Api, new_tenant
+from wharf.projections.reads import billing as billing_reads
+from wharf.schedulers.billing import close_hours
+
+BILLS = """query($period: String!, $from: String!, $to: String!, $tenant: String) {
+  bills(period: $period, from: $from, to: $to, tenant: $tenant) {
+    start hours total items { item amount } } }"""
+BILL = """query($id: ID!) { bill(id: $id) { hour total
+  lines { item plan planVersion quantity unit unitPrice amount sources } } }"""
+USAGE = """{ currentUsage { item quantity unit amount } }"""
+NOV1, NOV4 = "2026-11-01T00:00:00Z", "2026-11-04T00:00:00Z"
+
+
+def test_a_tenant_reads_its_bills_by_period_and_no_one_elses(api: Api) -> None:
+    clock = api.wiring.app.clock
+    assert isinstance(clock, DrivenClock)  # (starts 2026-11-01 09:00 UTC)
+    acme_id, acme = new_tenant(api, "acme", plan="s")  # 0.0806 an hour
+    _, globex = new_tenant(api, "globex", plan="s")
+    clock.advance(hours=50)  # to 2026-11-03 11:00
+    # (the server's consumers run in their threads: wait for them, never fold beside them)
+    closed = close_hours(api.wiring.app, api.wiring.view, clock.now(),
+                         api.wiring.billing_caught_up)
+    assert closed == 2 * 49  # 09:00 on the 1st to 10:00 on the 3rd (11:00 not yet over)
+    api.wiring.billing_caught_up()
+
+    def bills(period: str, token: str, **more: Any) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = api.gql(BILLS, {"period": period, "from": NOV1,
+                                                      "to": NOV4, **more},
+                                              token=token)["bills"]
+        return found
+
+    days = bills("day", acme)
+    assert [(d["start"], d["hours"], d["total"]) for d in days] == [
+        ("2026-11-01T00:00:00+00:00", 15, "1.2090"),
+        ("2026-11-02T00:00:00+00:00", 24, "1.9344"),
+        ("2026-11-03T00:00:00+00:00", 10, "0.8060")]
+    assert days[0]["items"] == [{"item": "fee", "amount": "1.2090"}]
+    assert [(m["hours"], m["total"]) for m in bills("month", acme)] == [(49, "3.9494")]
+    hours = bills("hour", acme)
+    assert len(hours) == 49 and {h["total"] for h in hours} == {"0.0806"}
+
+    [first] = billing_reads.bills(api.wiring.view, acme_id, clock.now().replace(
+        day=1, hour=9), clock.now().replace(day=1, hour=10))
+    bill = api.gql(BILL, {"id": first.id}, token=acme)["bill"]
+    assert bill["hour"] == "2026-11-01T09:00:00+00:00" and bill["total"] == "0.0806"
+    [line] = bill["lines"]
+    assert (line["item"], line["plan"], line["quantity"], line["unit"], line["amount"]) == (
+        "fee", "s", "1", "hour", "0.0806")
+    assert line["sources"]  # the tenant's registration, by log position
+    assert api.gql(BILL, {"id": first.id}, token=globex)["bill"] is None  # not theirs
+
+    # An operator names a tenant, or reads every tenant's totals.
+    everyone = bills("month", api.operator_token)
+    assert [(m["hours"], m["total"]) for m in everyone] == [(98, "7.8988")]
+    assert bills("month", api.operator_token, tenant=acme_id)[0]["total"] == "3.9494"
+    # A member cannot read another tenant's by naming it: their own it is.
+    assert bills("month", globex, tenant=acme_id)[0]["total"] == "3.9494"
+
+    clock.advance(minutes=15)  # 11:15: a quarter of the open hour
+    usage = api.gql(USAGE, token=acme)["currentUsage"]
+    assert usage == [{"item": "fee", "quantity": "0.25", "unit": "hour",
+                      "amount": "0.0202"}]  # 0.02015, half up
+
+
+def test_bad_bill_queries_are_refused_with_a_reason(api: Api) -> None:
+    _, acme = new_tenant(api, "acme", plan="s")
+    for variables, text in (
+            ({"period": "week", "from": NOV1, "to": NOV4}, "period"),
+            ({"period": "day", "from": NOV4, "to": NOV1}, "after from"),
+            ({"period": "day", "from": "2020-01-01T00:00:00Z", "to": NOV4}, "400 days"),
+            ({"period": "day", "from": "yesterday", "to": NOV4}, "ISO 8601")):
+        status, answer = api.post(BILLS, variables, token=acme)
+        assert status == 200 and text in answer["errors"][0]["message"], answer
