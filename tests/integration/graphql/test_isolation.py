@@ -16,7 +16,7 @@ FILLERS: dict[str, Any] = {
     "plan": "free", "value": "v", "owner": "o@probe.io", "endpoint": "unix:///probe.sock",
     "sizeGib": 1, "ttlHours": 1, "cpuMillis": 100, "memoryMib": 64, "graceHours": 1,
     "replicas": 1, "compose": "services: {web: {image: busybox}}", "domain": "x.example.com",
-    "service": "web",
+    "service": "web", "from": "2026-11-01T00:00:00Z", "to": "2026-11-02T00:00:00Z",
 }
 ID_NAMES = ("id", "tenant", "application")
 

@@ -26,6 +26,7 @@ from wharf.infra.cli import (
     applications,
     billing,
     event_log,
+    exports,
     operators,
     processes,
     services,
@@ -75,7 +76,7 @@ def parser() -> argparse.ArgumentParser:
                       help="operator name recorded as the actor (default: your user name)")
     sub = made.add_subparsers(title="commands", metavar="COMMAND")
     for part in (processes, through_api, services, applications, operators, billing,
-                 event_log):
+                 exports, event_log):
         part.add_commands(sub)
     return made
 

@@ -72,6 +72,16 @@ def after(reader: Reader, tenant_id: str, position: int, limit: int) -> list[Aud
         f"ORDER BY position LIMIT {int(limit)}", (tenant_id, position))]
 
 
+def between(reader: Reader, tenant_id: str, since: str, until: str, position: int,
+            limit: int) -> list[AuditRow]:
+    """A tenant's entries that occurred in [since, until), after `position`, oldest
+    first: an export reads them a page at a time."""
+    return [AuditRow(**r) for r in reader.query(
+        "SELECT * FROM rm_audit WHERE tenant_id = ? AND position > ? AND occurred_at >= ? "
+        f"AND occurred_at < ? ORDER BY position LIMIT {int(limit)}",
+        (tenant_id, position, since, until))]
+
+
 def rejections_page(reader: Reader, tenant_id: str | None, first: int,
                     after: Sequence[Any] | None) -> Page[RejectionRow]:
     """Quota rejections, newest first: a tenant's, or everyone's (operators)."""

@@ -104,6 +104,14 @@ def bill(reader: Reader, bill_id: str) -> BillRow | None:
     return BillRow.of(rows[0]) if rows else None
 
 
+def all_bills(reader: Reader, lo: datetime, hi: datetime, after: str, limit: int
+              ) -> list[BillRow]:
+    """Every tenant's bills of [lo, hi) by id after `after`: an export's pages."""
+    return [BillRow.of(r) for r in reader.query(
+        "SELECT * FROM rm_bills WHERE hour >= ? AND hour < ? AND id > ? "
+        f"ORDER BY id LIMIT {int(limit)}", (lo.isoformat(), hi.isoformat(), after))]
+
+
 def bills(reader: Reader, tenant_id: str, lo: datetime, hi: datetime) -> list[BillRow]:
     """The tenant's hourly bills of [lo, hi), oldest first."""
     return [BillRow.of(r) for r in reader.query(
