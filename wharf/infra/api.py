@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import threading
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -24,7 +25,7 @@ import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -33,6 +34,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from wharf.graphql.context import Context
 from wharf.graphql.schema import build_schema
+from wharf.infra import exports
 from wharf.infra.backend import WharfBackend
 from wharf.infra.bootstrap import Wiring
 from wharf.infra.gate import Gate, Refusal
@@ -136,6 +138,47 @@ def create_app(
         return PlainTextResponse("\n".join(lines) + "\n",
                                  media_type="text/plain; version=0.0.4")
 
+    async def export(request: Request) -> Response:
+        """GET /exports/bills?month=YYYY-MM[&format=csv|json][&tenant=ID] and
+        /exports/audit?[since=&until=][&format=jsonl|csv][&tenant=ID]: a member gets its
+        own tenant's, an operator any tenant's (every tenant's bills without one),
+        streamed a page at a time."""
+        if request.path_params["what"] not in ("bills", "audit"):
+            return JSONResponse({"errors": [{"message": "exports: bills or audit"}]}, 404)
+        answer = await gate.admit(client_address(request.scope),
+                                  request.headers.get("authorization"))
+        if isinstance(answer, Refusal):
+            return JSONResponse({"errors": [{"message": answer.message}]}, answer.status,
+                                headers={"Retry-After": answer.retry_after_header}
+                                if answer.status == 429 else None)
+        what, query, actor = request.path_params["what"], request.query_params, answer.actor
+        formats = ("csv", "json") if what == "bills" else ("jsonl", "csv")
+        form = query.get("format", formats[0])
+        try:
+            if form not in formats:
+                raise ValueError(f"format: {' or '.join(formats)}")
+            tenant = str(actor.tenant_id) if not actor.is_operator else (
+                str(uuid.UUID(query["tenant"])) if query.get("tenant") else None)
+            if what == "bills":
+                lo, hi = exports.month_span(query.get("month", ""), wiring.settings.timezone)
+                rows = exports.bill_rows(wiring.view, lo, hi, tenant)
+                fields = exports.BILL_FIELDS
+            else:
+                if tenant is None:
+                    raise ValueError("tenant: operators name the tenant whose trail to read")
+                rows = exports.audit_rows(
+                    wiring.view, tenant, exports.utc(query.get("since", "1970-01-01")),
+                    exports.utc(query.get("until", "9999-12-31")))
+                fields = exports.AUDIT_FIELDS
+        except ValueError as error:
+            text = str(error) if str(error).startswith(("format", "tenant")) else (
+                "month: YYYY-MM" if what == "bills" else "since, until: ISO times")
+            return JSONResponse({"errors": [{"message": text}]}, 400)
+        name = f"wharf-{what}.{'json' if form == 'jsonl' else form}"
+        return StreamingResponse(  # (a sync iterator: Starlette reads it on a thread)
+            exports.encode(rows, fields, form), media_type=exports.FORMATS[form],
+            headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         runner = None
@@ -160,6 +203,7 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
+            Route("/exports/{what:str}", export),
         ],
         lifespan=lifespan,
         middleware=[Middleware(

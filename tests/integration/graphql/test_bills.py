@@ -80,3 +80,54 @@ def test_bad_bill_queries_are_refused_with_a_reason(api: Api) -> None:
             ({"period": "day", "from": "yesterday", "to": NOV4}, "ISO 8601")):
         status, answer = api.post(BILLS, variables, token=acme)
         assert status == 200 and text in answer["errors"][0]["message"], answer
+
+
+def test_exports_over_http_give_a_member_its_own_and_an_operator_any(api: Api) -> None:
+    import csv
+    import io
+    import json
+    import urllib.error
+    import urllib.request
+
+    clock = api.wiring.app.clock
+    assert isinstance(clock, DrivenClock)
+    acme_id, acme = new_tenant(api, "acme", plan="s")
+    globex_id, globex = new_tenant(api, "globex", plan="s")
+    clock.advance(hours=3)
+    close_hours(api.wiring.app, api.wiring.view, clock.now(), api.wiring.billing_caught_up)
+    api.wiring.billing_caught_up()
+
+    def get(path: str, token: str | None) -> tuple[int, str, str]:
+        request = urllib.request.Request(f"{api.url}{path}")
+        if token is not None:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, response.headers["Content-Type"], \
+                    response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers["Content-Type"], error.read().decode()
+
+    status, kind, body = get("/exports/bills?month=2026-11", acme)
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert (status, kind.split(";")[0]) == (200, "text/csv")
+    assert len(rows) == 2 and {r["tenant_id"] for r in rows} == {acme_id}  # its own only
+    # A member naming another tenant still gets its own; an operator gets any, or all.
+    _, _, body = get(f"/exports/bills?month=2026-11&tenant={acme_id}", globex)
+    assert {r["tenant_id"] for r in csv.DictReader(io.StringIO(body))} == {globex_id}
+    _, _, body = get("/exports/bills?month=2026-11&format=json", api.operator_token)
+    assert {r["tenant_id"] for r in json.loads(body)} == {acme_id, globex_id}
+    status, _, body = get(f"/exports/audit?tenant={acme_id}", api.operator_token)
+    trail = [json.loads(line) for line in body.splitlines()]
+    assert status == 200 and trail[0]["type"] == "Tenant.Registered"
+    assert {e["tenant_id"] for e in trail} == {acme_id}
+    for path, token, code in (("/exports/bills?month=2026-11", None, 401),
+                              ("/exports/bills?month=2026-11", "nope", 401),
+                              ("/exports/bills?month=Nov", acme, 400),
+                              ("/exports/bills?month=2026-11&format=xml", acme, 400),
+                              ("/exports/audit?since=yesterday", acme, 400),
+                              ("/exports/audit", api.operator_token, 400),
+                              (f"/exports/audit?tenant={acme_id}x", api.operator_token, 400),
+                              ("/exports/secrets", acme, 404)):
+        status, _, body = get(path, token)
+        assert status == code and json.loads(body)["errors"][0]["message"], (path, body)

@@ -104,12 +104,17 @@ def bill(reader: Reader, bill_id: str) -> BillRow | None:
     return BillRow.of(rows[0]) if rows else None
 
 
-def all_bills(reader: Reader, lo: datetime, hi: datetime, after: str, limit: int
-              ) -> list[BillRow]:
-    """Every tenant's bills of [lo, hi) by id after `after`: an export's pages."""
+def all_bills(reader: Reader, lo: datetime, hi: datetime, after: str, limit: int,
+              tenant_id: str | None = None) -> list[BillRow]:
+    """The bills of [lo, hi) by id after `after`, a tenant's or every tenant's: an
+    export's pages."""
+    where, params = "hour >= ? AND hour < ? AND id > ?", [lo.isoformat(), hi.isoformat(),
+                                                          after]
+    if tenant_id is not None:
+        where, params = f"tenant_id = ? AND {where}", [tenant_id, *params]
     return [BillRow.of(r) for r in reader.query(
-        "SELECT * FROM rm_bills WHERE hour >= ? AND hour < ? AND id > ? "
-        f"ORDER BY id LIMIT {int(limit)}", (lo.isoformat(), hi.isoformat(), after))]
+        f"SELECT * FROM rm_bills WHERE {where} ORDER BY id LIMIT {int(limit)}",
+        tuple(params))]
 
 
 def bills(reader: Reader, tenant_id: str, lo: datetime, hi: datetime) -> list[BillRow]:
