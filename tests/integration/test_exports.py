@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -56,5 +57,9 @@ def test_a_months_bills_and_a_tenants_trail_are_exported_whole(
         sqlite_url, tmp_path, "export", "audit", "--tenant", "acme", "--format",
         "csv").stdout)))
     assert rows[0]["type"] == "Tenant.Registered" and len(rows) == len(trail) + 2
+    shown = wharf(sqlite_url, tmp_path, "billing", "show", "acme", "--period", "day",
+                  "--from", "2026-11-01T00:00Z", "--to", "2026-11-02T00:00Z").stdout
+    assert re.search(r"^2026-11-01T00:00:00\+00:00\s+3\s+0\.2418\s+fee 0\.2418$", shown,
+                     re.M), shown  # acme's three hours on s: 3 x 0.0806
     bad = wharf(sqlite_url, tmp_path, "export", "bills", "--month", "November", ok=False)
     assert bad.returncode == 2 and "YYYY-MM" in bad.stderr
