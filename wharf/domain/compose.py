@@ -22,7 +22,12 @@ import yaml
 
 from wharf.domain.container_spec import ContainerSpec, validate_spec
 from wharf.domain.errors import InvalidInput
-from wharf.domain.service import MAX_REPLICAS, check_category, check_update_policy
+from wharf.domain.service import (
+    MAX_REPLICAS,
+    UpdatePolicy,
+    check_category,
+    check_update_policy,
+)
 
 MAX_BYTES = 256 * 1024
 MAX_NODES = 20_000  # YAML nodes once anchors and aliases are expanded
@@ -43,17 +48,6 @@ VARIABLE = re.compile(r"\$(?:\$|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}
 
 
 @dataclass(frozen=True)
-class UpdateConfig:
-    """deploy.update_config: how a changed service replaces its replicas."""
-
-    parallelism: int = 1
-    delay_s: int = 0
-    failure_action: str = "rollback"  # rollback, pause, continue
-    monitor_s: int = 5
-    order: str = "start-first"  # start-first, stop-first
-
-
-@dataclass(frozen=True)
 class ComposeService:
     name: str
     spec: ContainerSpec
@@ -61,13 +55,13 @@ class ComposeService:
     balanced: tuple[int, ...]  # published ports: each asks for a load-balanced endpoint
     depends_on: Mapping[str, str]  # service -> condition
     labels: Mapping[str, str]
-    update: UpdateConfig
+    update: UpdatePolicy  # deploy.update_config
     category: str = "app"  # the label wharf.category: data and disk keep a volume per replica
 
     def as_data(self) -> dict[str, Any]:
         return {"name": self.name, "spec": self.spec.to_data(), "replicas": self.replicas,
                 "balanced": list(self.balanced), "depends_on": dict(self.depends_on),
-                "labels": dict(self.labels), "update": vars(self.update)}
+                "labels": dict(self.labels), "update": self.update.to_data()}
 
 
 @dataclass(frozen=True)
@@ -707,7 +701,7 @@ def _labels(raw: Any, path: str) -> dict[str, str]:
     return found
 
 
-def _update_config(raw: Any, path: str) -> UpdateConfig:
+def _update_config(raw: Any, path: str) -> UpdatePolicy:
     config = _mapping(raw, path)
     _only(config, ("parallelism", "delay", "failure_action", "monitor", "order",
                    "max_failure_ratio"), path)
@@ -719,19 +713,15 @@ def _update_config(raw: Any, path: str) -> UpdateConfig:
     order = config.get("order", "start-first")
     if order not in ("start-first", "stop-first"):
         raise InvalidInput(f"{path}.order", "start-first or stop-first")
-    made = UpdateConfig(
-        parallelism=max(1, number("parallelism", 1)),
-        delay_s=duration(config["delay"], f"{path}.delay") if "delay" in config else 0,
-        failure_action=action,
-        monitor_s=duration(config["monitor"], f"{path}.monitor") if "monitor" in config else 5,
-        order=order)
+    parallelism = max(1, number("parallelism", 1))
+    monitor = duration(config["monitor"], f"{path}.monitor") if "monitor" in config else 5
+    delay = duration(config["delay"], f"{path}.delay") if "delay" in config else 0
     try:  # (the bounds an update policy has, whoever gives it)
-        check_update_policy(made.parallelism, made.monitor_s, made.failure_action,
-                            made.order, made.delay_s)
+        return check_update_policy(parallelism=parallelism, monitor_s=monitor,
+                                   failure_action=action, order=order, delay_s=delay)
     except InvalidInput as error:
         key = {"monitor_s": "monitor", "delay_s": "delay"}.get(error.field, error.field)
         raise InvalidInput(f"{path}.{key}", error.message) from None
-    return made
 
 
 def _whole(value: Any, path: str) -> int:

@@ -11,7 +11,7 @@ containers and the tenant's reservations never disagree.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from itertools import count, islice
 from typing import Any, Literal, get_args
 from uuid import UUID
@@ -153,14 +153,12 @@ class UpdatePolicy:
     delay_s: int = 0  # wait between one batch counting and the next starting
 
     def to_data(self) -> dict[str, Any]:
-        return {"parallelism": self.parallelism, "monitor_s": self.monitor_s,
-                "failure_action": self.failure_action, "order": self.order,
-                "delay_s": self.delay_s}
+        return asdict(self)
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> UpdatePolicy:
-        return cls(**{k: v for k, v in data.items() if k in (
-            "parallelism", "monitor_s", "failure_action", "order", "delay_s")})
+        known = {f.name for f in fields(cls)}  # (older events lack the newer fields)
+        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 def check_update_policy(parallelism: int, monitor_s: int, failure_action: str, order: str,

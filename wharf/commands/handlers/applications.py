@@ -28,7 +28,7 @@ from wharf.domain.application import MAX_APP_NAME, Application, Domain, check_do
 from wharf.domain.base import WharfAggregate
 from wharf.domain.container import Container
 from wharf.domain.errors import InvalidInput, NotFound
-from wharf.domain.service import STATEFUL, Service, UpdatePolicy
+from wharf.domain.service import STATEFUL, Service
 from wharf.domain.tenant import MANAGE_WORKLOADS, Tenant, check_object_name
 from wharf.domain.volume import Volume
 
@@ -65,9 +65,7 @@ def deploy_application(ctx: Context, cmd: DeployApplication) -> Decision:
         cpu = wanted.spec.cpu_millis or ctx.plan_of(tenant).default_cpu_millis
         memory = wanted.spec.memory_mib or ctx.plan_of(tenant).default_memory_mib
         known = application.services.get(wanted.name)
-        update = UpdatePolicy(wanted.update.parallelism, wanted.update.monitor_s,
-                              wanted.update.failure_action, wanted.update.order,
-                              wanted.update.delay_s)
+        update = wanted.update
         if known is None:
             service, made = make_service(
                 ctx, tenant, full, wanted.category, wanted.spec, list(wanted.balanced),

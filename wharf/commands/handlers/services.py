@@ -78,14 +78,12 @@ def create_service(ctx: Context, cmd: CreateService) -> Decision:
 def _update_policy(data: dict[str, Any] | None) -> UpdatePolicy | None:
     if data is None:
         return None
-    defaults = UpdatePolicy()
-    known = ("parallelism", "monitor_s", "failure_action", "order", "delay_s")
+    defaults = UpdatePolicy().to_data()
     for key in data:
-        if key not in known:
+        if key not in defaults:
             raise InvalidInput(f"update_policy.{key}", "is not a field of an update policy")
     try:
-        return check_update_policy(**{key: data.get(key, getattr(defaults, key))
-                                      for key in known})
+        return check_update_policy(**{**defaults, **data})
     except InvalidInput as error:
         raise InvalidInput(f"update_policy.{error.field}", error.message) from None
 
