@@ -40,6 +40,7 @@ from wharf.infra.bootstrap import Wiring
 from wharf.infra.gate import Gate, Refusal
 from wharf.infra.http_guard import GraphQLGuard, admitted, client_address, min_position
 from wharf.infra.ratelimit import AuthFailures, TokenBuckets
+from wharf.infra.relay import relay_position
 from wharf.infra.sessions import GuardedHandler, SessionLimits, Sessions
 from wharf.projections.consumers import read_side_position
 
@@ -120,6 +121,7 @@ def create_app(
             return JSONResponse({"errors": [{"message": "operators only: send an operator's "
                                                         "token"}]}, status)
         head, read_side = await anyio.to_thread.run_sync(_positions, wiring)
+        relayed = await anyio.to_thread.run_sync(relay_position, wiring.view)
         connections, operations = sessions.counts()
         lines = [
             "# HELP wharf_log_position Position of the newest event in the log.",
@@ -135,6 +137,15 @@ def create_app(
             "# TYPE wharf_subscriptions gauge",
             f"wharf_subscriptions {operations}",
         ]
+        if relayed is not None:  # a relay has run against this store
+            lines += [
+                "# HELP wharf_relay_position Position of the last event Kafka acknowledged.",
+                "# TYPE wharf_relay_position gauge",
+                f"wharf_relay_position {relayed}",
+                "# HELP wharf_relay_lag Events in the log that Kafka has not acknowledged.",
+                "# TYPE wharf_relay_lag gauge",
+                f"wharf_relay_lag {max(head - relayed, 0)}",
+            ]
         return PlainTextResponse("\n".join(lines) + "\n",
                                  media_type="text/plain; version=0.0.4")
 

@@ -1,7 +1,9 @@
-"""One scheduler leader at a time: a PostgreSQL advisory lock, or a file lock on SQLite.
+"""One leader at a time for each role (the scheduler; the Kafka relay): a PostgreSQL
+advisory lock, or a file lock on SQLite.
 
 The lock is held for as long as the leader's process (or connection) lives, so a killed
-leader frees it at once and a waiting scheduler takes over.
+leader frees it at once and a waiting one takes over. The roles' locks are independent:
+a relay and a scheduler lead side by side.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import fcntl
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Literal
 
 import psycopg
 
@@ -18,27 +21,30 @@ from wharf.infra.store import kind_of
 
 log = logging.getLogger(__name__)
 
-LOCK_KEY = 0x57484152  # "WHAR": the advisory lock key of the scheduler leader
+Role = Literal["scheduler", "relay"]
+# The advisory lock keys: "WHAR" and "WHAS".
+LOCK_KEYS: dict[Role, int] = {"scheduler": 0x57484152, "relay": 0x57484153}
 
 
 @contextmanager
-def leadership(settings: Settings) -> Iterator[None]:
-    """Blocks until this process leads; leads until the block ends."""
+def leadership(settings: Settings, role: Role = "scheduler") -> Iterator[None]:
+    """Blocks until this process leads `role`; leads until the block ends."""
     if kind_of(settings.database_url) == "postgres":
         with psycopg.connect(settings.database_url, autocommit=True) as conn:
-            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()
+            key = LOCK_KEYS[role]
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
             if not (row and row[0]):
-                log.info("another scheduler leads; waiting for its lock")
-                conn.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
-            log.info("this scheduler leads")
+                log.info("another %s leads; waiting for its lock", role)
+                conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+            log.info("this %s leads", role)
             yield
         return
     settings.home.mkdir(parents=True, exist_ok=True)
-    with open(settings.home / "scheduler.lock", "w") as handle:
+    with open(settings.home / f"{role}.lock", "w") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            log.info("another scheduler leads; waiting for its lock")
+            log.info("another %s leads; waiting for its lock", role)
             fcntl.flock(handle, fcntl.LOCK_EX)
-        log.info("this scheduler leads")
+        log.info("this %s leads", role)
         yield

@@ -43,6 +43,14 @@ def _loopback(raw: str) -> str:
     return raw
 
 
+def _brokers(raw: str) -> str:
+    """HOST:PORT[,HOST:PORT...] of a Kafka cluster."""
+    servers = [server.strip() for server in raw.split(",") if server.strip()]
+    for server in servers:
+        _address(server)
+    return ",".join(servers)
+
+
 def _domain_name(raw: str) -> str:
     name = raw.strip().lower().strip(".")
     labels = name.split(".")
@@ -163,6 +171,9 @@ class Settings:
                                 check=_domain_name)
     timezone: str = _setting("WHARF_TIMEZONE", "UTC",
                              "day and month boundaries of bills", check=_timezone)
+    kafka_bootstrap: str = _setting(
+        "WHARF_KAFKA_BOOTSTRAP", "", "Kafka brokers (HOST:PORT,...): `wharf up` relays the log "
+        "to them", shown="unset: no relay", check=_brokers)
     url: str = _setting("WHARF_URL", "", "the API `wharf logs` talks to",
                         shown="http://WHARF_LISTEN")
     token: str | None = _setting("WHARF_TOKEN", None, "the token `wharf logs` sends",

@@ -101,6 +101,13 @@ class ReadModelStore(TrackingRecorder):
             for sql, rows in groups:
                 cursor.executemany(self._sql(sql), rows)
 
+    def update(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One statement on a table that is not a read model (the relay's position), in a
+        transaction of its own; how many rows it changed (`sql` ends in RETURNING)."""
+        with self._transaction(commit=True, pipeline=False) as cursor:
+            cursor.execute(self._sql(sql), params)
+            return len(cursor.fetchall())
+
     def change_schema(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
         """Creates, drops and resets read models' tables: one statement at a time, in one
         transaction (never in pipeline mode, where psycopg loses track of the prepared

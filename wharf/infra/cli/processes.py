@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
+import socket
+import sys
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from wharf.infra.bootstrap import Wiring, build
@@ -42,6 +46,20 @@ def add_commands(sub: Any) -> None:
     sched.add_argument("--register-local", action="store_true",
                        help="register WHARF_DOCKER_HOSTS (default: the local engine) first")
     sched.set_defaults(run=cmd_scheduler)
+
+    relay = sub.add_parser(
+        "relay", help="publish every event of the log to Kafka (one leader)",
+        description="Follows the log in its order and publishes each event to topic "
+                    "wharf.events (key: the aggregate's id) and each closed bill also to "
+                    "wharf.bills, at least once, with stable event ids, resuming from the "
+                    "position the broker last acknowledged. Needs WHARF_KAFKA_BOOTSTRAP. "
+                    "One relay leads at a time (beside the scheduler's leader); others "
+                    "wait. `wharf up` runs one itself when WHARF_KAFKA_BOOTSTRAP is set.")
+    relay.add_argument("--batch-size", type=int, default=1000,
+                       help="events sent and acknowledged as one step (default 1000)")
+    relay.add_argument("--until-caught-up", action="store_true",
+                       help="exit once every event of the log has been acknowledged")
+    relay.set_defaults(run=cmd_relay)
 
     proj = sub.add_parser("projector", help="keep every read model up to date with the log",
                           description="Runs every consumer of the log (each read model "
@@ -79,7 +97,8 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
             print("Running the API, the projector, the scheduler and the timers. Ctrl-C "
                   "stops.", flush=True)
             try:
-                serve(wiring, settings, embedded=True)
+                with relaying(wiring):
+                    serve(wiring, settings, embedded=True)
             finally:
                 # Let the scheduler finish its pass and tidy up (its `lead` does).
                 scheduler.stop()
@@ -87,8 +106,34 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
         else:
             print("Running the API and the projector (WHARF_SCHEDULER=off: no containers "
                   "are run, no timers). Ctrl-C stops.", flush=True)
-            serve(wiring, settings, embedded=True)
+            with relaying(wiring):
+                serve(wiring, settings, embedded=True)
     return 0
+
+
+@contextlib.contextmanager
+def relaying(wiring: Wiring) -> Iterator[None]:
+    """The Kafka relay in a thread of its own while the block runs (when
+    WHARF_KAFKA_BOOTSTRAP is set): a broker that is down delays it and nothing else."""
+    settings = wiring.settings
+    if not settings.kafka_bootstrap:
+        yield
+        return
+    from wharf.infra.relay import Relay, relay_forever
+
+    relays: list[Relay] = []
+    thread = threading.Thread(target=relay_forever, name="relay", daemon=True,
+                              args=(wiring.app, wiring.view, settings, holder()),
+                              kwargs={"ready": relays.append})
+    thread.start()
+    print(f"Relay: every event to Kafka at {settings.kafka_bootstrap} (topics "
+          "wharf.events and wharf.bills)", flush=True)
+    try:
+        yield
+    finally:
+        for relay in relays:
+            relay.stop()
+        thread.join(STOP_WAIT_SECONDS)
 
 
 def lead(wiring: Wiring, scheduler: Scheduler) -> None:
@@ -126,6 +171,35 @@ def cmd_scheduler(settings: Settings, args: argparse.Namespace) -> int:
         with contextlib.suppress(KeyboardInterrupt):
             lead(wiring, scheduler)
     return 0
+
+
+def cmd_relay(settings: Settings, args: argparse.Namespace) -> int:
+    from wharf.infra.relay import Relay, relay_forever
+
+    if not settings.kafka_bootstrap:
+        print("wharf relay: set WHARF_KAFKA_BOOTSTRAP to the Kafka brokers (HOST:PORT,...)",
+              file=sys.stderr)
+        return 2
+    if not 1 <= args.batch_size <= 100_000:
+        print("wharf relay: --batch-size is from 1 to 100000", file=sys.stderr)
+        return 2
+    progress = Progress("relayed up to position")
+
+    def ready(relay: Relay) -> None:
+        signal.signal(signal.SIGTERM, lambda *_: relay.stop())
+        print(f"relay: waiting to lead, then publishing to {settings.kafka_bootstrap} "
+              "(Ctrl-C stops)", flush=True)
+
+    with build(settings) as wiring, contextlib.suppress(KeyboardInterrupt):
+        relay_forever(wiring.app, wiring.view, settings, holder(), ready=ready,
+                      progress=lambda position, _: progress(position),
+                      batch=args.batch_size, until_caught_up=args.until_caught_up)
+    return 0
+
+
+def holder() -> str:
+    """Who leads: this host and process, for operators reading the relay's table."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
