@@ -13,6 +13,7 @@ from bench import (
     logs,
     placement,
     projection,
+    relay,
     replay,
     scheduler,
     services,
@@ -34,6 +35,7 @@ def main() -> int:
     lines += logs.run()
     lines += services.run()
     lines += billing.run()
+    lines += relay.run()
     print("\nsummary:")
     for line in lines:
         print(" ", line)

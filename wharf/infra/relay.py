@@ -232,11 +232,7 @@ class Relay:
             start=self.position + 1, limit=self.batch)
         if not notifications:
             return 0
-        events = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
-        owners = self._owners_of([event for _, event in events])
-        messages = [message for position, event in events
-                    for message in messages_of(event, position,
-                                               owners.get(str(event.originator_id)))]
+        messages = self.messages(notifications)
         self._send(messages)
         last = notifications[-1].id
         if not self.state.advance(self.term, last):
@@ -244,8 +240,16 @@ class Relay:
         self.position = last
         self.sent += len(messages)
         if self.progress is not None:
-            self.progress(self.position, len(events))
-        return len(events)
+            self.progress(self.position, len(notifications))
+        return len(notifications)
+
+    def messages(self, notifications: Sequence[Any]) -> list[Message]:
+        """What these notifications of the log become on the broker, in their order."""
+        events = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
+        owners = self._owners_of([event for _, event in events])
+        return [message for position, event in events
+                for message in messages_of(event, position,
+                                           owners.get(str(event.originator_id)))]
 
     def caught_up(self) -> bool:
         return self.position >= (self.app.recorder.max_notification_id() or 0)
