@@ -17,10 +17,12 @@ from wharf.projections.reads import audit as audit_reads
 from wharf.projections.reads import billing as billing_reads
 
 PAGE = 1000
-AUDIT_FIELDS = ("position", "occurred_at", "tenant_id", "kind", "object_id", "version",
-                "type", "actor", "cause", "summary")
-BILL_FIELDS = ("bill_id", "tenant_id", "hour", "item", "plan", "plan_version", "quantity",
-               "unit_price", "amount", "sources")
+AUDIT_FIELDS: tuple[str, ...] = (
+    "position", "occurred_at", "tenant_id", "kind", "object_id", "version", "type", "actor",
+    "cause", "summary", "chain")
+BILL_FIELDS: tuple[str, ...] = (
+    "bill_id", "tenant_id", "hour", "item", "plan", "plan_version", "quantity", "unit_price",
+    "amount", "sources")
 FORMATS = {"jsonl": "application/x-ndjson", "json": "application/json", "csv": "text/csv"}
 
 

@@ -49,7 +49,7 @@ class ReadModelStore(TrackingRecorder):
         return buffer
 
     def stage(self, sql: str, params: Sequence[Any] = ()) -> None:
-        self._buffer.append((sql, tuple(_storable(p) for p in params)))
+        self._buffer.append((sql, tuple(storable(p) for p in params)))
 
     def take(self) -> Grouped:
         """The staged statements, runs of the same SQL grouped for executemany."""
@@ -156,7 +156,7 @@ class ReadModelStore(TrackingRecorder):
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
-def _storable(value: Any) -> Any:
+def storable(value: Any) -> Any:
     """Text every store can hold: the command layer refuses NUL and unpaired surrogates,
     but a log written before it did must not stop the read side for every tenant (one
     row PostgreSQL refuses fails the whole batch, again and again). (Checked the cheap

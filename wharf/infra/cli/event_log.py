@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,17 @@ def add_commands(sub: Any) -> None:
                    help="compare a fresh rebuild with the live read models; exit 1 on any "
                         "difference")
     p.set_defaults(run=cmd_replay)
+
+    audit = sub.add_parser("audit", help="check the hash-chained audit trail").add_subparsers(
+        metavar="ACTION")
+    p = audit.add_parser(
+        "verify", help="check a tenant's audit trail: exit 1 naming the first bad entry",
+        description="Each tenant's audit entries are hash-chained in log order; this walks "
+                    "the chain and finds any entry altered, removed or reordered since it "
+                    "was written, and says which (exit 1), or that it holds (exit 0).")
+    p.add_argument("--tenant", required=True,
+                   help="the tenant (name or id); `operators` for the entries of no tenant")
+    p.set_defaults(run=cmd_audit_verify)
 
     store = sub.add_parser("store", help="work on the store itself").add_subparsers(
         metavar="ACTION")
@@ -101,6 +112,42 @@ def _print_events(wiring: Wiring, args: argparse.Namespace) -> int:
                 return 0
             sys.stdout.flush()
             time.sleep(0.5)
+
+
+def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
+    from wharf.projections.audit_chain import verify
+
+    tenant = None if args.tenant == "operators" else str(tenant_id(args.tenant))
+    with build(settings) as wiring:
+        wiring.projector.catch_up()
+        head = audit_reads.chain_head(wiring.view, tenant)
+
+        def entries() -> Iterator[tuple[tuple[Any, ...], str]]:
+            position = 0
+            while page := audit_reads.chain_after(wiring.view, tenant, position, 1000):
+                yield from page
+                position = int(page[-1][0][0])
+
+        checked, broken = verify(entries(), head)
+        shown: list[tuple[tuple[Any, ...], str]] = []
+        if broken is not None and broken.position is not None:
+            shown = audit_reads.chain_after(wiring.view, tenant, broken.position - 1, 1)
+    name = "the operators" if tenant is None else args.tenant
+    if checked == 0 and head is None:
+        print(f"error: no audit entries for {name}", file=sys.stderr)
+        return 1
+    if broken is None:
+        assert head is not None
+        print(f"audit trail of {name}: {checked} entries, the chain holds (last entry "
+              f"{head[0]}, link {head[1][:16]}...)")
+        return 0
+    print(f"audit trail of {name}: BROKEN after {checked} good entries: {broken.what}")
+    if shown and int(shown[0][0][0]) == broken.position:
+        entry = dict(zip(audit_reads.CHAINED, shown[0][0], strict=True))
+        print(f"  entry {entry['position']}: {entry['occurred_at']} {entry['type']} "
+              f"{entry['kind']} {entry['object_id']} v{entry['version']} by {entry['actor']}: "
+              f"{entry['summary']}")
+    return 1
 
 
 def cmd_history(settings: Settings, args: argparse.Namespace) -> int:

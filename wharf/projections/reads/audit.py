@@ -21,6 +21,7 @@ class AuditRow:
     cause: str
     type: str
     summary: str
+    chain: str = ""  # this entry's link in its tenant's hash chain (audit_chain.py)
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,29 @@ def between(reader: Reader, tenant_id: str, since: str, until: str, position: in
         "SELECT * FROM rm_audit WHERE tenant_id = ? AND position > ? AND occurred_at >= ? "
         f"AND occurred_at < ? ORDER BY position LIMIT {int(limit)}",
         (tenant_id, position, since, until))]
+
+
+CHAINED = ("position", "tenant_id", "object_id", "kind", "version", "occurred_at", "actor",
+           "cause", "type", "summary")
+
+
+def chain_after(reader: Reader, tenant_id: str | None, position: int, limit: int
+                ) -> list[tuple[tuple[Any, ...], str]]:
+    """A tenant's entries after `position` as the chain links them (None: the operators'
+    entries), oldest first, each with its stored link."""
+    where = "tenant_id = ?" if tenant_id is not None else "tenant_id IS NULL"
+    params: tuple[Any, ...] = (tenant_id,) if tenant_id is not None else ()
+    rows = reader.query(f"SELECT * FROM rm_audit WHERE {where} AND position > ? "
+                        f"ORDER BY position LIMIT {int(limit)}", (*params, position))
+    return [(tuple(row[field] for field in CHAINED), row["chain"]) for row in rows]
+
+
+def chain_head(reader: Reader, tenant_id: str | None) -> tuple[int, str, int] | None:
+    """(last position, last link, entries) of a tenant's chain; None before any entry."""
+    rows = reader.query("SELECT position, chain, entries FROM rm_audit_heads "
+                        "WHERE tenant_id = ?", (tenant_id or "",))
+    return ((int(rows[0]["position"]), rows[0]["chain"], int(rows[0]["entries"]))
+            if rows else None)
 
 
 def rejections_page(reader: Reader, tenant_id: str | None, first: int,
