@@ -29,6 +29,8 @@ def test_version_one_tenant_registered_events_still_load(wiring: Wiring) -> None
     )])
     tenant = wiring.app.repository.get(tenant_id)
     assert (tenant.name, tenant.plan_name, tenant.plan_version) == ("old-timer", "free", 1)
+    [old] = wiring.app.repository.event_store.get(tenant_id)
+    assert (old.correlation, old.causation) == ("", "")  # written before they existed
     wiring.projector.catch_up()
     assert wiring.view.query("SELECT name, plan, plan_version FROM rm_tenants") == [
         {"name": "old-timer", "plan": "free", "plan_version": 1}]

@@ -122,13 +122,19 @@ class Wharf(Application[UUID]):
             else None
         )
         digest = request_digest(command) if request_id is not None else ""
+        command_id = str(uuid4())
+        trace = (command.correlation_id or command_id, command.causation_id or command_id)
+        # A system command about one object (the scheduler's observation of a container)
+        # carries on the chain of that object's last event, unless it names its own.
+        follows = _target(command) if (command.actor.kind == "system" and
+                                       command.correlation_id is None) else None
         for attempt in range(MAX_ATTEMPTS):
             if request_id is not None and request_id in self.repository:
                 return self._replay_answer(request_id, digest)
             # The first attempt decides on cached aggregates; any doubt, and every retry,
             # reads the store.
             context = Context(self, command.actor, cause, self.clock, self.keys,
-                              optimistic=attempt == 0)
+                              optimistic=attempt == 0, trace=trace, follows=follows)
             try:
                 decision = handler(context, command)
             except DomainError as error:
@@ -252,10 +258,22 @@ class Wharf(Application[UUID]):
         return unseal(key, secret.ciphertext, secret_id.bytes)
 
 
+TARGETS = ("container_id", "service_id", "volume_id", "application_id", "host_id")
+
+
+def _target(command: Command) -> UUID | None:
+    """The one object a command is about, if it names one."""
+    for name in TARGETS:
+        value = getattr(command, name, None)
+        if isinstance(value, UUID):
+            return value
+    return None
+
+
 def request_digest(command: Command) -> str:
     """What a retry must repeat: every field of the command but who sends it and the id."""
     fields = {f.name: getattr(command, f.name) for f in dataclasses.fields(command)
-              if f.name not in ("actor", "request_id")}
+              if f.name not in ("actor", "request_id", "correlation_id", "causation_id")}
     text = json.dumps({"command": type(command).__name__, **fields}, sort_keys=True,
                       default=str)
     return hashlib.sha256(text.encode()).hexdigest()

@@ -56,7 +56,8 @@ class Decision:
 class Context:
     def __init__(
         self, app: Wharf, actor: Actor, cause: str, clock: Clock, keys: DataKeys,
-        optimistic: bool = False,
+        optimistic: bool = False, trace: tuple[str, str] = ("", ""),
+        follows: UUID | None = None,
     ):
         self.app = app
         # Optimistic: decide on cached copies without asking the store for newer events.
@@ -73,12 +74,17 @@ class Context:
         # Each aggregate once per decision: a second load (or a load of one made here)
         # is the same object, so no change is made on a copy the save then drops.
         self.loaded: dict[UUID, Any] = {}
+        # (correlation, causation) of every event this decision records; `follows`: the
+        # object whose last event's chain they carry on, once it is loaded.
+        self.trace = trace
+        self.follows = follows
 
     def new(self, aggregate_class: type[A], **kwargs: Any) -> A:
         kwargs.setdefault("id", uuid4())
-        aggregate: A = aggregate_class.create(at=self.now, **kwargs, actor=self.actor.label,
-                                              cause=self.cause)
-        aggregate.stamp(self.actor.label, self.cause, self.now)
+        aggregate: A = aggregate_class.create(
+            at=self.now, **kwargs, actor=self.actor.label, cause=self.cause,
+            correlation=self.trace[0], causation=self.trace[1])
+        aggregate.stamp(self.actor.label, self.cause, self.now, self.trace)
         self.loaded[aggregate.id] = aggregate
         return aggregate
 
@@ -98,7 +104,11 @@ class Context:
                 raise NotFound(kind, ident) from None
         if not isinstance(aggregate, aggregate_class):
             raise NotFound(kind, ident)
-        aggregate.stamp(self.actor.label, self.cause, self.now)
+        if ident == self.follows and aggregate.traced[0]:
+            self.trace = aggregate.traced
+            for earlier in self.loaded.values():  # (loaded before it: the leadership)
+                earlier.stamp(self.actor.label, self.cause, self.now, self.trace)
+        aggregate.stamp(self.actor.label, self.cause, self.now, self.trace)
         self.loaded[ident] = aggregate
         return aggregate
 

@@ -13,6 +13,11 @@ from wharf.commands.actors import Actor
 class Command:
     actor: Actor
     request_id: str | None = None
+    # The chain of work this command belongs to, and what led to it (an event's id, for
+    # the scheduler's). Unset: a command starts a chain of its own, named by its own id;
+    # a system command about one object carries on that object's last event's chain.
+    correlation_id: str | None = None
+    causation_id: str | None = None
 
 
 # -- plans and tenants (operators) ---------------------------------------------------

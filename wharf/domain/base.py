@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from datetime import datetime
 from typing import Any, Self
-from uuid import UUID, uuid5
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 # (The one "created" event class of each aggregate, as calling the class looks it up;
 # eventsourcing offers no public way to create with a timestamp otherwise.)
@@ -22,10 +22,25 @@ def derive_id(*parts: object) -> UUID:
     return uuid5(WHARF_NS, "/".join(str(p) for p in parts))
 
 
+EVENT_IDS = uuid5(NAMESPACE_URL, "https://wharf.invalid/events")
+
+
+def event_id(aggregate_id: UUID | str, version: int) -> str:
+    """An event's id: the same wherever it is shown or sent (derived from its aggregate
+    and version, which the log holds once)."""
+    return str(uuid5(EVENT_IDS, f"{aggregate_id}/{version}"))
+
+
 class WharfAggregate(Aggregate):
     """Every event carries `actor` (who) and `cause` (which command or request), and is
     timed by the command's clock, never the wall's: a test (or `wharf billing run`) that
     drives the clock drives every time a bill or a read model sees.
+
+    Every event also carries `correlation` (the request a chain of work began with) and
+    `causation` (what led to it directly: the command's id, or for the scheduler's
+    observations the id of the event it acted on). Events written before these existed
+    read as "". The aggregate remembers its last event's (`traced`), so that the
+    scheduler's writes carry on the chain of the change they carry out.
 
     The command layer stamps an aggregate before it calls its methods, and makes new
     ones with `create(at=...)`; `__init__` methods take `actor` and `cause` as arguments
@@ -36,12 +51,22 @@ class WharfAggregate(Aggregate):
     class Event(Aggregate.Event):
         actor: str
         cause: str
+        correlation: str
+        causation: str
+
+        def mutate(self, aggregate: Any) -> Any:
+            made: Any = super().mutate(aggregate)
+            made._traced = (self.correlation, event_id(self.originator_id,
+                                                       self.originator_version))
+            return made
 
     class Created(Event, Aggregate.Created):
         pass
 
     _stamp: tuple[str, str] = (SYSTEM, "")
     _stamp_at: datetime | None = None
+    _trace: tuple[str, str] = ("", "")  # (correlation, causation) of the next events
+    _traced: tuple[str, str] = ("", "")  # (correlation, id) of the last event
 
     @classmethod
     def create(cls, *, at: datetime, **kwargs: Any) -> Self:
@@ -50,7 +75,19 @@ class WharfAggregate(Aggregate):
         [created] = _created_event_classes[cls]
         made = cls._create(event_class=created, timestamp=at, **kwargs)
         made._stamp_at = at
+        made._trace = (kwargs.get("correlation", ""), kwargs.get("causation", ""))
         return made
+
+    @classmethod
+    def _create(cls, event_class: Any, *, id: Any = None, **kwargs: Any) -> Self:
+        kwargs.setdefault("correlation", "")
+        kwargs.setdefault("causation", "")
+        return super()._create(event_class, id=id, **kwargs)
+
+    @property
+    def traced(self) -> tuple[str, str]:
+        """(correlation, event id) of this aggregate's last event."""
+        return self._traced
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Any:
         """A copy one level deep, which is a whole copy here.
@@ -66,13 +103,17 @@ class WharfAggregate(Aggregate):
         )
         return clone
 
-    def stamp(self, actor: str, cause: str, at: datetime | None = None) -> None:
+    def stamp(self, actor: str, cause: str, at: datetime | None = None,
+              trace: tuple[str, str] = ("", "")) -> None:
         self._stamp = (actor, cause)
         self._stamp_at = at
+        self._trace = trace
 
     def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
         kwargs.setdefault("actor", self._stamp[0])
         kwargs.setdefault("cause", self._stamp[1])
+        kwargs.setdefault("correlation", self._trace[0])
+        kwargs.setdefault("causation", self._trace[1])
         if self._stamp_at is not None:
             kwargs.setdefault("timestamp", self._stamp_at)
         super().trigger_event(event_class, **kwargs)
@@ -98,3 +139,9 @@ class DiskMeasured:
             self._disk_within_limit(used_mib=used_mib, limit_mib=limit_mib)
             return True
         return False
+
+
+# Events recorded before correlation and causation existed have neither in their state:
+# they read as "" (set after the dataclass is made, so every event still takes both).
+WharfAggregate.Event.correlation = ""  # type: ignore[misc]
+WharfAggregate.Event.causation = ""  # type: ignore[misc]

@@ -38,7 +38,13 @@ from wharf.infra import exports
 from wharf.infra.backend import WharfBackend
 from wharf.infra.bootstrap import Wiring
 from wharf.infra.gate import Gate, Refusal
-from wharf.infra.http_guard import GraphQLGuard, admitted, client_address, min_position
+from wharf.infra.http_guard import (
+    GraphQLGuard,
+    admitted,
+    client_address,
+    correlation_of,
+    min_position,
+)
 from wharf.infra.ratelimit import AuthFailures, TokenBuckets
 from wharf.infra.relay import relay_position
 from wharf.infra.sessions import GuardedHandler, SessionLimits, Sessions
@@ -87,7 +93,8 @@ class WharfGraphQL(GraphQL[Context, None]):
         admission = admitted(request.scope)
         actor = admission.actor if admission is not None else None
         return Context(self.backend, actor, min_position(request.scope),
-                       address=client_address(request.scope))
+                       address=client_address(request.scope),
+                       correlation_id=correlation_of(request.scope))
 
 
 def create_app(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 
 MIN_POSITION = b"wharf-min-position"
 MAX_POSITION_DIGITS = 18
+CORRELATION = b"wharf-correlation-id"
+CORRELATION_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 class GraphQLGuard:
@@ -54,6 +57,7 @@ class GraphQLGuard:
         state["admitted"] = answer
         try:
             state["min_position"] = await self.min_position(header(scope, MIN_POSITION))
+            state["correlation_id"] = correlation_id(header(scope, CORRELATION))
             body = await self.read_body(receive)
             check_body(header(scope, b"content-type") or "", body)
         except BadRequest as error:
@@ -181,6 +185,21 @@ async def refuse(send: Send, status: int, message: str, retry_after: str | None 
 def admitted(scope: Scope) -> Admitted | None:
     value = scope.get("state", {}).get("admitted")
     return value if isinstance(value, Admitted) else None
+
+
+def correlation_id(raw: str | None) -> str | None:
+    """A client's name for the chain of work its mutations belong to (every event they
+    lead to carries it): up to 64 letters, digits and . _ : -."""
+    if raw is None or not raw.strip():
+        return None
+    if not CORRELATION_ID.fullmatch(raw.strip()):
+        raise BadRequest(400, "Wharf-Correlation-Id: 1 to 64 of A-Z a-z 0-9 . _ : -")
+    return raw.strip()
+
+
+def correlation_of(scope: Scope) -> str | None:
+    value = scope.get("state", {}).get("correlation_id")
+    return value if isinstance(value, str) else None
 
 
 def min_position(scope: Scope) -> int:

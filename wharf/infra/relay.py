@@ -28,8 +28,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
+from wharf.domain.base import event_id
 from wharf.domain.billing import Bill
 from wharf.projections.summaries import BASE, HIDDEN, event_type
 from wharf.projections.views import ReadModelStore
@@ -40,15 +41,9 @@ EVENTS_TOPIC = "wharf.events"
 BILLS_TOPIC = "wharf.bills"
 PARTITIONS = 3  # of each topic the relay creates (a cluster's own topics are kept)
 BATCH = 1000  # events read, sent and acknowledged as one step
-EVENT_IDS = uuid5(NAMESPACE_URL, "https://wharf.invalid/events")
 MASKED = "***"
 OWNERS_MEMO = 100_000
 TABLE = "wharf_relay"
-
-
-def event_id(aggregate_id: UUID | str, version: int) -> str:
-    """The event's id, the same every time it is sent: consumers drop duplicates by it."""
-    return str(uuid5(EVENT_IDS, f"{aggregate_id}/{version}"))
 
 
 def _plain(value: Any) -> Any:
@@ -101,6 +96,8 @@ def messages_of(event: Any, position: int, tenant: str | None) -> list[Message]:
         "time": event.timestamp.isoformat(),
         "actor": event.actor,
         "cause": event.cause,
+        "correlation": event.correlation,
+        "causation": event.causation,
         "payload": _masked(payload),
     }
     out = [Message(EVENTS_TOPIC, aggregate.encode(), _json(body))]

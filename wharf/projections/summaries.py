@@ -21,7 +21,8 @@ from wharf.domain.token import Token
 from wharf.domain.volume import Volume
 
 HIDDEN = {"ciphertext", "secret_hash", "value", "outcome", "originator_topic"}
-BASE = {"originator_id", "originator_version", "timestamp", "actor", "cause"}
+BASE = {"originator_id", "originator_version", "timestamp", "actor", "cause", "correlation",
+        "causation"}
 
 def _spec(spec: dict[str, Any]) -> str:
     """An image and the names (never the values) of its variables and secrets."""

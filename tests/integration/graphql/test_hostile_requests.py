@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
+from uuid import UUID
 
 import pytest
 
@@ -244,3 +245,25 @@ def test_a_spec_that_could_never_run_is_refused_at_create(
                                        "message": message}
     listed = api.gql("{ containers { edges { node { name } } } }", token=owner)
     assert listed["containers"]["edges"] == []
+
+
+def test_a_client_names_the_chain_its_mutations_join(api: Api) -> None:
+    """Wharf-Correlation-Id: every event a mutation leads to carries it; a bad one is a
+    400 naming the header, and nothing is written."""
+    _, owner = new_tenant(api)
+    create = """mutation($n: String!) { createContainer(input: {name: $n, image: "busybox"}) {
+        ... on ContainerPayload { container { id } } } }"""
+    status, answer = api.post(create, {"n": "web"}, token=owner,
+                              headers={"Wharf-Correlation-Id": "deploy-2026.11.30:7"})
+    assert status == 200, answer
+    made = answer["data"]["createContainer"]["container"]["id"]
+    events = list(api.wiring.app.repository.event_store.get(UUID(made)))
+    assert [e.correlation for e in events] == ["deploy-2026.11.30:7"]
+    head = api.wiring.app.recorder.max_notification_id()
+    for bad in ("has space", "x" * 65, "ünï"):
+        status, text = raw_post(api, json.dumps({"query": create, "variables": {
+            "n": "db"}}).encode(), headers={
+                "Authorization": f"Bearer {owner}",
+                "Wharf-Correlation-Id": bad.encode().decode("latin-1")})
+        assert status == 400 and "Wharf-Correlation-Id" in text, text
+    assert api.wiring.app.recorder.max_notification_id() == head

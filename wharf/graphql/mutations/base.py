@@ -3,6 +3,7 @@ until the read side has reached the position the command wrote (read-your-writes
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
@@ -47,6 +48,8 @@ async def run(
 
     try:
         message = command(context.require_actor())
+        if context.correlation_id is not None and message.correlation_id is None:
+            message = dataclasses.replace(message, correlation_id=context.correlation_id)
         await context.reach(context.min_position)  # (holding no thread while it waits)
         return await anyio.to_thread.run_sync(execute, message)
     except DomainError as error:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from wharf.domain.base import event_id
 from wharf.infra.bootstrap import Wiring, build
 from wharf.infra.cli.output import Progress, tenant_id
 from wharf.infra.settings import Settings
@@ -27,8 +28,10 @@ def add_commands(sub: Any) -> None:
     p.add_argument("-f", "--follow", action="store_true", help="keep printing new events")
     p.set_defaults(run=cmd_events)
 
-    p = sub.add_parser("history", help="every event of one object, with actor and cause")
+    p = sub.add_parser("history", help="every event of one object: actor, cause, and the "
+                                       "correlation and causation ids that chain them")
     p.add_argument("id")
+    p.add_argument("--full", action="store_true", help="whole ids, not their first 8 digits")
     p.set_defaults(run=cmd_history)
 
     p = sub.add_parser("replay", help="rebuild read models from the log",
@@ -157,11 +160,20 @@ def cmd_history(settings: Settings, args: argparse.Namespace) -> int:
     if not events:
         print(f"error: no object {object_id}", file=sys.stderr)
         return 1
-    print(f"{'VER':>4}  {'TIME':<25}  {'TYPE':<28} {'ACTOR':<24} {'CAUSE':<24} SUMMARY")
+    cut, width = (36, 36) if args.full else (8, 11)
+    print(f"{'VER':>4}  {'TIME':<25}  {'TYPE':<28} {'ACTOR':<24} {'CAUSE':<24} "
+          f"{'EVENT':<{width}}  {'CORRELATION':<{width}}  {'CAUSATION':<{width}}  SUMMARY")
     for event in events:
         e: Any = event
+        ids = (event_id(e.originator_id, e.originator_version), e.correlation or "-",
+               e.causation or "-")
         print(f"{e.originator_version:>4}  {e.timestamp.isoformat(timespec='seconds'):<25}  "
-              f"{event_type(e):<28} {e.actor:<24} {e.cause:<24} {summarize(e)}")
+              f"{event_type(e):<28} {e.actor:<24} {e.cause:<24} "
+              + "".join(f"{i[:cut]:<{width}}  " for i in ids) + summarize(e))
+    if not args.full:
+        print("(EVENT: each event's id; CORRELATION: the request its chain of work began "
+              "with; CAUSATION: the command, or the event the scheduler acted on, that led "
+              "to it; --full prints them whole)")
     return 0
 
 
