@@ -25,6 +25,8 @@ from wharf.commands.messages import Command
 from wharf.commands.ports import Clock, DataKeys, MemoryDataKeys, SystemClock
 from wharf.commands.registry import HANDLERS
 from wharf.commands.sealing import Unreadable, unseal
+from wharf.domain.application import Application as App
+from wharf.domain.container import Container
 from wharf.domain.errors import (
     Conflict,
     DomainError,
@@ -36,12 +38,15 @@ from wharf.domain.installation import Installation
 from wharf.domain.plans import SEED_PLANS, Plan, PlanCatalog
 from wharf.domain.records import ClientRequest, QuotaRejection
 from wharf.domain.secret import Secret
+from wharf.domain.service import Service
 from wharf.domain.tenant import Tenant
 from wharf.domain.token import Token
+from wharf.domain.volume import Volume
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 200
+SNAPSHOT_EVERY = 50  # events of a container, service, volume or application
 TOKEN_PREFIX = "wharf"
 
 
@@ -52,7 +57,11 @@ class Wharf(Application[UUID]):
     # eventsourcing's own aggregate cache, fast-forwarded from the store on every get, so
     # deciding a command costs one small select instead of a replay.
     env: ClassVar[dict[str, str]] = {"AGGREGATE_CACHE_MAXSIZE": "10000"}
-    snapshotting_intervals = {Tenant: 200, PlanCatalog: 50}
+    # Snapshots bound what loading an aggregate costs, and what an `asOf` read folds
+    # (projections/as_of.py): at most an interval's events after the newest snapshot.
+    snapshotting_intervals = {Tenant: 200, PlanCatalog: 50, Container: SNAPSHOT_EVERY,
+                              Service: SNAPSHOT_EVERY, Volume: SNAPSHOT_EVERY,
+                              App: SNAPSHOT_EVERY}
 
     def __init__(
         self,

@@ -55,6 +55,7 @@ class Application(WharfAggregate):
         self.entry: str | None = None
         self.desired = "running"
         self.domains: dict[str, str] = {}  # custom domain -> Compose service name
+        self.warnings: list[str] = []  # what the last deploy could not honour
 
     def deploy(self, services: dict[str, UUID], compose: dict[str, Any], entry: str | None,
                warnings: list[str]) -> bool:
@@ -82,6 +83,7 @@ class Application(WharfAggregate):
         self.compose = compose
         self.entry = entry
         self.desired = "running"
+        self.warnings = list(warnings)
 
     def bind(self, domain: str, service: str) -> None:
         self._require_not_deleted()

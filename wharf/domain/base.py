@@ -9,7 +9,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 # (The one "created" event class of each aggregate, as calling the class looks it up;
 # eventsourcing offers no public way to create with a timestamp otherwise.)
-from eventsourcing.domain import Aggregate, _created_event_classes
+from eventsourcing.domain import Aggregate, Snapshot, _created_event_classes
 
 SYSTEM = "system"
 
@@ -29,6 +29,22 @@ def event_id(aggregate_id: UUID | str, version: int) -> str:
     """An event's id: the same wherever it is shown or sent (derived from its aggregate
     and version, which the log holds once)."""
     return str(uuid5(EVENT_IDS, f"{aggregate_id}/{version}"))
+
+
+class WharfSnapshot(Snapshot):
+    """A snapshot whose aggregate says how its state goes to JSON and back (a spec as its
+    data, a dict keyed by numbers as pairs): `_to_snapshot` and `_from_snapshot`."""
+
+    @classmethod
+    def take(cls, aggregate: Any) -> Self:
+        snapshot = super().take(aggregate)
+        aggregate._to_snapshot(snapshot.state)  # (a copy of the aggregate's attributes)
+        return snapshot
+
+    def mutate(self, _: None) -> Any:
+        made: Any = super().mutate(_)
+        made._from_snapshot()
+        return made
 
 
 class WharfAggregate(Aggregate):
@@ -58,6 +74,7 @@ class WharfAggregate(Aggregate):
             made: Any = super().mutate(aggregate)
             made._traced = (self.correlation, event_id(self.originator_id,
                                                        self.originator_version))
+            made._applied(self)
             return made
 
     class Created(Event, Aggregate.Created):
@@ -83,6 +100,18 @@ class WharfAggregate(Aggregate):
         kwargs.setdefault("correlation", "")
         kwargs.setdefault("causation", "")
         return super()._create(event_class, id=id, **kwargs)
+
+    Snapshot = WharfSnapshot
+
+    def _to_snapshot(self, state: dict[str, Any]) -> None:
+        """Replaces, in a snapshot's copy of the attributes, what JSON cannot hold."""
+
+    def _from_snapshot(self) -> None:
+        """Undoes `_to_snapshot` on the aggregate rebuilt from a snapshot."""
+
+    def _applied(self, event: Any) -> None:
+        """After each event: what an aggregate keeps of an event's own time (its methods
+        see only their arguments)."""
 
     @property
     def traced(self) -> tuple[str, str]:

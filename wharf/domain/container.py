@@ -101,6 +101,8 @@ class Container(DiskMeasured, WharfAggregate):
         self.started_at = ""
         self.finished_at = ""
         self.exit_code: int | None = None
+        self.oom_killed: bool | None = None  # whether the last exit was the OOM killer's
+        self.ports: dict[str, int] = {}  # this run's published ports ("80/tcp" -> port)
         self.restarted_after = ""
         self.failure = ""  # why the engine refused it last (an image it lacks, say)
         self.health = ""  # its health check's verdict on this run: "" (none), starting,
@@ -355,6 +357,8 @@ class Container(DiskMeasured, WharfAggregate):
         self.run_generation = generation
         self.started_at = started_at
         self.exit_code = None
+        self.oom_killed = None
+        self.ports = dict(ports)
 
     class Exited(WharfAggregate.Event):
         """Version 2 carries the finish time that identifies the exit."""
@@ -373,6 +377,13 @@ class Container(DiskMeasured, WharfAggregate):
         self.observed = "exited"
         self.finished_at = finished_at
         self.exit_code = exit_code
+        self.oom_killed = oom_killed
+
+    def _to_snapshot(self, state: dict[str, Any]) -> None:
+        state["spec"] = self.spec.to_data()
+
+    def _from_snapshot(self) -> None:
+        self.spec = ContainerSpec.from_data(self.spec)  # type: ignore[arg-type]
 
     def restart_wanted(self) -> bool:
         """Whether the restart policy asks for a restart of the run that just ended."""
@@ -411,3 +422,4 @@ class Container(DiskMeasured, WharfAggregate):
     @event(Removed)
     def _removed(self) -> None:
         self.observed = "removed"
+        self.ports = {}

@@ -321,6 +321,32 @@ class Service(WharfAggregate):
         self.retiring = {old: new for old, new in self.retiring.items() if new not in gone}
         if added:
             self.next_slot = max(self.next_slot, max(int(s) for s in added) + 1)
+        self.scale_reason = reason
+
+    def _to_snapshot(self, state: dict[str, Any]) -> None:
+        state.update(
+            spec=self.spec.to_data(), update=self.update.to_data(),
+            autoscale=None if self.autoscale is None else self.autoscale.to_data(),
+            replicas=list(self.replicas.items()), endpoints=list(self.endpoints.items()),
+            configs=list(self.configs.items()),
+            replica_versions=list(self.replica_versions.items()),
+            retiring=list(self.retiring.items()))
+
+    def _from_snapshot(self) -> None:
+        raw: Any = self.__dict__
+        self.spec = ContainerSpec.from_data(raw["spec"])
+        self.update = UpdatePolicy.from_data(raw["update"])
+        self.autoscale = (None if raw["autoscale"] is None
+                          else AutoscalePolicy.from_data(raw["autoscale"]))
+        self.replicas = {int(slot): ident for slot, ident in raw["replicas"]}
+        self.endpoints = {int(port): listener for port, listener in raw["endpoints"]}
+        self.configs = {int(version): config for version, config in raw["configs"]}
+        self.replica_versions = {ident: int(v) for ident, v in raw["replica_versions"]}
+        self.retiring = {old: new for old, new in raw["retiring"]}
+
+    def _applied(self, event: Any) -> None:
+        if isinstance(event, Service.Scaled):
+            self.scaled_at = event.timestamp.isoformat()  # (the last scale, with its reason)
 
     def reconfigure(self, spec: ContainerSpec, balanced: list[int], cpu_millis: int,
                     memory_mib: int, depends_on: Mapping[str, str]) -> bool:

@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any, Protocol
+from uuid import UUID
 
 from wharf.commands.context import Outcome
 from wharf.commands.messages import Command
@@ -96,6 +97,11 @@ class Backend(Protocol):
 
     def head(self) -> int:
         """The newest position in the log (blocking)."""
+        ...
+
+    def fold(self, ident: UUID, version: int) -> Any:
+        """The aggregate `ident` as it was at `version`, folded from the log from its
+        newest snapshot at or before it (blocking)."""
         ...
 
     def engine_capacity(self, endpoint: str) -> Capacity:

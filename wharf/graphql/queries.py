@@ -31,6 +31,8 @@ from wharf.graphql.types import (
     Tenant,
     Volume,
 )
+from wharf.projections import as_of as as_of_rows
+from wharf.projections.audit import AuditTrail
 from wharf.projections.reads import applications as app_reads
 from wharf.projections.reads import audit as audit_reads
 from wharf.projections.reads import billing as billing_reads
@@ -40,7 +42,10 @@ from wharf.projections.reads import secrets as secret_reads
 from wharf.projections.reads import services as service_reads
 from wharf.projections.reads import tenants as tenant_reads
 from wharf.projections.reads import volumes as volume_reads
+from wharf.projections.reads.applications import ApplicationRow
 from wharf.projections.reads.containers import ContainerRow
+from wharf.projections.reads.services import ServiceRow
+from wharf.projections.reads.volumes import VolumeRow
 
 MAX_LOG_LINES = 10_000
 MAX_SERVICE_LOG_LINES = 2_000  # (read from each replica: bounded work per request)
@@ -115,14 +120,27 @@ class Query:
             2, after, Application.from_row)
 
     @strawberry.field
-    async def application(self, info: Info[Context, Any],
-                          id: strawberry.ID) -> Application | None:
+    async def application(
+        self, info: Info[Context, Any], id: strawberry.ID,
+        as_of: Annotated[str | None, strawberry.argument(description=AS_OF)] = None,
+        at_position: Annotated[int | None, strawberry.argument(description=AT_POSITION)] = None,
+    ) -> Application | None:
+        if as_of is not None or at_position is not None:
+            past = await folded(info.context, "application", id, as_of, at_position)
+            return Application.from_row(past) if isinstance(past, ApplicationRow) else None
         row = await info.context.read(app_reads.owned, str(parse_id(id)),
                                       own_tenant(info.context))
         return Application.from_row(row) if row else None
 
     @strawberry.field
-    async def service(self, info: Info[Context, Any], id: strawberry.ID) -> Service | None:
+    async def service(
+        self, info: Info[Context, Any], id: strawberry.ID,
+        as_of: Annotated[str | None, strawberry.argument(description=AS_OF)] = None,
+        at_position: Annotated[int | None, strawberry.argument(description=AT_POSITION)] = None,
+    ) -> Service | None:
+        if as_of is not None or at_position is not None:
+            past = await folded(info.context, "service", id, as_of, at_position)
+            return Service.from_row(past) if isinstance(past, ServiceRow) else None
         row = await info.context.read(service_reads.owned, str(parse_id(id)),
                                       own_tenant(info.context))
         return Service.from_row(row) if row else None
@@ -158,7 +176,14 @@ class Query:
         return await anyio.to_thread.run_sync(merged)
 
     @strawberry.field
-    async def container(self, info: Info[Context, Any], id: strawberry.ID) -> Container | None:
+    async def container(
+        self, info: Info[Context, Any], id: strawberry.ID,
+        as_of: Annotated[str | None, strawberry.argument(description=AS_OF)] = None,
+        at_position: Annotated[int | None, strawberry.argument(description=AT_POSITION)] = None,
+    ) -> Container | None:
+        if as_of is not None or at_position is not None:
+            past = await folded(info.context, "container", id, as_of, at_position)
+            return Container.from_row(past) if isinstance(past, ContainerRow) else None
         row = await owned_container(info.context, id)
         return Container.from_row(row) if row else None
 
@@ -256,8 +281,15 @@ class Query:
             2, after, Volume.from_row)
 
     @strawberry.field
-    async def volume(self, info: Info[Context, Any], id: strawberry.ID) -> Volume | None:
+    async def volume(
+        self, info: Info[Context, Any], id: strawberry.ID,
+        as_of: Annotated[str | None, strawberry.argument(description=AS_OF)] = None,
+        at_position: Annotated[int | None, strawberry.argument(description=AT_POSITION)] = None,
+    ) -> Volume | None:
         context = info.context
+        if as_of is not None or at_position is not None:
+            past = await folded(context, "volume", id, as_of, at_position)
+            return Volume.from_row(past) if isinstance(past, VolumeRow) else None
         row = await context.read(volume_reads.owned, str(parse_id(id)), own_tenant(context))
         return Volume.from_row(row) if row else None
 
@@ -369,6 +401,42 @@ def _usage_so_far(reader: Any, tenant_id: str, now: datetime) -> list[BillLine]:
     lines = bill_hour(hour, billing_reads.plan_periods(reader, tenant_id, hour, now),
                       billing_reads.held(reader, tenant_id, hour, now), until=now)
     return [BillLine.of(line) for line in lines]
+
+
+AS_OF = ("The state at this moment (ISO 8601), folded from the log: for debugging. Its "
+         "own fields are as they were then; objects reached from it are as they are now.")
+AT_POSITION = "The state once the log had reached this position (instead of asOf)."
+
+
+async def folded(context: Context, kind: str, ident: str, as_of: str | None,
+                 position: int | None) -> as_of_rows.Row | None:
+    """The object as it was at `as_of` or at log `position`, if the caller may see it;
+    None before it existed (or for another tenant's)."""
+    if as_of is not None and position is not None:
+        raise ClientError("asOf or atPosition, not both")
+    head = await anyio.to_thread.run_sync(context.backend.head)
+    if position is not None and not 0 <= position <= head:
+        raise ClientError(f"atPosition: from 0 to the log's newest position, {head}")
+    at = None
+    if as_of is not None:
+        moment = _time("asOf", as_of)
+        if moment > context.backend.clock.now():
+            raise ClientError("asOf: in the future (the log knows the past only)")
+        at = moment.astimezone(UTC).isoformat()
+    object_id = str(parse_id(ident))
+    await context.reach(position if position is not None else head, (AuditTrail.name,))
+    version = await anyio.to_thread.run_sync(audit_reads.version_at, context.reader,
+                                             object_id, at, position)
+    if version is None:
+        return None
+    aggregate = await anyio.to_thread.run_sync(context.backend.fold, parse_id(ident),
+                                               version)
+    if not isinstance(aggregate, as_of_rows.KINDS[kind]):
+        return None
+    tenant = own_tenant(context)
+    if tenant is not None and str(aggregate.tenant_id) != tenant:
+        return None
+    return as_of_rows.row_of(aggregate)
 
 
 def own_tenant(context: Context) -> str | None:

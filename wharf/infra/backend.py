@@ -4,6 +4,8 @@ side as this process sees it, the log files, the metrics store and the engines."
 from __future__ import annotations
 
 import asyncio
+from typing import Any
+from uuid import UUID
 
 import anyio
 import anyio.to_thread
@@ -92,6 +94,9 @@ class WharfBackend:
 
     def head(self) -> int:
         return self.app.recorder.max_notification_id() or 0
+
+    def fold(self, ident: UUID, version: int) -> Any:
+        return self.app.repository.get(ident, version=version)
 
     def engine_capacity(self, endpoint: str) -> Capacity:
         return engine_capacity(endpoint)

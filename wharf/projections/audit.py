@@ -43,7 +43,7 @@ class AuditTrail(ReadModel):
 
     name = "audit"
     # 2: the tenant's own terms for unschedulable containers; pauses. 3: services and
-    # applications are the tenant's. 4: the hash chain.
+    # applications are the tenant's. 4: the hash chain, and the index by object.
     version = 4
     schema = (
         "CREATE TABLE IF NOT EXISTS rm_objects (id TEXT PRIMARY KEY, tenant_id TEXT, "
@@ -53,6 +53,8 @@ class AuditTrail(ReadModel):
         "occurred_at TEXT NOT NULL, actor TEXT NOT NULL, cause TEXT NOT NULL, "
         "type TEXT NOT NULL, summary TEXT NOT NULL, chain TEXT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS rm_audit_tenant ON rm_audit (tenant_id, position)",
+        # (an object's versions by position and by time: what `asOf` reads fold to)
+        "CREATE INDEX IF NOT EXISTS rm_audit_object ON rm_audit (object_id, position)",
         "CREATE TABLE IF NOT EXISTS rm_audit_heads (tenant_id TEXT PRIMARY KEY, "
         "position BIGINT NOT NULL, chain TEXT NOT NULL, entries BIGINT NOT NULL)",
     )

@@ -87,6 +87,19 @@ CHAINED = ("position", "tenant_id", "object_id", "kind", "version", "occurred_at
            "cause", "type", "summary")
 
 
+def version_at(reader: Reader, object_id: str, at: str | None = None,
+               position: int | None = None) -> int | None:
+    """The version an object had at a moment (`at`: ISO UTC, as events are timed) or at a
+    log position; None before it existed. (The audit trail indexes every event of a
+    tenant's objects by object, position and time.)"""
+    cond, value = ("position <= ?", position) if position is not None else (
+        "occurred_at <= ?", at)
+    rows = reader.query(f"SELECT max(version) AS version FROM rm_audit WHERE object_id = ? "
+                        f"AND {cond}", (object_id, value))
+    found = rows[0]["version"] if rows else None
+    return None if found is None else int(found)
+
+
 def chain_after(reader: Reader, tenant_id: str | None, position: int, limit: int
                 ) -> list[tuple[tuple[Any, ...], str]]:
     """A tenant's entries after `position` as the chain links them (None: the operators'
