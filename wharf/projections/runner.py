@@ -170,6 +170,8 @@ class Projector:
             if self._positions == before:
                 raise  # nobody else moved: a genuine integrity error in a read model
             log.warning("another projector is running; continuing from its positions")
+            for projection in self.projections:
+                projection.discard()  # what it kept of the batch (the audit chain's heads)
             return False
         for name, _, last in batch.advances:
             self._positions[name] = max(self._positions[name], last)
