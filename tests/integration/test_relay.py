@@ -15,6 +15,7 @@ import time
 import urllib.request
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from decimal import Decimal
 from functools import partial
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from tests.conftest import DrivenClock, settings_for
 from tests.integration.helpers import ROOT, create_container, make_tenant, running_wharf, wait_for
 from tests.integration.kafka import Broker, Record, read_topic, tansu
 from wharf.commands import messages as m
-from wharf.domain.billing import Bill
+from wharf.domain.billing import Bill, Ledger
 from wharf.infra.bootstrap import build
 from wharf.infra.relay import BILLS_TOPIC, EVENTS_TOPIC, RelayState, event_id
 from wharf.schedulers.billing import close_hours
@@ -67,8 +68,9 @@ def log_of(url: str, home: Path) -> tuple[dict[str, tuple[str, int]], set[str], 
             for n in batch:
                 events[event_id(n.originator_id, n.originator_version)] = (
                     str(n.originator_id), n.originator_version)
-                if n.topic.endswith("Bill.HourBilled"):
-                    bills.add(str(n.originator_id))
+                if n.topic.endswith("Ledger.Billed"):
+                    bills |= {bill["id"] for bill in
+                              wiring.app.mapper.to_domain_event(n).bills}  # type: ignore[attr-defined]
             position = batch[-1].id
         return events, bills, position
 
@@ -243,17 +245,22 @@ def test_the_relay_says_what_it_needs(tmp_path: Path) -> None:
 def test_messages_carry_the_event_and_never_its_secrets() -> None:
     from uuid import uuid4
 
+    from wharf.domain.billing import Line
     from wharf.infra.relay import messages_of
 
-    tenant = uuid4()
-    bill = Bill.create(at=DrivenClock().now(), id=uuid4(), tenant_id=tenant,
-                       hour="2026-11-01T09:00:00+00:00", lines=[{"item": "fee"}],
-                       total="0.0806", actor="system:billing", cause="CloseHours")
-    event = bill.collect_events()[0]
-    out = messages_of(event, 42, str(tenant))
+    tenant, hour = uuid4(), DrivenClock().now()
+    ledger = Ledger.create(at=hour, id=Ledger.id_for(tenant, hour), tenant_id=tenant,
+                           month=hour.strftime("%Y-%m"), actor="system:billing",
+                           cause="CloseHours")
+    fee = Line("fee", "s", 1, Decimal(1), Decimal("0.0806"), Decimal("0.0806"), (1,))
+    assert ledger.close([(hour, [fee]), (hour, [fee])]) == 1  # an hour once
+    billed = ledger.collect_events()[-1]
+    out = messages_of(billed, 42, str(tenant))
     assert [o.topic for o in out] == [EVENTS_TOPIC, BILLS_TOPIC]
     body = json.loads(out[0].value)
-    assert out[0].key == str(bill.id).encode() and body["position"] == 42
-    assert body["id"] == event_id(bill.id, 1) and body["type"] == "Bill.HourBilled"
-    assert body["payload"]["total"] == "0.0806" and body["tenant"] == str(tenant)
-    assert json.loads(out[1].value)["total"] == "0.0806" and out[1].key == str(tenant).encode()
+    assert out[0].key == str(ledger.id).encode() and body["position"] == 42
+    assert body["id"] == event_id(ledger.id, 2) and body["type"] == "Ledger.Billed"
+    assert body["tenant"] == str(tenant) and body["correlation"] == ""
+    bill = json.loads(out[1].value)
+    assert out[1].key == str(tenant).encode() and bill["total"] == "0.0806"
+    assert bill["id"] == str(Bill.id_for(tenant, hour)) and bill["hour"] == hour.isoformat()

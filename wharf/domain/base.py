@@ -72,8 +72,7 @@ class WharfAggregate(Aggregate):
 
         def mutate(self, aggregate: Any) -> Any:
             made: Any = super().mutate(aggregate)
-            made._traced = (self.correlation, event_id(self.originator_id,
-                                                       self.originator_version))
+            made._correlation = self.correlation  # (its id is derived when asked for)
             made._applied(self)
             return made
 
@@ -83,7 +82,7 @@ class WharfAggregate(Aggregate):
     _stamp: tuple[str, str] = (SYSTEM, "")
     _stamp_at: datetime | None = None
     _trace: tuple[str, str] = ("", "")  # (correlation, causation) of the next events
-    _traced: tuple[str, str] = ("", "")  # (correlation, id) of the last event
+    _correlation = ""  # of the last event
 
     @classmethod
     def create(cls, *, at: datetime, **kwargs: Any) -> Self:
@@ -116,7 +115,7 @@ class WharfAggregate(Aggregate):
     @property
     def traced(self) -> tuple[str, str]:
         """(correlation, event id) of this aggregate's last event."""
-        return self._traced
+        return self._correlation, event_id(self.id, self.version)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Any:
         """A copy one level deep, which is a whole copy here.

@@ -24,6 +24,7 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from wharf.domain.base import WharfAggregate, derive_id
+from wharf.domain.errors import InvalidInput
 
 HOUR = timedelta(hours=1)
 GIB = 1024 ** 3
@@ -101,6 +102,9 @@ class Line:
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> Line:
+        if data["item"] not in UNITS or not isinstance(data["plan"], str) \
+                or len(data["plan"]) > 100 or not isinstance(data["plan_version"], int):
+            raise InvalidInput("lines", f"not a bill line: {str(dict(data))[:200]}")
         return cls(item=data["item"], plan=data["plan"], plan_version=data["plan_version"],
                    quantity=Decimal(data["quantity"]), unit_price=Decimal(data["unit_price"]),
                    amount=Decimal(data["amount"]), sources=tuple(data["sources"]))
@@ -155,9 +159,11 @@ def bill_hour(hour: datetime, plans: Sequence[PlanPeriod], held: Sequence[Held],
     return lines
 
 
-def tenant_hour_id(kind: str, tenant_id: UUID, hour: datetime) -> UUID:
-    """The id of what there is one of per tenant-hour (a bill, a traffic meter)."""
-    return derive_id(kind, f"{tenant_id}/{hour_of(hour).isoformat()}")
+def tenant_hour_id(kind: str, tenant_id: UUID, hour: datetime | str) -> UUID:
+    """The id of what there is one of per tenant-hour (a bill, a traffic meter); `hour`
+    as a time, or as the ISO text of the start of a UTC hour."""
+    text = hour if isinstance(hour, str) else hour_of(hour).isoformat()
+    return derive_id(kind, f"{tenant_id}/{text}")
 
 
 def total(lines: Sequence[Line]) -> Decimal:
@@ -184,6 +190,63 @@ class Bill(WharfAggregate):
         self.hour = hour
         self.lines = [dict(line) for line in lines]
         self.total = total
+
+
+def month_of(hour: datetime) -> str:
+    """The UTC month ("YYYY-MM") a tenant-hour is kept in."""
+    utc = hour.astimezone(UTC)
+    return f"{utc.year:04d}-{utc.month:02d}"
+
+
+class Ledger(WharfAggregate):
+    """A tenant's closed hours of one UTC month: each hour's bill, closed once.
+
+    One event records every bill one close makes for the tenant (a tick: one hour; a
+    tick that was down, or `wharf billing run`: every missed hour), each bill with the id
+    derived from (tenant, hour), so a month for 1,000 tenants is thousands of events,
+    not 720,000. A month's stream stays short (at most 744 hours). Logs written before
+    ledgers hold one `Bill.HourBilled` per tenant-hour; both are read alike."""
+
+    @staticmethod
+    def id_for(tenant_id: UUID, hour: datetime) -> UUID:
+        return derive_id("ledger", tenant_id, month_of(hour))
+
+    class Opened(WharfAggregate.Created):
+        tenant_id: UUID
+        month: str
+
+    @event(Opened)
+    def __init__(self, id: UUID, tenant_id: UUID, month: str, actor: str,
+                 cause: str) -> None:
+        self.tenant_id = tenant_id
+        self.month = month
+        self.closed: list[str] = []  # the hours billed (ISO), in the order closed
+
+    def close(self, bills: Sequence[tuple[datetime, list[Line]]]) -> int:
+        """Records the bills of the hours (starts of UTC hours) of its month not closed
+        yet; how many. Each bill's id is `Bill.id_for(tenant, hour)`."""
+        closed = set(self.closed)
+        unique: dict[str, dict[str, Any]] = {}
+        for hour, lines in bills:
+            start = hour_of(hour) if hour.utcoffset() or hour.minute or hour.second \
+                or hour.microsecond else hour
+            when = start.isoformat()
+            if when in closed or when in unique or when[:7] != self.month:
+                continue
+            unique[when] = {"id": str(tenant_hour_id("bill", self.tenant_id, when)),
+                            "hour": when, "lines": [line.to_data() for line in lines],
+                            "total": str(total(lines))}
+        if unique:
+            self._billed(tenant_id=self.tenant_id, bills=list(unique.values()))
+        return len(unique)
+
+    class Billed(WharfAggregate.Event):
+        tenant_id: UUID
+        bills: list[dict[str, Any]]  # each: id, hour (ISO), lines (Line.to_data), total
+
+    @event(Billed)
+    def _billed(self, tenant_id: UUID, bills: list[dict[str, Any]]) -> None:
+        self.closed = [*self.closed, *(bill["hour"] for bill in bills)]
 
 
 class TrafficMeter(WharfAggregate):

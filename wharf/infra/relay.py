@@ -31,7 +31,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from wharf.domain.base import event_id
-from wharf.domain.billing import Bill
+from wharf.domain.billing import Bill, Ledger
 from wharf.projections.summaries import BASE, HIDDEN, event_type
 from wharf.projections.views import ReadModelStore
 
@@ -101,11 +101,13 @@ def messages_of(event: Any, position: int, tenant: str | None) -> list[Message]:
         "payload": _masked(payload),
     }
     out = [Message(EVENTS_TOPIC, aggregate.encode(), _json(body))]
-    if isinstance(event, Bill.HourBilled):
-        bill = {"id": aggregate, "event_id": body["id"], "tenant": tenant,
-                "hour": event.hour, "total": event.total, "lines": event.lines,
-                "position": position, "time": body["time"]}
-        out.append(Message(BILLS_TOPIC, str(tenant).encode(), _json(bill)))
+    bills = ([{"id": aggregate, "hour": event.hour, "total": event.total,
+               "lines": event.lines}] if isinstance(event, Bill.HourBilled) else
+             event.bills if isinstance(event, Ledger.Billed) else [])
+    for bill in bills:
+        closed = {**bill, "event_id": body["id"], "tenant": tenant, "position": position,
+                  "time": body["time"]}
+        out.append(Message(BILLS_TOPIC, str(tenant).encode(), _json(closed)))
     return out
 
 

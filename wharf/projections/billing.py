@@ -6,9 +6,9 @@ and ended it: a tenant's plan versions (from its registration and each plan chan
 it is closed), each container's reserved CPU and memory while it runs (from `Started`
 until it exits, is paused or removed), each volume's size while it exists. Times are the
 events' own (the command's clock), never an engine's; traffic is what `TrafficMetered`
-says each hour sent. `Bills` keeps the bills as the
-`HourBilled` events say. Both belong to the "billing" consumer, which keeps its own
-position: a slow bill never delays a mutation.
+says each hour sent. `Bills` keeps a row per bill, as each tenant-month ledger's
+`Billed` events list them (and older logs' `HourBilled`). Both belong to the "billing"
+consumer, which keeps its own position: a slow bill never delays a mutation.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 from eventsourcing.persistence import Tracking
 
-from wharf.domain.billing import Bill, TrafficMeter
+from wharf.domain.billing import Bill, Ledger, TrafficMeter
 from wharf.domain.container import Container
 from wharf.domain.plans import PlanCatalog
 from wharf.domain.tenant import Tenant
@@ -195,7 +195,17 @@ class Bills(ReadModel):
 
     @process_event.register
     def _(self, event: Bill.HourBilled, tracking: Tracking) -> None:
+        # (logs written before ledgers: a stream per tenant-hour)
         self.view.stage(
             "INSERT INTO rm_bills VALUES (?, ?, ?, ?, ?, ?, ?)",
             (str(event.originator_id), str(event.tenant_id), event.hour, event.total,
              as_json(event.lines), tracking.notification_id, ts(event)))
+
+    @process_event.register
+    def _(self, event: Ledger.Billed, tracking: Tracking) -> None:
+        tenant = str(event.tenant_id)
+        for bill in event.bills:
+            self.view.stage(
+                "INSERT INTO rm_bills VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (bill["id"], tenant, bill["hour"], bill["total"], as_json(bill["lines"]),
+                 tracking.notification_id, ts(event)))

@@ -13,7 +13,8 @@ once write each bill once (its id is the tenant-hour's: the second finds it).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,7 +22,7 @@ from wharf.commands import messages as m
 from wharf.commands.actors import Actor
 from wharf.commands.application import Wharf
 from wharf.commands.handlers.billing import MAX_BILLS
-from wharf.domain.billing import HOUR, bill_hour, hour_of
+from wharf.domain.billing import HOUR, Held, Metered, PlanPeriod, bill_hour, hour_of
 from wharf.projections.reads import Reader
 from wharf.projections.reads import billing as billing_reads
 
@@ -50,6 +51,43 @@ def _spans(reader: Reader, until: datetime
         if start < stop:
             spans.append((tenant, start, stop))
     return spans
+
+
+class SteadyHours:
+    """Whether an hour's lines are the hour before's: nothing a bill counts began or ended
+    strictly between the start of the hour before and the end of this one, and neither
+    hour was metered. `bill_hour` then gives the same lines (whole hours of the same
+    periods, the same sources), so a steady tenant's month is priced once, not 720
+    times."""
+
+    def __init__(self, plans: Sequence[PlanPeriod], held: Sequence[Held],
+                 metered: Sequence[Metered]) -> None:
+        moments = {p.start for p in plans} | {h.start for h in held}
+        moments |= {p.end for p in plans if p.end is not None}
+        moments |= {h.end for h in held if h.end is not None}
+        self.moments = sorted(moments)
+        self.metered = sorted(m.at for m in metered)
+
+    def same_as_before(self, hour: datetime) -> bool:
+        counted = bisect_left(self.metered, hour - HOUR)  # metered in either hour
+        if counted < len(self.metered) and self.metered[counted] < hour + HOUR:
+            return False
+        after = bisect_right(self.moments, hour - HOUR)
+        return after == len(self.moments) or self.moments[after] >= hour + HOUR
+
+
+def priced_hours(start: datetime, stop: datetime, plans: Sequence[PlanPeriod],
+                 held: Sequence[Held], metered: Sequence[Metered]
+                 ) -> Iterator[tuple[datetime, list[dict[str, Any]]]]:
+    """Each hour in [start, stop) with its lines (as data), priced by `bill_hour`."""
+    steady = SteadyHours(plans, held, metered)
+    lines: list[dict[str, Any]] | None = None
+    hour = start
+    while hour < stop:
+        if lines is None or not steady.same_as_before(hour):
+            lines = [line.to_data() for line in bill_hour(hour, plans, held, metered)]
+        yield hour, lines
+        hour += HOUR
 
 
 class _Batches:
@@ -105,12 +143,9 @@ def close_hours(app: Wharf, reader: Reader, until: datetime,
         plans = billing_reads.plan_periods(reader, tenant.tenant_id, start, stop)
         held = billing_reads.held(reader, tenant.tenant_id, start, stop)
         metered = billing_reads.metered(reader, tenant.tenant_id, start, stop)
-        hour = start
-        while hour < stop:
-            lines = bill_hour(hour, plans, held, metered)
+        for hour, lines in priced_hours(start, stop, plans, held, metered):
             bills.add({"tenant_id": tenant.tenant_id, "hour": hour.isoformat(),
-                       "lines": [line.to_data() for line in lines]})
-            hour += HOUR
+                       "lines": lines})
     return bills.flush()
 
 

@@ -10,7 +10,7 @@ from uuid import UUID
 from wharf.commands.context import Context, Decision, Outcome
 from wharf.commands.messages import CloseHours, MeterTraffic
 from wharf.domain.base import WharfAggregate
-from wharf.domain.billing import Bill, Line, TrafficMeter, hour_of, total
+from wharf.domain.billing import Ledger, Line, TrafficMeter, hour_of, month_of
 from wharf.domain.errors import Forbidden, InvalidInput
 
 MAX_BILLS = 1000  # per command: bounded work for one save
@@ -25,9 +25,10 @@ def _billing_only(ctx: Context, given: list[dict[str, Any]]) -> None:
 
 def _hour(data: dict[str, Any]) -> tuple[UUID, datetime]:
     tenant_id, hour = UUID(str(data["tenant_id"])), datetime.fromisoformat(str(data["hour"]))
-    if hour != hour_of(hour):
+    start = hour_of(hour)
+    if hour != start:
         raise InvalidInput("hour", f"{data['hour']} is not the start of an hour")
-    return tenant_id, hour
+    return tenant_id, start
 
 
 def _new_hours(ctx: Context, given: list[dict[str, Any]],
@@ -52,10 +53,20 @@ def meter_traffic(ctx: Context, cmd: MeterTraffic) -> Decision:
 
 
 def close_hours(ctx: Context, cmd: CloseHours) -> Decision:
-    made: list[WharfAggregate] = []
-    for ident, tenant_id, hour, data in _new_hours(ctx, cmd.bills, Bill.id_for):
-        lines = [Line.from_data(line) for line in data["lines"]]
-        made.append(ctx.new(Bill, id=ident, tenant_id=tenant_id, hour=hour.isoformat(),
-                            lines=[line.to_data() for line in lines],
-                            total=str(total(lines))))
-    return Decision(made, Outcome(id=None))
+    """Each tenant-month's ledger records the given hours it has not closed yet, in one
+    event (a second close of an hour, or two ticks at once, change nothing: the ledger
+    knows its hours, and the log's version check decides between two ticks)."""
+    _billing_only(ctx, cmd.bills)
+    months: dict[tuple[UUID, str], list[tuple[datetime, list[Line]]]] = {}
+    for data in cmd.bills:
+        tenant_id, hour = _hour(data)
+        months.setdefault((tenant_id, month_of(hour)), []).append(
+            (hour, [Line.from_data(line) for line in data["lines"]]))
+    changed: list[WharfAggregate] = []
+    for (tenant_id, month), bills in months.items():
+        ident = Ledger.id_for(tenant_id, bills[0][0])
+        ledger = (ctx.load(Ledger, ident, "ledger") if ctx.exists(ident) else
+                  ctx.new(Ledger, id=ident, tenant_id=tenant_id, month=month))
+        if ledger.close(bills):
+            changed.append(ledger)
+    return Decision(changed, Outcome(id=None))
