@@ -109,7 +109,7 @@ def test_every_event_arrives_in_order_through_kills_and_a_paused_broker(
     broker: Broker, tmp_path: Path,
 ) -> None:
     url, home = f"sqlite:///{tmp_path / 'wharf.db'}", tmp_path / "home"
-    fill_log(url, home, tenants=20, toggles=50, hours=400)
+    fill_log(url, home, tenants=20, toggles=250, hours=400)
     events, bills, head = log_of(url, home)
     assert len(events) >= 10_000 and len(bills) == 20 * 400
     output = tmp_path / "relay.log"
