@@ -52,7 +52,8 @@ def verify_cli(wiring: Wiring, home: Path, tenant: str) -> tuple[int, str]:
     return done.returncode, done.stdout + done.stderr
 
 
-@pytest.mark.parametrize("damage", ["altered", "removed", "reordered", "last removed"])
+@pytest.mark.parametrize("damage", ["altered", "removed", "reordered", "last removed",
+                                    "retyped", "head relinked", "all removed"])
 def test_verify_names_the_entry_that_was_tampered_with(
     trail: Wiring, tmp_path: Path, damage: str,
 ) -> None:
@@ -75,12 +76,27 @@ def test_verify_names_the_entry_that_was_tampered_with(
         tamper(url, "UPDATE rm_audit SET position = ? WHERE position = ?", (third, fourth))
         tamper(url, "UPDATE rm_audit SET position = ? WHERE position = -1", (fourth,))
         named = third
-    else:
+    elif damage == "last removed":
         tamper(url, "DELETE FROM rm_audit WHERE position = ?", (entries[-1],))
         named = entries[-2]
+    elif damage == "retyped":  # a value stored as another type (a crash, before; only
+        # SQLite lets a column hold another type: PostgreSQL gets another number)
+        tamper(url, "UPDATE rm_audit SET version = ? WHERE position = ?",
+               ("seven" if kind_of(url) == "sqlite" else -7, third))
+        named = third
+    elif damage == "head relinked":
+        tamper(url, "UPDATE rm_audit_heads SET chain = ? WHERE tenant_id = ?", ("0" * 64, acme))
+        named = entries[-1]
+    else:  # the whole trail and its head: not the same as a tenant that never was
+        tamper(url, "DELETE FROM rm_audit WHERE tenant_id = ?", (acme,))
+        tamper(url, "DELETE FROM rm_audit_heads WHERE tenant_id = ?", (acme,))
+        code, said = verify_cli(trail, home, "acme")
+        assert code == 1 and "BROKEN" in said and "were removed" in said, said
+        return
     code, said = verify_cli(trail, home, "acme")
     assert code == 1, said
     assert "BROKEN" in said and f"entry {named}" in said, said
+    assert "Traceback" not in said
     if damage == "altered":
         assert "member:mallory" in said  # the entry as it now reads
     code, said = verify_cli(trail, home, "globex")
@@ -89,7 +105,15 @@ def test_verify_names_the_entry_that_was_tampered_with(
 
 def test_verify_of_an_unknown_tenant_says_so(trail: Wiring, tmp_path: Path) -> None:
     code, said = verify_cli(trail, tmp_path / "home", "nobody")
-    assert code == 1 and "no audit entries for nobody" in said
+    assert code == 1 and "no tenant nobody in the log" in said
+    # A tenant named "operators" is a tenant: the operators' chain is asked for by flag.
+    make_tenant(trail, "operators")
+    caught_up(trail)
+    code, said = verify_cli(trail, tmp_path / "home", "operators")
+    assert code == 0 and "audit trail of operators:" in said, said
+    done = wharf(str(trail.settings.database_url), tmp_path / "home", "audit", "verify",
+                 "--operators")
+    assert "audit trail of the operators:" in done.stdout and "the chain holds" in done.stdout
 
 
 def test_a_chain_links_in_order_and_breaks_where_it_was_changed() -> None:

@@ -265,6 +265,15 @@ def test_days_and_months_begin_in_the_zone_asked(wiring: Wiring, clock: DrivenCl
         ("2026-11-03T00:00:00+08:00", 8)]
     assert sum(d.total for d in days) == sum(h.total for h in hourly) == 39 * Decimal(
         "0.0806")
+    # The same instants written in the zone's own offset: the same days and hours.
+    from zoneinfo import ZoneInfo
+    local = ZoneInfo("Asia/Shanghai")
+    assert billing_reads.totals(wiring.view, str(acme.id), "day", start.astimezone(local),
+                                clock.now().astimezone(local), "Asia/Shanghai") == days
+    assert [(h.start, h.total) for h in billing_reads.totals(
+        wiring.view, str(acme.id), "hour", start.astimezone(local),
+        clock.now().astimezone(local), "Asia/Shanghai")] == [
+        (h.start.astimezone(local), h.total) for h in hourly]
 
 
 def test_what_containers_sent_is_metered_once_an_hour_and_billed(

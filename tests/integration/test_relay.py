@@ -264,3 +264,22 @@ def test_messages_carry_the_event_and_never_its_secrets() -> None:
     bill = json.loads(out[1].value)
     assert out[1].key == str(tenant).encode() and bill["total"] == "0.0806"
     assert bill["id"] == str(Bill.id_for(tenant, hour)) and bill["hour"] == hour.isoformat()
+
+
+def test_a_standby_relay_stops_when_told_and_never_leads(broker: Broker, tmp_path: Path) -> None:
+    url, home = f"sqlite:///{tmp_path / 'wharf.db'}", tmp_path / "home"
+    fill_log(url, home, tenants=1, toggles=1, hours=1)
+    leader = start_relay(url, home, broker, tmp_path / "leader.log")
+    try:
+        wait_for("the first relay to lead", lambda: "this relay leads" in (
+            tmp_path / "leader.log").read_text())
+        standby = start_relay(url, home, broker, tmp_path / "standby.log")
+        wait_for("the second to wait", lambda: "waiting for its lock" in (
+            tmp_path / "standby.log").read_text())
+        standby.send_signal(signal.SIGTERM)
+        assert standby.wait(10) == 0
+        assert "this relay leads" not in (tmp_path / "standby.log").read_text()
+        assert leader.poll() is None
+    finally:
+        leader.send_signal(signal.SIGTERM)
+        leader.wait(30)

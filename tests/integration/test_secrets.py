@@ -117,3 +117,35 @@ def test_keys_of_closed_tenants_are_shredded_even_if_closing_crashed(
     purge_due_tenants(wiring.app, wiring.view, wiring.app.clock)
     with pytest.raises(Unreadable):
         wiring.app.reveal_secret(acme.id, "k")
+
+
+def test_a_retried_request_leaves_no_plain_hash_of_a_secret_in_the_log(
+    wiring: Wiring,
+) -> None:
+    """A clientRequestId keeps a digest of the request so that a retry can be told from
+    another request: keyed with the tenant's data key, never a plain hash a copy of the
+    log could test guesses against; and no digest goes to Kafka."""
+    import hashlib
+    import json
+
+    from wharf.commands.application import request_digest
+    from wharf.infra.relay import messages_of
+
+    tenant = make_tenant(wiring)
+    command = m.SetSecret(actor=tenant.owner, tenant_id=tenant.id, name="db",
+                          value="hunter2", request_id="req-1")
+    first = wiring.app.handle(command)
+    assert wiring.app.handle(command).id == first.id  # the retry: the same answer
+    [answered] = [e for e in wiring.app.repository.event_store.get(
+        next(iter(n.originator_id for n in wiring.app.recorder.select_notifications(1, 10_000)
+                  if n.topic.endswith("ClientRequest.Answered"))))]
+    plain = hashlib.sha256(json.dumps({"command": "SetSecret", "name": "db",
+                                       "tenant_id": str(tenant.id), "value": "hunter2"},
+                                      sort_keys=True).encode()).hexdigest()
+    assert plain == request_digest(command)  # what a plain hash would have been
+    assert answered.digest.startswith("hmac:") and plain not in answered.digest
+    sent = b"".join(message.value for message in messages_of(answered, 1, None))
+    assert b"digest" not in sent and plain.encode() not in sent
+    with pytest.raises(Exception, match="different request"):
+        wiring.app.handle(m.SetSecret(actor=tenant.owner, tenant_id=tenant.id, name="db",
+                                      value="other", request_id="req-1"))

@@ -130,7 +130,7 @@ class Wharf(Application[UUID]):
             if command.request_id
             else None
         )
-        digest = request_digest(command) if request_id is not None else ""
+        digest = self._digest(command) if request_id is not None else ""
         command_id = str(uuid4())
         trace = (command.correlation_id or command_id, command.causation_id or command_id)
         # A system command about one object (the scheduler's observation of a container)
@@ -139,7 +139,7 @@ class Wharf(Application[UUID]):
                                        command.correlation_id is None) else None
         for attempt in range(MAX_ATTEMPTS):
             if request_id is not None and request_id in self.repository:
-                return self._replay_answer(request_id, digest)
+                return self._replay_answer(request_id, digest, command)
             # The first attempt decides on cached aggregates; any doubt, and every retry,
             # reads the store.
             context = Context(self, command.actor, cause, self.clock, self.keys,
@@ -154,7 +154,7 @@ class Wharf(Application[UUID]):
                 # A copy of the same request may have been answered while this one was
                 # deciding against the state it left behind: its answer stands.
                 if request_id is not None and request_id in self.repository:
-                    return self._replay_answer(request_id, digest)
+                    return self._replay_answer(request_id, digest, command)
                 raise
             if context.unchecked and context.stale(decision.save):
                 continue
@@ -174,9 +174,15 @@ class Wharf(Application[UUID]):
             return decision.outcome
         raise Conflict("too many concurrent changes to the same objects; try again")
 
-    def _replay_answer(self, request_id: UUID, digest: str) -> Outcome:
+    def _digest(self, command: Command) -> str:
+        tenant = getattr(command, "tenant_id", None) or command.actor.tenant_id
+        key = self.keys.get(tenant) if isinstance(tenant, UUID) else None
+        return request_digest(command, key)
+
+    def _replay_answer(self, request_id: UUID, digest: str, command: Command) -> Outcome:
         record: Any = self.repository.get(request_id)
-        if not record.same_request(digest):
+        # (a request recorded before digests were keyed kept a plain one)
+        if not (record.same_request(digest) or record.same_request(request_digest(command))):
             raise Conflict("this clientRequestId was used for a different request; a retry "
                            "must repeat the request exactly, a new request needs a new id")
         if record.command == "IssueToken" and "error" not in record.outcome:
@@ -205,7 +211,7 @@ class Wharf(Application[UUID]):
         if request_id is not None:
             records.append(context.new(ClientRequest, command=type(command).__name__,
                                        outcome={"error": error.as_dict()},
-                                       digest=request_digest(command), id=request_id))
+                                       digest=self._digest(command), id=request_id))
         # IntegrityError: the same request was answered concurrently; its answer stands.
         with contextlib.suppress(IntegrityError):
             self._save(*records)
@@ -279,10 +285,17 @@ def _target(command: Command) -> UUID | None:
     return None
 
 
-def request_digest(command: Command) -> str:
-    """What a retry must repeat: every field of the command but who sends it and the id."""
+def request_digest(command: Command, key: bytes | None = None) -> str:
+    """What a retry must repeat: every field of the command but who sends it and the id.
+
+    Keyed (HMAC with the tenant's data key, kept outside the log) whenever the command is
+    a tenant's: its fields may hold a secret's value or an environment's, and a plain
+    hash of them in the log (or on Kafka) would let anyone holding a copy test guesses.
+    Commands of no tenant carry no such value."""
     fields = {f.name: getattr(command, f.name) for f in dataclasses.fields(command)
               if f.name not in ("actor", "request_id", "correlation_id", "causation_id")}
     text = json.dumps({"command": type(command).__name__, **fields}, sort_keys=True,
-                      default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+                      default=str).encode()
+    if key is None:
+        return hashlib.sha256(text).hexdigest()
+    return "hmac:" + hmac.new(key, text, hashlib.sha256).hexdigest()

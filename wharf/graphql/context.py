@@ -43,6 +43,7 @@ class Context:
     connection_params: dict[str, Any] | None = None  # graphql-transport-ws connection_init
     address: str = "unknown"  # the caller's address, for per-address limits
     correlation_id: str | None = None  # Wharf-Correlation-Id: the chain its mutations join
+    refused: str | None = None  # why a WebSocket's upgrade request is refused (bad header)
     # Made per request, so one request's batching never serves another's caller.
     tenants: DataLoader[str, TenantRow | None] = field(init=False)
 

@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from wharf.domain.billing import bill_hour, hour_of
 from wharf.domain.loglines import normal_time
+from wharf.domain.moments import parse_moment
 from wharf.graphql.billing_types import Bill, BillLine, BillTotal
 from wharf.graphql.context import Context, parse_id
 from wharf.graphql.errors import ClientError
@@ -58,11 +59,10 @@ MAX_SERVICE_POINTS = 100_000  # read for a service: points times replicas
 
 def _time(argument: str, value: str) -> datetime:
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_moment(value)
     except ValueError:
         raise ClientError(f"{argument}: not an ISO 8601 time such as "
                           "2026-11-01T09:00:00Z") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @strawberry.type

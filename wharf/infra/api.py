@@ -15,7 +15,8 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -39,10 +40,12 @@ from wharf.infra.backend import WharfBackend
 from wharf.infra.bootstrap import Wiring
 from wharf.infra.gate import Gate, Refusal
 from wharf.infra.http_guard import (
+    BadRequest,
     GraphQLGuard,
     admitted,
     client_address,
     correlation_of,
+    correlation_of_headers,
     min_position,
 )
 from wharf.infra.ratelimit import AuthFailures, TokenBuckets
@@ -51,6 +54,8 @@ from wharf.infra.sessions import GuardedHandler, SessionLimits, Sessions
 from wharf.projections.consumers import read_side_position
 
 log = logging.getLogger(__name__)
+
+MAX_EXPORTS = 2  # downloads one caller may stream at a time
 
 
 
@@ -92,9 +97,15 @@ class WharfGraphQL(GraphQL[Context, None]):
         Wharf-Min-Position; over WebSocket the handler lets it in (sessions.py)."""
         admission = admitted(request.scope)
         actor = admission.actor if admission is not None else None
+        correlation, refused = correlation_of(request.scope), None
+        if isinstance(request, WebSocket):  # (the HTTP guard checked it for POSTs)
+            try:
+                correlation = correlation_of_headers(request.scope)
+            except BadRequest as error:
+                refused = error.message  # the handler closes the socket (4400)
         return Context(self.backend, actor, min_position(request.scope),
-                       address=client_address(request.scope),
-                       correlation_id=correlation_of(request.scope))
+                       address=client_address(request.scope), correlation_id=correlation,
+                       refused=refused)
 
 
 def create_app(
@@ -156,6 +167,9 @@ def create_app(
         return PlainTextResponse("\n".join(lines) + "\n",
                                  media_type="text/plain; version=0.0.4")
 
+    exporting: Counter[str] = Counter()
+    export_lock = threading.Lock()
+
     async def export(request: Request) -> Response:
         """GET /exports/bills?month=YYYY-MM[&format=csv|json][&tenant=ID] and
         /exports/audit?[since=&until=][&format=jsonl|csv][&tenant=ID]: a member gets its
@@ -193,8 +207,25 @@ def create_app(
                 "month: YYYY-MM" if what == "bills" else "since, until: ISO times")
             return JSONResponse({"errors": [{"message": text}]}, 400)
         name = f"wharf-{what}.{'json' if form == 'jsonl' else form}"
+        # A token's rate limit counts requests, whatever their size: exports also wait
+        # their turn, MAX_EXPORTS at a time per caller.
+        label = actor.label
+        with export_lock:
+            if exporting[label] >= MAX_EXPORTS:
+                return JSONResponse({"errors": [{"message": (
+                    f"at most {MAX_EXPORTS} exports at a time per token: wait for one to "
+                    "end")}]}, 429, headers={"Retry-After": "1"})
+            exporting[label] += 1
+
+        def counted(chunks: Iterator[str]) -> Iterator[str]:
+            try:
+                yield from chunks
+            finally:
+                with export_lock:
+                    exporting[label] -= 1
+
         return StreamingResponse(  # (a sync iterator: Starlette reads it on a thread)
-            exports.encode(rows, fields, form), media_type=exports.FORMATS[form],
+            counted(exports.encode(rows, fields, form)), media_type=exports.FORMATS[form],
             headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     @contextlib.asynccontextmanager

@@ -8,10 +8,11 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from wharf.domain.moments import parse_moment, parse_month
 from wharf.projections.reads import Reader
 from wharf.projections.reads import audit as audit_reads
 from wharf.projections.reads import billing as billing_reads
@@ -28,14 +29,12 @@ FORMATS = {"jsonl": "application/x-ndjson", "json": "application/json", "csv": "
 
 def utc(text: str) -> str:
     """An ISO time as UTC text (ValueError if it is none)."""
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(
-        UTC).isoformat()
+    return parse_moment(text).isoformat()
 
 
 def month_span(month: str, zone: str) -> tuple[datetime, datetime]:
     """[first, next first) of `YYYY-MM` in the zone (ValueError if it is none)."""
-    year, number = (int(part) for part in month.split("-"))
+    year, number = parse_month(month)
     tz = ZoneInfo(zone)
     return (datetime(year, number, 1, tzinfo=tz),
             datetime(year + number // 12, number % 12 + 1, 1, tzinfo=tz))

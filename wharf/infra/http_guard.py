@@ -57,7 +57,7 @@ class GraphQLGuard:
         state["admitted"] = answer
         try:
             state["min_position"] = await self.min_position(header(scope, MIN_POSITION))
-            state["correlation_id"] = correlation_id(header(scope, CORRELATION))
+            state["correlation_id"] = correlation_of_headers(scope)
             body = await self.read_body(receive)
             check_body(header(scope, b"content-type") or "", body)
         except BadRequest as error:
@@ -195,6 +195,13 @@ def correlation_id(raw: str | None) -> str | None:
     if not CORRELATION_ID.fullmatch(raw.strip()):
         raise BadRequest(400, "Wharf-Correlation-Id: 1 to 64 of A-Z a-z 0-9 . _ : -")
     return raw.strip()
+
+
+def correlation_of_headers(scope: Scope) -> str | None:
+    """The request's Wharf-Correlation-Id (BadRequest if it is bad, or sent twice)."""
+    if sum(1 for key, _ in scope["headers"] if key == CORRELATION) > 1:
+        raise BadRequest(400, "Wharf-Correlation-Id: one, not several")
+    return correlation_id(header(scope, CORRELATION))
 
 
 def correlation_of(scope: Scope) -> str | None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import fcntl
 import logging
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Literal
 
@@ -27,24 +28,51 @@ LOCK_KEYS: dict[Role, int] = {"scheduler": 0x57484152, "relay": 0x57484153}
 
 
 @contextmanager
-def leadership(settings: Settings, role: Role = "scheduler") -> Iterator[None]:
-    """Blocks until this process leads `role`; leads until the block ends."""
+def leadership(settings: Settings, role: Role = "scheduler",
+               stop: threading.Event | None = None) -> Iterator[bool]:
+    """Blocks until this process leads `role`; leads until the block ends. With `stop`,
+    waits by trying every half second, and gives up (yields False, leading nothing) once
+    `stop` is set: a standby told to stop (SIGTERM) exits instead of waiting on."""
     if kind_of(settings.database_url) == "postgres":
         with psycopg.connect(settings.database_url, autocommit=True) as conn:
             key = LOCK_KEYS[role]
-            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
-            if not (row and row[0]):
+
+            def take() -> bool:
+                row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+                return bool(row and row[0])
+
+            if not take():
                 log.info("another %s leads; waiting for its lock", role)
-                conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+                if stop is None:
+                    conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+                elif not _wait(take, stop):
+                    yield False
+                    return
             log.info("this %s leads", role)
-            yield
+            yield True
         return
     settings.home.mkdir(parents=True, exist_ok=True)
     with open(settings.home / f"{role}.lock", "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        def take_file() -> bool:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            return True
+
+        if not take_file():
             log.info("another %s leads; waiting for its lock", role)
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            if stop is None:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            elif not _wait(take_file, stop):
+                yield False
+                return
         log.info("this %s leads", role)
-        yield
+        yield True
+
+
+def _wait(take: Callable[[], bool], stop: threading.Event) -> bool:
+    while not stop.wait(0.5):
+        if take():
+            return True
+    return False

@@ -361,8 +361,8 @@ def relay_forever(app: Any, view: ReadModelStore, settings: Any, holder: str,
                   batch=batch, progress=progress)
     if ready is not None:
         ready(relay)
-    with leadership(settings, "relay"):
-        if relay.stopping.is_set():
+    with leadership(settings, "relay", stop=relay.stopping) as leads:
+        if not leads or relay.stopping.is_set():
             return
         relay.start()
         while not relay.stopping.is_set():

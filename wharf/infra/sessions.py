@@ -131,6 +131,9 @@ class GuardedHandler(BaseGraphQLTransportWSHandler[Any, None]):
     sessions: Sessions  # set on the subclass the view makes (see api.py)
 
     async def handle(self) -> None:
+        if self.context.refused is not None:
+            await self.websocket.close(4400, self.context.refused)
+            return
         refusal = self.sessions.enter(self, self.context.address)
         if refusal is not None:
             await self.websocket.close(4429, refusal)

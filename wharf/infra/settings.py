@@ -44,10 +44,16 @@ def _loopback(raw: str) -> str:
 
 
 def _brokers(raw: str) -> str:
-    """HOST:PORT[,HOST:PORT...] of a Kafka cluster."""
+    """HOST:PORT[,HOST:PORT...] of a Kafka cluster (an IPv6 host in brackets)."""
     servers = [server.strip() for server in raw.split(",") if server.strip()]
     for server in servers:
-        _address(server)
+        host, _, port = _address(server).rpartition(":")
+        bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+        unbracketed_v6 = ":" in bare and bare == host
+        if not bare or any(c.isspace() for c in bare) or unbracketed_v6 \
+                or not 1 <= int(port) <= 65535:
+            raise ValueError("HOST:PORT[,HOST:PORT...], a host name or address and a port "
+                             "from 1 to 65535 (an IPv6 address in brackets)")
     return ",".join(servers)
 
 

@@ -55,6 +55,7 @@ class AuditTrail(ReadModel):
         "CREATE INDEX IF NOT EXISTS rm_audit_tenant ON rm_audit (tenant_id, position)",
         # (an object's versions by position and by time: what `asOf` reads fold to)
         "CREATE INDEX IF NOT EXISTS rm_audit_object ON rm_audit (object_id, position)",
+        "CREATE INDEX IF NOT EXISTS rm_audit_object_time ON rm_audit (object_id, occurred_at)",
         "CREATE TABLE IF NOT EXISTS rm_audit_heads (tenant_id TEXT PRIMARY KEY, "
         "position BIGINT NOT NULL, chain TEXT NOT NULL, entries BIGINT NOT NULL)",
     )

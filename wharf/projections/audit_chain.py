@@ -35,10 +35,15 @@ def verify(entries: Iterable[tuple[Sequence[Any], str]],
     checked, and the first break (None: the chain holds)."""
     previous, checked, last = GENESIS, 0, None
     for entry, chain in entries:
-        position = int(entry[0])
+        try:
+            position = int(entry[0])
+            linked = link(previous, entry)
+        except (TypeError, ValueError):  # a value no longer of the type it was written as
+            return checked, Break(_position(entry), (
+                f"entry {entry[0]!r} cannot be read as it was written: it was altered"))
         if last is not None and position <= last:
             return checked, Break(position, f"entry {position} is out of order after {last}")
-        if link(previous, entry) != chain:
+        if linked != chain:
             return checked, Break(position, (
                 f"entry {position} does not match the chain: it was altered, or an entry "
                 f"before it (after {last if last is not None else 'the start'}) was removed, "
@@ -48,9 +53,20 @@ def verify(entries: Iterable[tuple[Sequence[Any], str]],
         return checked, (None if checked == 0 else
                          Break(last, "the chain has entries but no head"))
     head_position, head_chain, count = head
-    if (last, previous, checked) != (head_position, head_chain, count):
+    if (last, checked) != (head_position, count):
         return checked, Break(last, (
             f"the chain ends at entry {last} after {checked} entries, but its head says "
             f"entry {head_position} after {count}: entries at the end were removed or "
             "added"))
+    if previous != head_chain:
+        return checked, Break(last, (
+            f"the chain's last link (entry {last}) is not the one its head keeps: the last "
+            "entry or the head was altered"))
     return checked, None
+
+
+def _position(entry: Sequence[Any]) -> int | None:
+    try:
+        return int(entry[0])
+    except (TypeError, ValueError):
+        return None

@@ -20,7 +20,7 @@ from wharf.domain.tenant import Tenant
 from wharf.domain.token import Token
 from wharf.domain.volume import Volume
 
-HIDDEN = {"ciphertext", "secret_hash", "value", "outcome", "originator_topic"}
+HIDDEN = {"ciphertext", "secret_hash", "value", "outcome", "originator_topic", "digest"}
 BASE = {"originator_id", "originator_version", "timestamp", "actor", "cause", "correlation",
         "causation"}
 

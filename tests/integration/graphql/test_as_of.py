@@ -148,6 +148,7 @@ def test_a_moment_to_come_or_a_position_past_the_log_is_refused(api: Api) -> Non
                        (f"atPosition: {head + 5}", "atPosition: from 0"),
                        ("atPosition: -1", "atPosition: from 0"),
                        ('asOf: "yesterday"', "asOf: not an ISO 8601 time"),
+                       ('asOf: "0001-01-01T00:00:00+14:00"', "asOf: not an ISO 8601 time"),
                        ('asOf: "2026-01-01T00:00:00Z", atPosition: 1', "not both")):
         _, answer = api.post(f'{{ container(id: "{ident}", {args}) {{ id }} }}',
                                   token=owner)

@@ -126,6 +126,11 @@ def test_exports_over_http_give_a_member_its_own_and_an_operator_any(api: Api) -
                               ("/exports/bills?month=Nov", acme, 400),
                               ("/exports/bills?month=2026-11&format=xml", acme, 400),
                               ("/exports/audit?since=yesterday", acme, 400),
+                              # (times and months no calendar holds were a 500)
+                              ("/exports/audit?since=0001-01-01T00:00:00%2B14:00", acme, 400),
+                              ("/exports/audit?until=9999-12-31T23:59:59-14:00", acme, 400),
+                              ("/exports/bills?month=99999999999999999999999-01", acme, 400),
+                              ("/exports/bills?month=%D9%A2%D9%A0%D9%A2%D9%A6-11", acme, 400),
                               ("/exports/audit", api.operator_token, 400),
                               (f"/exports/audit?tenant={acme_id}x", api.operator_token, 400),
                               ("/exports/secrets", acme, 404)):

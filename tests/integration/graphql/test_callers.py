@@ -313,3 +313,27 @@ def test_one_tenants_subscribers_are_not_woken_by_another_tenants_events(
     seen = sorted((m["id"], m["payload"]["data"]["events"]["type"]) for m in got)
     assert seen == sorted((f"s{i}", kind) for i in range(3)
                           for kind in ("Tenant.ContainerReserved", "Container.Created"))
+
+
+def test_a_websocket_names_its_chain_as_a_post_does(api: Api) -> None:
+    """Wharf-Correlation-Id on the upgrade request: the mutations sent over the socket
+    carry it; a bad one closes the socket (4400) before anything is written."""
+    from uuid import UUID
+
+    _, owner = new_tenant(api)
+    url = api.url.replace("http://", "ws://") + "/graphql"
+    create = ('mutation { createContainer(input: {name: "web", image: "busybox"}) '
+              '{ ... on ContainerPayload { container { id } } } }')
+    with connect(url, subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+                 additional_headers={"Wharf-Correlation-Id": "ws-deploy-1"}) as ws:
+        assert login(ws, owner)["type"] == "connection_ack"
+        ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": create}}))
+        answer = receive(ws)
+    made = answer["payload"]["data"]["createContainer"]["container"]["id"]
+    events = list(api.wiring.app.repository.event_store.get(UUID(made)))
+    assert [e.correlation for e in events] == ["ws-deploy-1"]
+    head = api.wiring.app.recorder.max_notification_id()
+    with connect(url, subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+                 additional_headers={"Wharf-Correlation-Id": "bad value!"}) as ws:
+        assert close_code(ws)[0] == 4400
+    assert api.wiring.app.recorder.max_notification_id() == head

@@ -28,8 +28,20 @@ def test_wharf_help_lists_every_setting_with_its_default() -> None:
     assert "WHARF_PLACEMENT spread or binpack (default spread)" in text
 
 
+BROKERS = ("must be HOST:PORT[,HOST:PORT...], a host name or address and a port from 1 to "
+           "65535 (an IPv6 address in brackets)")
+
+
 @pytest.mark.parametrize(("env", "message"), [
     ({"WHARF_HOST_GRACE": "soon"}, "WHARF_HOST_GRACE='soon': must be a number from 1 to 86400"),
+    ({"WHARF_KAFKA_BOOTSTRAP": ":9092"},
+     "WHARF_KAFKA_BOOTSTRAP=':9092': " + BROKERS),
+    ({"WHARF_KAFKA_BOOTSTRAP": "a b:9092"},
+     "WHARF_KAFKA_BOOTSTRAP='a b:9092': " + BROKERS),
+    ({"WHARF_KAFKA_BOOTSTRAP": "::1:9092"},
+     "WHARF_KAFKA_BOOTSTRAP='::1:9092': " + BROKERS),
+    ({"WHARF_KAFKA_BOOTSTRAP": "127.0.0.1:0"},
+     "WHARF_KAFKA_BOOTSTRAP='127.0.0.1:0': " + BROKERS),
     ({"WHARF_HOST_GRACE": "-5"}, "WHARF_HOST_GRACE='-5': must be a number from 1 to 86400"),
     ({"WHARF_HOST_GRACE": "1e300"},
      "WHARF_HOST_GRACE='1e300': must be a number from 1 to 86400"),

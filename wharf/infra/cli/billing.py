@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from wharf.domain.billing import hour_of
+from wharf.domain.moments import parse_moment
 from wharf.infra.bootstrap import build
 from wharf.infra.cli.output import Progress, operator, tenant_id
 from wharf.infra.settings import Settings
@@ -37,8 +38,7 @@ def add_commands(sub: Any) -> None:
 def _time(text: str | None, default: datetime) -> datetime:
     if text is None:
         return default
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return parse_moment(text)
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:

@@ -53,8 +53,10 @@ def add_commands(sub: Any) -> None:
         description="Each tenant's audit entries are hash-chained in log order; this walks "
                     "the chain and finds any entry altered, removed or reordered since it "
                     "was written, and says which (exit 1), or that it holds (exit 0).")
-    p.add_argument("--tenant", required=True,
-                   help="the tenant (name or id); `operators` for the entries of no tenant")
+    whose = p.add_mutually_exclusive_group(required=True)
+    whose.add_argument("--tenant", help="the tenant (name or id)")
+    whose.add_argument("--operators", action="store_true",
+                       help="the entries of no tenant (plans, hosts, domains)")
     p.set_defaults(run=cmd_audit_verify)
 
     store = sub.add_parser("store", help="work on the store itself").add_subparsers(
@@ -120,10 +122,17 @@ def _print_events(wiring: Wiring, args: argparse.Namespace) -> int:
 def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
     from wharf.projections.audit_chain import verify
 
-    tenant = None if args.tenant == "operators" else str(tenant_id(args.tenant))
+    tenant = None if args.operators else str(tenant_id(args.tenant))
     with build(settings) as wiring:
         wiring.projector.catch_up()
-        head = audit_reads.chain_head(wiring.view, tenant)
+        name = "the operators" if tenant is None else args.tenant
+        try:
+            head = audit_reads.chain_head(wiring.view, tenant)
+        except (TypeError, ValueError):
+            print(f"audit trail of {name}: BROKEN: its head cannot be read as it was "
+                  "written: it was altered")
+            return 1
+        known = tenant is None or wiring.app.recorder.select_events(UUID(tenant), lte=1)
 
         def entries() -> Iterator[tuple[tuple[Any, ...], str]]:
             position = 0
@@ -135,9 +144,12 @@ def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
         shown: list[tuple[tuple[Any, ...], str]] = []
         if broken is not None and broken.position is not None:
             shown = audit_reads.chain_after(wiring.view, tenant, broken.position - 1, 1)
-    name = "the operators" if tenant is None else args.tenant
-    if checked == 0 and head is None:
-        print(f"error: no audit entries for {name}", file=sys.stderr)
+    if checked == 0 and head is None and broken is None:
+        if known:  # the tenant is in the log, its trail is not: removed
+            print(f"audit trail of {name}: BROKEN: the tenant exists in the log but its "
+                  "trail has no entries and no head: they were removed")
+        else:
+            print(f"error: no tenant {name} in the log", file=sys.stderr)
         return 1
     if broken is None:
         assert head is not None
@@ -160,7 +172,7 @@ def cmd_history(settings: Settings, args: argparse.Namespace) -> int:
     if not events:
         print(f"error: no object {object_id}", file=sys.stderr)
         return 1
-    cut, width = (36, 36) if args.full else (8, 11)
+    cut, width = (64, 36) if args.full else (8, 11)
     print(f"{'VER':>4}  {'TIME':<25}  {'TYPE':<28} {'ACTOR':<24} {'CAUSE':<24} "
           f"{'EVENT':<{width}}  {'CORRELATION':<{width}}  {'CAUSATION':<{width}}  SUMMARY")
     for event in events:

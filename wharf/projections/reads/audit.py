@@ -92,12 +92,12 @@ def version_at(reader: Reader, object_id: str, at: str | None = None,
     """The version an object had at a moment (`at`: ISO UTC, as events are timed) or at a
     log position; None before it existed. (The audit trail indexes every event of a
     tenant's objects by object, position and time.)"""
-    cond, value = ("position <= ?", position) if position is not None else (
-        "occurred_at <= ?", at)
-    rows = reader.query(f"SELECT max(version) AS version FROM rm_audit WHERE object_id = ? "
-                        f"AND {cond}", (object_id, value))
-    found = rows[0]["version"] if rows else None
-    return None if found is None else int(found)
+    # (the newest entry at or before it, found by the index, not by scanning history)
+    cond, order, value = ("position <= ?", "position DESC", position) \
+        if position is not None else ("occurred_at <= ?", "occurred_at DESC, version DESC", at)
+    rows = reader.query(f"SELECT version FROM rm_audit WHERE object_id = ? AND {cond} "
+                        f"ORDER BY {order} LIMIT 1", (object_id, value))
+    return int(rows[0]["version"]) if rows else None
 
 
 def chain_after(reader: Reader, tenant_id: str | None, position: int, limit: int

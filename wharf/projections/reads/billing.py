@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
 from wharf.domain.billing import Held, Line, Metered, PlanPeriod
 from wharf.projections.reads import Reader
+
+
+def _utc(moment: datetime) -> str:
+    """A bound as the stored times are written (ISO, UTC): text compares as time only
+    between the same offsets (a local midnight compared as text missed 8 hours)."""
+    return moment.astimezone(UTC).isoformat()
 
 
 def _at(text: str | None) -> datetime | None:
@@ -30,7 +36,7 @@ def plan_periods(reader: Reader, tenant_id: str, lo: datetime, hi: datetime
             "SELECT p.*, b.prices FROM rm_plan_periods p LEFT JOIN rm_bill_prices b "
             "ON b.plan = p.plan AND b.version = p.version WHERE p.tenant_id = ? "
             "AND p.start_at < ? AND (p.end_at IS NULL OR p.end_at > ?) ORDER BY p.start_pos",
-            (tenant_id, hi.isoformat(), lo.isoformat()))]
+            (tenant_id, _utc(hi), _utc(lo)))]
 
 
 def held(reader: Reader, tenant_id: str, lo: datetime, hi: datetime) -> list[Held]:
@@ -42,7 +48,7 @@ def held(reader: Reader, tenant_id: str, lo: datetime, hi: datetime) -> list[Hel
         for r in reader.query(
             "SELECT * FROM rm_held WHERE tenant_id = ? AND start_at < ? "
             "AND (end_at IS NULL OR end_at > ?) ORDER BY start_pos",
-            (tenant_id, hi.isoformat(), lo.isoformat()))]
+            (tenant_id, _utc(hi), _utc(lo)))]
 
 
 def metered(reader: Reader, tenant_id: str, lo: datetime, hi: datetime) -> list[Metered]:
@@ -52,7 +58,7 @@ def metered(reader: Reader, tenant_id: str, lo: datetime, hi: datetime) -> list[
             for r in reader.query(
                 "SELECT hour, sent, position FROM rm_traffic WHERE tenant_id = ? "
                 "AND hour >= ? AND hour < ? ORDER BY hour",
-                (tenant_id, lo.isoformat(), hi.isoformat()))]
+                (tenant_id, _utc(lo), _utc(hi)))]
 
 
 def containers_in(held: list[Held], lo: datetime, hi: datetime) -> list[str]:
@@ -108,7 +114,7 @@ def all_bills(reader: Reader, lo: datetime, hi: datetime, after: str, limit: int
               tenant_id: str | None = None) -> list[BillRow]:
     """The bills of [lo, hi) by id after `after`, a tenant's or every tenant's: an
     export's pages."""
-    where, params = "hour >= ? AND hour < ? AND id > ?", [lo.isoformat(), hi.isoformat(),
+    where, params = "hour >= ? AND hour < ? AND id > ?", [_utc(lo), _utc(hi),
                                                           after]
     if tenant_id is not None:
         where, params = f"tenant_id = ? AND {where}", [tenant_id, *params]
@@ -121,7 +127,7 @@ def bills(reader: Reader, tenant_id: str, lo: datetime, hi: datetime) -> list[Bi
     """The tenant's hourly bills of [lo, hi), oldest first."""
     return [BillRow.of(r) for r in reader.query(
         "SELECT * FROM rm_bills WHERE tenant_id = ? AND hour >= ? AND hour < ? ORDER BY hour",
-        (tenant_id, lo.isoformat(), hi.isoformat()))]
+        (tenant_id, _utc(lo), _utc(hi)))]
 
 
 Period = Literal["hour", "day", "month"]
@@ -150,7 +156,7 @@ def totals(reader: Reader, tenant_id: str | None, period: Period, lo: datetime,
            hi: datetime, zone: str) -> list[Total]:
     """A tenant's bills of [lo, hi) (None: every tenant's, the operator's totals), summed
     by `period`, oldest first."""
-    where, params = "hour >= ? AND hour < ?", [lo.isoformat(), hi.isoformat()]
+    where, params = "hour >= ? AND hour < ?", [_utc(lo), _utc(hi)]
     if tenant_id is not None:
         where, params = f"tenant_id = ? AND {where}", [tenant_id, *params]
     tz = ZoneInfo(zone)
