@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.conftest import DrivenClock
 from tests.integration.graphql.conftest import Api, new_tenant
 from wharf.projections.reads import billing as billing_reads
@@ -136,3 +138,49 @@ def test_exports_over_http_give_a_member_its_own_and_an_operator_any(api: Api) -
                               ("/exports/secrets", acme, 404)):
         status, _, body = get(path, token)
         assert status == code and json.loads(body)["errors"][0]["message"], (path, body)
+
+
+def test_a_caller_streams_at_most_two_exports_at_a_time(
+    api: Api, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A token's rate limit counts requests, not their size: a third download while two
+    still stream is a 429, and the turn comes back when one ends."""
+    import threading
+    import urllib.error
+    import urllib.request
+
+    from wharf.infra import exports
+
+    _, acme = new_tenant(api, "acme")
+    release = threading.Event()
+    encode = exports.encode
+    streams: list[str] = []
+
+    def held(rows: Any, fields: Any, form: str) -> Any:
+        streams.append(form)
+        release.wait(30)  # (a download still streaming)
+        yield from encode(rows, fields, form)
+
+    monkeypatch.setattr(exports, "encode", held)
+
+    def get() -> int:
+        request = urllib.request.Request(f"{api.url}/exports/audit",
+                                         headers={"Authorization": f"Bearer {acme}"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                response.read()
+                return int(response.status)
+        except urllib.error.HTTPError as error:
+            return int(error.code)
+
+    codes: list[int] = []
+    streaming = [threading.Thread(target=lambda: codes.append(get())) for _ in range(2)]
+    for thread in streaming:
+        thread.start()
+    from tests.integration.helpers import wait_for
+    wait_for("two downloads streaming", lambda: len(streams) == 2)
+    assert get() == 429
+    release.set()
+    for thread in streaming:
+        thread.join(30)
+    assert codes == [200, 200] and get() == 200
