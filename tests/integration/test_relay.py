@@ -80,13 +80,28 @@ def relay_position(url: str, home: Path) -> int:
         return RelayState(wiring.view).read()[1]
 
 
+STARTED: list[subprocess.Popen[bytes]] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_relay_outlives_its_test() -> Iterator[None]:
+    yield
+    while STARTED:
+        process = STARTED.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+
+
 def start_relay(url: str, home: Path, broker: Broker, log: Path, *args: str
                 ) -> subprocess.Popen[bytes]:
     env = {**os.environ, "WHARF_DATABASE_URL": url, "WHARF_HOME": str(home),
            "WHARF_KAFKA_BOOTSTRAP": broker.bootstrap, "PYTHONPATH": str(ROOT)}
     with log.open("ab") as sink:
-        return subprocess.Popen([sys.executable, "-m", "wharf.infra.cli", "-v", "relay",
-                                 *args], env=env, stdout=sink, stderr=sink)
+        process = subprocess.Popen([sys.executable, "-m", "wharf.infra.cli", "-v", "relay",
+                                    *args], env=env, stdout=sink, stderr=sink)
+    STARTED.append(process)
+    return process
 
 
 def moved(relay: subprocess.Popen[bytes], url: str, home: Path, since: int) -> bool:
