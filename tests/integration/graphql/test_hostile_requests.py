@@ -267,3 +267,24 @@ def test_a_client_names_the_chain_its_mutations_join(api: Api) -> None:
                 "Wharf-Correlation-Id": bad.encode().decode("latin-1")})
         assert status == 400 and "Wharf-Correlation-Id" in text, text
     assert api.wiring.app.recorder.max_notification_id() == head
+
+
+def test_a_correlation_id_sent_twice_is_refused(api: Api) -> None:
+    """Two Wharf-Correlation-Id headers: which one is meant is not ours to guess."""
+    _, owner = new_tenant(api)
+    address = urlparse(api.url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=5)
+    try:
+        body = json.dumps({"query": "mutation { ping { position } }"}).encode()
+        connection.putrequest("POST", "/graphql")
+        for name, value in (("Content-Type", "application/json"),
+                            ("Authorization", f"Bearer {owner}"),
+                            ("Content-Length", str(len(body))),
+                            ("Wharf-Correlation-Id", "good"),
+                            ("Wharf-Correlation-Id", "other")):
+            connection.putheader(name, value)
+        connection.endheaders(body)
+        response = connection.getresponse()
+        assert response.status == 400 and b"one, not several" in response.read()
+    finally:
+        connection.close()
