@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -65,6 +65,14 @@ def _time(argument: str, value: str) -> datetime:
                           "2026-11-01T09:00:00Z") from None
 
 
+AS_OF = ("The state at this moment (ISO 8601), folded from the log: for debugging. Its "
+         "own fields are as they were then; objects reached from it are as they are now.")
+AT_POSITION = "The state once the log had reached this position (instead of asOf)."
+# The arguments of the queries that answer for a moment of the past (see `folded`).
+AsOf = Annotated[str | None, strawberry.argument(description=AS_OF)]
+AtPosition = Annotated[int | None, strawberry.argument(description=AT_POSITION)]
+
+
 @strawberry.type
 class Query:
     @strawberry.field(description="Who the token belongs to.")
@@ -122,8 +130,7 @@ class Query:
     @strawberry.field
     async def application(
         self, info: Info[Context, Any], id: strawberry.ID,
-        as_of: Annotated[str | None, strawberry.argument(description=AS_OF)] = None,
-        at_position: Annotated[int | None, strawberry.argument(description=AT_POSITION)] = None,
+        as_of: AsOf = None, at_position: AtPosition = None,
     ) -> Application | None:
         if as_of is not None or at_position is not None:
             past = await folded(info.context, "application", id, as_of, at_position)
@@ -135,8 +142,7 @@ class Query:
     @strawberry.field
     async def service(
         self, info: Info[Context, Any], id: strawberry.ID,
-        as_of: Annotated[str | None, strawberry.argument(description=AS_OF)] = None,
-        at_position: Annotated[int | None, strawberry.argument(description=AT_POSITION)] = None,
+        as_of: AsOf = None, at_position: AtPosition = None,
     ) -> Service | None:
         if as_of is not None or at_position is not None:
             past = await folded(info.context, "service", id, as_of, at_position)
@@ -178,8 +184,7 @@ class Query:
     @strawberry.field
     async def container(
         self, info: Info[Context, Any], id: strawberry.ID,
-        as_of: Annotated[str | None, strawberry.argument(description=AS_OF)] = None,
-        at_position: Annotated[int | None, strawberry.argument(description=AT_POSITION)] = None,
+        as_of: AsOf = None, at_position: AtPosition = None,
     ) -> Container | None:
         if as_of is not None or at_position is not None:
             past = await folded(info.context, "container", id, as_of, at_position)
@@ -283,8 +288,7 @@ class Query:
     @strawberry.field
     async def volume(
         self, info: Info[Context, Any], id: strawberry.ID,
-        as_of: Annotated[str | None, strawberry.argument(description=AS_OF)] = None,
-        at_position: Annotated[int | None, strawberry.argument(description=AT_POSITION)] = None,
+        as_of: AsOf = None, at_position: AtPosition = None,
     ) -> Volume | None:
         context = info.context
         if as_of is not None or at_position is not None:
@@ -403,11 +407,6 @@ def _usage_so_far(reader: Any, tenant_id: str, now: datetime) -> list[BillLine]:
     return [BillLine.of(line) for line in lines]
 
 
-AS_OF = ("The state at this moment (ISO 8601), folded from the log: for debugging. Its "
-         "own fields are as they were then; objects reached from it are as they are now.")
-AT_POSITION = "The state once the log had reached this position (instead of asOf)."
-
-
 async def folded(context: Context, kind: str, ident: str, as_of: str | None,
                  position: int | None) -> as_of_rows.Row | None:
     """The object as it was at `as_of` or at log `position`, if the caller may see it;
@@ -419,18 +418,17 @@ async def folded(context: Context, kind: str, ident: str, as_of: str | None,
         raise ClientError(f"atPosition: from 0 to the log's newest position, {head}")
     at = None
     if as_of is not None:
-        moment = _time("asOf", as_of)
+        moment = _time("asOf", as_of)  # (in UTC, as events are timed)
         if moment > context.backend.clock.now():
             raise ClientError("asOf: in the future (the log knows the past only)")
-        at = moment.astimezone(UTC).isoformat()
-    object_id = str(parse_id(ident))
+        at = moment.isoformat()
+    object_id = parse_id(ident)
     await context.reach(position if position is not None else head, (AuditTrail.name,))
     version = await anyio.to_thread.run_sync(audit_reads.version_at, context.reader,
-                                             object_id, at, position)
+                                             str(object_id), at, position)
     if version is None:
         return None
-    aggregate = await anyio.to_thread.run_sync(context.backend.fold, parse_id(ident),
-                                               version)
+    aggregate = await anyio.to_thread.run_sync(context.backend.fold, object_id, version)
     if not isinstance(aggregate, as_of_rows.KINDS[kind]):
         return None
     tenant = own_tenant(context)

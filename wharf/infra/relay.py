@@ -128,12 +128,9 @@ class RelayState:
 
     def take_term(self, holder: str) -> int:
         """The next term, this holder's: positions recorded under older terms are refused."""
-        if not self.view.update(f"UPDATE {TABLE} SET term = term + 1, holder = ? "
-                                "WHERE name = 'relay' RETURNING term", (holder,)):
-            self.view.update(f"INSERT INTO {TABLE} VALUES ('relay', 1, 0, ?, ?) "
-                             "ON CONFLICT (name) DO UPDATE SET term = "
-                             f"{TABLE}.term + 1, holder = excluded.holder RETURNING term",
-                             (holder, _now()))
+        self.view.update(f"INSERT INTO {TABLE} VALUES ('relay', 1, 0, ?, ?) "
+                         f"ON CONFLICT (name) DO UPDATE SET term = {TABLE}.term + 1, "
+                         "holder = excluded.holder RETURNING term", (holder, _now()))
         return self.read()[0]
 
     def read(self) -> tuple[int, int]:

@@ -19,11 +19,16 @@ log = logging.getLogger(__name__)
 C = TypeVar("C", bound=m.SchedulerCommand)
 
 
+def holder() -> str:
+    """Who leads: this host and process, as the log and the relay's table name it."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 class Leading:
     def __init__(self, app: Wharf) -> None:
         self.app = app
         self.actor = Actor.system("scheduler")
-        self.holder = f"{socket.gethostname()}:{os.getpid()}"
+        self.holder = holder()
         self.term: int | None = None
 
     def take(self) -> int:

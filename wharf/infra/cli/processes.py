@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import signal
-import socket
 import sys
 import threading
 from collections.abc import Iterator
@@ -16,8 +14,10 @@ from typing import Any
 
 from wharf.infra.bootstrap import Wiring, build
 from wharf.infra.cli.output import Progress
+from wharf.infra.relay import BATCH
 from wharf.infra.scheduling import register_engines
 from wharf.infra.settings import Settings
+from wharf.schedulers.leading import holder
 from wharf.schedulers.scheduler import Scheduler
 
 STOP_WAIT_SECONDS = 30  # for the scheduler to end its pass when `wharf up` stops
@@ -55,8 +55,8 @@ def add_commands(sub: Any) -> None:
                     "position the broker last acknowledged. Needs WHARF_KAFKA_BOOTSTRAP. "
                     "One relay leads at a time (beside the scheduler's leader); others "
                     "wait. `wharf up` runs one itself when WHARF_KAFKA_BOOTSTRAP is set.")
-    relay.add_argument("--batch-size", type=int, default=1000,
-                       help="events sent and acknowledged as one step (default 1000)")
+    relay.add_argument("--batch-size", type=int, default=BATCH,
+                       help=f"events sent and acknowledged as one step (default {BATCH})")
     relay.add_argument("--until-caught-up", action="store_true",
                        help="exit once every event of the log has been acknowledged")
     relay.set_defaults(run=cmd_relay)
@@ -195,11 +195,6 @@ def cmd_relay(settings: Settings, args: argparse.Namespace) -> int:
                       progress=lambda position, _: progress(position),
                       batch=args.batch_size, until_caught_up=args.until_caught_up)
     return 0
-
-
-def holder() -> str:
-    """Who leads: this host and process, for operators reading the relay's table."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
