@@ -21,6 +21,7 @@ services:
 up: install
 	@scripts/docker.sh
 	@scripts/caddy.sh
+	@scripts/registry.sh
 	$(BIN)/wharf up
 
 lint: install

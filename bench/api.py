@@ -46,6 +46,7 @@ class Server:
         # The API figures are the API's: without a scheduler starting real containers.
         env = {**os.environ, "WHARF_HOME": str(home), "WHARF_LISTEN": f"127.0.0.1:{self.port}",
                "WHARF_RATE_LIMIT": "0", "WHARF_SCHEDULER": "on" if scheduler else "off",
+               "WHARF_REGISTRY": "off",
                **settings}
         if database_url:
             env["WHARF_DATABASE_URL"] = database_url

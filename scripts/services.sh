@@ -21,3 +21,4 @@ echo "==> PostgreSQL is ready on 127.0.0.1:5432"
 
 "$(dirname "$0")/docker.sh"
 "$(dirname "$0")/caddy.sh"
+"$(dirname "$0")/registry.sh"

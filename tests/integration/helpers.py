@@ -103,7 +103,8 @@ def running_wharf(url: str, home: Path, *args: str, **env: str) -> Iterator[Runn
     output = home.parent / f"{home.name}-up.log"
     environment = {**os.environ, "WHARF_DATABASE_URL": url, "WHARF_HOME": str(home),
                    "WHARF_LISTEN": f"127.0.0.1:{port}", "WHARF_SCHEDULER": "off",
-                   "PYTHONPATH": str(ROOT), **env}
+                   "WHARF_REGISTRY": f"127.0.0.1:{free_port()}", "PYTHONPATH": str(ROOT),
+                   **env}
     with output.open("w") as sink:
         process = subprocess.Popen([sys.executable, "-m", "wharf.infra.cli", "-v", *args,
                                     "up"], env=environment, stdout=sink, stderr=sink,

@@ -223,7 +223,8 @@ def test_the_leader_runs_every_timer_job(sqlite_url: str, tmp_path: Path) -> Non
         try:
             jobs = {job.id: job for job in timers.get_jobs()}
             assert set(jobs) == {"disk-limits", "sample-metrics", "autoscale", "prune-networks",
-                                 "purge-expired-logs", "purge-closed-tenants", "billing"}
+                                 "purge-expired-logs", "purge-closed-tenants", "billing",
+                                 "registry-reconcile"}
             assert all(job.next_run_time is not None for job in jobs.values())
             assert jobs["disk-limits"].trigger.interval.total_seconds() == 7
         finally:
@@ -242,7 +243,8 @@ def test_up_serves_the_api_and_prints_the_operator_token_once(
 ) -> None:
     port = free_port()
     env = {**os.environ, "WHARF_DATABASE_URL": sqlite_url, "WHARF_HOME": str(tmp_path),
-           "WHARF_LISTEN": f"127.0.0.1:{port}", "PYTHONPATH": str(ROOT)}
+           "WHARF_LISTEN": f"127.0.0.1:{port}", "WHARF_REGISTRY": f"127.0.0.1:{free_port()}",
+           "PYTHONPATH": str(ROOT)}
 
     def start() -> tuple[subprocess.Popen[str], list[str]]:
         up = subprocess.Popen([sys.executable, "-m", "wharf.infra.cli", "up"], env=env,

@@ -75,7 +75,7 @@ def test_every_scheduler_command_with_an_old_term_is_refused_and_writes_nothing(
               "summary": ["no room"], "reason": "pull failed", "backup_id": "b-1",
               "size_bytes": 1, "sha256": "0" * 64, "service_id": service,
               "container_port": 8080, "listen_port": 30000, "run_started_at": when,
-              "old": [container]}
+              "old": [container], "progress": "busybox: 1.0 of 2.0 MB"}
     store = wiring.app.repository.event_store
     ids = (container, volume, host, service)
     before = {ident: len(list(store.get(ident))) for ident in ids}  # type: ignore[arg-type]

@@ -43,14 +43,31 @@ class TenantCreated:
     token_id: str  # the owner's first token (its secret is in the outcome, once)
 
 
-Answer = Placed | TermTaken | RestartDecided | BackupAsked | PlanAdded | TenantCreated
+@dataclass(frozen=True)
+class ImageTags:
+    """The image a tag names: its digest and every tag naming it (what a delete deletes)."""
+
+    digest: str
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BuildAsked:
+    """A build asked for; `duplicate` when its trigger (a webhook delivery) asked before."""
+
+    duplicate: bool
+
+
+Answer = (ImageTags | BuildAsked | Placed | TermTaken | RestartDecided | BackupAsked | PlanAdded
+          | TenantCreated)
 
 # The answer each command gives, by command name: how a stored answer (a retried
 # request's) is read back.
 ANSWER_OF: dict[str, type[Answer]] = {
     "PlaceContainer": Placed, "TakeLeadership": TermTaken,
     "RestartContainer": RestartDecided, "BackupVolume": BackupAsked, "AddPlan": PlanAdded,
-    "CreateTenant": TenantCreated,
+    "CreateTenant": TenantCreated, "DeleteImage": ImageTags,
+    "RequestBuild": BuildAsked,
 }
 
 

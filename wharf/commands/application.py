@@ -35,8 +35,11 @@ from wharf.domain.errors import (
     QuotaExceeded,
 )
 from wharf.domain.installation import Installation
+from wharf.domain.mirror import PLATFORM_SECRETS, Mirror
+from wharf.domain.pipeline import Pipeline
 from wharf.domain.plans import SEED_PLANS, Plan, PlanCatalog
 from wharf.domain.records import ClientRequest, QuotaRejection
+from wharf.domain.repository import Repository
 from wharf.domain.secret import Secret
 from wharf.domain.service import Service
 from wharf.domain.tenant import Tenant
@@ -61,7 +64,8 @@ class Wharf(Application[UUID]):
     # (projections/as_of.py): at most an interval's events after the newest snapshot.
     snapshotting_intervals = {Tenant: 200, PlanCatalog: 50, Container: SNAPSHOT_EVERY,
                               Service: SNAPSHOT_EVERY, Volume: SNAPSHOT_EVERY,
-                              App: SNAPSHOT_EVERY}
+                              App: SNAPSHOT_EVERY, Repository: SNAPSHOT_EVERY,
+                              Pipeline: 200}
 
     def __init__(
         self,
@@ -78,6 +82,9 @@ class Wharf(Application[UUID]):
         self.plan_versions: dict[tuple[str, int], Plan] = {}
         # The platform's own domain: no tenant may bind it or a name under it.
         self.apps_domain = "apps.localhost"
+        # Wharf's image registry (HOST:PORT; "" when it runs none): images named under it
+        # are checked against the tenant's namespace (handlers/repositories.py).
+        self.registry = ""
         self.timezone = "UTC"  # where bills' days and months begin (WHARF_TIMEZONE)
         self.group_commit = GroupCommit(self)
 
@@ -257,6 +264,29 @@ class Wharf(Application[UUID]):
         if tenant.status == "closed" or tenant.member_epoch(record.member) != record.member_epoch:
             raise Forbidden("token's tenant or member is gone")
         return Actor.member(record.member, record.tenant_id)
+
+    def webhook_secret(self, pipeline_id: UUID) -> tuple[Pipeline, str] | None:
+        """A live pipeline and its webhooks' secret (None: no such pipeline, or its
+        tenant's data key is gone). Never logged."""
+        try:
+            pipeline: Any = self.repository.get(pipeline_id)
+        except AggregateNotFoundError:
+            return None
+        if not isinstance(pipeline, Pipeline) or pipeline.deleted:
+            return None
+        key = self.keys.get(pipeline.tenant_id)
+        if key is None:
+            return None
+        return pipeline, unseal(key, pipeline.ciphertext, pipeline_id.bytes)
+
+    def mirror_password(self, mirror: Mirror) -> str:
+        """The password a mirror gives its upstream ("" without one). Never logged."""
+        if not mirror.ciphertext:
+            return ""
+        key = self.keys.get(mirror.tenant_id or PLATFORM_SECRETS)
+        if key is None:
+            raise Unreadable(f"the data key of mirror {mirror.name} was destroyed")
+        return unseal(key, mirror.ciphertext, mirror.id.bytes)
 
     def reveal_secret(self, tenant_id: UUID, name: str) -> str:
         """A secret's value, for the scheduler starting a container. Never logged."""

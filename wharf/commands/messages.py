@@ -298,6 +298,146 @@ class DeleteSecret(Command):
     name: str
 
 
+# -- image repositories ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateRepository(Command):
+    """`name` is `<tenant's name>/...` (a member's) or `library/...` (an operator's)."""
+
+    name: str
+    description: str = ""
+    guide: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DescribeRepository(Command):
+    repository_id: UUID
+    description: str
+    guide: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeleteImage(Command):
+    """Without `digest`: answers which image `tag` names and every tag naming it (nothing
+    is recorded). With the `digest` that answer gave, once the registry deleted it:
+    forgets those tags (those its notification has not made the log forget already)."""
+
+    repository_id: UUID
+    tag: str
+    digest: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordPush(Command):
+    """What the registry told of (or the reconcile found): `tag` of `name` is `digest`.
+    Wharf's own (system) command."""
+
+    name: str
+    tag: str
+    digest: str
+    size: int
+    pushed_at: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordImagesGone(Command):
+    """The registry no longer holds `digest` (a delete it told of), or, with no digest,
+    no longer lists `tags` (the reconcile). Wharf's own (system) command."""
+
+    name: str
+    digest: str = ""
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateMirror(Command):
+    """A pull-through mirror of `upstream`: a tenant's (`tenant_id`) or, with none, the
+    platform's (operators)."""
+
+    tenant_id: UUID | None
+    name: str
+    upstream: str
+    username: str = ""
+    password: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeleteMirror(Command):
+    mirror_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordMirrorServed(Command):
+    """Wharf's own: the address its supervisor first started the mirror on."""
+
+    mirror_id: UUID
+    address: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordMirrorState(Command):
+    """Wharf's own: what its supervisor saw of the mirror's process."""
+
+    mirror_id: UUID
+    state: str
+    detail: str = ""
+
+
+# -- build pipelines ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreatePipeline(Command):
+    tenant_id: UUID
+    name: str
+    git_url: str
+    repository: str  # the tenant's image repository it pushes to
+    branch: str = "main"
+    dockerfile: str = "Dockerfile"
+    tag_pattern: str = "{short}"
+    service_id: UUID | None = None  # rolled to each new image
+    timeout_s: int = 900
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeletePipeline(Command):
+    pipeline_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestBuild(Command):
+    """A member's (by hand: `trigger` manual) or a webhook's (Wharf's own, after checking
+    its signature: push or generic; `delivery` its id, which builds once)."""
+
+    pipeline_id: UUID
+    trigger: str = "manual"
+    delivery: str = ""
+    commit: str = ""  # "" the branch's head, when the build starts
+
+
+@dataclass(frozen=True, kw_only=True)
+class StartBuild(Command):
+    build_id: UUID
+    commit: str
+    host: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class FinishBuild(Command):
+    """The build pushed its image: `digest` is it. Rolls the pipeline's service to it."""
+
+    build_id: UUID
+    digest: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class FailBuild(Command):
+    build_id: UUID
+    reason: str
+    log_tail: str = ""
+
+
 # -- hosts (operators) ---------------------------------------------------------------
 
 
@@ -332,6 +472,12 @@ class TakeLeadership(Command):
 @dataclass(frozen=True, kw_only=True)
 class SchedulerCommand(Command):
     term: int  # the leader's term: a stale leader's writes are refused
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordPull(SchedulerCommand):
+    container_id: UUID
+    progress: str  # "" when the pull is done
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -348,10 +348,26 @@ class Container(DiskMeasured, WharfAggregate):
     @event(Failed)
     def _failed(self, reason: str) -> None:
         self.failure = reason
+        self.pulling = ""
+
+    def record_pull(self, progress: str) -> bool:
+        """What its host is pulling for it, and how far ("" when done); once per change."""
+        if progress == self.__dict__.get("pulling", "") or self.desired == "deleted":
+            return False
+        self._pulling(progress=progress)
+        return True
+
+    class Pulling(WharfAggregate.Event):
+        progress: str
+
+    @event(Pulling)
+    def _pulling(self, progress: str) -> None:
+        self.pulling = progress
 
     @event(Started)
     def _started(self, generation: int, started_at: str, ports: dict[str, int]) -> None:
         self.failure = ""
+        self.pulling = ""
         self.health = ""
         self.observed = "running"
         self.run_generation = generation

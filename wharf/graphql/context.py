@@ -18,7 +18,9 @@ from wharf.domain.errors import Forbidden
 from wharf.graphql.errors import ClientError
 from wharf.graphql.ports import Backend, Models
 from wharf.projections.reads import Reader
+from wharf.projections.reads import repositories as repository_reads
 from wharf.projections.reads import tenants as tenant_reads
+from wharf.projections.reads.repositories import TagRow
 from wharf.projections.reads.tenants import TenantRow
 
 T = TypeVar("T")
@@ -46,9 +48,15 @@ class Context:
     refused: str | None = None  # why a WebSocket's upgrade request is refused (bad header)
     # Made per request, so one request's batching never serves another's caller.
     tenants: DataLoader[str, TenantRow | None] = field(init=False)
+    image_tags: DataLoader[str, list[TagRow]] = field(init=False)  # by repository id
 
     def __post_init__(self) -> None:
         self.tenants = DataLoader(load_fn=self._load_tenants)
+        self.image_tags = DataLoader(load_fn=self._load_tags)
+
+    async def _load_tags(self, ids: list[str]) -> list[list[TagRow]]:
+        found = await self.read(repository_reads.tags_of, ids)
+        return [found[i] for i in ids]
 
     async def _load_tenants(self, ids: list[str]) -> list[TenantRow | None]:
         found = await self.read(tenant_reads.tenants_by_id, ids)

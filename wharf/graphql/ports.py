@@ -86,7 +86,27 @@ class Backend(Protocol):
         ...
 
     @property
+    def registry(self) -> str:
+        """Wharf's image registry, HOST:PORT ("" when it runs none)."""
+        ...
+
+    def delete_image(self, repository: str, digest: str) -> None:
+        """Deletes an image from the registry by its digest (blocking); a RegistryError
+        (an OSError) when the registry cannot."""
+        ...
+
+    def collect_garbage(self) -> int:
+        """Frees the space of deleted images, the registry read-only meanwhile (blocking);
+        the bytes freed. A RegistryError when this process runs no registry."""
+        ...
+
+    @property
     def logs(self) -> Logs: ...
+
+    @property
+    def build_logs(self) -> Logs:
+        """Builds' log lines, by build id."""
+        ...
 
     @property
     def metrics(self) -> Metrics: ...

@@ -12,11 +12,14 @@ from strawberry.types import Info
 from wharf.domain.billing import bill_hour, hour_of
 from wharf.domain.loglines import normal_time
 from wharf.domain.moments import parse_moment
+from wharf.domain.registry import MAX_REPOSITORY
 from wharf.graphql.billing_types import Bill, BillLine, BillTotal
 from wharf.graphql.context import Context, parse_id
 from wharf.graphql.errors import ClientError
 from wharf.graphql.mutations.applications import Application
 from wharf.graphql.pagination import Connection, connection
+from wharf.graphql.pipeline_types import Build, Pipeline
+from wharf.graphql.registry_types import Mirror, Repository
 from wharf.graphql.service_types import Service
 from wharf.graphql.types import (
     AuditEntry,
@@ -39,6 +42,8 @@ from wharf.projections.reads import audit as audit_reads
 from wharf.projections.reads import billing as billing_reads
 from wharf.projections.reads import containers as container_reads
 from wharf.projections.reads import hosts as host_reads
+from wharf.projections.reads import pipelines as pipeline_reads
+from wharf.projections.reads import repositories as repository_reads
 from wharf.projections.reads import secrets as secret_reads
 from wharf.projections.reads import services as service_reads
 from wharf.projections.reads import tenants as tenant_reads
@@ -159,13 +164,7 @@ class Query:
         self, info: Info[Context, Any], id: strawberry.ID, tail: int = 100,
         since: str | None = None,
     ) -> list[LogLine] | None:
-        if not 0 <= tail <= MAX_SERVICE_LOG_LINES:
-            raise ClientError(f"tail: must be between 0 and {MAX_SERVICE_LOG_LINES}")
-        try:
-            since = normal_time(since or "")
-        except ValueError:
-            raise ClientError("since: not an RFC 3339 time such as "
-                              "2026-11-01T09:00:00.123456789Z") from None
+        since = log_window(tail, since, MAX_SERVICE_LOG_LINES)
         context = info.context
         row = await context.read(service_reads.owned, str(parse_id(id)), own_tenant(context))
         if row is None:
@@ -200,13 +199,7 @@ class Query:
         self, info: Info[Context, Any], id: strawberry.ID, tail: int = 100,
         since: str | None = None,
     ) -> list[LogLine] | None:
-        if not 0 <= tail <= MAX_LOG_LINES:
-            raise ClientError(f"tail: must be between 0 and {MAX_LOG_LINES}")
-        try:
-            since = normal_time(since or "")
-        except ValueError:
-            raise ClientError("since: not an RFC 3339 time such as "
-                              "2026-11-01T09:00:00.123456789Z") from None
+        since = log_window(tail, since, MAX_LOG_LINES)
         if not await owned_container(info.context, id):
             return None
         lines = await anyio.to_thread.run_sync(
@@ -302,6 +295,84 @@ class Query:
         context = info.context
         rows = await context.read(secret_reads.secrets_of, str(context.tenant_scope(tenant)))
         return [Secret(name=r.name, updated_at=r.updated_at) for r in rows]
+
+    @strawberry.field(description="Image repositories the caller may pull from: its "
+                                  "tenant's and the platform's public ones (operators: all), "
+                                  "by name.")
+    async def repositories(
+        self, info: Info[Context, Any], first: int = 50, after: str | None = None,
+    ) -> Connection[Repository]:
+        context = info.context
+        tenant_id, registry = own_tenant(context), context.backend.registry
+        return await connection(
+            context, lambda reader, cursor: repository_reads.page_of(reader, tenant_id, first,
+                                                                     cursor),
+            1, after, lambda row: Repository.from_row(row, registry))
+
+    @strawberry.field(description="One repository, by id or by name (<tenant>/... or "
+                                  "library/...).")
+    async def repository(
+        self, info: Info[Context, Any], id: strawberry.ID | None = None,
+        name: str | None = None,
+    ) -> Repository | None:
+        context = info.context
+        tenant_id = own_tenant(context)
+        if (id is None) == (name is None):
+            raise ClientError("give the repository's id or its name")
+        if id is not None:
+            row = await context.read(repository_reads.repository, str(parse_id(id)), tenant_id)
+        else:
+            row = await context.read(repository_reads.by_name, str(name)[:MAX_REPOSITORY],
+                                     tenant_id)
+        return Repository.from_row(row, context.backend.registry) if row else None
+
+    @strawberry.field(description="Pull-through mirrors the caller may pull through: its "
+                                  "tenant's and the platform's (operators: all), by name.")
+    async def mirrors(self, info: Info[Context, Any]) -> list[Mirror]:
+        context = info.context
+        rows = await context.read(repository_reads.mirrors, own_tenant(context))
+        return [Mirror.from_row(row) for row in rows]
+
+    @strawberry.field(description="The tenant's build pipelines, by name.")
+    async def pipelines(
+        self, info: Info[Context, Any], first: int = 50, after: str | None = None,
+        tenant: str | None = None,
+    ) -> Connection[Pipeline]:
+        context = info.context
+        tenant_id = str(context.tenant_scope(tenant))
+        return await connection(
+            context, lambda reader, cursor: pipeline_reads.page_of(reader, tenant_id, first,
+                                                                   cursor),
+            1, after, Pipeline.from_row)
+
+    @strawberry.field
+    async def pipeline(self, info: Info[Context, Any], id: strawberry.ID) -> Pipeline | None:
+        context = info.context
+        row = await context.read(pipeline_reads.pipeline, str(parse_id(id)),
+                                 own_tenant(context))
+        return Pipeline.from_row(row) if row else None
+
+    @strawberry.field
+    async def build(self, info: Info[Context, Any], id: strawberry.ID) -> Build | None:
+        context = info.context
+        row = await context.read(pipeline_reads.build, str(parse_id(id)), own_tenant(context))
+        return Build.from_row(row) if row else None
+
+    @strawberry.field(description=(
+        "A build's log, newest last: the last `tail` lines (at most 10,000), or those after "
+        "`since`. Null for a build the caller cannot see."))
+    async def build_log(
+        self, info: Info[Context, Any], id: strawberry.ID, tail: int = 100,
+        since: str | None = None,
+    ) -> list[LogLine] | None:
+        since = log_window(tail, since, MAX_LOG_LINES)
+        context = info.context
+        row = await context.read(pipeline_reads.build, str(parse_id(id)), own_tenant(context))
+        if row is None:
+            return None
+        lines = await anyio.to_thread.run_sync(context.backend.build_logs.read, row.id, tail,
+                                               since)
+        return [LogLine(time=line.time, text=line.text) for line in lines]
 
     @strawberry.field
     async def members(self, info: Info[Context, Any], tenant: str | None = None) -> list[Member]:
@@ -448,3 +519,15 @@ async def owned_container(context: Context, ident: str) -> ContainerRow | None:
     too."""
     return await context.read(container_reads.owned, str(parse_id(ident)),
                               own_tenant(context))
+
+
+def log_window(tail: int, since: str | None, most: int) -> str:
+    """A log query's `since`, made comparable; ClientError for a `tail` past `most` lines
+    or a `since` that is no RFC 3339 time."""
+    if not 0 <= tail <= most:
+        raise ClientError(f"tail: must be between 0 and {most}")
+    try:
+        return normal_time(since or "")
+    except ValueError:
+        raise ClientError("since: not an RFC 3339 time such as "
+                          "2026-11-01T09:00:00.123456789Z") from None

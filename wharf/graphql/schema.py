@@ -31,6 +31,8 @@ from wharf.graphql.mutations.access import AccessMutations
 from wharf.graphql.mutations.applications import ApplicationMutations
 from wharf.graphql.mutations.operators import OperatorMutations
 from wharf.graphql.mutations.ping import PingMutations
+from wharf.graphql.mutations.pipelines import PipelineMutations
+from wharf.graphql.mutations.registry import RegistryMutations
 from wharf.graphql.mutations.services import ServiceMutations
 from wharf.graphql.mutations.workloads import WorkloadMutations
 from wharf.graphql.queries import Query
@@ -45,7 +47,7 @@ CACHEABLE = 8 * 1024  # characters: a longer document is parsed and validated ea
 
 Mutation = merge_types(
     "Mutation", (WorkloadMutations, ServiceMutations, ApplicationMutations, AccessMutations,
-                 OperatorMutations, PingMutations))
+                 OperatorMutations, RegistryMutations, PipelineMutations, PingMutations))
 
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 

@@ -13,9 +13,10 @@ from strawberry.types import Info
 from wharf.domain.loglines import dropped_marker, missed_marker, normal_time
 from wharf.graphql.context import Context, parse_id
 from wharf.graphql.errors import ClientError
-from wharf.graphql.queries import owned_container
+from wharf.graphql.queries import own_tenant, owned_container
 from wharf.graphql.types import AuditEntry, LogLine
 from wharf.projections.reads import audit as audit_reads
+from wharf.projections.reads import pipelines as pipeline_reads
 
 WAKE_EVERY = 5.0
 LOG_POLL = 0.25  # seconds between looks at a followed container's log
@@ -86,3 +87,34 @@ class Subscription:
                 expected = first + len(lines)
             if len(lines) < LOG_BATCH:
                 await anyio.sleep(LOG_POLL)
+
+    @strawberry.subscription(description=(
+        "A build's log as it is written, from its first line (or after `since`); ends when "
+        "the build has ended and every line is sent. Ends at once for a build the caller "
+        "cannot see."))
+    async def build_log(
+        self, info: Info[Context, Any], id: strawberry.ID, since: str | None = None
+    ) -> AsyncGenerator[LogLine, None]:
+        context = info.context
+        try:
+            last = normal_time(since) if since is not None else ""
+        except ValueError:
+            raise ClientError("since: not an RFC 3339 time such as "
+                              "2026-11-01T09:00:00.123456789Z") from None
+        build_id, tenant = str(parse_id(id)), own_tenant(context)
+        row = await context.read(pipeline_reads.build, build_id, tenant)
+        if row is None:
+            return
+        logs = context.backend.build_logs
+        while True:
+            ended = row is None or row.state in ("succeeded", "failed")
+            _, lines = await anyio.to_thread.run_sync(logs.lines_after, build_id, last,
+                                                      LOG_BATCH)
+            for line in lines:
+                yield LogLine(time=line.time, text=line.text)
+                last = line.time
+            if ended and len(lines) < LOG_BATCH:
+                return  # (its state was read before its last lines: none come after)
+            if len(lines) < LOG_BATCH:
+                await anyio.sleep(LOG_POLL)
+                row = await context.read(pipeline_reads.build, build_id, tenant)

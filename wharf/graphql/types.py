@@ -161,6 +161,9 @@ class Container:
     health: str | None = strawberry.field(
         description="Its health check's verdict on this run: starting, healthy or "
                     "unhealthy (null: no check, or no verdict yet).")
+    pulling: str | None = strawberry.field(
+        description="While its host pulls its image from Wharf's registry: the image and "
+                    "how far (a pull that fails is its `failure`).")
     service_id: strawberry.ID | None = strawberry.field(
         description="The service whose replica it is (null: a container of its own).")
     spec: JSON
@@ -197,6 +200,7 @@ class Container:
             unschedulable=row.unschedulable_summary,
             host_rejections_by_name=row.unschedulable,
             failure=row.failure, disk_over_since=row.disk_over_since, health=row.health,
+            pulling=row.pulling,
             service_id=strawberry.ID(row.service_id) if row.service_id else None,
             spec=cast(JSON, row.spec.to_data()), created_at=row.created_at,
             updated_at=row.updated_at,

@@ -49,8 +49,11 @@ from wharf.infra.http_guard import (
     min_position,
 )
 from wharf.infra.ratelimit import AuthFailures, TokenBuckets
+from wharf.infra.registry import RegistryClient, notify_secret, signer_of
+from wharf.infra.registry_http import Notifications, TokenServer
 from wharf.infra.relay import relay_position
 from wharf.infra.sessions import GuardedHandler, SessionLimits, Sessions
+from wharf.infra.webhooks import Webhooks
 from wharf.projections.consumers import read_side_position
 
 log = logging.getLogger(__name__)
@@ -245,8 +248,25 @@ def create_app(
             if runner is not None:
                 runner.join(10)
 
+    registry_routes = []
+    if wiring.settings.registry:  # Wharf is its registry's token server and hears its news
+        signer = signer_of(wiring.settings.home, wiring.app.clock)
+        tokens = TokenServer(wiring.app, gate, signer)
+        client = RegistryClient(wiring.settings.registry, signer, wiring.app.clock)
+        heard = Notifications(lambda: notify_secret(wiring.settings.home), client,
+                              backend.handle, wiring.app.clock.now)
+        backend.registry_client = client
+        backend.registry_process = lambda: wiring.registry_process
+        registry_routes = [Route("/registry/token", tokens.token),
+                           Route("/registry/events", heard.receive, methods=["POST"])]
+
+    hooks = Webhooks(wiring.app, gate, backend.handle, wiring.view)
+
     return Starlette(
         routes=[
+            *registry_routes,
+            Route("/hooks/github/{pipeline:str}", hooks.github, methods=["POST"]),
+            Route("/hooks/generic/{pipeline:str}", hooks.generic, methods=["POST"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),

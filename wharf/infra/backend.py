@@ -4,6 +4,8 @@ side as this process sees it, the log files, the metrics store and the engines."
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -15,6 +17,7 @@ from wharf.commands.context import Outcome
 from wharf.commands.messages import Command
 from wharf.commands.ports import Clock
 from wharf.graphql.ports import Logs, Metrics, Models
+from wharf.infra.registry import RegistryClient, RegistryError, RegistryProcess
 from wharf.infra.scheduling import engine_capacity
 from wharf.projections.consumers import Consumers, read_side_position, wait_for_position
 from wharf.projections.reads import Reader
@@ -85,12 +88,35 @@ class WharfBackend:
         self.clock: Clock = app.clock
         self.apps_domain: str = app.apps_domain
         self.timezone: str = app.timezone
+        self.registry: str = app.registry
+        self.registry_client: RegistryClient | None = None  # (set where the API runs)
+        # The registry process, when this process runs it (`wharf up`).
+        self.registry_process: Callable[[], RegistryProcess | None] = lambda: None
+        self._collecting = threading.Lock()
         self.read_side = read_side
         self.logs = logs
+        self.build_logs: Logs = logs  # (the wiring gives the builds' own store)
         self.metrics = metrics
 
     def handle(self, command: Command) -> Outcome:
         return self.app.handle(command)
+
+    def delete_image(self, repository: str, digest: str) -> None:
+        if self.registry_client is None:
+            raise RegistryError("this Wharf runs no registry (WHARF_REGISTRY=off)")
+        self.registry_client.delete(repository, digest)
+
+    def collect_garbage(self) -> int:
+        process = self.registry_process()
+        if process is None:
+            raise RegistryError("the registry does not run in this process: ask the API of "
+                                "the `wharf up` that runs it")
+        if not self._collecting.acquire(blocking=False):
+            raise RegistryError("a garbage collection is running already")
+        try:
+            return process.garbage_collect()
+        finally:
+            self._collecting.release()
 
     def head(self) -> int:
         return self.app.recorder.max_notification_id() or 0

@@ -10,12 +10,14 @@ with the wiring. Tests build it the same way.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import stat
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
+from uuid import UUID
 
 from wharf.commands.application import Wharf
 from wharf.commands.ports import Clock, DataKeys
@@ -53,7 +55,10 @@ from wharf.schedulers.timers import (
 )
 
 if TYPE_CHECKING:
+    from wharf.infra.builder import Builder
     from wharf.infra.caddy import Caddy
+    from wharf.infra.mirrors import MirrorSupervisor
+    from wharf.infra.registry import RegistryProcess
 
 
 @dataclass
@@ -65,6 +70,8 @@ class Wiring:
     logs: LogStore
     metrics: MetricsStore
     _closing: contextlib.ExitStack = field(default_factory=contextlib.ExitStack, repr=False)
+    registry_process: RegistryProcess | None = None  # the one this process runs, if any
+    api_url: str = ""  # where this process serves the API, once it does
 
     def __enter__(self) -> Self:
         return self
@@ -86,7 +93,40 @@ class Wiring:
         `wharf up` runs) or in another (`wharf api` beside `wharf projector`)."""
         read_side = (InProcessReadSide(self.projector, self.view) if embedded
                      else PolledReadSide(self.view))
-        return WharfBackend(self.app, read_side, self.logs, self.metrics)
+        backend = WharfBackend(self.app, read_side, self.logs, self.metrics)
+        backend.build_logs = self.build_logs
+        return backend
+
+    @functools.cached_property
+    def build_logs(self) -> LogStore:
+        """Builds' logs, line by line as they run (WHARF_HOME/build-logs)."""
+        return LogStore(self.settings.home / "build-logs")
+
+    def builder(self) -> Builder:
+        """The builder, building on the first Docker host (WHARF_DOCKER_HOSTS' first, or
+        the local engine) and pushing to Wharf's registry."""
+        from wharf.infra.builder import Builder, BuildHost
+        from wharf.infra.registry import signer_of
+        from wharf.infra.scheduling import LOCAL_ENGINE
+
+        settings = self.settings
+        host = BuildHost(settings.docker_hosts[0] if settings.docker_hosts else LOCAL_ENGINE,
+                         settings.registry, signer_of(settings.home, self.app.clock))
+        return Builder(self.app, self.view, self.build_logs, host, settings.home / "builds",
+                       self.pull_token, private_git=settings.build_private_git)
+
+    def registry(self, api_url: str) -> RegistryProcess:
+        """Wharf's image registry, started now (answering to the API at `api_url`) and
+        stopped with the wiring."""
+        from wharf.infra.registry import RegistryProcess, signer_of
+
+        process = RegistryProcess(self.settings.home, self.settings.registry, api_url,
+                                  signer_of(self.settings.home, self.app.clock))
+        self._closing.callback(process.stop)
+        process.start()
+        self.registry_process = process
+        self.api_url = api_url
+        return process
 
     def ingress(self) -> Caddy:
         """Wharf's Caddy, started now and stopped with the wiring."""
@@ -122,11 +162,41 @@ class Wiring:
         scheduler = Scheduler(self.app, self.view, engine_for, self.app.clock, wait,
                               strategy=settings.placement, host_grace=settings.host_grace,
                               backups=settings.home / "backups",
-                              collector=LogCollector(self.logs), ingress=balancer)
+                              collector=LogCollector(self.logs), ingress=balancer,
+                              pull_token=self.pull_token if settings.registry else None)
         if in_process:
             self.projector.listeners.append(lambda _: scheduler.nudge())
         self._closing.callback(scheduler.close)
         return scheduler
+
+    def pull_token(self, image: str, tenant_id: str) -> str | None:
+        """A token letting a host pull `image` for the tenant, for five minutes (None:
+        not an image of Wharf's registry that the tenant may run)."""
+        from wharf.domain.registry import pull_grant
+        from wharf.infra.mirrors import mirror_service
+        from wharf.infra.registry import signer_of
+        from wharf.infra.registry_tokens import Access
+
+        signer = signer_of(self.settings.home, self.app.clock)
+        name = pull_grant(image, UUID(tenant_id), self.settings.registry)
+        if name is not None:
+            return signer.issue(f"host-pull:{tenant_id}",
+                                [Access("repository", name, ("pull",))], self.app.clock.now())
+        mirror = mirror_grant(self.app, image, UUID(tenant_id))
+        if mirror is None:
+            return None
+        return signer.issue(f"host-pull:{tenant_id}", [Access("repository", mirror[1],
+                                                              ("pull",))],
+                            self.app.clock.now(), audience=mirror_service(mirror[0]))
+
+    def mirrors(self) -> MirrorSupervisor:
+        """The supervisor of the pull-through mirrors' processes."""
+        from wharf.infra.mirrors import MirrorSupervisor
+        from wharf.infra.registry import signer_of
+
+        return MirrorSupervisor(self.app, self.view, self.settings.home,
+                                self.api_url or f"http://{self.settings.listen}",
+                                signer_of(self.settings.home, self.app.clock))
 
     def timers(self) -> list[Timer]:
         """The leader's timer jobs, their engine clients closed with the wiring."""
@@ -152,7 +222,23 @@ class Wiring:
                   (app, view, app.clock)),
             Timer("billing", BILLING_EVERY_SECONDS, billing_tick,
                   (app, view, app.clock.now, self.billing_caught_up, self.metrics.sent)),
+            *self._registry_timers(),
         ]
+
+    def _registry_timers(self) -> list[Timer]:
+        if not self.settings.registry:
+            return []
+        from wharf.infra.registry import (
+            RECONCILE_EVERY_SECONDS,
+            RegistryClient,
+            reconcile,
+            signer_of,
+        )
+
+        client = RegistryClient(self.settings.registry,
+                                signer_of(self.settings.home, self.app.clock), self.app.clock)
+        return [Timer("registry-reconcile", RECONCILE_EVERY_SECONDS, reconcile,
+                      (self.app, self.view, client, self.registry_process))]
 
     def billing_caught_up(self) -> None:
         """Waits until the billing consumer has read the log as it is now (polling its
@@ -193,6 +279,7 @@ def build(
     app = open_app(settings.database_url, clock=clock, keys=keys, pool_size=pool_size)
     app.apps_domain = settings.apps_domain
     app.timezone = settings.timezone
+    app.registry = settings.registry
     app.seed()
     view = open_read_models(settings.database_url, pool_size)
     projector = Consumers(app, view)
@@ -218,3 +305,24 @@ def secure_home(settings: Settings) -> None:
             mode = path.lstat().st_mode
             if not stat.S_ISLNK(mode) and mode & 0o077:
                 path.chmod(stat.S_IMODE(mode) & 0o700)
+
+
+def mirror_grant(app: Wharf, image: str, tenant_id: UUID) -> tuple[str, str] | None:
+    """(mirror id, path) when `image` is named under a pull-through mirror that the tenant
+    may pull through; None otherwise."""
+    from eventsourcing.application import AggregateNotFoundError
+
+    from wharf.domain.mirror import MirrorDirectory
+    from wharf.domain.registry import MIRRORED, loopback_address, mirror_allows, parse_image
+
+    ref = parse_image(image)
+    if not ref.registry or ref.by_id or not MIRRORED.fullmatch(ref.repository):
+        return None
+    try:
+        directory: MirrorDirectory = app.repository.get(MirrorDirectory.ID)
+    except AggregateNotFoundError:
+        return None
+    owner = directory.owner_of(loopback_address(ref.registry))
+    if owner is None or not mirror_allows(owner[1], tenant_id):
+        return None
+    return owner[0], ref.repository

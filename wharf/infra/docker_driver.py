@@ -9,7 +9,7 @@ docker_volumes.py; containers, their logs and stats are here.
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 import docker
@@ -17,6 +17,7 @@ import docker.errors
 from docker.types import LogConfig
 
 from wharf.domain.container_spec import HealthCheck
+from wharf.domain.registry import parse_image
 from wharf.infra.docker_networks import DockerNetworks
 from wharf.infra.docker_volumes import DockerVolumes, volume_name
 from wharf.schedulers.ports import (
@@ -75,6 +76,40 @@ class DockerEngine(DockerNetworks, DockerVolumes):
             if isinstance(cause, docker.errors.NotFound):
                 return None
             raise
+
+    def pull(self, image: str, registry_token: str,
+             progress: Callable[[int, int], None]) -> None:
+        """Pulls `image` from Wharf's registry with a token that lets it pull that one
+        repository (Docker sends it as is), calling `progress(bytes done, bytes in all)` as
+        layers download. Refused (no such image, not allowed): a non-transient
+        EngineError, the container's failure."""
+        ref = parse_image(image)
+        repository = f"{ref.registry}/{ref.repository}"
+        layers: dict[str, tuple[int, int]] = {}
+        failed = ""
+        try:
+            # No slot: a pull waits on the network, not on the engine's CPU.
+            with self._call("pull", slot=False):
+                stream = self.api.pull(repository, tag=ref.digest or ref.tag or "latest",
+                                       stream=True, decode=True,
+                                       auth_config={"registrytoken": registry_token})
+                for line in stream:
+                    if "error" in line:
+                        failed = str(line.get("error"))[:500]
+                        break
+                    detail = line.get("progressDetail") or {}
+                    if line.get("id") and detail.get("total"):
+                        layers[line["id"]] = (int(detail.get("current") or 0),
+                                              int(detail["total"]))
+                        progress(sum(d for d, _ in layers.values()),
+                                 sum(t for _, t in layers.values()))
+        except EngineError as error:
+            text = str(error).removeprefix(f"{self.endpoint}: ")
+            raise EngineError(f"{self.endpoint}: pulling {image}: {text}",
+                              transient=error.transient and not _refused(text)) from error
+        if failed:
+            raise EngineError(f"{self.endpoint}: pulling {image}: {failed}",
+                              transient=not _refused(failed))
 
     def create(self, spec: RunSpec) -> str:
         """Creates the container, or adopts the one a crashed attempt already made;
@@ -307,3 +342,11 @@ def _from_inspect(data: dict[str, Any]) -> Observed:
         ports=_ports(data.get("NetworkSettings", {}).get("Ports")),
         health=str((state.get("Health") or {}).get("Status") or ""),
     )
+
+
+def _refused(text: str) -> bool:
+    """Whether a pull's error is the registry's answer (it will not change by retrying),
+    not a failure to reach it."""
+    lowered = text.lower()
+    return any(word in lowered for word in (
+        "not found", "manifest unknown", "denied", "unauthorized", "invalid reference"))

@@ -41,7 +41,8 @@ class TableDiff:
 # processes (each folds the log for its own group), since one Python process is bound by
 # one core. Each group tracks its own positions, so the two never interfere.
 SHARDS: tuple[tuple[str, ...], ...] = (
-    ("audit", "quota_rejections", "applications", "usage", "bills"),
+    ("audit", "quota_rejections", "applications", "usage", "bills", "repositories",
+     "pipelines", "mirrors"),
     ("tenants", "containers", "services", "volumes", "secrets", "hosts"),
 )
 ALL = tuple(name for shard in SHARDS for name in shard)

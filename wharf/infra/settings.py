@@ -43,6 +43,16 @@ def _loopback(raw: str) -> str:
     return raw
 
 
+def _registry_address(raw: str) -> str:
+    if raw.lower() in OFF:
+        return ""
+    host, _, port = _address(raw).rpartition(":")
+    if host not in ("127.0.0.1", "localhost") or not 1 <= int(port) <= 65535:
+        raise ValueError("127.0.0.1:PORT (Docker trusts a registry without TLS on "
+                         "loopback only), or off")
+    return raw
+
+
 def _brokers(raw: str) -> str:
     """HOST:PORT[,HOST:PORT...] of a Kafka cluster (an IPv6 host in brackets)."""
     servers = [server.strip() for server in raw.split(",") if server.strip()]
@@ -177,6 +187,13 @@ class Settings:
                                 check=_domain_name)
     timezone: str = _setting("WHARF_TIMEZONE", "UTC",
                              "day and month boundaries of bills", check=_timezone)
+    registry: str = _setting(
+        "WHARF_REGISTRY", "127.0.0.1:5000", "the image registry Wharf runs (loopback "
+        "HOST:PORT; images named under it are checked per tenant; off: none)",
+        check=_registry_address)
+    build_private_git: bool = _setting(
+        "WHARF_BUILD_PRIVATE_GIT", False, "on: builds may clone from loopback and private "
+        "addresses (the platform's own network)")
     kafka_bootstrap: str = _setting(
         "WHARF_KAFKA_BOOTSTRAP", "", "Kafka brokers (HOST:PORT,...): `wharf up` relays the log "
         "to them", shown="unset: no relay", check=_brokers)

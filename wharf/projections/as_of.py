@@ -49,7 +49,8 @@ def container_row(c: Container) -> ContainerRow:
         unschedulable_summary=list(c.unschedulable_summary), failure=_or_none(c.failure),
         disk_over_since=_or_none(c.disk_over_since),
         service_id=None if c.service_id is None else str(c.service_id),
-        health=_or_none(c.health), config_version=c.config_version, **_times(c))
+        health=_or_none(c.health), config_version=c.config_version,
+        pulling=_or_none(c.__dict__.get("pulling", "")), **_times(c))
 
 
 def volume_row(v: Volume) -> VolumeRow:

@@ -9,7 +9,10 @@ from eventsourcing.persistence import Tracking
 
 from wharf.domain.application import Application
 from wharf.domain.container import Container
+from wharf.domain.mirror import Mirror
+from wharf.domain.pipeline import Build, Pipeline
 from wharf.domain.records import ClientRequest, QuotaRejection
+from wharf.domain.repository import Repository
 from wharf.domain.secret import Secret
 from wharf.domain.service import Service
 from wharf.domain.tenant import Tenant
@@ -28,6 +31,10 @@ _OWNED = {
     Application.Created: "application",
     Volume.Created: "volume",
     Secret.Created: "secret",
+    Repository.Created: "repository",
+    Pipeline.Created: "pipeline",
+    Mirror.Created: "mirror",  # (an operator's: the operators')
+    Build.Requested: "build",  # (a public one's tenant is None: the operators')
     Token.Issued: "token",
     QuotaRejection.Recorded: "quota-rejection",
 }

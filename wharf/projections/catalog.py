@@ -6,6 +6,9 @@ from wharf.projections.audit import AuditTrail, QuotaRejections
 from wharf.projections.base import ReadModel
 from wharf.projections.billing import Bills, Usage
 from wharf.projections.hosts import Hosts
+from wharf.projections.mirrors import Mirrors
+from wharf.projections.pipelines import Pipelines
+from wharf.projections.repositories import Repositories
 from wharf.projections.tenants import Tenants
 from wharf.projections.workloads import (
     Applications,
@@ -17,7 +20,8 @@ from wharf.projections.workloads import (
 
 # What the API's mutations answer from and the scheduler plans from.
 WORKLOADS: tuple[type[ReadModel], ...] = (Tenants, Containers, Services, Applications,
-                                          Volumes, Secrets, Hosts)
+                                          Volumes, Secrets, Hosts, Repositories,
+                                          Pipelines, Mirrors)
 # What the audit exports and the events subscription read.
 RECORDS: tuple[type[ReadModel], ...] = (AuditTrail, QuotaRejections)
 # What bills are priced from, and the bills.

@@ -12,8 +12,11 @@ from typing import Any
 from wharf.domain.application import Application
 from wharf.domain.container import Container
 from wharf.domain.host import Host
+from wharf.domain.mirror import Mirror
+from wharf.domain.pipeline import Build, Pipeline
 from wharf.domain.plans import PlanCatalog
 from wharf.domain.records import ClientRequest, QuotaRejection
+from wharf.domain.repository import Repository
 from wharf.domain.secret import Secret
 from wharf.domain.service import Service
 from wharf.domain.tenant import Tenant
@@ -67,6 +70,25 @@ _LINES: dict[type[Any], Callable[[Any], str]] = {
     Secret.Created: lambda e: f"secret {e.name} set",
     Secret.Set: lambda e: "secret value replaced",
     Secret.Deleted: lambda e: "secret deleted",
+    Mirror.Created: lambda e: f"mirror {e.name} of {e.upstream} created",
+    Mirror.Served: lambda e: f"mirror serves on {e.address}",
+    Mirror.Observed: lambda e: f"mirror {e.state}" + (f": {e.detail}" if e.detail else ""),
+    Mirror.Deleted: lambda e: "mirror deleted",
+    Pipeline.Created: lambda e: f"pipeline {e.name} created: {e.git_url} {e.branch} -> "
+                                f"{e.repository}:{e.tag_pattern}",
+    Pipeline.BuildCounted: lambda e: f"build {e.build_id} asked for",
+    Pipeline.Deleted: lambda e: "pipeline deleted",
+    Build.Requested: lambda e: f"build {e.number} requested ({e.trigger}) of {e.branch}"
+                               + (f" at {e.commit[:12]}" if e.commit else ""),
+    Build.Started: lambda e: f"build started at {e.commit[:12]} on {e.host}: {e.image}",
+    Build.Succeeded: lambda e: f"build pushed {e.manifest}" + (f"; {e.deploy}" if e.deploy
+                                                               else ""),
+    Build.Failed: lambda e: f"build failed: {e.reason}",
+    Repository.Created: lambda e: f"image repository {e.name} created",
+    Repository.Described: lambda e: "description and guide changed",
+    Repository.Pushed: lambda e: f"tag {e.tag} pushed: {e.manifest} ({e.size} bytes)",
+    Repository.Removed: lambda e: (f"image {e.manifest} deleted, " if e.manifest else "") +
+                                  f"tags {', '.join(e.tags)} gone",
     Container.Created: lambda e: _container_created(e),
     Container.StartRequested: lambda e: "start requested",
     Container.StopRequested: lambda e: "stop requested"
@@ -85,6 +107,7 @@ _LINES: dict[type[Any], Callable[[Any], str]] = {
     Container.Unpaused: lambda e: "running again after a pause",
     Container.Removed: lambda e: "removed",
     Container.Failed: lambda e: f"the engine refused it: {e.reason}",
+    Container.Pulling: lambda e: f"its host pulls {e.progress}" if e.progress else "pulled",
     Container.DiskOverLimit: lambda e: f"writable layer {e.used_mib} MiB, over the plan's "
                                        f"{e.limit_mib} MiB",
     Container.DiskWithinLimit: lambda e: f"writable layer back to {e.used_mib} MiB",

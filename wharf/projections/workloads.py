@@ -27,7 +27,7 @@ class Containers(ReadModel):
         "ports TEXT NOT NULL DEFAULT '{}', unschedulable TEXT, unschedulable_summary TEXT, "
         "failure TEXT, "
         "disk_over_since TEXT, service_id TEXT, health TEXT, "
-        "config_version INTEGER NOT NULL DEFAULT 0, "
+        "config_version INTEGER NOT NULL DEFAULT 0, pulling TEXT, "
         "created_at TEXT NOT NULL, updated_at TEXT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS rm_containers_tenant ON rm_containers "
         "(tenant_id, created_at, id)",
@@ -77,7 +77,8 @@ class Containers(ReadModel):
     @process_event.register
     def _(self, event: Container.Started, tracking: Tracking) -> None:
         self._update(event, "observed = 'running', exit_code = NULL, oom_killed = NULL, "
-                     "failure = NULL, health = NULL, run_generation = ?, started_at = ?, "
+                     "failure = NULL, health = NULL, pulling = NULL, run_generation = ?, "
+                     "started_at = ?, "
                      "ports = ?",
                      event.generation,
                      event.started_at, as_json(event.ports))
@@ -114,7 +115,11 @@ class Containers(ReadModel):
 
     @process_event.register
     def _(self, event: Container.Failed, tracking: Tracking) -> None:
-        self._update(event, "failure = ?", event.reason)
+        self._update(event, "failure = ?, pulling = NULL", event.reason)
+
+    @process_event.register
+    def _(self, event: Container.Pulling, tracking: Tracking) -> None:
+        self._update(event, "pulling = ?", event.progress or None)
 
     @process_event.register
     def _(self, event: Container.Restarted, tracking: Tracking) -> None:

@@ -10,6 +10,7 @@ aggregate. A crash anywhere leaves a state the next pass converges from.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -29,12 +30,21 @@ from wharf.schedulers.fleet import Fleet
 from wharf.schedulers.leading import Leading
 from wharf.schedulers.logs import LogCollector
 from wharf.schedulers.placement import HostRoom
-from wharf.schedulers.ports import Engine, EngineError, Observed, RunSpec, VolumeMount
+from wharf.schedulers.ports import (
+    Engine,
+    EngineError,
+    Observed,
+    PullToken,
+    RunSpec,
+    VolumeMount,
+)
 from wharf.schedulers.reconcile import Action, Plan, Want, plan
 
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT = 10  # seconds Docker waits for a stop before it kills
+PULL_QUIET = 1.0  # seconds a pull runs before the container shows its progress
+PULL_SHOWN = 2.0  # seconds between two showings of a pull's progress
 # Kinds whose refusal by the engine the tenant can act on (an image it lacks): recorded
 # as the container's failure.
 SHOWN_REFUSALS = (ActionKind.PLACE, ActionKind.CREATE, ActionKind.START, ActionKind.RESTART)
@@ -42,13 +52,15 @@ SHOWN_REFUSALS = (ActionKind.PLACE, ActionKind.CREATE, ActionKind.START, ActionK
 
 class ContainersController:
     def __init__(self, app: Wharf, reader: Reader, leading: Leading, fleet: Fleet,
-                 strategy: str = "spread", collector: LogCollector | None = None) -> None:
+                 strategy: str = "spread", collector: LogCollector | None = None,
+                 pull_token: PullToken | None = None) -> None:
         self.app = app
         self.reader = reader
         self.leading = leading
         self.fleet = fleet
         self.strategy = strategy
         self.collector = collector
+        self.pull_token = pull_token
         self._wanted: dict[str, Want] = {}  # the wants of the last plan, by id
         self._handlers: dict[ActionKind, Callable[[Action, Want | None, _Recorder], None]] = {
             ActionKind.REMOVE_STRANGER: self._remove_stranger,
@@ -186,9 +198,31 @@ class ContainersController:
         spec = self.run_spec(want)
         for mount in spec.volumes:
             engine.ensure_volume(mount.volume_id, want.tenant_id)
+        token = self.pull_token(spec.image, want.tenant_id) if self.pull_token else None
+        if token is not None:  # (asked every time: a host's copy answers to no registry)
+            self._pull(engine, want, spec.image, token, record)
         engine.create(spec)
         engine.start(want.id)
         self._after_run(want, engine, record)
+
+    def _pull(self, engine: Engine, want: Want, image: str, token: str,
+              record: _Recorder) -> None:
+        """Pulls the image, showing on the container how far it got once it takes longer
+        than PULL_QUIET seconds (a host that has the image only asks the registry), then
+        every PULL_SHOWN seconds."""
+        began = shown = time.monotonic()
+        said = [False]
+
+        def progress(done: int, total: int) -> None:
+            nonlocal shown
+            now = time.monotonic()
+            if now - began < PULL_QUIET or (said[0] and now - shown < PULL_SHOWN):
+                return
+            shown, said[0] = now, True
+            record(m.RecordPull, container_id=UUID(want.id),
+                   progress=f"{image}: {done / 1e6:.1f} of {total / 1e6:.1f} MB")
+
+        engine.pull(image, token, progress)
 
     def _start(self, action: Action, want: Want | None, record: _Recorder) -> None:
         engine = self._acting_engine(action, want)

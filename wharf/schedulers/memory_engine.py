@@ -50,6 +50,7 @@ class MemoryEngine:
         self.volume_ids: set[str] = set()
         self.networks: set[str] = set()  # the tenants (and applications) with a network here
         self.calls: Counter[str] = Counter()
+        self.pulled: list[str] = []  # the images pulled, in order
         self._refusals: dict[str, list[EngineError]] = {}
         self._answering = threading.Event()
         self._answering.set()
@@ -157,6 +158,12 @@ class MemoryEngine:
         with self._lock:
             held = self.containers_by_id.get(container_id)
             return None if held is None else held.observed
+
+    def pull(self, image: str, registry_token: str,
+             progress: Callable[[int, int], None]) -> None:
+        """Pulls are instant here: the images it runs are whatever a spec names."""
+        self._call("pull")
+        self.pulled.append(image)
 
     def create(self, spec: RunSpec) -> str:
         self._call("create")

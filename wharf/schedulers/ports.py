@@ -6,7 +6,7 @@ for a real engine, and unit tests can implement it in memory.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -91,6 +91,11 @@ class RunSpec:
         return docker_name(self.container_id)
 
 
+PullToken = Callable[[str, str], "str | None"]
+"""(image, tenant id) -> a registry token that lets a host pull that image for that
+tenant, or None when the image is not in Wharf's registry (the host has it or not)."""
+
+
 class EngineError(Exception):
     """The engine refused or failed a call; `transient` when a retry may succeed."""
 
@@ -107,6 +112,9 @@ class Engine(Protocol):
     def containers(self) -> list[Observed]: ...
 
     def inspect(self, container_id: str) -> Observed | None: ...
+
+    def pull(self, image: str, registry_token: str,
+             progress: Callable[[int, int], None]) -> None: ...
 
     def create(self, spec: RunSpec) -> str: ...
 

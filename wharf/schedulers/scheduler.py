@@ -31,7 +31,7 @@ from wharf.schedulers.host_health import HostHealth
 from wharf.schedulers.leading import Leading
 from wharf.schedulers.logs import LogCollector
 from wharf.schedulers.placement import HostRoom
-from wharf.schedulers.ports import Engine, Ingress
+from wharf.schedulers.ports import Engine, Ingress, PullToken
 from wharf.schedulers.reconcile import Action, VolumeAction
 from wharf.schedulers.rollouts import RolloutAction, RolloutsController
 from wharf.schedulers.routes import RouteAction, RoutesController
@@ -70,6 +70,7 @@ class Scheduler:
         collector: LogCollector | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         ingress: Ingress | None = None,
+        pull_token: PullToken | None = None,
     ) -> None:
         self.app = app
         self.view = view
@@ -83,7 +84,7 @@ class Scheduler:
         self.queue = ActionQueue(workers, monotonic, self.nudge)
         self.host_health = HostHealth(self.leading, timedelta(seconds=host_grace))
         self.containers = ContainersController(app, view, self.leading, self.fleet,
-                                               strategy, collector)
+                                               strategy, collector, pull_token)
         self.volumes = VolumesController(view, self.leading, self.fleet,
                                          backups or Path("backups"))
         self.routes = (RoutesController(view, self.leading, ingress, monotonic,

@@ -3,6 +3,7 @@ scheduler, each in a thread of the test process (as `wharf up` runs them)."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -10,13 +11,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import docker
+import docker.errors
 import pytest
 
 from tests.integration.graphql.conftest import Api, _serve, new_tenant
-from tests.integration.helpers import wait_for
+from tests.integration.helpers import free_port, wait_for
 from wharf.commands.ports import SystemClock
 from wharf.infra.api import Limits
 from wharf.infra.bootstrap import Wiring
+from wharf.infra.builder import Builder
 from wharf.infra.scheduling import LOCAL_ENGINE, register_engines
 from wharf.schedulers.ports import LABEL_INSTALLATION
 from wharf.schedulers.scheduler import Scheduler
@@ -40,6 +43,7 @@ class Cloud:
     scheduler: Scheduler
     docker: docker.APIClient
     installation: str
+    builder: Builder | None = None  # with a registry: the builder, running
 
     def tenant(self, name: str = "acme", plan: str = "unlimited") -> tuple[str, str]:
         return new_tenant(self.api, name, plan)
@@ -77,12 +81,18 @@ def docker_api() -> Iterator[docker.APIClient]:
 
 
 def _cloud(tmp_path: Path, docker_api: docker.APIClient, url: str,
-           loop: bool, interval: float = 2.0, ingress: bool = False) -> Iterator[Cloud]:
-    # Real engines live in real time: the one clock of this cloud is the system's.
+           loop: bool, interval: float = 2.0, ingress: bool = False,
+           registry: bool = False) -> Iterator[Cloud]:
+    # Real engines live in real time: the one clock of this cloud is the system's. Its
+    # registry (`registry`) listens on a free port, as `wharf up` runs it.
+    env = {"WHARF_REGISTRY": f"127.0.0.1:{free_port()}" if registry else "off",
+           "WHARF_BUILD_PRIVATE_GIT": "on"}  # (its test repositories are on loopback)
     served = _serve(url, tmp_path, dev=False, limits=Limits(rate=1000.0, burst=1000),
-                    clock=SystemClock())
+                    clock=SystemClock(), **env)
     api = next(served)
     wiring = api.wiring
+    if registry:
+        wiring.registry(api.url)
     assert register_engines(wiring.app, ()) == [LOCAL_ENGINE]
     caught_up(wiring)
     scheduler = wiring.scheduler(in_process=True, ingress=ingress)
@@ -92,9 +102,15 @@ def _cloud(tmp_path: Path, docker_api: docker.APIClient, url: str,
                                   daemon=True)
         thread.start()
     cloud = Cloud(api, scheduler, docker_api, wiring.app.installation)
+    building = threading.Event()
+    if registry:  # its builder, as the leader of `wharf up` runs it
+        cloud.builder = wiring.builder()
+        threading.Thread(target=cloud.builder.run_forever, args=(building,),
+                         daemon=True).start()
     try:
         yield cloud
     finally:
+        building.set()
         scheduler.close()
         if thread is not None:
             thread.join(30)
@@ -105,6 +121,13 @@ def _cloud(tmp_path: Path, docker_api: docker.APIClient, url: str,
         for volume in volumes.get("Volumes") or []:
             docker_api.remove_volume(volume["Name"], force=True)
         remove_networks(docker_api, cloud.installation)
+        if registry:  # what its hosts pulled and its builds made
+            for image in docker_api.images():
+                names = (image.get("RepoTags") or []) + (image.get("RepoDigests") or [])
+                for name in names:  # (a deploy pulls by digest: no tag names those)
+                    if name.startswith(wiring.settings.registry + "/"):
+                        with contextlib.suppress(docker.errors.NotFound):
+                            docker_api.remove_image(name)
         next(served, None)
 
 
@@ -129,6 +152,13 @@ def ingress_cloud(tmp_path: Path, docker_api: docker.APIClient) -> Iterator[Clou
 
 
 @pytest.fixture
+def registry_cloud(tmp_path: Path, docker_api: docker.APIClient) -> Iterator[Cloud]:
+    """`cloud` with Wharf's own image registry (and Wharf its token server)."""
+    yield from _cloud(tmp_path, docker_api, f"sqlite:///{tmp_path / 'home' / 'wharf.db'}",
+                      loop=True, registry=True)
+
+
+@pytest.fixture
 def event_driven_cloud(tmp_path: Path, docker_api: docker.APIClient) -> Iterator[Cloud]:
     """Wharf whose scheduler passes every 60 s unless woken: what it learns within
     seconds, it learned from the engine's event stream (or its own actions)."""
@@ -146,6 +176,18 @@ def still_cloud(tmp_path: Path, docker_api: docker.APIClient) -> Iterator[Cloud]
 @pytest.fixture
 def two_hosts(still_cloud: Cloud) -> Iterator[Cloud]:
     """`still_cloud` with the second engine registered as a second public host."""
+    yield from _with_second_engine(still_cloud)
+
+
+@pytest.fixture
+def registry_two_hosts(tmp_path: Path, docker_api: docker.APIClient) -> Iterator[Cloud]:
+    """`two_hosts` with Wharf's own image registry."""
+    for cloud in _cloud(tmp_path, docker_api, f"sqlite:///{tmp_path / 'home' / 'wharf.db'}",
+                        loop=False, registry=True):
+        yield from _with_second_engine(cloud)
+
+
+def _with_second_engine(still_cloud: Cloud) -> Iterator[Cloud]:
     from tests.integration.docker import second_engine
 
     endpoint = second_engine.start()

@@ -9,8 +9,8 @@ from uuid import UUID
 
 from wharf.commands.context import Context, Decision, Outcome
 from wharf.commands.handlers.services import (
+    check_references,
     check_rollout_room,
-    check_secrets,
     delete_replica,
     make_service,
     scale,
@@ -74,7 +74,7 @@ def deploy_application(ctx: Context, cmd: DeployApplication) -> Decision:
             changed += [service, *made]
         else:
             service = ctx.load(Service, known, "service")
-            check_secrets(ctx, tenant, wanted.spec)
+            check_references(ctx, tenant, wanted.spec)
             check_rollout_room(ctx, tenant, service, wanted.spec)
             service.set_update_policy(update)
             # (A changed configuration is rolled out by the scheduler, a replica at a time.)

@@ -17,6 +17,7 @@ from wharf.commands.messages import (
     RecordBackup,
     RecordDiskUsage,
     RecordFailure,
+    RecordPull,
     RecordRemoved,
     RecordRestore,
     RecordRun,
@@ -141,6 +142,12 @@ def record_failure(ctx: Context, cmd: RecordFailure) -> Decision:
     ctx.require_leader(cmd.term)
     container = ctx.load(Container, cmd.container_id, "container")
     return _if_changed(container, container.record_failure(cmd.reason[:1000]))
+
+
+def record_pull(ctx: Context, cmd: RecordPull) -> Decision:
+    ctx.require_leader(cmd.term)
+    container = ctx.load(Container, cmd.container_id, "container")
+    return _if_changed(container, container.record_pull(cmd.progress[:300]))
 
 
 def record_disk_usage(ctx: Context, cmd: RecordDiskUsage) -> Decision:

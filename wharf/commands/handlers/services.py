@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from wharf.commands.context import Context, Decision, Outcome
+from wharf.commands.handlers.repositories import check_image
 from wharf.commands.messages import (
     AssignEndpoint,
     AutoscaleService,
@@ -47,8 +48,10 @@ from wharf.domain.volume import Volume
 REPLICA_VOLUME_GIB = 1
 
 
-def check_secrets(ctx: Context, tenant: Tenant, spec: ContainerSpec) -> None:
-    """Every secret the spec names exists (as volumes must): one that can run, or none."""
+def check_references(ctx: Context, tenant: Tenant, spec: ContainerSpec) -> None:
+    """Every secret the spec names exists (as volumes must): one that can run, or none;
+    and its image is one the tenant may run (handlers/repositories.py: check_image)."""
+    check_image(ctx, tenant, spec.image)
     for i, ref in enumerate(spec.secrets):
         try:
             secret = ctx.load(Secret, Secret.id_for(tenant.id, ref.name), "secret")
@@ -93,7 +96,7 @@ def make_service(ctx: Context, tenant: Tenant, name: str, category: str, spec: C
                  application_id: UUID | None, alias: str, depends_on: dict[str, str],
                  update: UpdatePolicy) -> tuple[Service, list[WharfAggregate]]:
     """A new service and its replicas (the tenant, changed too, is the caller's to save)."""
-    check_secrets(ctx, tenant, spec)
+    check_references(ctx, tenant, spec)
     plan = ctx.plan_of(tenant)
     service_id = uuid4()
     tenant.reserve_service(name, service_id)
@@ -263,7 +266,7 @@ def update_service(ctx: Context, cmd: UpdateService) -> Decision:
     spec = validate_spec(raw)
     balanced = check_balanced(spec, cmd.balanced)
     update = _update_policy(cmd.update_policy)
-    check_secrets(ctx, tenant, spec)
+    check_references(ctx, tenant, spec)
     check_rollout_room(ctx, tenant, service, spec)
     plan = ctx.plan_of(tenant)
     if update is not None:  # (before the new version: its rollout follows this policy)

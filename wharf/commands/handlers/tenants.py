@@ -22,6 +22,7 @@ from wharf.domain.base import WharfAggregate
 from wharf.domain.container import Container
 from wharf.domain.errors import Conflict, Forbidden, InvalidInput
 from wharf.domain.plans import LIMIT_FIELDS, Plan, validate_plan
+from wharf.domain.registry import PUBLIC
 from wharf.domain.service import Service
 from wharf.domain.tenant import MANAGE_TENANT, TENANT_NAME, Tenant, check_email
 from wharf.domain.volume import Volume
@@ -48,6 +49,8 @@ def create_tenant(ctx: Context, cmd: CreateTenant) -> Decision:
     if not TENANT_NAME.fullmatch(cmd.name):
         raise InvalidInput("name", "3-40 lower-case letters, digits or '-', starting with a "
                                    "letter")
+    if cmd.name == PUBLIC:  # (a tenant's name is its namespace in the image registry)
+        raise InvalidInput("name", f"{PUBLIC} is the platform's: its public images' namespace")
     owner = check_email(cmd.owner, "owner")
     tenant_id = Tenant.id_for(cmd.name)
     if ctx.exists(tenant_id):

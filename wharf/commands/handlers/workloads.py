@@ -6,7 +6,7 @@ from uuid import uuid4
 
 from wharf.commands.answers import BackupAsked
 from wharf.commands.context import Context, Decision, Outcome
-from wharf.commands.handlers.services import check_secrets
+from wharf.commands.handlers.services import check_references
 from wharf.commands.messages import (
     BackupVolume,
     CreateContainer,
@@ -29,7 +29,7 @@ def create_container(ctx: Context, cmd: CreateContainer) -> Decision:
     name = check_object_name(cmd.name)
     spec = validate_spec(cmd.spec)
     tenant = ctx.tenant(cmd.tenant_id, MANAGE_WORKLOADS)
-    check_secrets(ctx, tenant, spec)
+    check_references(ctx, tenant, spec)
     plan = ctx.plan_of(tenant)
     cpu = spec.cpu_millis or plan.default_cpu_millis
     memory = spec.memory_mib or plan.default_memory_mib

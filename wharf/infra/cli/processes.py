@@ -84,6 +84,10 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
         # The token itself is never printed: output ends up in logs and journals.
         made = "made on this first start, " if token is not None else ""
         print(f"operator token: {made}in {token_file(settings)} (readable by you only)")
+        if settings.registry:
+            wiring.registry(f"http://{host}:{port}")
+            print(f"Image registry: {settings.registry} (docker login {settings.registry} "
+                  "with any user name and a Wharf token as the password)", flush=True)
         if settings.scheduler:
             engines = register_engines(wiring.app, settings.docker_hosts)
             print(f"Docker hosts: {', '.join(engines) or 'none answering (containers wait)'}")
@@ -145,9 +149,24 @@ def lead(wiring: Wiring, scheduler: Scheduler) -> None:
     with leadership(wiring.settings):
         jobs = wiring.timers()
         timers = run_timers(jobs)
+        # The builder too runs in the leader only: one place decides whose builds run.
+        building = threading.Event()
+        builder = threading.Thread(target=wiring.builder().run_forever, args=(building,),
+                                   name="builder", daemon=True) \
+            if wiring.settings.registry else None
+        mirrors = threading.Thread(target=wiring.mirrors().run_forever, args=(building,),
+                                   name="mirrors", daemon=True) \
+            if wiring.settings.registry else None
+        for thread in (builder, mirrors):
+            if thread is not None:
+                thread.start()
         try:
             scheduler.run_forever(wiring.settings.scheduler_interval)
         finally:
+            building.set()
+            for thread in (builder, mirrors):
+                if thread is not None:
+                    thread.join(STOP_WAIT_SECONDS)
             timers.shutdown(wait=True)
             # On the way out, no tenant network that no container needs stays behind.
             for job in jobs:

@@ -40,6 +40,7 @@ class ContainerRow:
     service_id: str | None  # the service whose replica it is
     health: str | None  # its health check's verdict on this run (None: no verdict yet)
     config_version: int  # a replica's: its service's configuration it was made at
+    pulling: str | None  # what its host pulls for it, and how far (None: nothing)
     created_at: str
     updated_at: str
 
