@@ -9,6 +9,7 @@ from bench import (
     api,
     attack,
     billing,
+    builds,
     commands,
     logs,
     placement,
@@ -36,6 +37,7 @@ def main() -> int:
     lines += services.run()
     lines += billing.run()
     lines += relay.run()
+    lines += builds.run()
     print("\nsummary:")
     for line in lines:
         print(" ", line)
