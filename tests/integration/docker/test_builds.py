@@ -291,3 +291,48 @@ def test_a_build_takes_nothing_from_another_tenant_the_host_or_forever(
     repositories = cloud.api.gql("{ repositories { edges { node { name tags { tag } } } } }",
                                  token=rival)["repositories"]["edges"]
     assert all(not e["node"]["tags"] for e in repositories if e["node"]["name"] == "rival/app")
+
+
+BUILD_LOG_FOLLOWED = """subscription($id: ID!) { buildLog(id: $id) { text } }"""
+
+
+def test_a_plan_runs_its_builds_one_at_a_time_and_the_log_streams_live(
+    registry_cloud: Cloud, git_server: GitServer
+) -> None:
+    from websockets.sync.client import connect
+
+    cloud = registry_cloud
+    _, token = cloud.tenant("acme", plan="s")  # concurrent_builds: 1
+    git_server.commit({"Dockerfile": "FROM busybox\nRUN echo step-one && sleep 2 && "
+                                     "echo step-two\n"}, "slow")
+    made = cloud.api.gql(CREATE_PIPELINE, {"input": {
+        "name": "web", "gitUrl": git_server.url, "repository": "acme/web"}},
+        token=token)["createPipeline"]
+    pipeline = made["pipeline"]["id"]
+    first = cloud.api.gql("""mutation($id: ID!) { runPipeline(input: {id: $id}) {
+      ... on BuildPayload { build { id } } } }""", {"id": pipeline},
+                          token=token)["runPipeline"]["build"]["id"]
+    cloud.api.gql(RUN_PIPELINE, {"id": pipeline}, token=token)
+    url = cloud.api.url.replace("http://", "ws://") + "/graphql"
+    with connect(url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+        ws.send(json.dumps({"type": "connection_init",
+                            "payload": {"authorization": f"Bearer {token}"}}))
+        assert json.loads(ws.recv(timeout=10))["type"] == "connection_ack"
+        ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
+            "query": BUILD_LOG_FOLLOWED, "variables": {"id": first}}}))
+        lines = []
+        while True:  # the subscription ends with the build
+            message = json.loads(ws.recv(timeout=60))
+            if message["type"] == "complete":
+                break
+            assert message["type"] == "next", message
+            lines.append(message["payload"]["data"]["buildLog"]["text"])
+    assert any("step-one" in line for line in lines)
+    assert any(line.startswith("[wharf] pushed ") for line in lines)
+    one, two = ended(cloud, token, pipeline, 1), ended(cloud, token, pipeline, 2)
+    assert one["state"] == two["state"] == "succeeded"
+    times = {e["node"]["number"]: e["node"] for e in cloud.api.gql(
+        """query($id: ID!) { pipeline(id: $id) { builds { edges { node { number
+        startedAt finishedAt } } } } }""", {"id": pipeline},
+        token=token)["pipeline"]["builds"]["edges"]}
+    assert times[2]["startedAt"] >= times[1]["finishedAt"]  # one at a time
