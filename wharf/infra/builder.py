@@ -130,6 +130,7 @@ class Builder:
     # -- which builds run ------------------------------------------------------------
 
     def run_forever(self, stop: threading.Event) -> None:
+        self.recover()
         while not stop.is_set():
             try:
                 self.pass_once()
@@ -138,6 +139,19 @@ class Builder:
             stop.wait(POLL_SECONDS)
         for thread in self._threads:
             thread.join(30)
+
+    def recover(self) -> list[str]:
+        """Fails the builds a builder before this one left running (it stopped or died
+        during them: nothing carries them on); their ids. One builder leads at a time, so
+        a running build that is not this one's is nobody's."""
+        with self._lock:
+            active = set(self._active)
+        orphans = [row for row in pipeline_reads.running(self.view) if row.id not in active]
+        for row in orphans:
+            build_log = BuildLog(self.logs, row.id)
+            build_log.write("[wharf] the builder stopped during this build: build again")
+            self._fail(row, "the builder stopped during the build", build_log)
+        return [row.id for row in orphans]
 
     def pass_once(self) -> list[str]:
         """Starts what may start now; the ids of the builds started."""

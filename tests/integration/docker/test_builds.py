@@ -282,6 +282,15 @@ def test_a_build_takes_nothing_from_another_tenant_the_host_or_forever(
         assert done["state"] == "failed" and reason in done["reason"], (name, done)
     assert time.monotonic() - started < 60  # (the silent step ended at its deadline)
     assert commit
+    # A .dockerignore that is a link (docker-py would read it on Wharf's host) is refused.
+    (git_server.work / ".dockerignore").symlink_to("/dev/zero")
+    git_server.commit({}, "a linked .dockerignore")
+    linked = cloud.api.gql(CREATE_PIPELINE, {"input": {
+        "name": "ignore", "gitUrl": git_server.url, "repository": "rival/app",
+        "dockerfile": "fetch.Dockerfile", "timeoutS": 10}}, token=rival)["createPipeline"]
+    cloud.api.gql(RUN_PIPELINE, {"id": linked["pipeline"]["id"]}, token=rival)
+    done = ended(cloud, rival, linked["pipeline"]["id"], 1)
+    assert done["state"] == "failed" and ".dockerignore" in done["reason"], done
     # The git that hung was killed with every helper it started.
     helpers = subprocess.run(["pgrep", "-f", hang_url], capture_output=True, text=True,
                              check=False).stdout.split()

@@ -275,8 +275,9 @@ VERSIONS = """query($id: ID!) { service(id: $id) { version rolledOutVersion runn
 def web_spec(message: str, memory: int, command: list[str] | None = None) -> dict[str, Any]:
     return {"image": "busybox", "command": command or VERSIONED_WEB, "cpuMillis": 50,
             "memoryMib": memory, "env": [{"name": "MESSAGE", "value": message}],
+            # (a check a loaded machine may answer slowly: a broken version never passes)
             "healthCheck": {"test": ["test", "-f", "/www/ok"], "intervalS": 1,
-                            "timeoutS": 1, "retries": 1},
+                            "timeoutS": 5, "retries": 2},
             "ports": [{"containerPort": 8080, "loadBalanced": True}]}
 
 

@@ -97,3 +97,25 @@ def test_pipeline_inputs_are_checked(api: Api) -> None:
         made = api.gql(CREATE, {"url": url, "repository": repository, "pattern": pattern},
                        token=token)["createPipeline"]
         assert made["__typename"] == "InvalidInput" and made["field"] == field, made
+
+
+def test_a_build_left_running_by_a_builder_that_stopped_is_failed_by_the_next(
+    api: Api
+) -> None:
+    from uuid import UUID
+
+    _, token = new_tenant(api, "acme")
+    made = pipeline(api, token, "acme")
+    api.gql(RUN, {"id": made["pipeline"]["id"]}, token=token)
+    [row] = pipeline_reads.queued(api.wiring.view)
+    api.wiring.app.handle(m.StartBuild(actor=Actor.system("builder"), build_id=UUID(row.id),
+                                       commit="a" * 40, host="unix://gone"))
+    api.wiring.projector.wait(api.wiring.app.recorder.max_notification_id() or 0)
+    builder = api.wiring.builder()
+    assert builder.recover() == [row.id]
+    api.wiring.projector.wait(api.wiring.app.recorder.max_notification_id() or 0)
+    assert pipeline_reads.running(api.wiring.view) == []
+    done = pipeline_reads.build(api.wiring.view, row.id, None)
+    assert done is not None and done.state == "failed"
+    assert done.reason == "the builder stopped during the build"
+    assert builder.recover() == []  # (nothing left running)
