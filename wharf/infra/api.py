@@ -254,13 +254,13 @@ def create_app(
         tokens = TokenServer(wiring.app, gate, signer)
         client = RegistryClient(wiring.settings.registry, signer, wiring.app.clock)
         heard = Notifications(lambda: notify_secret(wiring.settings.home), client,
-                              backend.handle, wiring.app.clock.now)
+                              backend.handle, wiring.app.clock.now, limits.read_timeout)
         backend.registry_client = client
         backend.registry_process = lambda: wiring.registry_process
         registry_routes = [Route("/registry/token", tokens.token),
                            Route("/registry/events", heard.receive, methods=["POST"])]
 
-    hooks = Webhooks(wiring.app, gate, backend.handle, wiring.view)
+    hooks = Webhooks(wiring.app, gate, backend.handle, wiring.view, limits.read_timeout)
 
     return Starlette(
         routes=[

@@ -58,7 +58,7 @@ class GraphQLGuard:
         try:
             state["min_position"] = await self.min_position(header(scope, MIN_POSITION))
             state["correlation_id"] = correlation_of_headers(scope)
-            body = await self.read_body(receive)
+            body = await read_body(receive, self.max_body, self.read_timeout)
             check_body(header(scope, b"content-type") or "", body)
         except BadRequest as error:
             await refuse(send, error.status, error.message)
@@ -82,26 +82,30 @@ class GraphQLGuard:
                                       f"whose newest position is {head}")
         return position
 
-    async def read_body(self, receive: Receive) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        with anyio.move_on_after(self.read_timeout) as deadline:
-            while True:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    # Not a server error: one line (uvicorn logs no access line for it).
-                    log.info("a client went away before its request was read")
-                    raise BadRequest(400, "the client went away")
-                chunk = message.get("body", b"")
-                size += len(chunk)
-                if size > self.max_body:
-                    raise BadRequest(413, f"request body over {self.max_body} bytes")
-                chunks.append(chunk)
-                if not message.get("more_body", False):
-                    break
-        if deadline.cancelled_caught:
-            raise BadRequest(408, f"request body not received within {self.read_timeout:g} s")
-        return b"".join(chunks)
+
+async def read_body(receive: Receive, max_body: int, read_timeout: float) -> bytes:
+    """A request's whole body: BadRequest 413 past `max_body` bytes, 408 when it does not
+    arrive within `read_timeout` seconds, 400 when the client went away (every entry point
+    that reads a body reads it here: GraphQL, webhooks, the registry's notifications)."""
+    chunks: list[bytes] = []
+    size = 0
+    with anyio.move_on_after(read_timeout) as deadline:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                # Not a server error: one line (uvicorn logs no access line for it).
+                log.info("a client went away before its request was read")
+                raise BadRequest(400, "the client went away")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > max_body:
+                raise BadRequest(413, f"request body over {max_body} bytes")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+    if deadline.cancelled_caught:
+        raise BadRequest(408, f"request body not received within {read_timeout:g} s")
+    return b"".join(chunks)
 
 
 def check_body(content_type: str, body: bytes) -> None:

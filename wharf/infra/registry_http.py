@@ -34,7 +34,7 @@ from wharf.domain.mirror import Mirror
 from wharf.domain.registry import MIRRORED, Caller, granted, parse_scopes
 from wharf.domain.tenant import Tenant
 from wharf.infra.gate import Admitted, Gate, token_key
-from wharf.infra.http_guard import client_address
+from wharf.infra.http_guard import BadRequest, client_address, read_body
 from wharf.infra.registry import MANIFEST_TYPES, RegistryClient, RegistryError
 from wharf.infra.registry_tokens import SERVICE, TTL, Access, TokenSigner
 
@@ -158,7 +158,9 @@ class Notifications:
     image's size read from its manifest), each delete `RecordImagesGone`."""
 
     def __init__(self, secret: Callable[[], str], client: RegistryClient,
-                 handle: Callable[[m.Command], object], clock_now: Callable[[], Any]) -> None:
+                 handle: Callable[[m.Command], object], clock_now: Callable[[], Any],
+                 read_timeout: float) -> None:
+        self.read_timeout = read_timeout
         self.secret = secret
         self.client = client
         self.handle = handle
@@ -169,11 +171,10 @@ class Notifications:
         given = (request.headers.get("authorization") or "").encode()
         if not hmac.compare_digest(given, expected):
             return _denied(401, "the registry's notifications only")
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_EVENTS_BODY:
-                return _denied(413, "envelope too large")
+        try:
+            body = await read_body(request.receive, MAX_EVENTS_BODY, self.read_timeout)
+        except BadRequest as error:
+            return _denied(error.status, error.message)
         try:
             events = json.loads(body).get("events") or []
             if not isinstance(events, list):

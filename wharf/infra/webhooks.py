@@ -31,7 +31,7 @@ from wharf.commands.context import Outcome
 from wharf.domain.errors import DomainError
 from wharf.domain.pipeline import COMMIT, MAX_WAITING
 from wharf.infra.gate import Gate
-from wharf.infra.http_guard import client_address
+from wharf.infra.http_guard import BadRequest, client_address, read_body
 from wharf.projections.reads import Reader
 from wharf.projections.reads import pipelines as pipeline_reads
 
@@ -54,19 +54,12 @@ def github_signature(secret: str, body: bytes) -> str:
 
 class Webhooks:
     def __init__(self, app: Wharf, gate: Gate, handle: Callable[[m.Command], Outcome],
-                 view: Reader) -> None:
+                 view: Reader, read_timeout: float) -> None:
         self.view = view
+        self.read_timeout = read_timeout
         self.app = app
         self.gate = gate
         self.handle = handle
-
-    async def _body(self, request: Request) -> bytes | None:
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_BODY:
-                return None
-        return body
 
     async def _admit(self, request: Request) -> tuple[UUID, bytes] | Response:
         wait = self.gate.buckets.take(f"webhook:{client_address(request.scope)}")
@@ -76,9 +69,10 @@ class Webhooks:
             pipeline_id = UUID(request.path_params["pipeline"])
         except ValueError:
             return _answer(401, REFUSED)
-        body = await self._body(request)
-        if body is None:
-            return _answer(413, f"at most {MAX_BODY} bytes")
+        try:
+            body = await read_body(request.receive, MAX_BODY, self.read_timeout)
+        except BadRequest as error:
+            return _answer(error.status, error.message)
         return pipeline_id, body
 
     async def github(self, request: Request) -> Response:
