@@ -13,6 +13,7 @@ from bench import (
     commands,
     logs,
     placement,
+    placement_scale,
     projection,
     relay,
     replay,
@@ -33,6 +34,7 @@ def main() -> int:
     lines += attack.run()
     lines += scheduler.run()
     lines += placement.run()
+    lines += placement_scale.run()
     lines += logs.run()
     lines += services.run()
     lines += billing.run()

@@ -34,6 +34,7 @@ from wharf.domain.errors import (
     NotFound,
     QuotaExceeded,
 )
+from wharf.domain.host import PUBLIC, Host
 from wharf.domain.installation import Installation
 from wharf.domain.mirror import PLATFORM_SECRETS, Mirror
 from wharf.domain.pipeline import Pipeline
@@ -43,6 +44,7 @@ from wharf.domain.repository import Repository
 from wharf.domain.secret import Secret
 from wharf.domain.service import Service
 from wharf.domain.tenant import Tenant
+from wharf.domain.tls import TlsCredentials
 from wharf.domain.token import Token
 from wharf.domain.volume import Volume
 
@@ -287,6 +289,28 @@ class Wharf(Application[UUID]):
         if key is None:
             raise Unreadable(f"the data key of mirror {mirror.name} was destroyed")
         return unseal(key, mirror.ciphertext, mirror.id.bytes)
+
+    def check_join_host(self, actor: Actor, tenant_id: UUID) -> None:
+        """Raises what joining a host to the tenant's pool would (no role, no room in
+        its plan), before anything connects to the engine."""
+        from wharf.commands.handlers.hosts import may_join
+
+        may_join(Context(self, actor, "check", self.clock, self.keys), tenant_id)
+
+    def host_credentials(self, host_id: UUID) -> TlsCredentials | None:
+        """The mutual-TLS credentials Wharf reaches a host's engine with (None: a plain
+        endpoint on this machine). Never logged."""
+        try:
+            host: Any = self.repository.get(host_id)
+        except AggregateNotFoundError:
+            return None
+        if not isinstance(host, Host) or not host.ciphertext:
+            return None
+        key_id = PLATFORM_SECRETS if host.pool == PUBLIC else Tenant.id_for(host.pool)
+        key = self.keys.get(key_id)
+        if key is None:
+            raise Unreadable(f"the data key of host {host.name}'s credentials was destroyed")
+        return TlsCredentials.from_text(unseal(key, host.ciphertext, host_id.bytes))
 
     def reveal_secret(self, tenant_id: UUID, name: str) -> str:
         """A secret's value, for the scheduler starting a container. Never logged."""

@@ -443,12 +443,29 @@ class FailBuild(Command):
 
 @dataclass(frozen=True, kw_only=True)
 class RegisterHost(Command):
+    """An operator adds a host to a pool (the public one or a tenant's), or a tenant's
+    owner joins one to its own pool (`tenant_id`). `tls` is the credentials Wharf reaches
+    the engine with, PEM text; its figures (capacity, version) are what the engine said
+    when asked with them."""
+
     endpoint: str
     name: str
     cpu_millis: int
     memory_mib: int
     overcommit: str = "1"
     pool: str = "public"
+    tenant_id: UUID | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    tls_ca: str = ""
+    tls_cert: str = ""
+    tls_key: str = field(default="", repr=False)  # never in a log line
+    engine_version: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class LabelHost(Command):
+    host_id: UUID
+    labels: dict[str, str]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -459,6 +476,7 @@ class DrainHost(Command):
 @dataclass(frozen=True, kw_only=True)
 class RemoveHost(Command):
     host_id: UUID
+    tenant_id: UUID | None = None  # a tenant's owner removing a host it joined
 
 
 # -- the scheduler (system actor) -----------------------------------------------------

@@ -79,6 +79,7 @@ HANDLERS: dict[type[m.Command], Callable[[Context, Any], Decision]] = {
     m.FinishBuild: pipelines.finish_build,
     m.FailBuild: pipelines.fail_build,
     m.RegisterHost: hosts.register_host,
+    m.LabelHost: hosts.label_host,
     m.DrainHost: hosts.drain_host,
     m.RemoveHost: hosts.remove_host,
     m.TakeLeadership: scheduling.take_leadership,

@@ -364,8 +364,10 @@ def _service(name: str, raw: dict[str, Any], path: str, volumes: Mapping[str, st
         if network not in networks:
             raise InvalidInput(f"{path}.networks", f"no network named {network}")
     deploy = _mapping(raw.get("deploy"), f"{path}.deploy")
-    _only(deploy, ("replicas", "resources", "update_config"), f"{path}.deploy")
+    _only(deploy, ("replicas", "resources", "update_config", "placement"), f"{path}.deploy")
     cpu, memory = _resources(deploy.get("resources"), f"{path}.deploy.resources")
+    placement = _mapping(deploy.get("placement"), f"{path}.deploy.placement")
+    _only(placement, ("constraints",), f"{path}.deploy.placement")
     spec: dict[str, Any] = {
         "image": image, "command": _command(raw.get("command"), f"{path}.command"),
         "entrypoint": _command(raw.get("entrypoint"), f"{path}.entrypoint"), "env": env,
@@ -377,6 +379,8 @@ def _service(name: str, raw: dict[str, Any], path: str, volumes: Mapping[str, st
     health = _healthcheck(raw.get("healthcheck"), f"{path}.healthcheck", warnings)
     if health is not None:
         spec["health_check"] = health
+    if placement.get("constraints") is not None:
+        spec["constraints"] = placement["constraints"]
     try:
         validated = validate_spec(spec)
     except InvalidInput as error:

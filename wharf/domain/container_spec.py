@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, cast, get_args
 
 from wharf.domain.errors import InvalidInput
+from wharf.domain.host import check_labels
 
 IMAGE = re.compile(
     r"^(?:[a-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:[._-][a-z0-9]+)*"
@@ -82,6 +83,7 @@ class ContainerSpec:
     volumes: tuple[Mount, ...] = ()
     restart_policy: RestartPolicy = "no"
     health_check: HealthCheck | None = None
+    constraints: tuple[str, ...] = ()  # host labels it must run on, "key=value"
 
     def to_data(self) -> dict[str, Any]:
         """The spec as events and read models store it (JSON-ready)."""
@@ -91,6 +93,10 @@ class ContainerSpec:
             data[key] = list(data[key])
         for key in ("secrets", "ports", "volumes"):
             data[key] = list(data[key])
+        if self.constraints:
+            data["constraints"] = list(self.constraints)
+        else:
+            del data["constraints"]  # (as specs before constraints were stored)
         if self.health_check is None:
             del data["health_check"]  # (as specs before health checks were stored)
         else:
@@ -114,6 +120,7 @@ class ContainerSpec:
             restart_policy=data.get("restart_policy", "no"),
             health_check=(HealthCheck(**{**health, "test": tuple(health["test"])})
                           if health else None),
+            constraints=tuple(data.get("constraints") or ()),
         )
 
     @property
@@ -141,7 +148,11 @@ def _int(value: Any, field: str, low: int, high: int) -> int:
 
 KNOWN = frozenset({
     "image", "command", "entrypoint", "env", "secrets", "ports", "cpu_millis", "memory_mib",
-    "volumes", "restart_policy", "health_check", "privileged", "network_mode", "binds"})
+    "volumes", "restart_policy", "health_check", "privileged", "network_mode", "binds",
+    "constraints"})
+# `host.labels.zone == eu-1`, or as Compose and Swarm write it, `node.labels.zone == eu-1`
+CONSTRAINT = re.compile(r"^\s*(?:host|node)\.labels\.([^\s=!]+)\s*==\s*(\S+)\s*$")
+MAX_CONSTRAINTS = 10
 
 
 def validate_spec(raw: Mapping[str, Any]) -> ContainerSpec:
@@ -181,7 +192,27 @@ def validate_spec(raw: Mapping[str, Any]) -> ContainerSpec:
         volumes=_mounts(raw.get("volumes")),
         restart_policy=cast(RestartPolicy, restart),
         health_check=_health_check(raw.get("health_check")),
+        constraints=check_constraints(raw.get("constraints")),
     )
+
+
+def check_constraints(raw: Any, field: str = "constraints") -> tuple[str, ...]:
+    """Placement constraints on host labels, as "key=value" (sorted, each once)."""
+    found = set()
+    for index, text in enumerate(_strings(raw, field)):
+        match = CONSTRAINT.fullmatch(text) if len(text) <= 200 else None
+        if match is None:
+            raise InvalidInput(f"{field}[{index}]", "must be host.labels.KEY == VALUE "
+                                                    "(or node.labels.KEY == VALUE)")
+        key, value = match.groups()
+        try:
+            check_labels({key: value})
+        except InvalidInput as error:
+            raise InvalidInput(f"{field}[{index}]", error.message) from None
+        found.add(f"{key}={value}")
+    if len(found) > MAX_CONSTRAINTS:
+        raise InvalidInput(field, f"at most {MAX_CONSTRAINTS} constraints")
+    return tuple(sorted(found))
 
 
 def _env(raw: Any) -> dict[str, str]:

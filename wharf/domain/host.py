@@ -12,9 +12,14 @@ from eventsourcing.domain import event
 from wharf.domain.base import WharfAggregate, derive_id
 from wharf.domain.errors import Conflict, InvalidInput
 
-ENDPOINT = re.compile(r"^(unix:///[/\w.-]+|tcp://[\w.-]+:(\d{1,5}))$")
+ENDPOINT = re.compile(r"^(unix:///[/\w.-]+|tcp://([\w.-]+):(\d{1,5}))$")
 MAX_ENDPOINT = 255
 PUBLIC = "public"
+# Host labels constrain placement: `host.labels.zone == eu-1` on a container or service
+# (or Compose's `node.labels.zone == eu-1`). Keys and values as Docker's label rules.
+LABEL_KEY = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+LABEL_VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+MAX_LABELS = 20
 HostState = Literal["active", "draining", "lost", "removed"]
 
 
@@ -24,18 +29,50 @@ def free(capacity: int, overcommit: Decimal, reserved: int) -> int:
     return int(capacity * overcommit) - reserved
 
 
-def check_endpoint(endpoint: str) -> str:
-    """A Docker endpoint Wharf can reach: unix:///path.sock or tcp://host:port."""
+def check_endpoint(endpoint: str, secured: bool = False) -> str:
+    """A Docker endpoint Wharf can reach: unix:///path.sock or tcp://host:port. A TCP
+    endpoint off this machine must be `secured` (mutual TLS): an engine's API is root on
+    its host, and plain TCP lets anyone on the way drive it."""
     match = ENDPOINT.fullmatch(endpoint)
     if (match is None or len(endpoint) > MAX_ENDPOINT
-            or (match.group(2) is not None and not 1 <= int(match.group(2)) <= 65535)):
+            or (match.group(3) is not None and not 1 <= int(match.group(3)) <= 65535)):
         raise InvalidInput("endpoint", "must be unix:///path.sock or tcp://host:port "
                                        f"(port 1-65535, at most {MAX_ENDPOINT} characters)")
+    if match.group(2) is not None and not secured and not is_loopback(match.group(2)):
+        raise InvalidInput("endpoint", "a TCP endpoint off this machine needs mutual TLS: "
+                                       "give the CA, client certificate and key (tls)")
     return endpoint
 
 
-def check_host(endpoint: str, cpu_millis: int, memory_mib: int, overcommit: str) -> Decimal:
-    check_endpoint(endpoint)
+def is_loopback(address: str) -> bool:
+    return address == "localhost" or re.fullmatch(r"127(\.\d{1,3}){3}", address) is not None
+
+
+def address_of(endpoint: str) -> str:
+    """Where a host's published ports answer: its TCP address, or 127.0.0.1 for an engine
+    on this machine (a unix socket or loopback)."""
+    match = ENDPOINT.fullmatch(endpoint)
+    if match is None or match.group(2) is None or is_loopback(match.group(2)):
+        return "127.0.0.1"
+    return match.group(2)
+
+
+def check_labels(labels: dict[str, str]) -> dict[str, str]:
+    if len(labels) > MAX_LABELS:
+        raise InvalidInput("labels", f"at most {MAX_LABELS} labels")
+    for key, value in labels.items():
+        if not LABEL_KEY.fullmatch(key):
+            raise InvalidInput(f"labels.{key[:40]}", "a label key is 1-63 of a-z 0-9 . _ - "
+                                                     "starting with a letter or digit")
+        if not LABEL_VALUE.fullmatch(value):
+            raise InvalidInput(f"labels.{key}", "a label value is 1-63 of A-Z a-z 0-9 . _ - "
+                                                "starting with a letter or digit")
+    return dict(sorted(labels.items()))
+
+
+def check_host(endpoint: str, cpu_millis: int, memory_mib: int, overcommit: str,
+               secured: bool = False) -> Decimal:
+    check_endpoint(endpoint, secured)
     if cpu_millis <= 0:
         raise InvalidInput("cpu_millis", "must be positive")
     if memory_mib <= 0:
@@ -83,6 +120,44 @@ class Host(WharfAggregate):
         self.pool = pool
         self.state: HostState = "active"
         self.state_before_loss: HostState = "active"
+        self.labels: dict[str, str] = {}
+        self.ciphertext = ""  # its TLS credentials (CA, client certificate, key), sealed
+        self.fingerprint = ""  # SHA-256 of the client certificate, to show
+        self.engine_version = ""
+
+    def configure(self, labels: dict[str, str], ciphertext: str, fingerprint: str,
+                  engine_version: str) -> None:
+        """What a registration says beyond capacity: labels, the sealed credentials Wharf
+        reaches the engine with, the engine's version when it was joined."""
+        self._configured(labels=labels, ciphertext=ciphertext, fingerprint=fingerprint,
+                         engine_version=engine_version)
+
+    class Configured(WharfAggregate.Event):
+        labels: dict[str, str]
+        ciphertext: str
+        fingerprint: str
+        engine_version: str
+
+    @event(Configured)
+    def _configured(self, labels: dict[str, str], ciphertext: str, fingerprint: str,
+                    engine_version: str) -> None:
+        self.labels = dict(labels)
+        self.ciphertext = ciphertext
+        self.fingerprint = fingerprint
+        self.engine_version = engine_version
+
+    def relabel(self, labels: dict[str, str]) -> None:
+        if self.state == "removed":
+            raise Conflict(f"host {self.name} is removed")
+        if labels != self.labels:
+            self._labelled(labels=labels)
+
+    class Labelled(WharfAggregate.Event):
+        labels: dict[str, str]
+
+    @event(Labelled)
+    def _labelled(self, labels: dict[str, str]) -> None:
+        self.labels = dict(labels)
 
     def drain(self) -> None:
         if self.state != "active":

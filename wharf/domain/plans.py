@@ -16,8 +16,10 @@ from wharf.domain.errors import InvalidInput, NotFound
 PLAN_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 # container_disk_mib: a container's writable layer. overlay2 on ext4 enforces no size, so
 # Wharf measures it and stops a container that stays over (schedulers/disk.py).
+# own_hosts: hosts a tenant joins to its dedicated pool itself (none unless a plan says).
 LIMIT_FIELDS = ("containers", "cpu_millis", "memory_mib", "volume_gib", "concurrent_builds",
-                "container_disk_mib")
+                "container_disk_mib", "own_hosts")
+NONE_UNLESS_SET = frozenset({"own_hosts"})  # plans made before the limit allow none
 PRICE_FIELDS = ("fee_per_hour", "cpu_second", "memory_gib_second", "volume_gib_hour", "traffic_gib")
 
 
@@ -39,6 +41,8 @@ class Plan:
     self_service: bool = False
 
     def limit(self, resource: str) -> int | None:
+        if resource in NONE_UNLESS_SET and resource not in self.limits:
+            return 0
         return self.limits.get(resource)
 
     def as_data(self) -> dict[str, Any]:
@@ -112,7 +116,7 @@ SEED_PLANS: tuple[Plan, ...] = (
     Plan(
         "m", 1,
         {"containers": 40, "cpu_millis": 4000, "memory_mib": 8192, "volume_gib": 80,
-         "concurrent_builds": 2, "container_disk_mib": 8192},
+         "concurrent_builds": 2, "container_disk_mib": 8192, "own_hosts": 2},
         _zero_prices(fee_per_hour="0.2750", traffic_gib="0.8"),
         default_cpu_millis=500, default_memory_mib=512, bandwidth_mbps=50,
         description="M: 4 CPU, 8 GB memory, 80 GB disk, 50 Mbps, ¥198 a month",
@@ -121,7 +125,7 @@ SEED_PLANS: tuple[Plan, ...] = (
     Plan(
         "payg", 1,
         {"containers": 100, "cpu_millis": 16000, "memory_mib": 32768, "volume_gib": 500,
-         "concurrent_builds": 4, "container_disk_mib": 10240},
+         "concurrent_builds": 4, "container_disk_mib": 10240, "own_hosts": 10},
         _zero_prices(cpu_second="0.000012", memory_gib_second="0.000006",
                      volume_gib_hour="0.0007", traffic_gib="0.8"),
         default_cpu_millis=250, default_memory_mib=256,

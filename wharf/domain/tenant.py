@@ -97,6 +97,36 @@ class Tenant(WharfAggregate):
         self.purge_after: str | None = None
         self.purged = False
 
+    # -- its own hosts -----------------------------------------------------------------
+
+    own_hosts: tuple[str, ...] = ()  # (a class default: tenants from before had none)
+
+    def join_host(self, host_id: UUID, limit: int | None) -> None:
+        if str(host_id) in self.own_hosts:
+            return
+        self.require_active()
+        if limit is not None and len(self.own_hosts) >= limit:
+            raise QuotaExceeded("own_hosts", limit, len(self.own_hosts), 1)
+        self._host_joined(host_id=str(host_id))
+
+    class HostJoined(WharfAggregate.Event):
+        host_id: str
+
+    @event(HostJoined)
+    def _host_joined(self, host_id: str) -> None:
+        self.own_hosts = (*self.own_hosts, host_id)
+
+    def leave_host(self, host_id: UUID) -> None:
+        if str(host_id) in self.own_hosts:
+            self._host_left(host_id=str(host_id))
+
+    class HostLeft(WharfAggregate.Event):
+        host_id: str
+
+    @event(HostLeft)
+    def _host_left(self, host_id: str) -> None:
+        self.own_hosts = tuple(h for h in self.own_hosts if h != host_id)
+
     # -- who may do what -------------------------------------------------------------
 
     def require_role(self, email: str, allowed: tuple[str, ...]) -> None:

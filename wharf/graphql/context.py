@@ -18,6 +18,7 @@ from wharf.domain.errors import Forbidden
 from wharf.graphql.errors import ClientError
 from wharf.graphql.ports import Backend, Models
 from wharf.projections.reads import Reader
+from wharf.projections.reads import hosts as host_reads
 from wharf.projections.reads import repositories as repository_reads
 from wharf.projections.reads import tenants as tenant_reads
 from wharf.projections.reads.repositories import TagRow
@@ -49,10 +50,16 @@ class Context:
     # Made per request, so one request's batching never serves another's caller.
     tenants: DataLoader[str, TenantRow | None] = field(init=False)
     image_tags: DataLoader[str, list[TagRow]] = field(init=False)  # by repository id
+    host_addresses: DataLoader[str, str] = field(init=False)  # by host id
 
     def __post_init__(self) -> None:
         self.tenants = DataLoader(load_fn=self._load_tenants)
         self.image_tags = DataLoader(load_fn=self._load_tags)
+        self.host_addresses = DataLoader(load_fn=self._load_addresses)
+
+    async def _load_addresses(self, ids: list[str]) -> list[str]:
+        found = await self.read(host_reads.addresses, ids)
+        return [found.get(i, "127.0.0.1") for i in ids]
 
     async def _load_tags(self, ids: list[str]) -> list[list[TagRow]]:
         found = await self.read(repository_reads.tags_of, ids)

@@ -12,10 +12,12 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
+from wharf.commands.actors import Actor
 from wharf.commands.context import Outcome
 from wharf.commands.messages import Command
 from wharf.commands.ports import Clock
 from wharf.domain.loglines import Dropped, LogLine
+from wharf.domain.tls import TlsCredentials
 from wharf.projections.reads import Reader
 from wharf.schedulers.ports import Capacity
 
@@ -124,7 +126,13 @@ class Backend(Protocol):
         newest snapshot at or before it (blocking)."""
         ...
 
-    def engine_capacity(self, endpoint: str) -> Capacity:
-        """What the engine at `endpoint` says it has; InvalidInput when none answers
-        (blocking)."""
+    def check_join(self, actor: Actor, tenant_id: UUID) -> None:
+        """Raises what joining a host to the tenant's pool would, before any connection."""
+        ...
+
+    def engine_capacity(self, endpoint: str, credentials: TlsCredentials | None = None,
+                        detail: bool = True) -> Capacity:
+        """What the engine at `endpoint` says it has, asked over mutual TLS with
+        `credentials` when given; InvalidInput when none answers (blocking). Without
+        `detail`, the error does not say why (a tenant asking)."""
         ...

@@ -418,6 +418,18 @@ class Query:
         info.context.require_operator()
         return [Host.from_row(row) for row in await info.context.read(host_reads.hosts)]
 
+    @strawberry.field(description="The hosts dedicated to the caller's tenant (an "
+                                  "operator names it): the ones it joined itself and the "
+                                  "ones an operator gave it.")
+    async def own_hosts(self, info: Info[Context, Any],
+                        tenant: strawberry.ID | None = None) -> list[Host]:
+        tenant_id = info.context.tenant_scope(tenant)
+        row = await info.context.read(tenant_reads.tenant, str(tenant_id))
+        if row is None:
+            return []
+        return [Host.from_row(h) for h in await info.context.read(host_reads.in_pool,
+                                                                   row.name)]
+
     @strawberry.field(description=(
         "Bills summed by `period` (hour, day or month; days and months begin in "
         "WHARF_TIMEZONE) over [from, to), oldest first: the caller's tenant's, or for an "

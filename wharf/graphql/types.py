@@ -35,6 +35,9 @@ class PlanLimits:
         default=None,
         description="A container's writable layer, measured (no storage quota here): a "
                     "container over it past the grace period is stopped.")
+    own_hosts: int | None = strawberry.field(
+        default=0, description="Hosts a tenant's owner may join to its dedicated pool "
+                               "(joinHost); 0 where a plan does not say.")
 
 
 @strawberry.type
@@ -53,7 +56,7 @@ class Plan:
     def from_row(cls, row: PlanRow) -> Plan:
         return cls(
             name=row.name, version=row.version, description=row.description,
-            limits=PlanLimits(**row.limits),
+            limits=PlanLimits(**{"own_hosts": 0, **row.limits}),
             fee_per_hour=Price(amount=row.prices["fee_per_hour"]), prices=cast(JSON, row.prices),
             default_cpu_millis=row.default_cpu_millis,
             default_memory_mib=row.default_memory_mib, bandwidth_mbps=row.bandwidth_mbps,
@@ -147,8 +150,7 @@ class Container:
                                                  "the tenant asked for.")
     started_at: str | None
     finished_at: str | None
-    ports: list[PublishedPort] = strawberry.field(description="Ports published on the "
-                                                              "host's 127.0.0.1.")
+    published: strawberry.Private[dict[str, int]]
     unschedulable: list[str] = strawberry.field(
         description="While no host takes the container: why, in terms of what it asks for.")
     host_rejections_by_name: strawberry.Private[dict[str, str]]
@@ -185,6 +187,17 @@ class Container:
         row: TenantRow | None = await info.context.tenants.load(self.tenant_id)
         return None if row is None else Tenant.from_row(row)
 
+    @strawberry.field(description="Ports published on its host's address: 127.0.0.1 for "
+                                  "a host on Wharf's own machine.")
+    async def ports(self, info: strawberry.Info[Any, Any]) -> list[PublishedPort]:
+        if not self.published:
+            return []
+        address = "127.0.0.1"
+        if self.host_id is not None:
+            address = await info.context.host_addresses.load(str(self.host_id))
+        return [PublishedPort(container_port=key, host_ip=address, host_port=port)
+                for key, port in sorted(self.published.items())]
+
     @classmethod
     def from_row(cls, row: ContainerRow) -> Container:
         return cls(
@@ -195,8 +208,7 @@ class Container:
             host_id=strawberry.ID(row.host_id) if row.host_id else None,
             exit_code=row.exit_code, oom_killed=row.oom_killed,
             restarts=row.restarts, started_at=row.started_at, finished_at=row.finished_at,
-            ports=[PublishedPort(container_port=key, host_ip="127.0.0.1", host_port=port)
-                   for key, port in sorted(row.ports.items())],
+            published=row.ports,
             unschedulable=row.unschedulable_summary,
             host_rejections_by_name=row.unschedulable,
             failure=row.failure, disk_over_since=row.disk_over_since, health=row.health,
@@ -249,6 +261,12 @@ class Secret:
 
 
 @strawberry.type
+class HostLabel:
+    key: str
+    value: str
+
+
+@strawberry.type
 class Host:
     id: strawberry.ID
     name: str
@@ -263,6 +281,14 @@ class Host:
     free_cpu_millis: int
     free_memory_mib: int
     containers: int
+    address: str = strawberry.field(description="Where its published ports answer.")
+    engine_version: str = strawberry.field(description="As the engine said when it joined.")
+    labels: list[HostLabel] = strawberry.field(
+        description="Containers and services constrained to host.labels.KEY == VALUE run "
+                    "only on hosts with that label.")
+    tls_fingerprint: str = strawberry.field(
+        description="SHA-256 of the client certificate Wharf reaches its engine with over "
+                    "mutual TLS; empty for an engine on Wharf's own machine.")
 
     @classmethod
     def from_row(cls, row: HostRow) -> Host:
@@ -272,7 +298,10 @@ class Host:
             overcommit=str(row.overcommit), reserved_cpu_millis=row.reserved_cpu_millis,
             reserved_memory_mib=row.reserved_memory_mib,
             free_cpu_millis=row.free_cpu_millis, free_memory_mib=row.free_memory_mib,
-            containers=row.containers,
+            containers=row.containers, address=row.address,
+            engine_version=row.engine_version,
+            labels=[HostLabel(key=k, value=v) for k, v in row.labels.items()],
+            tls_fingerprint=row.fingerprint,
         )
 
 

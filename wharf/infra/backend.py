@@ -12,10 +12,12 @@ from uuid import UUID
 import anyio
 import anyio.to_thread
 
+from wharf.commands.actors import Actor
 from wharf.commands.application import Wharf
 from wharf.commands.context import Outcome
 from wharf.commands.messages import Command
 from wharf.commands.ports import Clock
+from wharf.domain.tls import TlsCredentials
 from wharf.graphql.ports import Logs, Metrics, Models
 from wharf.infra.registry import RegistryClient, RegistryError, RegistryProcess
 from wharf.infra.scheduling import engine_capacity
@@ -124,5 +126,9 @@ class WharfBackend:
     def fold(self, ident: UUID, version: int) -> Any:
         return self.app.repository.get(ident, version=version)
 
-    def engine_capacity(self, endpoint: str) -> Capacity:
-        return engine_capacity(endpoint)
+    def check_join(self, actor: Actor, tenant_id: UUID) -> None:
+        self.app.check_join_host(actor, tenant_id)
+
+    def engine_capacity(self, endpoint: str, credentials: TlsCredentials | None = None,
+                        detail: bool = True) -> Capacity:
+        return engine_capacity(endpoint, credentials, detail=detail)

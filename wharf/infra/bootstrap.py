@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from wharf.infra.caddy import Caddy
     from wharf.infra.mirrors import MirrorSupervisor
     from wharf.infra.registry import RegistryProcess
+    from wharf.infra.scheduling import Connector
 
 
 @dataclass
@@ -142,8 +143,6 @@ class Wiring:
         """The scheduler on real engines; it waits for the read models it plans from,
         woken by the consumers when they run `in_process`, polling them otherwise. With
         `ingress` (WHARF_INGRESS unless said), it runs Caddy and keeps its routes."""
-        from wharf.infra.docker_driver import DockerEngine
-
         settings = self.settings
         balancer = self.ingress() if (settings.ingress if ingress is None else ingress) \
             else None
@@ -154,12 +153,7 @@ class Wiring:
             def wait(position: int, timeout: float) -> None:
                 wait_for_position(self.view, position, timeout, WORKLOAD_MODELS)
 
-        installation = self.app.installation
-
-        def engine_for(endpoint: str) -> DockerEngine:
-            return DockerEngine(endpoint, installation)
-
-        scheduler = Scheduler(self.app, self.view, engine_for, self.app.clock, wait,
+        scheduler = Scheduler(self.app, self.view, self.connector(), self.app.clock, wait,
                               strategy=settings.placement, host_grace=settings.host_grace,
                               backups=settings.home / "backups",
                               collector=LogCollector(self.logs), ingress=balancer,
@@ -168,6 +162,12 @@ class Wiring:
             self.projector.listeners.append(lambda _: scheduler.nudge())
         self._closing.callback(scheduler.close)
         return scheduler
+
+    def connector(self) -> Connector:
+        """Clients of hosts' engines, each with its host's credentials."""
+        from wharf.infra.scheduling import Connector
+
+        return Connector(self.app, self.settings.home)
 
     def pull_token(self, image: str, tenant_id: str) -> str | None:
         """A token letting a host pull `image` for the tenant, for five minutes (None:
@@ -202,7 +202,8 @@ class Wiring:
         """The leader's timer jobs, their engine clients closed with the wiring."""
         from wharf.infra.scheduling import StatsEngines
 
-        engines = self._closing.enter_context(StatsEngines(self.app.installation))
+        engines = self._closing.enter_context(StatsEngines(self.app.installation,
+                                                           self.connector()))
         settings, app, view = self.settings, self.app, self.view
         return [
             Timer("disk-limits", settings.disk_every, enforce_disk_limits,

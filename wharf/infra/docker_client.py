@@ -11,12 +11,15 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TypeVar
 
 import docker
 import docker.errors
+import docker.tls
 import requests.exceptions
 
+from wharf.domain.host import address_of
 from wharf.schedulers.ports import LABEL_INSTALLATION, LABEL_MANAGED, EngineError
 
 API_VERSION = "1.41"  # Docker 20.10, the oldest engine Wharf supports
@@ -27,13 +30,38 @@ _KNOWN_NETWORKS: dict[tuple[str, str], tuple[dict[str, str], threading.Lock]] = 
 _KNOWN_GUARD = threading.Lock()
 
 
+def _ssl_reason(error: Exception) -> str:
+    text = str(error)
+    for reason in ("CERTIFICATE_VERIFY_FAILED", "certificate unknown", "unknown ca",
+                   "bad certificate", "certificate required", "WRONG_VERSION_NUMBER",
+                   "hostname mismatch", "IP address mismatch"):
+        if reason.lower() in text.lower():
+            return reason.lower().replace("_", " ")
+    return "the engine or Wharf did not accept the other's certificate"
+
+
 class DockerClient:
-    def __init__(self, endpoint: str, installation: str = "", timeout: float = 60) -> None:
+    def __init__(self, endpoint: str, installation: str = "", timeout: float = 60,
+                 tls: tuple[Path, Path, Path] | None = None) -> None:
+        """`tls`: the CA, client certificate and key files of an engine that asks for
+        mutual TLS (`--tlsverify`)."""
         self.endpoint = endpoint
         self.installation = installation  # only this Wharf's objects are listed
         # A fixed API version: the SDK would otherwise ask the engine at construction
         # (a call, and a leaked socket when nothing answers). Newer engines serve it too.
-        self.api = docker.APIClient(base_url=endpoint, timeout=timeout, version=API_VERSION)
+        config = None if tls is None else docker.tls.TLSConfig(
+            client_cert=(str(tls[1]), str(tls[2])), ca_cert=str(tls[0]), verify=True)
+        self.api = docker.APIClient(base_url=endpoint, timeout=timeout, version=API_VERSION,
+                                    tls=config or False)
+        # requests would let REQUESTS_CA_BUNDLE (set on these machines) replace the
+        # engine's CA, and HTTPS_PROXY route the engine's API through a proxy.
+        self.api.trust_env = False
+        tcp = endpoint.removeprefix("tcp://").rsplit(":", 1) if endpoint.startswith(
+            "tcp://") else None
+        self._tcp = (tcp[0], int(tcp[1])) if tcp is not None and len(tcp) == 2 else None
+        # Ports are published where Wharf (and its ingress) reach the host: loopback for
+        # an engine on this machine, the host's own address for one elsewhere.
+        self.publish_address = address_of(endpoint)
         self._slots = threading.BoundedSemaphore(CONCURRENT_CALLS)
         self.calls: dict[str, int] = {}  # mutating calls by kind, for tests and metrics
         # Tenant id -> its network's id on this engine, shared by every client of the
@@ -45,7 +73,15 @@ class DockerClient:
     def _reachable(self) -> None:
         """A unix endpoint where nothing listens (no socket file, or the stale file of a
         killed engine) fails here, by a probe that closes its socket: the SDK leaves the
-        socket of a failed unix connect open, one leaked socket per call to a lost host."""
+        socket of a failed unix connect open, one leaked socket per call to a lost host.
+        A TCP endpoint is probed with a short connect: the SDK's own would wait the whole
+        call timeout for a host that is gone."""
+        if self._tcp is not None:
+            try:
+                socket.create_connection(self._tcp, timeout=3).close()
+            except OSError as error:
+                raise EngineError(f"{self.endpoint} does not answer: {error}") from None
+            return
         if not self.endpoint.startswith("unix://"):
             return
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
@@ -69,6 +105,9 @@ class DockerClient:
                 status = error.status_code or 500
                 raise EngineError(f"{self.endpoint}: {error.explanation or error}",
                                   transient=status >= 500) from error
+            except requests.exceptions.SSLError as error:
+                raise EngineError(f"{self.endpoint} refused the TLS handshake: "
+                                  f"{_ssl_reason(error)}") from error
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
                     OSError) as error:
                 raise EngineError(f"{self.endpoint} does not answer: {error}") from error

@@ -8,6 +8,7 @@ docker_volumes.py; containers, their logs and stats are here.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Generator, Iterator
 from typing import Any
@@ -53,7 +54,8 @@ class DockerEngine(DockerNetworks, DockerVolumes):
         with self._call():
             info = self.api.info()
         return Capacity(cpu_millis=int(info["NCPU"]) * 1000,
-                        memory_mib=int(info["MemTotal"]) // (1024 * 1024))
+                        memory_mib=int(info["MemTotal"]) // (1024 * 1024),
+                        engine_version=str(info.get("ServerVersion") or "")[:40])
 
     def ping(self) -> bool:
         try:
@@ -118,7 +120,7 @@ class DockerEngine(DockerNetworks, DockerVolumes):
         for port in spec.ports:
             exposed.append((port.container_port, port.protocol))
             if port.publish:
-                bindings[port.key] = ("127.0.0.1", port.host_port or None)
+                bindings[port.key] = (self.publish_address, port.host_port or None)
         # (a list, not a map by volume: one volume may be mounted at two paths)
         binds = [f"{volume_name(m.volume_id)}:{m.path}:{'ro' if m.read_only else 'rw'}"
                  for m in spec.volumes]
@@ -288,7 +290,10 @@ class DockerEngine(DockerNetworks, DockerVolumes):
         try:
             yield from stream
         finally:
-            stream.close()
+            # (Over TLS, the socket of a stream the engine or Wharf already closed
+            # refuses the SDK's shutdown: there is nothing left to close.)
+            with contextlib.suppress(OSError):
+                stream.close()
 
 
 def _healthcheck(check: HealthCheck | None) -> dict[str, Any] | None:

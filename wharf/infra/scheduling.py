@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import tempfile
 import threading
+from collections.abc import Callable
+from pathlib import Path
+from uuid import UUID
 
 from wharf.commands import messages as m
 from wharf.commands.actors import Actor
 from wharf.commands.application import Wharf
 from wharf.domain.errors import Conflict, InvalidInput
 from wharf.domain.host import check_endpoint
+from wharf.domain.tls import TlsCredentials
 from wharf.infra.docker_driver import DockerEngine
+from wharf.infra.host_tls import client_files
 from wharf.schedulers.ports import Capacity, EngineError
 
 log = logging.getLogger(__name__)
@@ -42,20 +48,40 @@ def register_engines(app: Wharf, endpoints: tuple[str, ...]) -> list[str]:
     return ready
 
 
+class Connector:
+    """Makes clients for hosts' engines, each with its host's credentials (mutual TLS
+    for engines off this machine, written under WHARF_HOME/tls while in use)."""
+
+    def __init__(self, app: Wharf, home: Path) -> None:
+        self.app = app
+        self.root = home / "tls"
+
+    def tls(self, host_id: str) -> tuple[Path, Path, Path] | None:
+        credentials = self.app.host_credentials(UUID(host_id))
+        return None if credentials is None else client_files(self.root, credentials)
+
+    def __call__(self, host_id: str, endpoint: str, timeout: float = 60) -> DockerEngine:
+        return DockerEngine(endpoint, self.app.installation, timeout=timeout,
+                            tls=self.tls(host_id))
+
+
 class StatsEngines:
-    """One engine client per endpoint, for the timer jobs (metrics, disk); closing it
+    """One engine client per host, for the timer jobs (metrics, disk); closing it
     closes every client it made (their pooled sockets with them)."""
 
-    def __init__(self, installation: str) -> None:
+    def __init__(self, installation: str,
+                 connect: Callable[[str, str], DockerEngine] | None = None) -> None:
         self.installation = installation
-        self._engines: dict[str, DockerEngine] = {}
+        self.connect = connect or (lambda _, endpoint: DockerEngine(endpoint, installation))
+        self._engines: dict[tuple[str, str], DockerEngine] = {}
         self._guard = threading.Lock()
 
     def __call__(self, host_id: str, endpoint: str) -> DockerEngine:
         with self._guard:
-            if endpoint not in self._engines:
-                self._engines[endpoint] = DockerEngine(endpoint, self.installation)
-            return self._engines[endpoint]
+            key = (host_id, endpoint)
+            if key not in self._engines:
+                self._engines[key] = self.connect(host_id, endpoint)
+            return self._engines[key]
 
     def close(self) -> None:
         with self._guard:
@@ -70,13 +96,24 @@ class StatsEngines:
         self.close()
 
 
-def engine_capacity(endpoint: str) -> Capacity:
-    """What a host's engine says it has; InvalidInput when no engine answers there."""
-    engine = DockerEngine(check_endpoint(endpoint), timeout=5)
-    try:
-        return engine.capacity()
-    except EngineError as error:
-        raise InvalidInput("endpoint", f"no Docker engine answers at {endpoint}: "
-                                       f"{error}") from None
-    finally:
-        engine.close()
+def engine_capacity(endpoint: str, credentials: TlsCredentials | None = None,
+                    home: Path | None = None, detail: bool = True) -> Capacity:
+    """What a host's engine says it has, asked with `credentials` (mutual TLS) when
+    given; InvalidInput when no engine answers there, or not to them. Without `detail`
+    (a tenant asking) the error does not say why: that would let a tenant map which
+    ports answer on the networks Wharf reaches."""
+    check_endpoint(endpoint, secured=credentials is not None)
+    with tempfile.TemporaryDirectory(dir=home) as scratch:
+        tls = None
+        if credentials is not None:
+            credentials.check()
+            tls = client_files(Path(scratch), credentials)
+        engine = DockerEngine(endpoint, timeout=5, tls=tls)
+        try:
+            return engine.capacity()
+        except EngineError as error:
+            reason = f": {error}" if detail else " over mutual TLS with these credentials"
+            raise InvalidInput("endpoint", f"no Docker engine answers at {endpoint}"
+                                           f"{reason}") from None
+        finally:
+            engine.close()

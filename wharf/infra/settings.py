@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wharf.domain.errors import InvalidInput
+from wharf.domain.host import check_endpoint
+
 ON = ("1", "true", "yes", "on")
 OFF = ("0", "false", "no", "off")
 
@@ -104,6 +107,11 @@ def _endpoints(raw: str) -> tuple[str, ...]:
         if not sep or scheme not in ("unix", "tcp") or not rest:
             raise ValueError(f"engine endpoints such as unix:///var/run/docker.sock or "
                              f"tcp://127.0.0.1:2375; {part!r} is not one")
+        try:
+            check_endpoint(part)
+        except InvalidInput as error:
+            raise ValueError(f"{part!r}: {error.message} (hosts elsewhere join with "
+                             "`wharf host join`)") from None
     return parts
 
 

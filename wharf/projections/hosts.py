@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import singledispatchmethod
 from typing import Any
 
@@ -20,13 +21,15 @@ class Hosts(ReadModel):
     """
 
     name = "hosts"
+    version = 2  # (2: labels, engine version, credentials' fingerprint)
     schema = (
         "CREATE TABLE IF NOT EXISTS rm_hosts (id TEXT PRIMARY KEY, name TEXT NOT NULL, "
         "endpoint TEXT NOT NULL, pool TEXT NOT NULL, state TEXT NOT NULL, "
         "cpu_millis INTEGER NOT NULL, memory_mib INTEGER NOT NULL, overcommit TEXT NOT NULL, "
         "reserved_cpu_millis INTEGER NOT NULL DEFAULT 0, "
         "reserved_memory_mib INTEGER NOT NULL DEFAULT 0, containers INTEGER NOT NULL DEFAULT 0, "
-        "joined_at TEXT NOT NULL, updated_at TEXT NOT NULL)",
+        "joined_at TEXT NOT NULL, updated_at TEXT NOT NULL, labels TEXT NOT NULL DEFAULT '{}', "
+        "engine_version TEXT NOT NULL DEFAULT '', fingerprint TEXT NOT NULL DEFAULT '')",
         "CREATE TABLE IF NOT EXISTS rm_host_placements (container_id TEXT PRIMARY KEY, "
         "host_id TEXT, cpu_millis INTEGER NOT NULL, memory_mib INTEGER NOT NULL)",
     )
@@ -50,6 +53,15 @@ class Hosts(ReadModel):
         self._update(event, "state = 'active', cpu_millis = ?, memory_mib = ?, overcommit = ?, "
                      "pool = ?", event.cpu_millis, event.memory_mib, event.overcommit,
                      event.pool)
+
+    @process_event.register
+    def _(self, event: Host.Configured, tracking: Tracking) -> None:
+        self._update(event, "labels = ?, engine_version = ?, fingerprint = ?",
+                     json.dumps(event.labels), event.engine_version, event.fingerprint)
+
+    @process_event.register
+    def _(self, event: Host.Labelled, tracking: Tracking) -> None:
+        self._update(event, "labels = ?", json.dumps(event.labels))
 
     @process_event.register
     def _(self, event: Host.Drained, tracking: Tracking) -> None:

@@ -124,6 +124,7 @@ class ContainersController:
                                  if p.host_port and p.publish),
                 group=row.service_id, health=row.health or "",
                 started_at=row.started_at or "", together=wanted.application_id,
+                constraints=frozenset(row.spec.constraints),
             ))
         return wants
 

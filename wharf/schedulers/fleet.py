@@ -25,7 +25,7 @@ EVENT_SETTLE = 0.3
 
 
 class Fleet:
-    def __init__(self, engine_for: Callable[[str], Engine], wake: Callable[[], None],
+    def __init__(self, engine_for: Callable[[str, str], Engine], wake: Callable[[], None],
                  stopped: threading.Event) -> None:
         self.engine_for = engine_for
         self.wake = wake
@@ -40,7 +40,7 @@ class Fleet:
         if engine is None or engine.endpoint != endpoint:
             if engine is not None:
                 engine.close()  # (ends its event stream, and so its watcher)
-            engine = self.engines[host_id] = self.engine_for(endpoint)
+            engine = self.engines[host_id] = self.engine_for(host_id, endpoint)
             threading.Thread(target=self._watch, args=(host_id, engine), daemon=True,
                              name=f"wharf-events-{host_id[:8]}").start()
         return engine

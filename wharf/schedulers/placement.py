@@ -238,7 +238,15 @@ class Placer:
 
     def candidates(self, request: Request) -> Iterator[HostRoom]:
         """The hosts that might take `request`, best first: its tenant's pool, then the
-        public one; only those carrying every label it is constrained to."""
+        public one; only those carrying every label it is constrained to. A container
+        bound to one host (its volume's, its application's) has that one candidate."""
+        bound = {h for h in (request.volume_host, request.beside) if h is not None}
+        if bound:
+            if len(bound) == 1:
+                host = self.hosts.get(next(iter(bound)))
+                if host is not None:
+                    yield host
+            return
         allowed: set[str] | None = None
         for label in request.constraints:
             having = self.labels.get(label, set())

@@ -32,6 +32,7 @@ def docker_name(container_id: str) -> str:
 class Capacity:
     cpu_millis: int
     memory_mib: int
+    engine_version: str = ""
 
 
 @dataclass(frozen=True)

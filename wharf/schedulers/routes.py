@@ -2,13 +2,13 @@
 
 Each balanced port of a service gets a listener on loopback (its port chosen once by the
 scheduler and recorded: `EndpointAssigned`, so it survives restarts and replays), whose
-upstreams are the service's replicas seen running, at the loopback ports their engines
-published; applications' services are also reached by Host header, over HTTP and over
-HTTPS with certificates from Caddy's own CA. `caddy_apps()` is the pure translation of
-those routes into Caddy's JSON; the
-controller applies it whole whenever it differs from what it applied last, and checks
-every `VERIFY_EVERY` seconds that Caddy still holds it (a Caddy restarted behind Wharf's
-back, or loaded by someone else, gets its configuration again).
+upstreams are the service's replicas seen running, at the ports their engines published
+(on loopback, or on the address of a host elsewhere); applications' services are also
+reached by Host header, over HTTP and over HTTPS with certificates from Caddy's own CA.
+`caddy_apps()` is the pure translation of those routes into Caddy's JSON; the controller
+applies it whole whenever it differs from what it applied last, and checks every
+`VERIFY_EVERY` seconds that Caddy still holds it (a Caddy restarted behind Wharf's back,
+or loaded by someone else, gets its configuration again).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def _handler(route: Route) -> dict[str, Any]:
                 "body": f"service {route.service} has no running replica\n"}
     return {
         "handler": "reverse_proxy",
-        "upstreams": [{"dial": f"127.0.0.1:{u.host_port}"} for u in route.upstreams],
+        "upstreams": [{"dial": f"{u.address}:{u.host_port}"} for u in route.upstreams],
         "load_balancing": {"selection_policy": {"policy": "round_robin"},
                            "try_duration": TRY_DURATION, "try_interval": "50ms"},
         "health_checks": {"passive": {"fail_duration": FAIL_DURATION, "max_fails": 1}},

@@ -60,7 +60,7 @@ class Scheduler:
         self,
         app: Wharf,
         view: Reader,
-        engine_for: Callable[[str], Engine],
+        engine_for: Callable[[str, str], Engine],  # (host id, endpoint)
         clock: Clock,
         wait_for: Callable[[int, float], None],
         strategy: str = "spread",
@@ -122,7 +122,8 @@ class Scheduler:
         hosts = [HostRoom(id=r.id, name=r.name, pool=r.pool, state=r.state,
                           cpu_millis=r.cpu_millis, memory_mib=r.memory_mib,
                           overcommit=r.overcommit, reserved_cpu_millis=r.reserved_cpu_millis,
-                          reserved_memory_mib=r.reserved_memory_mib) for r in rows]
+                          reserved_memory_mib=r.reserved_memory_mib, labels=r.label_set)
+                 for r in rows]
         endpoints = {r.id: r.endpoint for r in rows if r.state != "removed"}
         observed, silent = self.fleet.containers(endpoints)
         now = self.clock.now()

@@ -58,15 +58,22 @@ def start() -> str:
              "--bridge", "wharf1"],
             stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True))
     wait_for(f"the second engine to answer (see {LOG})", _answers)
-    client = docker.APIClient(base_url=ENDPOINT)
+    load_busybox(ENDPOINT)
+    return ENDPOINT
+
+
+def load_busybox(endpoint: str) -> None:
+    """The local engine's busybox image, into the engine at `endpoint` unless it has it."""
+    client = docker.APIClient(base_url=endpoint, version="1.41")
     try:
         if not client.images(name="busybox"):
-            local = docker.APIClient(base_url="unix:///var/run/docker.sock")
-            client.load_image(local.get_image("busybox:latest"))
-            local.close()
+            local = docker.APIClient(base_url="unix:///var/run/docker.sock", version="1.41")
+            try:
+                client.load_image(local.get_image("busybox:latest"))
+            finally:
+                local.close()
     finally:
         client.close()
-    return ENDPOINT
 
 
 def stop() -> None:

@@ -25,7 +25,7 @@ from wharf.infra.scheduling import LOCAL_ENGINE, register_engines
 from wharf.schedulers.ports import LABEL_CONTAINER, LABEL_INSTALLATION
 
 CONTAINERS = 20
-KILLS = 20
+KILLS = 12
 
 
 def start_scheduler(url: str, home: Path) -> subprocess.Popen[str]:

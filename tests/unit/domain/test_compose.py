@@ -216,3 +216,17 @@ def test_aliases_and_variables_cannot_grow_a_small_file_past_the_text_budget() -
         parse(f"x-f: &f a.env\nservices: {{web: {{image: x, env_file: [{files}]}}}}", "shop",
               env_files={"a.env": "A=1\n" * 5000})
     assert time.perf_counter() - began < 0.5
+
+
+def test_placement_constraints_come_from_deploy_placement() -> None:
+    app = parse("services: {web: {image: x, deploy: {placement: {constraints: "
+                "['node.labels.zone == eu-1']}}}}", "shop", env_files={}, variables={})
+    assert app.services[0].spec.constraints == ("zone=eu-1",)
+    for text, field in (
+            ("services: {web: {image: x, deploy: {placement: {preferences: []}}}}",
+             "services.web.deploy.placement.preferences"),
+            ("services: {web: {image: x, deploy: {placement: {constraints: "
+             "['node.hostname == a']}}}}", "services.web.constraints[0]")):
+        with pytest.raises(InvalidInput) as caught:
+            parse(text, "shop", env_files={}, variables={})
+        assert caught.value.field == field

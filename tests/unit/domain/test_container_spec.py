@@ -95,3 +95,20 @@ def test_one_host_port_for_two_protocols_and_256_variables_are_fine() -> None:
                                     {"container_port": 53, "protocol": "udp",
                                      "host_port": 20053}]})
     assert len(spec.env) == 256 and [p.key for p in spec.ports] == ["53/tcp", "53/udp"]
+
+
+def test_placement_constraints_on_host_labels() -> None:
+    spec = validate_spec({"image": "busybox", "constraints": [
+        "host.labels.zone == eu-1", " node.labels.disk==ssd ", "host.labels.zone == eu-1"]})
+    assert spec.constraints == ("disk=ssd", "zone=eu-1")
+    assert ContainerSpec.from_data(json.loads(json.dumps(spec.to_data()))) == spec
+    assert "constraints" not in validate_spec({"image": "busybox"}).to_data()
+    for bad, field in ((["node.role == manager"], "constraints[0]"),
+                       (["host.labels.zone != eu-1"], "constraints[0]"),
+                       (["host.labels.Zone == x"], "constraints[0]"),
+                       (["host.labels.zone == a b"], "constraints[0]"),
+                       ("host.labels.zone == x", "constraints"),
+                       ([f"host.labels.k{i} == v" for i in range(11)], "constraints")):
+        with pytest.raises(InvalidInput) as caught:
+            validate_spec({"image": "busybox", "constraints": bad})
+        assert caught.value.field == field, bad

@@ -24,7 +24,7 @@ from wharf.schedulers.memory_engine import MemoryEngine
 from wharf.schedulers.ports import Capacity
 from wharf.schedulers.scheduler import Scheduler
 
-A, B = "tcp://memory-a:2375", "tcp://memory-b:2375"
+A, B = "unix:///run/memory-a.sock", "unix:///run/memory-b.sock"
 STRANGER = "00000000-0000-4000-8000-00000000dead"  # labelled by another Wharf
 
 
@@ -70,7 +70,7 @@ class World:
         return str(row["id"])
 
     def new_scheduler(self) -> Scheduler:
-        return Scheduler(self.wiring.app, self.wiring.view, self.engines.__getitem__,
+        return Scheduler(self.wiring.app, self.wiring.view, lambda _, e: self.engines[e],
                          self.clock, lambda position, timeout: self.wiring.projector.catch_up(),
                          host_grace=30.0, monotonic=self.ticks)
 
@@ -281,7 +281,7 @@ def test_a_stop_is_heard_while_the_read_side_never_catches_up(world: World) -> N
         threading.Event().wait(timeout)  # a read side that does not move
         raise TimeoutError(position)
 
-    scheduler = Scheduler(world.wiring.app, world.wiring.view, world.engines.__getitem__,
+    scheduler = Scheduler(world.wiring.app, world.wiring.view, lambda _, e: world.engines[e],
                           world.clock, never, host_grace=30.0, monotonic=world.ticks)
     runner = threading.Thread(target=scheduler.run_forever, daemon=True)
     runner.start()

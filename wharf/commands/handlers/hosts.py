@@ -1,31 +1,92 @@
-"""Hosts: operators register, drain and remove Docker endpoints."""
+"""Hosts: operators register, label, drain and remove Docker endpoints; a tenant's owner
+joins hosts of its own to its dedicated pool (as many as its plan allows) and removes
+them. Credentials for mutual TLS are sealed: an operator's with the platform's data key,
+a tenant's with its own (gone with the tenant)."""
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from wharf.commands.context import Context, Decision, Outcome
-from wharf.commands.messages import DrainHost, RegisterHost, RemoveHost
-from wharf.domain.errors import InvalidInput, NotFound
-from wharf.domain.host import PUBLIC, Host, check_host
-from wharf.domain.tenant import Tenant
+from wharf.commands.messages import DrainHost, LabelHost, RegisterHost, RemoveHost
+from wharf.commands.sealing import seal
+from wharf.domain.base import WharfAggregate
+from wharf.domain.errors import Conflict, InvalidInput, NotFound, QuotaExceeded
+from wharf.domain.host import PUBLIC, Host, address_of, check_host, check_labels
+from wharf.domain.mirror import PLATFORM_SECRETS
+from wharf.domain.tenant import MANAGE_TENANT, Tenant
+from wharf.domain.tls import TlsCredentials
 
 
 def register_host(ctx: Context, cmd: RegisterHost) -> Decision:
-    ctx.require_operator()
-    factor = check_host(cmd.endpoint, cmd.cpu_millis, cmd.memory_mib, cmd.overcommit)
-    if cmd.pool != PUBLIC:
-        try:
-            ctx.load(Tenant, Tenant.id_for(cmd.pool), "tenant")
-        except NotFound:
-            raise InvalidInput("pool", "must be 'public' or the name of a tenant") from None
+    credentials = None
+    if cmd.tls_ca or cmd.tls_cert or cmd.tls_key:
+        credentials = TlsCredentials(ca=cmd.tls_ca, cert=cmd.tls_cert, key=cmd.tls_key)
+    tenant: Tenant | None = None
+    if cmd.tenant_id is not None:  # a tenant's own host: mutual TLS, never this machine
+        tenant = may_join(ctx, cmd.tenant_id)
+        if credentials is None or not cmd.endpoint.startswith("tcp://"):
+            raise InvalidInput("endpoint", "a tenant's host joins by tcp://ADDRESS:PORT "
+                                           "with mutual TLS")
+        pool = tenant.name
+    else:
+        ctx.require_operator()
+        pool = cmd.pool
+        if pool != PUBLIC:
+            try:
+                tenant = ctx.load(Tenant, Tenant.id_for(pool), "tenant")
+            except NotFound:
+                raise InvalidInput("pool", "must be 'public' or the name of a tenant") from None
+    factor = check_host(cmd.endpoint, cmd.cpu_millis, cmd.memory_mib, cmd.overcommit,
+                        secured=credentials is not None)
+    if cmd.tenant_id is not None and address_of(cmd.endpoint) == "127.0.0.1":
+        raise InvalidInput("endpoint", "a tenant's host cannot be on Wharf's own machine")
+    labels = check_labels(cmd.labels)
+    fingerprint = credentials.check() if credentials is not None else ""
     host_id = Host.id_for(cmd.endpoint)
     if ctx.exists(host_id):
         host = ctx.load(Host, host_id, "host")
-        host.rejoin(cmd.cpu_millis, cmd.memory_mib, str(factor), cmd.pool)
+        if cmd.tenant_id is not None and host.state != "removed" and host.pool != pool:
+            raise Conflict(f"host {cmd.endpoint} is already registered")
+        host.rejoin(cmd.cpu_millis, cmd.memory_mib, str(factor), pool)
     else:
         host = ctx.new(Host, endpoint=cmd.endpoint, name=cmd.name or cmd.endpoint,
                        cpu_millis=cmd.cpu_millis, memory_mib=cmd.memory_mib,
-                       overcommit=str(factor), pool=cmd.pool, id=host_id)
-    return Decision([host], Outcome(id=host_id))
+                       overcommit=str(factor), pool=pool, id=host_id)
+    ciphertext = ""
+    if credentials is not None:
+        key_id = PLATFORM_SECRETS if tenant is None else tenant.id
+        if tenant is None:
+            ctx.keys.create(key_id)  # (once: later calls keep the key)
+        key = ctx.keys.get(key_id)
+        if key is None:
+            raise Conflict("no data key to seal the host's credentials with")
+        ciphertext = seal(key, credentials.to_text(), host_id.bytes)
+    host.configure(labels=labels, ciphertext=ciphertext, fingerprint=fingerprint,
+                   engine_version=cmd.engine_version[:40])
+    changed: list[WharfAggregate] = [host]
+    if cmd.tenant_id is not None and tenant is not None:
+        tenant.join_host(host_id, ctx.plan_of(tenant).limit("own_hosts"))
+        changed.append(tenant)
+    return Decision(changed, Outcome(id=host_id))
+
+
+def may_join(ctx: Context, tenant_id: UUID) -> Tenant:
+    """The tenant, if the actor may join one more host of its own to its pool (asked
+    before Wharf connects to the engine for the caller, and again when it records it)."""
+    tenant = ctx.tenant(tenant_id, MANAGE_TENANT)
+    tenant.require_active()
+    limit = ctx.plan_of(tenant).limit("own_hosts")
+    if limit is not None and len(tenant.own_hosts) >= limit:
+        raise QuotaExceeded("own_hosts", limit, len(tenant.own_hosts), 1)
+    return tenant
+
+
+def label_host(ctx: Context, cmd: LabelHost) -> Decision:
+    ctx.require_operator()
+    host = ctx.load(Host, cmd.host_id, "host")
+    host.relabel(check_labels(cmd.labels))
+    return Decision([host], Outcome(id=host.id))
 
 
 def drain_host(ctx: Context, cmd: DrainHost) -> Decision:
@@ -36,7 +97,28 @@ def drain_host(ctx: Context, cmd: DrainHost) -> Decision:
 
 
 def remove_host(ctx: Context, cmd: RemoveHost) -> Decision:
-    ctx.require_operator()
-    host = ctx.load(Host, cmd.host_id, "host")
+    changed: list[WharfAggregate] = []
+    if cmd.tenant_id is not None:
+        tenant = ctx.tenant(cmd.tenant_id, MANAGE_TENANT)
+        if str(cmd.host_id) not in tenant.own_hosts:
+            raise NotFound("host", cmd.host_id)
+        host = ctx.load(Host, cmd.host_id, "host")
+        tenant.leave_host(UUID(str(host.id)))
+        changed.append(tenant)
+    else:
+        ctx.require_operator()
+        host = ctx.load(Host, cmd.host_id, "host")
+        if host.pool != PUBLIC:
+            owner = _owner(ctx, host.pool)
+            if owner is not None:
+                owner.leave_host(UUID(str(host.id)))
+                changed.append(owner)
     host.remove()
-    return Decision([host], Outcome(id=host.id))
+    return Decision([host, *changed], Outcome(id=host.id))
+
+
+def _owner(ctx: Context, pool: str) -> Tenant | None:
+    try:
+        return ctx.load(Tenant, Tenant.id_for(pool), "tenant")
+    except NotFound:
+        return None

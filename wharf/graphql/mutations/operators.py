@@ -11,11 +11,12 @@ from strawberry.types import Info
 from wharf.commands import messages as m
 from wharf.commands.answers import PlanAdded
 from wharf.commands.context import Outcome
-from wharf.domain.errors import DomainError
+from wharf.domain.errors import DomainError, InvalidInput
+from wharf.domain.tls import TlsCredentials
 from wharf.graphql.context import Context, parse_id
 from wharf.graphql.errors import Error, to_graphql
 from wharf.graphql.mutations.access import TenantPayload, tenant_payload
-from wharf.graphql.mutations.base import run
+from wharf.graphql.mutations.base import own_tenant, run
 from wharf.graphql.types import Host, Plan
 from wharf.projections.reads import Reader
 from wharf.projections.reads import hosts as host_reads
@@ -66,6 +67,8 @@ class PlanLimitsInput:
     volume_gib: int | None = None
     concurrent_builds: int | None = None
     container_disk_mib: int | None = None
+    own_hosts: int | None = strawberry.field(
+        default=0, description="Hosts a tenant may join itself (null: no limit).")
 
 
 @strawberry.input
@@ -99,9 +102,24 @@ class PlanPayload:
 AddPlanResult = Annotated[PlanPayload | Error, strawberry.union("AddPlanResult")]
 
 
+@strawberry.input(description="Mutual TLS, as Docker's --tlsverify asks: PEM text.")
+class HostTlsInput:
+    ca: str = strawberry.field(description="The CA that signed the engine's certificate.")
+    cert: str = strawberry.field(description="The client certificate Wharf presents.")
+    key: str = strawberry.field(description="The client certificate's key (sealed in the "
+                                            "log, never shown again).")
+
+
+@strawberry.input
+class HostLabelInput:
+    key: str
+    value: str
+
+
 @strawberry.input
 class RegisterHostInput:
-    endpoint: str
+    endpoint: str = strawberry.field(
+        description="unix:///path.sock, or tcp://ADDRESS:PORT: with `tls` unless loopback.")
     cpu_millis: int | None = strawberry.field(
         default=None, description="Capacity; default: what the engine reports.")
     memory_mib: int | None = strawberry.field(
@@ -109,6 +127,35 @@ class RegisterHostInput:
     name: str = ""
     overcommit: str = "1"
     pool: str = "public"
+    tls: HostTlsInput | None = None
+    labels: list[HostLabelInput] | None = None
+    client_request_id: str | None = None
+
+
+@strawberry.input(description="A tenant's owner joins a host of its own to the tenant's "
+                              "dedicated pool (only its workloads run there; as many as "
+                              "its plan's own_hosts).")
+class JoinHostInput:
+    endpoint: str = strawberry.field(description="tcp://ADDRESS:PORT of an engine with "
+                                                 "--tlsverify.")
+    tls: HostTlsInput
+    tenant: strawberry.ID | None = None
+    name: str = ""
+    labels: list[HostLabelInput] | None = None
+    client_request_id: str | None = None
+
+
+@strawberry.input
+class LabelHostInput:
+    id: strawberry.ID
+    labels: list[HostLabelInput]
+    client_request_id: str | None = None
+
+
+@strawberry.input
+class LeaveHostInput:
+    id: strawberry.ID
+    tenant: strawberry.ID | None = None
     client_request_id: str | None = None
 
 
@@ -127,6 +174,22 @@ class HostPayload:
 RegisterHostResult = Annotated[HostPayload | Error, strawberry.union("RegisterHostResult")]
 DrainHostResult = Annotated[HostPayload | Error, strawberry.union("DrainHostResult")]
 RemoveHostResult = Annotated[HostPayload | Error, strawberry.union("RemoveHostResult")]
+LabelHostResult = Annotated[HostPayload | Error, strawberry.union("LabelHostResult")]
+JoinHostResult = Annotated[HostPayload | Error, strawberry.union("JoinHostResult")]
+LeaveHostResult = Annotated[HostPayload | Error, strawberry.union("LeaveHostResult")]
+
+
+def _labels(given: list[HostLabelInput] | None) -> dict[str, str]:
+    labels: dict[str, str] = {}
+    for index, label in enumerate(given or []):
+        if label.key in labels:
+            raise InvalidInput(f"labels[{index}].key", f"{label.key[:40]} is given twice")
+        labels[label.key] = label.value
+    return labels
+
+
+def _credentials(tls: HostTlsInput | None) -> TlsCredentials | None:
+    return None if tls is None else TlsCredentials(ca=tls.ca, cert=tls.cert, key=tls.key)
 
 
 def _host(read: Reader, outcome: Outcome) -> HostPayload:
@@ -188,7 +251,8 @@ class OperatorMutations:
             limits={"containers": limits.containers, "cpu_millis": limits.cpu_millis,
                     "memory_mib": limits.memory_mib, "volume_gib": limits.volume_gib,
                     "container_disk_mib": limits.container_disk_mib,
-                    "concurrent_builds": limits.concurrent_builds},
+                    "concurrent_builds": limits.concurrent_builds,
+                    "own_hosts": limits.own_hosts},
             prices={"fee_per_hour": prices.fee_per_hour, "cpu_second": prices.cpu_second,
                     "memory_gib_second": prices.memory_gib_second,
                     "volume_gib_hour": prices.volume_gib_hour,
@@ -201,20 +265,71 @@ class OperatorMutations:
     async def register_host(
         self, info: Info[Context, Any], input: RegisterHostInput
     ) -> RegisterHostResult:
-        cpu, memory = input.cpu_millis, input.memory_mib
-        if cpu is None or memory is None:
-            try:
+        cpu, memory, version = input.cpu_millis, input.memory_mib, ""
+        credentials = _credentials(input.tls)
+        try:
+            labels = _labels(input.labels)
+            # (Secured hosts are asked always: credentials that do not open the engine
+            # are refused now, not found out by the scheduler.)
+            if cpu is None or memory is None or credentials is not None:
                 info.context.require_operator()  # only operators make Wharf call an engine
-                capacity = await anyio.to_thread.run_sync(info.context.backend.engine_capacity,
-                                                           input.endpoint)
-            except DomainError as error:
-                return to_graphql(error)
-            cpu = capacity.cpu_millis if cpu is None else cpu
-            memory = capacity.memory_mib if memory is None else memory
+                capacity = await anyio.to_thread.run_sync(
+                    info.context.backend.engine_capacity, input.endpoint, credentials)
+                cpu = capacity.cpu_millis if cpu is None else cpu
+                memory = capacity.memory_mib if memory is None else memory
+                version = capacity.engine_version
+        except DomainError as error:
+            return to_graphql(error)
         return await run(info, lambda actor: m.RegisterHost(
             actor=actor, request_id=input.client_request_id, endpoint=input.endpoint,
             name=input.name, cpu_millis=cpu, memory_mib=memory,
-            overcommit=input.overcommit, pool=input.pool), _host)
+            overcommit=input.overcommit, pool=input.pool, labels=labels,
+            tls_ca=credentials.ca if credentials else "",
+            tls_cert=credentials.cert if credentials else "",
+            tls_key=credentials.key if credentials else "", engine_version=version), _host)
+
+    @strawberry.mutation(description="Tenants' owners: Wharf asks the engine over mutual "
+                                     "TLS and, if it answers, places only this tenant's "
+                                     "workloads there.")
+    async def join_host(self, info: Info[Context, Any], input: JoinHostInput) -> JoinHostResult:
+        credentials = _credentials(input.tls)
+        assert credentials is not None
+        try:
+            labels = _labels(input.labels)
+            actor = info.context.require_actor()
+            tenant_id = own_tenant(actor, input.tenant)
+            # (Who may, and whether the plan allows one more, is decided before Wharf
+            # makes any connection for the caller.)
+            await anyio.to_thread.run_sync(info.context.backend.check_join, actor, tenant_id)
+            capacity = await anyio.to_thread.run_sync(
+                info.context.backend.engine_capacity, input.endpoint, credentials, False)
+        except DomainError as error:
+            return to_graphql(error)
+        return await run(info, lambda actor: m.RegisterHost(
+            actor=actor, request_id=input.client_request_id, endpoint=input.endpoint,
+            name=input.name, cpu_millis=capacity.cpu_millis,
+            memory_mib=capacity.memory_mib, tenant_id=tenant_id, labels=labels,
+            tls_ca=credentials.ca, tls_cert=credentials.cert, tls_key=credentials.key,
+            engine_version=capacity.engine_version), _host)
+
+    @strawberry.mutation(description="Tenants' owners: a host they joined leaves the "
+                                     "tenant's pool (its containers are placed elsewhere).")
+    async def leave_host(self, info: Info[Context, Any],
+                         input: LeaveHostInput) -> LeaveHostResult:
+        return await run(info, lambda actor: m.RemoveHost(
+            actor=actor, request_id=input.client_request_id, host_id=parse_id(input.id),
+            tenant_id=own_tenant(actor, input.tenant)), _host)
+
+    @strawberry.mutation(description="Operators only: a host's labels, whole.")
+    async def label_host(self, info: Info[Context, Any],
+                         input: LabelHostInput) -> LabelHostResult:
+        try:
+            labels = _labels(input.labels)
+        except DomainError as error:
+            return to_graphql(error)
+        return await run(info, lambda actor: m.LabelHost(
+            actor=actor, request_id=input.client_request_id, host_id=parse_id(input.id),
+            labels=labels), _host)
 
     @strawberry.mutation(description="Operators only.")
     async def drain_host(self, info: Info[Context, Any], input: HostIdInput) -> DrainHostResult:

@@ -74,6 +74,9 @@ class CreateServiceInput:
     restart_policy: str = strawberry.field(default="always",
                                            description="Of each replica.")
     health_check: HealthCheckInput | None = None
+    constraints: list[str] | None = strawberry.field(
+        default=None, description="Host labels its replicas must run on: "
+                                  "host.labels.KEY == VALUE.")
     update_policy: UpdatePolicyInput | None = None
     start: bool = True
     client_request_id: str | None = None
@@ -95,6 +98,7 @@ class UpdateServiceInput:
     volumes: list[MountInput] | None = None
     restart_policy: str = "always"
     health_check: HealthCheckInput | None = None
+    constraints: list[str] | None = None
     update_policy: UpdatePolicyInput | None = strawberry.field(
         default=None, description="Replaces the service's policy, this rollout included; "
                                   "none: as it was.")

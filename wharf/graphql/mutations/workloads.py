@@ -73,6 +73,8 @@ class CreateContainerInput:
     volumes: list[MountInput] | None = None
     restart_policy: str = "no"
     health_check: HealthCheckInput | None = None
+    constraints: list[str] | None = strawberry.field(
+        default=None, description="Host labels it must run on: host.labels.KEY == VALUE.")
     start: bool = True
     client_request_id: str | None = None
 
@@ -112,6 +114,7 @@ class SpecInput(Protocol):
     volumes: list[MountInput] | None
     restart_policy: str
     health_check: HealthCheckInput | None
+    constraints: list[str] | None
 
 
 def spec_of(data: SpecInput, ports: list[dict[str, Any]]) -> dict[str, Any]:
@@ -130,6 +133,7 @@ def spec_of(data: SpecInput, ports: list[dict[str, Any]]) -> dict[str, Any]:
                     for v in data.volumes or []],
         "restart_policy": data.restart_policy,
         **({"health_check": vars(data.health_check)} if data.health_check else {}),
+        **({"constraints": data.constraints} if data.constraints else {}),
     }
 
 

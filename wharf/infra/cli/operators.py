@@ -4,11 +4,13 @@ store directly (as the operator named by --as) or reads the read side."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from wharf.commands import messages as m
 from wharf.commands.answers import PlanAdded
+from wharf.domain.errors import InvalidInput
 from wharf.domain.plans import PlanCatalog
 from wharf.infra.bootstrap import build
 from wharf.infra.cli.output import operator, table, tenant_id
@@ -25,6 +27,8 @@ def add_commands(sub: Any) -> None:
     p.add_argument("name")
     for limit in ("containers", "cpu-millis", "memory-mib", "volume-gib", "concurrent-builds"):
         p.add_argument(f"--{limit}", type=int, default=None, help="limit (omit: unlimited)")
+    p.add_argument("--own-hosts", type=int, default=0,
+                   help="hosts a tenant may join to its own pool (default: none)")
     for price in ("fee-per-hour", "cpu-second", "memory-gib-second", "volume-gib-hour",
                   "traffic-gib"):
         p.add_argument(f"--{price}", default="0", help="price in CNY (default 0)")
@@ -68,8 +72,29 @@ def add_commands(sub: Any) -> None:
                    help="capacity (default: what the engine reports)")
     p.add_argument("--overcommit", default="1")
     p.add_argument("--pool", default="public", help="public, or a tenant's name")
+    p.add_argument("--tls", metavar="DIR", default=None,
+                   help="mutual TLS: DIR holds ca.pem, cert.pem and key.pem (as `host join` "
+                        "writes them); needed for a TCP endpoint off this machine")
+    p.add_argument("--label", action="append", default=[], metavar="KEY=VALUE",
+                   help="a label placement constraints match (host.labels.KEY == VALUE)")
     p.set_defaults(run=cmd_host_register)
-    p = host.add_parser("list", help="hosts with capacity, reserved and free")
+    p = host.add_parser(
+        "join", help="make the certificates a new machine's engine needs, and say what to "
+                     "run there",
+        description="Makes a CA for the new host, its engine's server certificate for "
+                    "ADDRESS and Wharf's client certificate, writes them under DIR, and "
+                    "prints the dockerd command to run on the machine and the `wharf host "
+                    "register` that joins it.")
+    p.add_argument("address", help="the machine's IP address or DNS name, as Wharf reaches it")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="a new directory: DIR/engine goes to the machine, DIR/wharf stays")
+    p.add_argument("--port", type=int, default=2376)
+    p.set_defaults(run=cmd_host_join)
+    p = host.add_parser("label", help="set a host's labels (all of them)")
+    p.add_argument("host", help="host id")
+    p.add_argument("labels", nargs="*", metavar="KEY=VALUE")
+    p.set_defaults(run=cmd_host_label)
+    p = host.add_parser("list", help="hosts with address, engine, labels, capacity and state")
     p.set_defaults(run=cmd_host_list)
     for action in ("drain", "remove"):
         p = host.add_parser(action, help=f"{action} a host")
@@ -84,9 +109,11 @@ def cmd_plan_list(settings: Settings, args: argparse.Namespace) -> int:
     for plan in catalog.all_latest():
         rows.append({"name": plan.name, "version": plan.version,
                      **{k: "unlimited" if v is None else v for k, v in plan.limits.items()},
+                     "own_hosts": plan.limit("own_hosts") if plan.limit("own_hosts")
+                     is not None else "unlimited",
                      "fee/hour": plan.prices["fee_per_hour"], "description": plan.description})
     table(rows, ["name", "version", "containers", "cpu_millis", "memory_mib", "volume_gib",
-                 "fee/hour", "description"])
+                 "own_hosts", "fee/hour", "description"])
     return 0
 
 
@@ -96,7 +123,8 @@ def cmd_plan_add(settings: Settings, args: argparse.Namespace) -> int:
             actor=operator(args), name=args.name,
             limits={"containers": args.containers, "cpu_millis": args.cpu_millis,
                     "memory_mib": args.memory_mib, "volume_gib": args.volume_gib,
-                    "concurrent_builds": args.concurrent_builds},
+                    "concurrent_builds": args.concurrent_builds,
+                    "own_hosts": args.own_hosts},
             prices={"fee_per_hour": args.fee_per_hour, "cpu_second": args.cpu_second,
                     "memory_gib_second": args.memory_gib_second,
                     "volume_gib_hour": args.volume_gib_hour, "traffic_gib": args.traffic_gib},
@@ -152,30 +180,96 @@ def cmd_purge_due(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _labels(given: list[str]) -> dict[str, str]:
+    labels = {}
+    for text in given:
+        key, sep, value = text.partition("=")
+        if not sep:
+            raise InvalidInput("label", f"{text[:40]!r} is not KEY=VALUE")
+        labels[key] = value
+    return labels
+
+
 def cmd_host_register(settings: Settings, args: argparse.Namespace) -> int:
+    from wharf.infra.host_tls import read_client_dir
     from wharf.infra.scheduling import engine_capacity
 
-    cpu, memory = args.cpu_millis, args.memory_mib
-    if cpu is None or memory is None:
-        capacity = engine_capacity(args.endpoint)
+    labels = _labels(args.label)
+    credentials = read_client_dir(Path(args.tls)) if args.tls else None
+    cpu, memory, version = args.cpu_millis, args.memory_mib, ""
+    if cpu is None or memory is None or credentials is not None:
+        capacity = engine_capacity(args.endpoint, credentials)
         cpu = capacity.cpu_millis if cpu is None else cpu
         memory = capacity.memory_mib if memory is None else memory
+        version = capacity.engine_version
     with build(settings) as wiring:
         outcome = wiring.app.handle(m.RegisterHost(
             actor=operator(args), endpoint=args.endpoint, name=args.name,
-            cpu_millis=cpu, memory_mib=memory, overcommit=args.overcommit, pool=args.pool))
+            cpu_millis=cpu, memory_mib=memory, overcommit=args.overcommit, pool=args.pool,
+            labels=labels, tls_ca=credentials.ca if credentials else "",
+            tls_cert=credentials.cert if credentials else "",
+            tls_key=credentials.key if credentials else "", engine_version=version))
     print(f"host {outcome.id} registered (position {outcome.position})")
+    if credentials is not None:
+        print(f"its credentials are sealed in the log: {args.tls} may be deleted now")
+    return 0
+
+
+def cmd_host_join(settings: Settings, args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from wharf.infra.host_tls import CLIENT_FILES, join_kit, write_private
+
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()):
+        raise InvalidInput("out", f"{out} is not empty")
+    kit = join_kit(args.address, dt.datetime.now(dt.UTC))
+    for name, text in kit.engine_files().items():
+        write_private(out / "engine" / name, text)
+    client = (kit.client.ca, kit.client.cert, kit.client.key)
+    for name, text in zip(CLIENT_FILES, client, strict=True):
+        write_private(out / "wharf" / name, text)
+    engine = out / "engine"
+    print(f"""1. Copy {engine}/ to the new machine as /etc/docker/wharf/ (mode 0600: it holds
+   the engine's private key) and start its engine with mutual TLS:
+
+   dockerd --tlsverify --tlscacert /etc/docker/wharf/ca.pem \\
+           --tlscert /etc/docker/wharf/server-cert.pem --tlskey /etc/docker/wharf/server-key.pem \\
+           -H unix:///var/run/docker.sock -H tcp://{args.address}:{args.port}
+
+   (or in /etc/docker/daemon.json: "tlsverify": true, "tlscacert", "tlscert", "tlskey"
+   and "hosts" with the same values). Only a client with a certificate of this host's
+   own CA, which only Wharf holds, can then drive that engine.
+
+2. Join it to a pool (public, or a tenant's name) with the labels it carries:
+
+   wharf host register tcp://{args.address}:{args.port} --tls {out / "wharf"} \\
+         --pool public --label zone=...
+
+   Wharf asks the engine over mutual TLS for its capacity and version, seals the
+   credentials in the log, and places containers there from then on.""")
+    return 0
+
+
+def cmd_host_label(settings: Settings, args: argparse.Namespace) -> int:
+    with build(settings) as wiring:
+        outcome = wiring.app.handle(m.LabelHost(actor=operator(args), host_id=UUID(args.host),
+                                                labels=_labels(args.labels)))
+    print(f"host {args.host}: labels set (position {outcome.position})")
     return 0
 
 
 def cmd_host_list(settings: Settings, args: argparse.Namespace) -> int:
     with build(settings) as wiring:
         wiring.projector.catch_up()
-        rows = [{**vars(h), "free_cpu_millis": h.free_cpu_millis,
+        rows = [{**vars(h), "address": h.address,
+                 "labels": ",".join(f"{k}={v}" for k, v in h.labels.items()),
+                 "tls": "mutual" if h.fingerprint else "-",
+                 "free_cpu_millis": h.free_cpu_millis,
                  "free_memory_mib": h.free_memory_mib} for h in host_reads.hosts(wiring.view)]
-    table(rows, ["name", "id", "endpoint", "pool", "state", "cpu_millis", "memory_mib",
-                 "overcommit", "reserved_cpu_millis", "reserved_memory_mib",
-                 "free_cpu_millis", "free_memory_mib", "containers"])
+    table(rows, ["name", "id", "address", "pool", "state", "engine_version", "labels", "tls",
+                 "cpu_millis", "memory_mib", "overcommit", "reserved_cpu_millis",
+                 "reserved_memory_mib", "free_cpu_millis", "free_memory_mib", "containers"])
     return 0
 
 

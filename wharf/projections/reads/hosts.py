@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from decimal import Decimal
 
-from wharf.domain.host import free
+from wharf.domain.host import address_of, free
 from wharf.projections.reads import Reader
 
 
@@ -24,6 +25,19 @@ class HostRow:
     containers: int
     joined_at: str
     updated_at: str
+    labels: dict[str, str] = field(default_factory=dict)
+    engine_version: str = ""
+    fingerprint: str = ""  # of the client certificate Wharf reaches it with ("": none)
+
+    @property
+    def address(self) -> str:
+        """Where its published ports answer."""
+        return address_of(self.endpoint)
+
+    @property
+    def label_set(self) -> frozenset[str]:
+        """Its labels as placement matches them ("key=value")."""
+        return frozenset(f"{k}={v}" for k, v in self.labels.items())
 
     @property
     def free_cpu_millis(self) -> int:
@@ -35,7 +49,8 @@ class HostRow:
 
 
 def _row(r: dict[str, object]) -> HostRow:
-    return HostRow(**{**r, "overcommit": Decimal(str(r["overcommit"]))})  # type: ignore[arg-type]
+    return HostRow(**{**r, "overcommit": Decimal(str(r["overcommit"])),  # type: ignore[arg-type]
+                      "labels": json.loads(str(r["labels"]))})
 
 
 def hosts(reader: Reader) -> list[HostRow]:
@@ -52,3 +67,16 @@ def in_states(reader: Reader, *states: str) -> list[HostRow]:
     marks = ", ".join("?" * len(states))
     return [_row(r) for r in reader.query(
         f"SELECT * FROM rm_hosts WHERE state IN ({marks}) ORDER BY name", states)]
+
+
+def in_pool(reader: Reader, pool: str) -> list[HostRow]:
+    """A tenant's dedicated hosts (its pool is named after it), removed ones left out."""
+    return [_row(r) for r in reader.query(
+        "SELECT * FROM rm_hosts WHERE pool = ? AND state != 'removed' ORDER BY name", (pool,))]
+
+
+def addresses(reader: Reader, ids: list[str]) -> dict[str, str]:
+    """Where each host's published ports answer, by host id."""
+    marks = ", ".join("?" * len(ids))
+    return {r["id"]: address_of(r["endpoint"]) for r in reader.query(
+        f"SELECT id, endpoint FROM rm_hosts WHERE id IN ({marks})", ids)} if ids else {}

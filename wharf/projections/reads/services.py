@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from wharf.domain.container_spec import ContainerSpec
+from wharf.domain.host import address_of
 from wharf.domain.service import STATEFUL, AutoscalePolicy, Category, Desired, UpdatePolicy
 from wharf.projections.reads import Page, Reader, keyset_page
 
@@ -149,7 +150,8 @@ class Upstream:
 
     replica_id: str
     name: str
-    host_port: int  # where its container port is published on loopback
+    host_port: int  # where its container port is published on its host's address
+    address: str = "127.0.0.1"  # its host's (address_of its endpoint)
 
 
 @dataclass(frozen=True)
@@ -175,9 +177,10 @@ def routes(reader: Reader, apps_domain: str = "apps.localhost") -> list[Route]:
     names = _host_names(reader, apps_domain)
     running: dict[str, list[dict[str, Any]]] = {}
     for row in reader.query(
-            "SELECT id, name, service_id, ports, health FROM rm_containers "
-            "WHERE service_id IS NOT NULL "
-            "AND desired = 'running' AND observed = 'running' ORDER BY name"):
+            "SELECT c.id, c.name, c.service_id, c.ports, c.health, h.endpoint "
+            "FROM rm_containers c LEFT JOIN rm_hosts h ON h.id = c.host_id "
+            "WHERE c.service_id IS NOT NULL "
+            "AND c.desired = 'running' AND c.observed = 'running' ORDER BY c.name"):
         running.setdefault(row["service_id"], []).append(row)
     found = []
     for svc in services:
@@ -189,7 +192,8 @@ def routes(reader: Reader, apps_domain: str = "apps.localhost") -> list[Route]:
             for replica in replicas:
                 host_port = json.loads(replica["ports"]).get(f"{port}/tcp")
                 if host_port:
-                    ups.append(Upstream(replica["id"], replica["name"], int(host_port)))
+                    ups.append(Upstream(replica["id"], replica["name"], int(host_port),
+                                        address_of(replica["endpoint"] or "")))
             hosts = names.get(svc.id, ()) if port == svc.balanced[0] else ()
             found.append(Route(svc.id, svc.tenant_id, svc.name, port,
                                svc.endpoints.get(port), tuple(ups), tuple(sorted(hosts))))
