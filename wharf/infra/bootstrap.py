@@ -72,6 +72,7 @@ class Wiring:
     metrics: MetricsStore
     _closing: contextlib.ExitStack = field(default_factory=contextlib.ExitStack, repr=False)
     registry_process: RegistryProcess | None = None  # the one this process runs, if any
+    registry_remote_process: RegistryProcess | None = None  # its twin for hosts elsewhere
     api_url: str = ""  # where this process serves the API, once it does
 
     def __enter__(self) -> Self:
@@ -121,12 +122,23 @@ class Wiring:
         stopped with the wiring."""
         from wharf.infra.registry import RegistryProcess, signer_of
 
-        process = RegistryProcess(self.settings.home, self.settings.registry, api_url,
-                                  signer_of(self.settings.home, self.app.clock))
+        signer = signer_of(self.settings.home, self.app.clock)
+        process = RegistryProcess(self.settings.home, self.settings.registry, api_url, signer)
         self._closing.callback(process.stop)
         process.start()
         self.registry_process = process
         self.api_url = api_url
+        if self.settings.registry_remote:  # its read-only twin over TLS, for hosts elsewhere
+            from wharf.infra.host_tls import registry_tls
+
+            _, cert, key = registry_tls(process.dir / "tls", self.settings.registry_remote,
+                                        self.app.clock.now())
+            remote = RegistryProcess(self.settings.home, self.settings.registry_remote,
+                                     api_url, signer, directory=process.dir / "remote",
+                                     tls=(cert, key), data=process.data)
+            self._closing.callback(remote.stop)
+            remote.start(read_only=True)
+            self.registry_remote_process = remote
         return process
 
     def ingress(self) -> Caddy:
@@ -167,7 +179,8 @@ class Wiring:
         """Clients of hosts' engines, each with its host's credentials."""
         from wharf.infra.scheduling import Connector
 
-        return Connector(self.app, self.settings.home)
+        return Connector(self.app, self.settings.home, self.settings.registry,
+                         self.settings.registry_remote)
 
     def pull_token(self, image: str, tenant_id: str) -> str | None:
         """A token letting a host pull `image` for the tenant, for five minutes (None:
@@ -239,7 +252,8 @@ class Wiring:
         client = RegistryClient(self.settings.registry,
                                 signer_of(self.settings.home, self.app.clock), self.app.clock)
         return [Timer("registry-reconcile", RECONCILE_EVERY_SECONDS, reconcile,
-                      (self.app, self.view, client, self.registry_process))]
+                      (self.app, self.view, client, self.registry_process,
+                       self.registry_remote_process))]
 
     def billing_caught_up(self) -> None:
         """Waits until the billing consumer has read the log as it is now (polling its

@@ -42,9 +42,13 @@ def _ssl_reason(error: Exception) -> str:
 
 class DockerClient:
     def __init__(self, endpoint: str, installation: str = "", timeout: float = 60,
-                 tls: tuple[Path, Path, Path] | None = None) -> None:
+                 tls: tuple[Path, Path, Path] | None = None,
+                 image_alias: tuple[str, str] | None = None) -> None:
         """`tls`: the CA, client certificate and key files of an engine that asks for
-        mutual TLS (`--tlsverify`)."""
+        mutual TLS (`--tlsverify`). `image_alias` (prefix, its stand-in): an image named
+        under `prefix` is pulled and run from the stand-in (Wharf's registry on
+        loopback, as a host elsewhere reaches it)."""
+        self.image_alias = image_alias
         self.endpoint = endpoint
         self.installation = installation  # only this Wharf's objects are listed
         # A fixed API version: the SDK would otherwise ask the engine at construction
@@ -123,6 +127,11 @@ class DockerClient:
                 return None
             raise
 
+
+    def aliased(self, image: str) -> str:
+        if self.image_alias is not None and image.startswith(self.image_alias[0]):
+            return self.image_alias[1] + image[len(self.image_alias[0]):]
+        return image
 
     def _ours(self) -> list[str]:
         return [f"{LABEL_MANAGED}=1", f"{LABEL_INSTALLATION}={self.installation}"]

@@ -85,7 +85,7 @@ class DockerEngine(DockerNetworks, DockerVolumes):
         repository (Docker sends it as is), calling `progress(bytes done, bytes in all)` as
         layers download. Refused (no such image, not allowed): a non-transient
         EngineError, the container's failure."""
-        ref = parse_image(image)
+        ref = parse_image(self.aliased(image))
         repository = f"{ref.registry}/{ref.repository}"
         layers: dict[str, tuple[int, int]] = {}
         failed = ""
@@ -143,7 +143,7 @@ class DockerEngine(DockerNetworks, DockerVolumes):
         try:
             with self._call("create"):
                 made = self.api.create_container(
-                    spec.image, command=list(spec.command) or None,
+                    self.aliased(spec.image), command=list(spec.command) or None,
                     entrypoint=list(spec.entrypoint) or None, environment=spec.env,
                     ports=exposed, labels=labels, name=spec.name, host_config=host_config,
                     hostname=spec.container_id[:12], networking_config=joined,

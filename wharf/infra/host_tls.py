@@ -59,46 +59,79 @@ def _name(text: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
 
 
+def make_ca(subject: str, now: dt.datetime) -> tuple[ec.EllipticCurvePrivateKey,
+                                                     x509.Certificate]:
+    key = _key()
+    name = _name(subject)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(hours=1))
+            .not_valid_after(now + dt.timedelta(days=VALID_DAYS))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False,
+                                         key_encipherment=False, data_encipherment=False,
+                                         key_agreement=False, key_cert_sign=True,
+                                         crl_sign=True, encipher_only=False,
+                                         decipher_only=False), critical=True)
+            .sign(key, hashes.SHA256()))
+    return key, cert
+
+
+def sign(ca: tuple[ec.EllipticCurvePrivateKey, x509.Certificate], subject: str,
+         server_for: str | None, now: dt.datetime) -> tuple[str, str]:
+    """A new key and its certificate signed by `ca` (PEM each): a server's for the address
+    or name `server_for`, else a client's."""
+    key = _key()
+    builder = (x509.CertificateBuilder().subject_name(_name(subject))
+               .issuer_name(ca[1].subject).public_key(key.public_key())
+               .serial_number(x509.random_serial_number())
+               .not_valid_before(now - dt.timedelta(hours=1))
+               .not_valid_after(now + dt.timedelta(days=VALID_DAYS))
+               .add_extension(x509.BasicConstraints(ca=False, path_length=None),
+                              critical=True))
+    if server_for is None:
+        builder = builder.add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+    else:
+        try:
+            alt: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(server_for))
+        except ValueError:
+            alt = x509.DNSName(server_for)
+        builder = (builder
+                   .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
+                                  critical=False)
+                   .add_extension(x509.SubjectAlternativeName([alt]), critical=False))
+    return _pem(builder.sign(ca[0], hashes.SHA256())), _pem_key(key)
+
+
 def join_kit(address: str, now: dt.datetime) -> JoinKit:
     """Certificates for an engine at `address` (an IP address or a DNS name)."""
-    ca_key = _key()
-    ca_name = _name(f"wharf host CA for {address}")
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
-          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-          .not_valid_before(now - dt.timedelta(hours=1))
-          .not_valid_after(now + dt.timedelta(days=VALID_DAYS))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-          .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False,
-                                       key_encipherment=False, data_encipherment=False,
-                                       key_agreement=False, key_cert_sign=True,
-                                       crl_sign=True, encipher_only=False,
-                                       decipher_only=False), critical=True)
-          .sign(ca_key, hashes.SHA256()))
-    try:
-        alt: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(address))
-    except ValueError:
-        alt = x509.DNSName(address)
+    ca = make_ca(f"wharf host CA for {address}", now)
+    server_cert, server_key = sign(ca, address, address, now)
+    client_cert, client_key = sign(ca, "wharf", None, now)
+    return JoinKit(address=address, ca=_pem(ca[1]), server_cert=server_cert,
+                   server_key=server_key,
+                   client=TlsCredentials(ca=_pem(ca[1]), cert=client_cert, key=client_key))
 
-    def signed(key: ec.EllipticCurvePrivateKey, subject: str, usage: x509.ObjectIdentifier,
-               names: list[x509.GeneralName]) -> x509.Certificate:
-        builder = (x509.CertificateBuilder().subject_name(_name(subject)).issuer_name(ca_name)
-                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                   .not_valid_before(now - dt.timedelta(hours=1))
-                   .not_valid_after(now + dt.timedelta(days=VALID_DAYS))
-                   .add_extension(x509.BasicConstraints(ca=False, path_length=None),
-                                  critical=True)
-                   .add_extension(x509.ExtendedKeyUsage([usage]), critical=False))
-        if names:
-            builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
-        return builder.sign(ca_key, hashes.SHA256())
 
-    server_key, client_key = _key(), _key()
-    server = signed(server_key, address, ExtendedKeyUsageOID.SERVER_AUTH, [alt])
-    client = signed(client_key, "wharf", ExtendedKeyUsageOID.CLIENT_AUTH, [])
-    return JoinKit(address=address, ca=_pem(ca), server_cert=_pem(server),
-                   server_key=_pem_key(server_key),
-                   client=TlsCredentials(ca=_pem(ca), cert=_pem(client),
-                                         key=_pem_key(client_key)))
+def registry_tls(directory: Path, address: str, now: dt.datetime) -> tuple[Path, Path, Path]:
+    """The CA (made on first use, its key readable by Wharf's user only) whose
+    certificate hosts elsewhere trust for Wharf's registry, and a server certificate for
+    `address` (HOST:PORT) signed by it: the CA's, the certificate's and the key's paths."""
+    ca_cert, ca_key = directory / "ca.pem", directory / "ca.key"
+    if ca_cert.exists() and ca_key.exists():
+        loaded = serialization.load_pem_private_key(ca_key.read_bytes(), password=None)
+        assert isinstance(loaded, ec.EllipticCurvePrivateKey)
+        ca = (loaded, x509.load_pem_x509_certificate(ca_cert.read_bytes()))
+    else:
+        ca = make_ca("wharf registry CA", now)
+        write_private(ca_key, _pem_key(ca[0]))
+        write_private(ca_cert, _pem(ca[1]))
+    host = address.rpartition(":")[0].strip("[]")
+    cert, key = sign(ca, host, host, now)
+    write_private(directory / "server.pem", cert)
+    write_private(directory / "server.key", key)
+    return ca_cert, directory / "server.pem", directory / "server.key"
 
 
 def write_private(path: Path, text: str) -> None:

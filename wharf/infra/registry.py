@@ -16,6 +16,7 @@ import logging
 import os
 import secrets
 import shutil
+import ssl
 import subprocess
 import threading
 import time
@@ -88,13 +89,23 @@ def signer_of(home: Path, clock: Clock) -> TokenSigner:
         return found
 
 
+_UNVERIFIED = ssl.create_default_context()
+_UNVERIFIED.check_hostname = False
+_UNVERIFIED.verify_mode = ssl.CERT_NONE
+_TLS_PROBE = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                         urllib.request.HTTPSHandler(context=_UNVERIFIED))
+
+
 class RegistryProcess:
     """One `docker-registry serve` on `address`, its data and configuration under
     WHARF_HOME/registry; `api_url` is where it finds Wharf (token realm, notifications)."""
 
     def __init__(self, home: Path, address: str, api_url: str, signer: TokenSigner,
                  binary: str = "docker-registry", service: str = SERVICE,
-                 proxy: dict[str, str] | None = None, directory: Path | None = None) -> None:
+                 proxy: dict[str, str] | None = None, directory: Path | None = None,
+                 tls: tuple[Path, Path] | None = None, data: Path | None = None) -> None:
+        """`tls` (certificate, key): served over TLS (the instance hosts elsewhere pull
+        from, read-only, on the `data` of the instance on loopback)."""
         found = shutil.which(binary) or (binary if Path(binary).is_file() else None)
         if found is None:
             raise RegistryError(f"{binary} is not installed (apt-get install docker-registry; "
@@ -105,7 +116,8 @@ class RegistryProcess:
         self.api_url = api_url.rstrip("/")
         self.dir = directory or registry_dir(home)
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.data = self.dir / "data"
+        self.data = data or self.dir / "data"
+        self.tls = tls
         (self.dir / "token.bundle").write_bytes(signer.bundle)
         self.service = service
         self.proxy = proxy  # a pull-through mirror's upstream (and its credentials)
@@ -129,7 +141,9 @@ class RegistryProcess:
                                 "readonly": {"enabled": read_only}},
             },
             "http": {"addr": self.address, "secret": secrets.token_hex(16),
-                     "headers": {"X-Content-Type-Options": ["nosniff"]}},
+                     "headers": {"X-Content-Type-Options": ["nosniff"]},
+                     **({"tls": {"certificate": str(self.tls[0]), "key": str(self.tls[1])}}
+                        if self.tls else {})},
             "auth": {"token": {"realm": f"{self.api_url}/registry/token",
                                "service": self.service,
                                "issuer": ISSUER,
@@ -160,7 +174,10 @@ class RegistryProcess:
                                     f"{self.address} taken? set WHARF_REGISTRY)"
                                     if self.proxy is None else self.last_error())
             try:
-                _DIRECT.open(f"http://{self.address}/v2/", timeout=1).close()
+                if self.tls is None:
+                    _DIRECT.open(f"http://{self.address}/v2/", timeout=1).close()
+                else:  # (its own process, asked whether it listens yet)
+                    _TLS_PROBE.open(f"https://{self.address}/v2/", timeout=1).close()
                 break
             except urllib.error.HTTPError:
                 break  # (401: it answers, and asks for a token)
@@ -335,12 +352,15 @@ RECONCILE_EVERY_SECONDS = 60
 
 
 def reconcile(app: Wharf, view: Reader, client: RegistryClient,
-              process: RegistryProcess | None = None) -> int:
+              process: RegistryProcess | None = None,
+              remote: RegistryProcess | None = None) -> int:
     """Records what the registry holds that the log does not say (a notification the
     registry dropped: it keeps them in memory only), and forgets what it no longer holds;
-    the number of changes recorded. Starts the registry again first if it died."""
-    if process is not None:
-        process.ensure_running()
+    the number of changes recorded. Starts the registry (and its instance for hosts
+    elsewhere) again first if it died."""
+    for running in (process, remote):
+        if running is not None:
+            running.ensure_running()
     known = repository_reads.all_tags(view)
     changes = 0
     listed = set()

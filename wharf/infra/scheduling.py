@@ -15,7 +15,7 @@ from wharf.commands import messages as m
 from wharf.commands.actors import Actor
 from wharf.commands.application import Wharf
 from wharf.domain.errors import Conflict, InvalidInput
-from wharf.domain.host import check_endpoint
+from wharf.domain.host import address_of, check_endpoint
 from wharf.domain.tls import TlsCredentials
 from wharf.infra.docker_driver import DockerEngine
 from wharf.infra.host_tls import client_files
@@ -52,17 +52,23 @@ class Connector:
     """Makes clients for hosts' engines, each with its host's credentials (mutual TLS
     for engines off this machine, written under WHARF_HOME/tls while in use)."""
 
-    def __init__(self, app: Wharf, home: Path) -> None:
+    def __init__(self, app: Wharf, home: Path, registry: str = "",
+                 registry_remote: str = "") -> None:
         self.app = app
         self.root = home / "tls"
+        # Hosts elsewhere pull images named after the registry on loopback from its twin
+        # they reach over TLS.
+        self.alias = (f"{registry}/", f"{registry_remote}/") if registry and \
+            registry_remote else None
 
     def tls(self, host_id: str) -> tuple[Path, Path, Path] | None:
         credentials = self.app.host_credentials(UUID(host_id))
         return None if credentials is None else client_files(self.root, credentials)
 
     def __call__(self, host_id: str, endpoint: str, timeout: float = 60) -> DockerEngine:
+        remote = address_of(endpoint) != "127.0.0.1"
         return DockerEngine(endpoint, self.app.installation, timeout=timeout,
-                            tls=self.tls(host_id))
+                            tls=self.tls(host_id), image_alias=self.alias if remote else None)
 
 
 class StatsEngines:

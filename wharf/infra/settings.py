@@ -56,6 +56,16 @@ def _registry_address(raw: str) -> str:
     return raw
 
 
+def _remote_registry(raw: str) -> str:
+    if raw.lower() in OFF:
+        return ""
+    host, _, port = _address(raw).rpartition(":")
+    if host in ("127.0.0.1", "localhost", "0.0.0.0") or not 1 <= int(port) <= 65535:
+        raise ValueError("the ADDRESS:PORT hosts elsewhere reach this machine at (not "
+                         "loopback, not 0.0.0.0), or off")
+    return raw
+
+
 def _brokers(raw: str) -> str:
     """HOST:PORT[,HOST:PORT...] of a Kafka cluster (an IPv6 host in brackets)."""
     servers = [server.strip() for server in raw.split(",") if server.strip()]
@@ -199,6 +209,10 @@ class Settings:
         "WHARF_REGISTRY", "127.0.0.1:5000", "the image registry Wharf runs (loopback "
         "HOST:PORT; images named under it are checked per tenant; off: none)",
         check=_registry_address)
+    registry_remote: str = _setting(
+        "WHARF_REGISTRY_REMOTE", "", "where hosts elsewhere pull from Wharf's registry, "
+        "over TLS from Wharf's registry CA (ADDRESS:PORT of this machine)",
+        shown="off: engines on this machine only", check=_remote_registry)
     build_private_git: bool = _setting(
         "WHARF_BUILD_PRIVATE_GIT", False, "on: builds may clone from loopback and private "
         "addresses (the platform's own network)")

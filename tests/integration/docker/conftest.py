@@ -82,11 +82,12 @@ def docker_api() -> Iterator[docker.APIClient]:
 
 def _cloud(tmp_path: Path, docker_api: docker.APIClient, url: str,
            loop: bool, interval: float = 2.0, ingress: bool = False,
-           registry: bool = False) -> Iterator[Cloud]:
+           registry: bool = False, **settings: str) -> Iterator[Cloud]:
     # Real engines live in real time: the one clock of this cloud is the system's. Its
     # registry (`registry`) listens on a free port, as `wharf up` runs it.
     env = {"WHARF_REGISTRY": f"127.0.0.1:{free_port()}" if registry else "off",
-           "WHARF_BUILD_PRIVATE_GIT": "on"}  # (its test repositories are on loopback)
+           "WHARF_BUILD_PRIVATE_GIT": "on",  # (its test repositories are on loopback)
+           **settings}
     served = _serve(url, tmp_path, dev=False, limits=Limits(rate=1000.0, burst=1000),
                     clock=SystemClock(), **env)
     api = next(served)

@@ -4,17 +4,20 @@ addresses), joined over mutual TLS with the certificates `wharf host join` makes
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import docker
 import pytest
 
-from tests.integration.docker.conftest import Cloud
+from tests.integration.docker.conftest import Cloud, _cloud
 from tests.integration.docker.netns_engines import NsEngine, client
+from tests.integration.docker.test_registry import DockerCli, push, registry_of
 from tests.integration.docker.test_services import create_web, get, serving
-from tests.integration.helpers import wait_for, wharf
+from tests.integration.helpers import free_port, wait_for, wharf
 from wharf.domain.tls import TlsCredentials
 from wharf.infra.host_tls import join_kit
 from wharf.schedulers.ports import LABEL_CONTAINER, LABEL_INSTALLATION
@@ -256,3 +259,47 @@ def test_a_lost_remote_host_s_containers_run_elsewhere(cloud: Cloud) -> None:
     finally:
         cloud.scheduler.close()
         machine.wipe()
+
+
+@pytest.fixture
+def registry_remote_cloud(tmp_path: Path, docker_api: docker.APIClient,
+                          engines: list[NsEngine]) -> Iterator[Cloud]:
+    """A cloud whose registry has its twin over TLS on the first namespace's side of this
+    machine (WHARF_REGISTRY_REMOTE), trusted there as `wharf host join` says to."""
+    remote = f"{engines[0].gateway}:{free_port()}"
+    certs = Path(f"/etc/docker/certs.d/{remote}")
+    url = f"sqlite:///{tmp_path / 'home' / 'wharf.db'}"
+    for cloud in _cloud(tmp_path, docker_api, url, loop=True, registry=True,
+                        WHARF_REGISTRY_REMOTE=remote):
+        try:
+            ca = cloud.api.wiring.settings.home / "registry" / "tls" / "ca.pem"
+            certs.mkdir(parents=True, exist_ok=True)
+            (certs / "ca.crt").write_text(ca.read_text())
+            yield cloud
+        finally:
+            cloud.scheduler.close()
+            clean(cloud, engines)
+            shutil.rmtree(certs, ignore_errors=True)
+
+
+def test_a_remote_host_runs_images_of_wharfs_registry_pulled_over_tls(
+        registry_remote_cloud: Cloud, engines: list[NsEngine], tmp_path: Path) -> None:
+    """The host reaches Wharf's registry at WHARF_REGISTRY_REMOTE only, over TLS from
+    Wharf's registry CA (a namespace's 127.0.0.1 is its own)."""
+    cloud, far = registry_remote_cloud, engines[0]
+    remote = cloud.api.wiring.settings.registry_remote
+    assert register(cloud, far, labels=[{"key": "zone", "value": "far"}])[
+        "__typename"] == "HostPayload"
+    registry = registry_of(cloud)
+    _, token = cloud.tenant("acme")
+    owner = DockerCli(tmp_path / "acme-docker")
+    assert owner.login(registry, token).returncode == 0
+    push(owner, f"{registry}/acme/tool:1")
+    made = create(cloud, token, name="tool", image=f"{registry}/acme/tool:1",
+                  command=["sleep", "600"], constraints=["host.labels.zone == far"])
+    wait_for("the container running on the far host", lambda: made in on(far, cloud), 60)
+    api = client(far)
+    try:
+        assert api.images(name=f"{remote}/acme/tool")  # pulled from the twin
+    finally:
+        api.close()

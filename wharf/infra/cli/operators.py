@@ -230,6 +230,19 @@ def cmd_host_join(settings: Settings, args: argparse.Namespace) -> int:
     for name, text in zip(CLIENT_FILES, client, strict=True):
         write_private(out / "wharf" / name, text)
     engine = out / "engine"
+    registry = ""
+    if settings.registry and settings.registry_remote:
+        from wharf.infra.host_tls import registry_tls
+        from wharf.infra.registry import registry_dir
+
+        ca, _, _ = registry_tls(registry_dir(settings.home) / "tls", settings.registry_remote,
+                                dt.datetime.now(dt.UTC))
+        write_private(engine / "registry-ca.crt", ca.read_text())
+        registry = f"""
+   Put {engine}/registry-ca.crt there as
+   /etc/docker/certs.d/{settings.registry_remote}/ca.crt: the engine pulls Wharf's
+   registry at {settings.registry_remote} over TLS and trusts that CA for it only.
+"""
     print(f"""1. Copy {engine}/ to the new machine as /etc/docker/wharf/ (mode 0600: it holds
    the engine's private key) and start its engine with mutual TLS:
 
@@ -240,7 +253,7 @@ def cmd_host_join(settings: Settings, args: argparse.Namespace) -> int:
    (or in /etc/docker/daemon.json: "tlsverify": true, "tlscacert", "tlscert", "tlskey"
    and "hosts" with the same values). Only a client with a certificate of this host's
    own CA, which only Wharf holds, can then drive that engine.
-
+{registry}
 2. Join it to a pool (public, or a tenant's name) with the labels it carries:
 
    wharf host register tcp://{args.address}:{args.port} --tls {out / "wharf"} \\
