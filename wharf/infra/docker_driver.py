@@ -21,6 +21,7 @@ from wharf.domain.container_spec import HealthCheck
 from wharf.domain.registry import parse_image
 from wharf.infra.docker_networks import DockerNetworks
 from wharf.infra.docker_volumes import DockerVolumes, volume_name
+from wharf.infra.hardening import CAPABILITIES, LOG_ROTATION, PIDS_LIMIT
 from wharf.schedulers.ports import (
     LABEL_CONTAINER,
     LABEL_GENERATION,
@@ -38,11 +39,6 @@ from wharf.schedulers.ports import (
 
 log = logging.getLogger(__name__)
 
-# Everything else is dropped: enough for common images to switch users and bind low ports.
-CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID", "NET_BIND_SERVICE",
-                "KILL"]
-PIDS_LIMIT = 512
-LOG_ROTATION = {"max-size": "10m", "max-file": "3"}
 LOG_CHUNK = 256 * 1024  # bytes read at once from a log stream
 
 

@@ -36,11 +36,15 @@ def _run(*args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(args, check=check, capture_output=True)
 
 
+BRIDGE, BRIDGE_NET = "wharfsw0", "10.232.0"  # one segment for engines that form a swarm
+
+
 @dataclass
 class NsEngine:
     index: int
     kit: JoinKit | None = None
     process: subprocess.Popen[bytes] | None = None
+    bridged: bool = False  # on one bridge with the other bridged engines (a swarm's nodes)
 
     @property
     def name(self) -> str:
@@ -48,11 +52,12 @@ class NsEngine:
 
     @property
     def address(self) -> str:
-        return f"10.231.{self.index}.2"
+        return f"{BRIDGE_NET}.{self.index}" if self.bridged else f"10.231.{self.index}.2"
 
     @property
     def gateway(self) -> str:
-        return f"10.231.{self.index}.1"  # this machine's side of the pair
+        """This machine's address on the engine's link."""
+        return f"{BRIDGE_NET}.1" if self.bridged else f"10.231.{self.index}.1"
 
     @property
     def endpoint(self) -> str:
@@ -79,7 +84,11 @@ class NsEngine:
         _run("ip", "netns", "add", self.name)
         _run("ip", "link", "add", host_side, "type", "veth", "peer", "name", ns_side)
         _run("ip", "link", "set", ns_side, "netns", self.name)
-        _run("ip", "addr", "add", f"{self.gateway}/24", "dev", host_side)
+        if self.bridged:
+            _bridge()
+            _run("ip", "link", "set", host_side, "master", BRIDGE)
+        else:
+            _run("ip", "addr", "add", f"{self.gateway}/24", "dev", host_side)
         _run("ip", "link", "set", host_side, "up")
         for args in (("addr", "add", f"{self.address}/24", "dev", ns_side),
                      ("link", "set", ns_side, "up"), ("link", "set", "lo", "up")):
@@ -159,6 +168,23 @@ class NsEngine:
         _run("ip", "link", "del", f"wnsh{self.index}", check=False)
         shutil.rmtree(self.root, ignore_errors=True)
         shutil.rmtree(f"/var/run/{self.name}", ignore_errors=True)
+
+
+def _bridge() -> None:
+    """The bridge the swarm's nodes share. Bridged frames pass the FORWARD chain here
+    (bridge-nf-call-iptables), whose policy Docker sets to DROP: let them through."""
+    if _run("ip", "link", "show", BRIDGE, check=False).returncode == 0:
+        return
+    _run("ip", "link", "add", BRIDGE, "type", "bridge")
+    _run("ip", "addr", "add", f"{BRIDGE_NET}.1/24", "dev", BRIDGE)
+    _run("ip", "link", "set", BRIDGE, "up")
+    _run("iptables", "-I", "DOCKER-USER", "-i", BRIDGE, "-o", BRIDGE, "-j", "ACCEPT")
+
+
+def remove_bridge() -> None:
+    _run("iptables", "-D", "DOCKER-USER", "-i", BRIDGE, "-o", BRIDGE, "-j", "ACCEPT",
+         check=False)
+    _run("ip", "link", "del", BRIDGE, check=False)
 
 
 def client(engine: NsEngine) -> docker.APIClient:

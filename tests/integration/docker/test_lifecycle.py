@@ -10,8 +10,8 @@ from uuid import UUID
 import pytest
 
 from tests.integration.docker.conftest import Cloud, caught_up, wait_for
-from wharf.infra.docker_driver import CAPABILITIES, PIDS_LIMIT
 from wharf.infra.docker_networks import network_name
+from wharf.infra.hardening import CAPABILITIES, PIDS_LIMIT
 from wharf.schedulers.ports import docker_name
 
 CREATE = """mutation($input: CreateContainerInput!) { createContainer(input: $input) {
