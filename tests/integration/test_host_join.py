@@ -113,3 +113,27 @@ def test_labels_are_the_operators_to_set(wiring: Wiring) -> None:
                                   labels={"zone": "b", "gpu": "1"}))
     assert caught_up(wiring).view.query("SELECT labels FROM rm_hosts") == [
         {"labels": '{"gpu": "1", "zone": "b"}'}]
+
+
+def test_closing_a_tenant_removes_the_hosts_it_joined_and_keeps_the_operators(
+        wiring: Wiring) -> None:
+    """Its data key goes at close: the credentials of the hosts it joined go with it, so
+    those hosts go too; a host an operator dedicated to it is sealed with the platform's
+    key and stays readable."""
+    acme = make_tenant(wiring, "acme", plan="m")
+    own = join(wiring, acme.owner, "tcp://10.9.0.1:2376", tenant_id=acme.id)
+    given = credentials("10.9.0.2")
+    dedicated = join(wiring, OPERATOR, "tcp://10.9.0.2:2376", tls=given, pool="acme")
+    # A retry of a join that was made is not over the limit (the API asks first).
+    join(wiring, acme.owner, "tcp://10.9.0.3:2376", tenant_id=acme.id)
+    wiring.app.check_join_host(acme.owner, acme.id, "tcp://10.9.0.3:2376")
+    with pytest.raises(QuotaExceeded):
+        wiring.app.check_join_host(acme.owner, acme.id, "tcp://10.9.0.4:2376")
+
+    wiring.app.handle(m.CloseTenant(actor=OPERATOR, tenant_id=acme.id, grace_hours=0))
+    states = {r["endpoint"]: r["state"] for r in caught_up(wiring).view.query(
+        "SELECT endpoint, state FROM rm_hosts")}
+    assert states == {"tcp://10.9.0.1:2376": "removed", "tcp://10.9.0.2:2376": "active",
+                      "tcp://10.9.0.3:2376": "removed"}
+    assert wiring.app.host_credentials(dedicated) == given
+    assert own is not None

@@ -34,7 +34,7 @@ from wharf.domain.errors import (
     NotFound,
     QuotaExceeded,
 )
-from wharf.domain.host import PUBLIC, Host
+from wharf.domain.host import Host, check_tenant_endpoint
 from wharf.domain.installation import Installation
 from wharf.domain.mirror import PLATFORM_SECRETS, Mirror
 from wharf.domain.pipeline import Pipeline
@@ -290,12 +290,15 @@ class Wharf(Application[UUID]):
             raise Unreadable(f"the data key of mirror {mirror.name} was destroyed")
         return unseal(key, mirror.ciphertext, mirror.id.bytes)
 
-    def check_join_host(self, actor: Actor, tenant_id: UUID) -> None:
-        """Raises what joining a host to the tenant's pool would (no role, no room in
-        its plan), before anything connects to the engine."""
+    def check_join_host(self, actor: Actor, tenant_id: UUID, endpoint: str) -> None:
+        """Raises what joining the host at `endpoint` to the tenant's pool would (not an
+        address a tenant may give, no role, no room in its plan), before anything
+        connects to the engine."""
         from wharf.commands.handlers.hosts import may_join
 
-        may_join(Context(self, actor, "check", self.clock, self.keys), tenant_id)
+        check_tenant_endpoint(endpoint)
+        may_join(Context(self, actor, "check", self.clock, self.keys), tenant_id,
+                 Host.id_for(endpoint))
 
     def host_credentials(self, host_id: UUID) -> TlsCredentials | None:
         """The mutual-TLS credentials Wharf reaches a host's engine with (None: a plain
@@ -306,7 +309,7 @@ class Wharf(Application[UUID]):
             return None
         if not isinstance(host, Host) or not host.ciphertext:
             return None
-        key_id = PLATFORM_SECRETS if host.pool == PUBLIC else Tenant.id_for(host.pool)
+        key_id = UUID(host.sealed_for) if host.sealed_for else PLATFORM_SECRETS
         key = self.keys.get(key_id)
         if key is None:
             raise Unreadable(f"the data key of host {host.name}'s credentials was destroyed")

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from wharf.domain.container_spec import ContainerSpec, validate_spec
+from wharf.domain.container_spec import ContainerSpec, check_constraints, validate_spec
 from wharf.domain.errors import InvalidInput
 from wharf.domain.service import (
     MAX_REPLICAS,
@@ -380,6 +380,7 @@ def _service(name: str, raw: dict[str, Any], path: str, volumes: Mapping[str, st
     if health is not None:
         spec["health_check"] = health
     if placement.get("constraints") is not None:
+        check_constraints(placement["constraints"], f"{path}.deploy.placement.constraints")
         spec["constraints"] = placement["constraints"]
     try:
         validated = validate_spec(spec)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Literal, cast
@@ -12,7 +13,10 @@ from eventsourcing.domain import event
 from wharf.domain.base import WharfAggregate, derive_id
 from wharf.domain.errors import Conflict, InvalidInput
 
-ENDPOINT = re.compile(r"^(unix:///[/\w.-]+|tcp://([\w.-]+):(\d{1,5}))$")
+# ASCII only, a port without leading zeros: one engine has one spelling (and `\d` would
+# take any script's digits, which the SDK then cannot read).
+ENDPOINT = re.compile(r"^(unix:///[/\w.-]+|tcp://([A-Za-z0-9.-]+):([1-9][0-9]{0,4}))$",
+                      re.ASCII)
 MAX_ENDPOINT = 255
 PUBLIC = "public"
 # Host labels constrain placement: `host.labels.zone == eu-1` on a container or service
@@ -46,6 +50,49 @@ def check_endpoint(endpoint: str, secured: bool = False) -> str:
 
 def is_loopback(address: str) -> bool:
     return address == "localhost" or re.fullmatch(r"127(\.\d{1,3}){3}", address) is not None
+
+
+def check_tenant_endpoint(endpoint: str) -> str:
+    """A tenant's own host: tcp://IP:PORT with an IP address written plainly, not this
+    machine's loopback nor an address that means "any" or a link. (A name would be
+    resolved again at each connection: it could point anywhere by then.)"""
+    match = ENDPOINT.fullmatch(check_endpoint(endpoint, secured=True))
+    assert match is not None
+    host = match.group(2)
+    try:
+        address = ipaddress.ip_address(host) if host is not None else None
+    except ValueError:
+        address = None
+    if address is None or str(address) != host:
+        raise InvalidInput("endpoint", "a tenant's host joins by tcp://IP-ADDRESS:PORT "
+                                       "(dotted, as 203.0.113.7)")
+    if (address.is_loopback or address.is_unspecified or address.is_link_local
+            or address.is_multicast or address.is_reserved):
+        raise InvalidInput("endpoint", "a tenant's host cannot be on Wharf's own machine "
+                                       "or a link-local, multicast or reserved address")
+    return endpoint
+
+
+DNS_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$", re.ASCII)
+
+
+def check_address(address: str) -> str:
+    """An IPv4 address or a DNS name, as an engine's certificate and endpoint name it."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        ip = None
+    if ip is not None:
+        if ip.version != 4 or str(ip) != address:
+            raise InvalidInput("address", "an IPv4 address written plainly (203.0.113.7), "
+                                          "or a DNS name")
+        return address
+    labels = address.split(".")
+    if (not 0 < len(address) <= 253 or not all(DNS_LABEL.fullmatch(label) for label in labels)
+            or labels[-1].isdigit()):  # (digits last: an address written some other way)
+        raise InvalidInput("address", "an IPv4 address or a DNS name (letters, digits and "
+                                      "'-' in dot-separated labels)")
+    return address
 
 
 def address_of(endpoint: str) -> str:
@@ -123,27 +170,31 @@ class Host(WharfAggregate):
         self.labels: dict[str, str] = {}
         self.ciphertext = ""  # its TLS credentials (CA, client certificate, key), sealed
         self.fingerprint = ""  # SHA-256 of the client certificate, to show
+        self.sealed_for = ""  # whose data key seals them: a tenant's id, "" the platform's
         self.engine_version = ""
 
     def configure(self, labels: dict[str, str], ciphertext: str, fingerprint: str,
-                  engine_version: str) -> None:
+                  sealed_for: str, engine_version: str) -> None:
         """What a registration says beyond capacity: labels, the sealed credentials Wharf
-        reaches the engine with, the engine's version when it was joined."""
+        reaches the engine with (and whose key seals them), the engine's version when it
+        was joined."""
         self._configured(labels=labels, ciphertext=ciphertext, fingerprint=fingerprint,
-                         engine_version=engine_version)
+                         sealed_for=sealed_for, engine_version=engine_version)
 
     class Configured(WharfAggregate.Event):
         labels: dict[str, str]
         ciphertext: str
         fingerprint: str
+        sealed_for: str
         engine_version: str
 
     @event(Configured)
     def _configured(self, labels: dict[str, str], ciphertext: str, fingerprint: str,
-                    engine_version: str) -> None:
+                    sealed_for: str, engine_version: str) -> None:
         self.labels = dict(labels)
         self.ciphertext = ciphertext
         self.fingerprint = fingerprint
+        self.sealed_for = sealed_for
         self.engine_version = engine_version
 
     def relabel(self, labels: dict[str, str]) -> None:

@@ -10,11 +10,17 @@ import json
 from dataclasses import asdict, dataclass
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from wharf.domain.errors import InvalidInput
 
 MAX_PEM = 16 * 1024
+MAX_KEY_PEM = 4 * 1024  # an RSA key of 4096 bits is about 3.3 KB of PEM
+MAX_RSA_BITS = 4096
+MAX_CAS = 8
+SUPPORTED = (rsa.RSAPublicKey, ec.EllipticCurvePublicKey, ed25519.Ed25519PublicKey)
 
 
 @dataclass(frozen=True)
@@ -30,21 +36,36 @@ class TlsCredentials:
             text = getattr(self, field)
             if not text or len(text) > MAX_PEM:
                 raise InvalidInput(f"tls.{field}", f"a PEM text of at most {MAX_PEM} bytes")
+        if len(self.key) > MAX_KEY_PEM:
+            raise InvalidInput("tls.key", f"a PEM text of at most {MAX_KEY_PEM} bytes "
+                                          "(an RSA key of 4096 bits at most, or EC)")
+        unreadable = (ValueError, TypeError, UnsupportedAlgorithm)
         try:
-            x509.load_pem_x509_certificates(self.ca.encode())
-        except ValueError:
+            if len(x509.load_pem_x509_certificates(self.ca.encode())) > MAX_CAS:
+                raise InvalidInput("tls.ca", f"at most {MAX_CAS} certificates")
+        except unreadable:
             raise InvalidInput("tls.ca", "not a PEM certificate") from None
         try:
             cert = x509.load_pem_x509_certificate(self.cert.encode())
-        except ValueError:
-            raise InvalidInput("tls.cert", "not a PEM certificate") from None
+            public_key = cert.public_key()
+        except unreadable:
+            raise InvalidInput("tls.cert", "not a PEM certificate of a key Wharf knows") \
+                from None
+        if not isinstance(public_key, SUPPORTED) or (
+                isinstance(public_key, rsa.RSAPublicKey)
+                and not 2048 <= public_key.key_size <= MAX_RSA_BITS):
+            raise InvalidInput("tls.cert", f"its key must be EC, Ed25519 or RSA of 2048 to "
+                                           f"{MAX_RSA_BITS} bits")
         try:
-            key = serialization.load_pem_private_key(self.key.encode(), password=None)
-        except (ValueError, TypeError):
+            # (Checking an RSA key's arithmetic costs seconds for a large one: comparing
+            # it with the certificate's public key below says what matters.)
+            key = serialization.load_pem_private_key(self.key.encode(), password=None,
+                                                     unsafe_skip_rsa_key_validation=True)
+        except unreadable:
             raise InvalidInput("tls.key", "not an unencrypted PEM private key") from None
         public = serialization.PublicFormat.SubjectPublicKeyInfo
         if (key.public_key().public_bytes(serialization.Encoding.DER, public)
-                != cert.public_key().public_bytes(serialization.Encoding.DER, public)):
+                != public_key.public_bytes(serialization.Encoding.DER, public)):
             raise InvalidInput("tls.key", "is not the key of the client certificate")
         der = cert.public_bytes(serialization.Encoding.DER)
         return hashlib.sha256(der).hexdigest()

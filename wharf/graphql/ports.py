@@ -126,13 +126,15 @@ class Backend(Protocol):
         newest snapshot at or before it (blocking)."""
         ...
 
-    def check_join(self, actor: Actor, tenant_id: UUID) -> None:
-        """Raises what joining a host to the tenant's pool would, before any connection."""
+    def check_join(self, actor: Actor, tenant_id: UUID, endpoint: str) -> None:
+        """Raises what joining the host at `endpoint` to the tenant's pool would, before
+        any connection."""
         ...
 
     def engine_capacity(self, endpoint: str, credentials: TlsCredentials | None = None,
-                        detail: bool = True) -> Capacity:
+                        detail: bool = True, caller: str = "") -> Capacity:
         """What the engine at `endpoint` says it has, asked over mutual TLS with
         `credentials` when given; InvalidInput when none answers (blocking). Without
-        `detail`, the error does not say why (a tenant asking)."""
+        `detail`, the error does not say why (a tenant asking). Conflict when `caller`
+        (or everyone) has too many such questions in flight."""
         ...

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -17,8 +18,11 @@ from wharf.commands.application import Wharf
 from wharf.commands.context import Outcome
 from wharf.commands.messages import Command
 from wharf.commands.ports import Clock
+from wharf.domain.errors import InvalidInput
+from wharf.domain.host import ENDPOINT
 from wharf.domain.tls import TlsCredentials
 from wharf.graphql.ports import Logs, Metrics, Models
+from wharf.infra.engine_probe import is_this_machine, probe_slot
 from wharf.infra.registry import RegistryClient, RegistryError, RegistryProcess
 from wharf.infra.scheduling import engine_capacity
 from wharf.projections.consumers import Consumers, read_side_position, wait_for_position
@@ -99,6 +103,7 @@ class WharfBackend:
         self.logs = logs
         self.build_logs: Logs = logs  # (the wiring gives the builds' own store)
         self.metrics = metrics
+        self.home: Path | None = None  # WHARF_HOME (set by the wiring): probes' scratch
 
     def handle(self, command: Command) -> Outcome:
         return self.app.handle(command)
@@ -126,9 +131,14 @@ class WharfBackend:
     def fold(self, ident: UUID, version: int) -> Any:
         return self.app.repository.get(ident, version=version)
 
-    def check_join(self, actor: Actor, tenant_id: UUID) -> None:
-        self.app.check_join_host(actor, tenant_id)
+    def check_join(self, actor: Actor, tenant_id: UUID, endpoint: str) -> None:
+        self.app.check_join_host(actor, tenant_id, endpoint)
+        match = ENDPOINT.fullmatch(endpoint)
+        if match is not None and match.group(2) and is_this_machine(match.group(2)):
+            raise InvalidInput("endpoint", "a tenant's host cannot be on Wharf's own "
+                                           "machine")
 
     def engine_capacity(self, endpoint: str, credentials: TlsCredentials | None = None,
-                        detail: bool = True) -> Capacity:
-        return engine_capacity(endpoint, credentials, detail=detail)
+                        detail: bool = True, caller: str = "") -> Capacity:
+        with probe_slot(caller):
+            return engine_capacity(endpoint, credentials, self.home, detail=detail)

@@ -96,6 +96,7 @@ class Wiring:
         read_side = (InProcessReadSide(self.projector, self.view) if embedded
                      else PolledReadSide(self.view))
         backend = WharfBackend(self.app, read_side, self.logs, self.metrics)
+        backend.home = self.settings.home
         backend.build_logs = self.build_logs
         return backend
 

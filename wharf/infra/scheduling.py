@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -14,10 +13,12 @@ from uuid import UUID
 from wharf.commands import messages as m
 from wharf.commands.actors import Actor
 from wharf.commands.application import Wharf
+from wharf.commands.sealing import Unreadable
 from wharf.domain.errors import Conflict, InvalidInput
 from wharf.domain.host import address_of, check_endpoint
 from wharf.domain.tls import TlsCredentials
 from wharf.infra.docker_driver import DockerEngine
+from wharf.infra.engine_probe import probe
 from wharf.infra.host_tls import client_files
 from wharf.schedulers.ports import Capacity, EngineError
 
@@ -62,7 +63,10 @@ class Connector:
             registry_remote else None
 
     def tls(self, host_id: str) -> tuple[Path, Path, Path] | None:
-        credentials = self.app.host_credentials(UUID(host_id))
+        try:
+            credentials = self.app.host_credentials(UUID(host_id))
+        except Unreadable as error:  # (a host whose owner's data key is gone: silent)
+            raise EngineError(str(error), transient=False) from None
         return None if credentials is None else client_files(self.root, credentials)
 
     def __call__(self, host_id: str, endpoint: str, timeout: float = 60) -> DockerEngine:
@@ -105,21 +109,21 @@ class StatsEngines:
 def engine_capacity(endpoint: str, credentials: TlsCredentials | None = None,
                     home: Path | None = None, detail: bool = True) -> Capacity:
     """What a host's engine says it has, asked with `credentials` (mutual TLS) when
-    given; InvalidInput when no engine answers there, or not to them. Without `detail`
-    (a tenant asking) the error does not say why: that would let a tenant map which
-    ports answer on the networks Wharf reaches."""
+    given; InvalidInput when no engine answers there, or not to them. A TCP engine gets
+    a deadline on the whole exchange (`engine_probe.py`). Without `detail` (a tenant
+    asking) the error does not say why: that would let a tenant map which ports answer
+    on the networks Wharf reaches."""
     check_endpoint(endpoint, secured=credentials is not None)
-    with tempfile.TemporaryDirectory(dir=home) as scratch:
-        tls = None
-        if credentials is not None:
-            credentials.check()
-            tls = client_files(Path(scratch), credentials)
-        engine = DockerEngine(endpoint, timeout=5, tls=tls)
-        try:
-            return engine.capacity()
-        except EngineError as error:
-            reason = f": {error}" if detail else " over mutual TLS with these credentials"
-            raise InvalidInput("endpoint", f"no Docker engine answers at {endpoint}"
-                                           f"{reason}") from None
-        finally:
-            engine.close()
+    if endpoint.startswith("tcp://"):
+        return probe(endpoint, credentials, home / "tls" / "probe" if home else None,
+                     detail=detail)
+    if credentials is not None:
+        raise InvalidInput("tls", "an engine on a unix socket takes no TLS credentials")
+    engine = DockerEngine(endpoint, timeout=5)
+    try:
+        return engine.capacity()
+    except EngineError as error:
+        raise InvalidInput("endpoint", f"no Docker engine answers at {endpoint}: "
+                                       f"{error}") from None
+    finally:
+        engine.close()

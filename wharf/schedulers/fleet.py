@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TypeVar
 
 from wharf.schedulers.ports import Engine, EngineError, Observed
@@ -22,6 +22,8 @@ T = TypeVar("T")
 # learned of the exit only from the next periodic pass. So an event wakes the loop at once
 # and once more this long after the last event.
 EVENT_SETTLE = 0.3
+LIST_DEADLINE = 10.0  # seconds a host's listing may take before it counts as silent
+LISTERS = 32
 
 
 class Fleet:
@@ -31,7 +33,10 @@ class Fleet:
         self.wake = wake
         self.stopped = stopped
         self.engines: dict[str, Engine] = {}  # host id -> engine
-        self._listers = ThreadPoolExecutor(4, thread_name_prefix="wharf-list")
+        # (Threads enough for every host's listing at once, so that a host that holds
+        # its listing holds one thread, not everyone's turn.)
+        self._listers = ThreadPoolExecutor(LISTERS, thread_name_prefix="wharf-list")
+        self._asking: dict[str, Future[object]] = {}  # host id -> its listing in flight
         self._lock = threading.Lock()
         self._settle_at: float | None = None  # a pass due after the engines' last event
 
@@ -63,6 +68,9 @@ class Fleet:
 
     def _ask(self, host_ids: list[str], ask: Callable[[str], T | None]
              ) -> tuple[dict[str, T], list[str]]:
+        """Each host's answer, or the host among the silent ones: it failed, it has not
+        answered within LIST_DEADLINE seconds (an engine answering a byte at a time:
+        the SDK's timeout is per read), or its last question is still unanswered."""
         def one(host_id: str) -> T | None:
             try:
                 return ask(host_id)
@@ -70,12 +78,25 @@ class Fleet:
                 log.warning("host %s: %s", host_id, error)
                 return None
 
-        answered, silent = {}, []
-        for host_id, answer in zip(host_ids, self._listers.map(one, host_ids), strict=True):
+        asked: dict[str, Future[object]] = {}
+        for host_id in host_ids:
+            pending = self._asking.get(host_id)
+            if pending is not None and not pending.done():
+                continue  # (still held by its last question: silent again)
+            asked[host_id] = self._asking[host_id] = self._listers.submit(one, host_id)
+        wait(list(asked.values()), timeout=LIST_DEADLINE)
+        answered: dict[str, T] = {}
+        silent = []
+        for host_id in host_ids:
+            future = asked.get(host_id)
+            answer = future.result() if future is not None and future.done() else None
             if answer is None:
                 silent.append(host_id)
+                if future is not None and not future.done():
+                    log.warning("host %s has not answered within %s s", host_id,
+                                LIST_DEADLINE)
             else:
-                answered[host_id] = answer
+                answered[host_id] = answer  # type: ignore[assignment]
         return answered, silent
 
     def _watch(self, host_id: str, engine: Engine) -> None:
@@ -103,6 +124,7 @@ class Fleet:
             return self._settle_at
 
     def close(self) -> None:
-        self._listers.shutdown(wait=True)
+        # (Not waiting: a listing a host holds would hold the close with it.)
+        self._listers.shutdown(wait=False, cancel_futures=True)
         for engine in self.engines.values():
             engine.close()

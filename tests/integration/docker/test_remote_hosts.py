@@ -6,6 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import stat
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,7 +34,8 @@ REGISTER = f"""mutation($input: RegisterHostInput!) {{ registerHost(input: $inpu
 JOIN = f"""mutation($input: JoinHostInput!) {{ joinHost(input: $input) {{
   __typename ... on HostPayload {{ host {{ {HOST} }} }}
   ... on InvalidInput {{ field message }} ... on QuotaExceeded {{ resource limit used }}
-  ... on NotFound {{ message }} ... on Forbidden {{ message }} }} }}"""
+  ... on NotFound {{ message }} ... on Forbidden {{ message }}
+  ... on Conflict {{ message }} }} }}"""
 CREATE = """mutation($input: CreateContainerInput!) { createContainer(input: $input) {
   __typename ... on ContainerPayload { container { id } } ... on InvalidInput { field message }
 } }"""
@@ -303,3 +308,72 @@ def test_a_remote_host_runs_images_of_wharfs_registry_pulled_over_tls(
         assert api.images(name=f"{remote}/acme/tool")  # pulled from the twin
     finally:
         api.close()
+
+
+DRIP = """
+import socket, ssl, sys, threading, time
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(sys.argv[2], sys.argv[3])
+server = socket.create_server((sys.argv[1], 2376))
+print("listening", flush=True)
+def drip(conn):
+    try:
+        tls = context.wrap_socket(conn, server_side=True)
+        tls.recv(4096)
+        tls.sendall(b"HTTP/1.1 200 OK\\r\\nContent-Length: 100000\\r\\n\\r\\n{")
+        while True:
+            time.sleep(1)
+            tls.sendall(b" ")
+    except OSError:
+        pass
+while True:
+    conn, _ = server.accept()
+    threading.Thread(target=drip, args=(conn,), daemon=True).start()
+"""
+
+
+def test_an_engine_answering_a_byte_at_a_time_holds_no_one(
+        remote: Cloud, tmp_path: Path) -> None:
+    """A tenant's 'engine' that answers one byte a second: each join is refused after the
+    probe's deadline, a caller has two probes in flight at most, and everyone else's
+    requests are answered meanwhile."""
+    cloud, slow = remote, NsEngine(5)
+    slow._network()
+    kit = join_kit(slow.address, dt.datetime.now(dt.UTC))
+    (tmp_path / "cert.pem").write_text(kit.server_cert)
+    (tmp_path / "key.pem").write_text(kit.server_key)
+    server = subprocess.Popen(
+        ["nsenter", f"--net=/run/netns/{slow.name}", sys.executable, "-c", DRIP,
+         slow.address, str(tmp_path / "cert.pem"), str(tmp_path / "key.pem")],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        assert server.stdout is not None and server.stdout.readline() == b"listening\n"
+        _, owner = cloud.tenant("owner", plan="m")
+        _, other = cloud.tenant("other")
+        joining = {"endpoint": slow.endpoint, "tls": tls(kit.client)}
+        answers: list[tuple[str, float]] = []
+
+        def join() -> None:
+            began = time.monotonic()
+            found = cloud.api.gql(JOIN, {"input": joining}, token=owner)["joinHost"]
+            answers.append((found["__typename"], time.monotonic() - began))
+
+        threads = [threading.Thread(target=join) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        began = time.monotonic()
+        assert cloud.api.gql("{ me { actor } }", token=other)["me"]["actor"]
+        assert time.monotonic() - began < 2  # (answered while the probes hang)
+        for thread in threads:
+            thread.join(30)
+        kinds = sorted(kind for kind, _ in answers)
+        assert kinds == ["Conflict", "InvalidInput", "InvalidInput"], answers
+        assert all(took < 10 for kind, took in answers if kind == "InvalidInput"), answers
+        listed = cloud.api.gql("{ ownHosts { name } }", token=owner)["ownHosts"]
+        assert listed == []
+    finally:
+        server.kill()
+        server.wait(10)
+        if server.stdout is not None:
+            server.stdout.close()
+        slow.wipe()

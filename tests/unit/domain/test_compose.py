@@ -226,7 +226,7 @@ def test_placement_constraints_come_from_deploy_placement() -> None:
             ("services: {web: {image: x, deploy: {placement: {preferences: []}}}}",
              "services.web.deploy.placement.preferences"),
             ("services: {web: {image: x, deploy: {placement: {constraints: "
-             "['node.hostname == a']}}}}", "services.web.constraints[0]")):
+             "['node.hostname == a']}}}}", "services.web.deploy.placement.constraints[0]")):
         with pytest.raises(InvalidInput) as caught:
             parse(text, "shop", env_files={}, variables={})
         assert caught.value.field == field

@@ -7,6 +7,7 @@ misbehave at will."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from wharf.commands import messages as m
 from wharf.commands.actors import Actor
 from wharf.domain.errors import Conflict
 from wharf.infra.bootstrap import Wiring, build
+from wharf.schedulers import fleet
 from wharf.schedulers.memory_engine import MemoryEngine
 from wharf.schedulers.ports import Capacity
 from wharf.schedulers.scheduler import Scheduler
@@ -294,3 +296,29 @@ def test_a_stop_is_heard_while_the_read_side_never_catches_up(world: World) -> N
         scheduler.stop()
         runner.join(35)
         scheduler.close()
+
+
+def test_a_host_that_holds_its_listing_holds_no_pass(world: World,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """An engine that answers a byte at a time (a per-read timeout never fires) counts as
+    silent once LIST_DEADLINE is up: the pass goes on for every other host, and after
+    the grace the held host is lost like a silent one."""
+    monkeypatch.setattr(fleet, "LIST_DEADLINE", 0.2)
+    ids = [create_container(world.wiring, world.tenant, f"c{i}") for i in range(4)]
+    world.passes(2)
+    held = world.host_of(ids[0])
+    other = B if held == A else A
+    moving = [cid for cid in ids if world.host_of(cid) == held]
+    world.engines[held].stall("containers")
+    try:
+        began = time.monotonic()
+        world.passes()
+        assert time.monotonic() - began < 5
+        world.clock.advance(seconds=31)
+        world.passes(3)
+        [host] = world.wiring.view.query("SELECT state FROM rm_hosts WHERE endpoint = ?",
+                                         (held,))
+        assert host["state"] == "lost"
+        assert all(world.engines[other].state(str(cid)) == "running" for cid in moving)
+    finally:
+        world.engines[held].release()

@@ -12,7 +12,7 @@ from wharf.commands.messages import DrainHost, LabelHost, RegisterHost, RemoveHo
 from wharf.commands.sealing import seal
 from wharf.domain.base import WharfAggregate
 from wharf.domain.errors import Conflict, InvalidInput, NotFound, QuotaExceeded
-from wharf.domain.host import PUBLIC, Host, address_of, check_host, check_labels
+from wharf.domain.host import PUBLIC, Host, check_host, check_labels, check_tenant_endpoint
 from wharf.domain.mirror import PLATFORM_SECRETS
 from wharf.domain.tenant import MANAGE_TENANT, Tenant
 from wharf.domain.tls import TlsCredentials
@@ -24,10 +24,10 @@ def register_host(ctx: Context, cmd: RegisterHost) -> Decision:
         credentials = TlsCredentials(ca=cmd.tls_ca, cert=cmd.tls_cert, key=cmd.tls_key)
     tenant: Tenant | None = None
     if cmd.tenant_id is not None:  # a tenant's own host: mutual TLS, never this machine
-        tenant = may_join(ctx, cmd.tenant_id)
-        if credentials is None or not cmd.endpoint.startswith("tcp://"):
-            raise InvalidInput("endpoint", "a tenant's host joins by tcp://ADDRESS:PORT "
-                                           "with mutual TLS")
+        check_tenant_endpoint(cmd.endpoint)
+        if credentials is None:
+            raise InvalidInput("tls", "a tenant's host joins with mutual TLS")
+        tenant = may_join(ctx, cmd.tenant_id, Host.id_for(cmd.endpoint))
         pool = tenant.name
     else:
         ctx.require_operator()
@@ -39,8 +39,6 @@ def register_host(ctx: Context, cmd: RegisterHost) -> Decision:
                 raise InvalidInput("pool", "must be 'public' or the name of a tenant") from None
     factor = check_host(cmd.endpoint, cmd.cpu_millis, cmd.memory_mib, cmd.overcommit,
                         secured=credentials is not None)
-    if cmd.tenant_id is not None and address_of(cmd.endpoint) == "127.0.0.1":
-        raise InvalidInput("endpoint", "a tenant's host cannot be on Wharf's own machine")
     labels = check_labels(cmd.labels)
     fingerprint = credentials.check() if credentials is not None else ""
     host_id = Host.id_for(cmd.endpoint)
@@ -53,17 +51,21 @@ def register_host(ctx: Context, cmd: RegisterHost) -> Decision:
         host = ctx.new(Host, endpoint=cmd.endpoint, name=cmd.name or cmd.endpoint,
                        cpu_millis=cmd.cpu_millis, memory_mib=cmd.memory_mib,
                        overcommit=str(factor), pool=pool, id=host_id)
-    ciphertext = ""
+    # A tenant's own credentials go with the tenant (its key); an operator's stay the
+    # platform's, whichever pool the host serves.
+    ciphertext, sealed_for = "", ""
     if credentials is not None:
-        key_id = PLATFORM_SECRETS if tenant is None else tenant.id
-        if tenant is None:
+        if cmd.tenant_id is not None and tenant is not None:
+            key_id, sealed_for = tenant.id, str(tenant.id)
+        else:
+            key_id = PLATFORM_SECRETS
             ctx.keys.create(key_id)  # (once: later calls keep the key)
         key = ctx.keys.get(key_id)
         if key is None:
             raise Conflict("no data key to seal the host's credentials with")
         ciphertext = seal(key, credentials.to_text(), host_id.bytes)
     host.configure(labels=labels, ciphertext=ciphertext, fingerprint=fingerprint,
-                   engine_version=cmd.engine_version[:40])
+                   sealed_for=sealed_for, engine_version=cmd.engine_version[:40])
     changed: list[WharfAggregate] = [host]
     if cmd.tenant_id is not None and tenant is not None:
         tenant.join_host(host_id, ctx.plan_of(tenant).limit("own_hosts"))
@@ -71,12 +73,15 @@ def register_host(ctx: Context, cmd: RegisterHost) -> Decision:
     return Decision(changed, Outcome(id=host_id))
 
 
-def may_join(ctx: Context, tenant_id: UUID) -> Tenant:
-    """The tenant, if the actor may join one more host of its own to its pool (asked
-    before Wharf connects to the engine for the caller, and again when it records it)."""
+def may_join(ctx: Context, tenant_id: UUID, host_id: UUID) -> Tenant:
+    """The tenant, if the actor may join the host to its pool: one more of its own, or
+    one it has (asked before Wharf connects to the engine for the caller, and again when
+    it records it)."""
     tenant = ctx.tenant(tenant_id, MANAGE_TENANT)
     tenant.require_active()
     limit = ctx.plan_of(tenant).limit("own_hosts")
+    if str(host_id) in tenant.own_hosts:
+        return tenant
     if limit is not None and len(tenant.own_hosts) >= limit:
         raise QuotaExceeded("own_hosts", limit, len(tenant.own_hosts), 1)
     return tenant

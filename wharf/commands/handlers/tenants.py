@@ -21,6 +21,7 @@ from wharf.domain.application import Application, Domain
 from wharf.domain.base import WharfAggregate
 from wharf.domain.container import Container
 from wharf.domain.errors import Conflict, Forbidden, InvalidInput
+from wharf.domain.host import Host
 from wharf.domain.plans import LIMIT_FIELDS, Plan, validate_plan
 from wharf.domain.registry import PUBLIC
 from wharf.domain.service import Service
@@ -117,6 +118,12 @@ def close_tenant(ctx: Context, cmd: CloseTenant) -> Decision:
         if container.desired == "running":
             container.stop()
             changed.append(container)
+    for host_id in tenant.own_hosts:  # (their credentials go with the tenant's data key)
+        host = ctx.load(Host, UUID(host_id), "host")
+        tenant.leave_host(host.id)  # type: ignore[arg-type]
+        if host.state != "removed":
+            host.remove()
+            changed.append(host)
     tenant_id: UUID = tenant.id
     return Decision(changed, Outcome(id=tenant.id),
                     after_save=[lambda: ctx.keys.destroy(tenant_id)])

@@ -272,9 +272,10 @@ class OperatorMutations:
             # (Secured hosts are asked always: credentials that do not open the engine
             # are refused now, not found out by the scheduler.)
             if cpu is None or memory is None or credentials is not None:
-                info.context.require_operator()  # only operators make Wharf call an engine
-                capacity = await anyio.to_thread.run_sync(
-                    info.context.backend.engine_capacity, input.endpoint, credentials)
+                actor = info.context.require_operator()  # only operators make Wharf call
+                capacity = await anyio.to_thread.run_sync(  # an engine with their input
+                    info.context.backend.engine_capacity, input.endpoint, credentials, True,
+                    actor.label)
                 cpu = capacity.cpu_millis if cpu is None else cpu
                 memory = capacity.memory_mib if memory is None else memory
                 version = capacity.engine_version
@@ -300,9 +301,11 @@ class OperatorMutations:
             tenant_id = own_tenant(actor, input.tenant)
             # (Who may, and whether the plan allows one more, is decided before Wharf
             # makes any connection for the caller.)
-            await anyio.to_thread.run_sync(info.context.backend.check_join, actor, tenant_id)
+            await anyio.to_thread.run_sync(info.context.backend.check_join, actor, tenant_id,
+                                           input.endpoint)
             capacity = await anyio.to_thread.run_sync(
-                info.context.backend.engine_capacity, input.endpoint, credentials, False)
+                info.context.backend.engine_capacity, input.endpoint, credentials, False,
+                actor.label)
         except DomainError as error:
             return to_graphql(error)
         return await run(info, lambda actor: m.RegisterHost(

@@ -11,6 +11,7 @@ from uuid import UUID
 from wharf.commands import messages as m
 from wharf.commands.answers import PlanAdded
 from wharf.domain.errors import InvalidInput
+from wharf.domain.host import check_address
 from wharf.domain.plans import PlanCatalog
 from wharf.infra.bootstrap import build
 from wharf.infra.cli.output import operator, table, tenant_id
@@ -220,8 +221,11 @@ def cmd_host_join(settings: Settings, args: argparse.Namespace) -> int:
 
     from wharf.infra.host_tls import CLIENT_FILES, join_kit, write_private
 
+    check_address(args.address)
+    if not 1 <= args.port <= 65535:
+        raise InvalidInput("port", "from 1 to 65535")
     out = Path(args.out)
-    if out.exists() and any(out.iterdir()):
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise InvalidInput("out", f"{out} is not empty")
     kit = join_kit(args.address, dt.datetime.now(dt.UTC))
     for name, text in kit.engine_files().items():
