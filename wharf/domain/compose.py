@@ -104,7 +104,11 @@ def load(text: str) -> Any:
     """The document, or InvalidInput: too big, expanding past the budget, or not YAML."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise InvalidInput("compose", f"the file is over {MAX_BYTES // 1024} KiB")
-    loader = yaml.SafeLoader(text)
+    try:  # (the reader refuses characters YAML does not allow as it is made)
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as error:
+        raise InvalidInput("compose", f"{getattr(error, 'reason', None) or 'not YAML'} "
+                                      "(YAML allows no such character)") from None
     try:
         node = loader.get_single_node()
         if node is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +25,7 @@ from wharf.schedulers.ports import LABEL_INSTALLATION, LABEL_MANAGED, EngineErro
 
 API_VERSION = "1.41"  # Docker 20.10, the oldest engine Wharf supports
 CONCURRENT_CALLS = 4
+PROBE_AFTER = 10.0  # seconds after an answer before a TCP engine is probed again
 T = TypeVar("T")
 
 _KNOWN_NETWORKS: dict[tuple[str, str], tuple[dict[str, str], threading.Lock]] = {}
@@ -66,6 +68,7 @@ class DockerClient:
         # Ports are published where Wharf (and its ingress) reach the host: loopback for
         # an engine on this machine, the host's own address for one elsewhere.
         self.publish_address = address_of(endpoint)
+        self._answered_at = -PROBE_AFTER  # monotonic time of its last answer
         self._slots = threading.BoundedSemaphore(CONCURRENT_CALLS)
         self.calls: dict[str, int] = {}  # mutating calls by kind, for tests and metrics
         # Tenant id -> its network's id on this engine, shared by every client of the
@@ -81,6 +84,10 @@ class DockerClient:
         A TCP endpoint is probed with a short connect: the SDK's own would wait the whole
         call timeout for a host that is gone."""
         if self._tcp is not None:
+            # (Not again within seconds of an answer: each probe is a connection the
+            # engine logs as a failed TLS handshake.)
+            if time.monotonic() - self._answered_at < PROBE_AFTER:
+                return
             try:
                 socket.create_connection(self._tcp, timeout=3).close()
             except OSError as error:
@@ -105,7 +112,9 @@ class DockerClient:
                 self.calls[kind] = self.calls.get(kind, 0) + 1
             try:
                 yield
+                self._answered_at = time.monotonic()
             except docker.errors.APIError as error:
+                self._answered_at = time.monotonic()  # (it answered, with a refusal)
                 status = error.status_code or 500
                 raise EngineError(f"{self.endpoint}: {error.explanation or error}",
                                   transient=status >= 500) from error

@@ -51,7 +51,7 @@ def register_engines(app: Wharf, endpoints: tuple[str, ...]) -> list[str]:
 
 class Connector:
     """Makes clients for hosts' engines, each with its host's credentials (mutual TLS
-    for engines off this machine, written under WHARF_HOME/tls while in use)."""
+    for engines off this machine, as files under WHARF_HOME/tls the SDK reads)."""
 
     def __init__(self, app: Wharf, home: Path, registry: str = "",
                  registry_remote: str = "") -> None:

@@ -230,3 +230,10 @@ def test_placement_constraints_come_from_deploy_placement() -> None:
         with pytest.raises(InvalidInput) as caught:
             parse(text, "shop", env_files={}, variables={})
         assert caught.value.field == field
+
+
+def test_characters_yaml_does_not_allow_are_refused_by_name() -> None:
+    """The fuzz found one: the YAML reader refuses them as it is made, before parsing."""
+    with pytest.raises(InvalidInput) as caught:
+        parse("services: {web: {image: \"\u0083x\"}}", "shop", env_files={}, variables={})
+    assert caught.value.field == "compose" and "character" in caught.value.message
