@@ -21,7 +21,7 @@ from wharf.infra.replay import verify
 from wharf.projections.summaries import event_type
 
 ROOT = Path(__file__).parents[2]
-KILLS = 12
+KILLS = 8
 CREATES = 5000  # two events each: ContainerReserved and Container.Created
 
 

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from tests.integration.graphql.conftest import Api, _serve, new_tenant
 from wharf.infra.api import Limits
 
-EXAMPLES = 30  # documents per field, each sent as both roles: about a minute in all
+EXAMPLES = 20  # documents per field, each sent as both roles: about a minute in all
 
 
 @pytest.fixture(scope="module")
