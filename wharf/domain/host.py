@@ -24,6 +24,8 @@ PUBLIC = "public"
 LABEL_KEY = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 LABEL_VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 MAX_LABELS = 20
+MAX_CPU_MILLIS = 100_000_000  # 100,000 cores
+MAX_MEMORY_MIB = 1 << 30  # 1 PiB
 HostState = Literal["active", "draining", "lost", "removed"]
 
 
@@ -120,10 +122,12 @@ def check_labels(labels: dict[str, str]) -> dict[str, str]:
 def check_host(endpoint: str, cpu_millis: int, memory_mib: int, overcommit: str,
                secured: bool = False) -> Decimal:
     check_endpoint(endpoint, secured)
-    if cpu_millis <= 0:
-        raise InvalidInput("cpu_millis", "must be positive")
-    if memory_mib <= 0:
-        raise InvalidInput("memory_mib", "must be positive")
+    # (Bounded: figures an engine reports go into the log as they are, and a read model
+    # cannot store an integer past 64 bits.)
+    if not 0 < cpu_millis <= MAX_CPU_MILLIS:
+        raise InvalidInput("cpu_millis", f"must be from 1 to {MAX_CPU_MILLIS}")
+    if not 0 < memory_mib <= MAX_MEMORY_MIB:
+        raise InvalidInput("memory_mib", f"must be from 1 to {MAX_MEMORY_MIB}")
     try:
         factor = Decimal(overcommit)
     except InvalidOperation:

@@ -81,7 +81,7 @@ def probe(endpoint: str, credentials: TlsCredentials | None, scratch: Path | Non
     with tempfile.TemporaryDirectory(dir=scratch) as directory:
         try:
             info = _info(host, port, credentials, Path(directory), deadline)
-        except (OSError, http.client.HTTPException, ValueError) as error:
+        except (OSError, http.client.HTTPException, ValueError, RecursionError) as error:
             reason = f": {_reason(error)}" if detail else \
                 " over mutual TLS with these credentials"
             raise InvalidInput("endpoint", f"no Docker engine answers at {endpoint}"
@@ -90,7 +90,7 @@ def probe(endpoint: str, credentials: TlsCredentials | None, scratch: Path | Non
         return Capacity(cpu_millis=int(info["NCPU"]) * 1000,
                         memory_mib=int(info["MemTotal"]) // (1024 * 1024),
                         engine_version=str(info.get("ServerVersion") or "")[:40])
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):
         raise InvalidInput("endpoint", f"{endpoint} did not answer as a Docker engine") \
             from None
 
@@ -131,7 +131,7 @@ def _info(host: str, port: int, credentials: TlsCredentials | None, directory: P
         if not isinstance(found, dict):
             raise ValueError("its answer is not an engine's")
         return found
-    except (OSError, http.client.HTTPException, ValueError):
+    except (OSError, http.client.HTTPException, ValueError, RecursionError):
         if expired.is_set():
             raise TimeoutError(f"it did not answer within {deadline:g} s") from None
         raise

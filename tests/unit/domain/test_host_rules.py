@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from decimal import Decimal
 
 import pytest
 from cryptography import x509
@@ -81,3 +82,14 @@ def test_keys_too_large_to_check_cheaply_are_refused_before_they_are_read() -> N
     with pytest.raises(InvalidInput, match="2048 to 4096"):
         _rsa_pair(1024).check()
     assert len(_rsa_pair(2048).check()) == 64
+
+
+def test_capacity_a_log_can_hold() -> None:
+    """Figures an engine reports go into the log as they are: an 'engine' claiming 10**30
+    CPUs would have stopped the read side (SQLite holds 64-bit integers)."""
+    from wharf.domain.host import check_host
+
+    for cpu, memory in ((10**33, 1024), (2000, 10**30), (0, 1024), (2000, -1)):
+        with pytest.raises(InvalidInput):
+            check_host("tcp://127.0.0.1:2375", cpu, memory, "1")
+    assert check_host("tcp://127.0.0.1:2375", 2000, 4096, "1.5") == Decimal("1.5")
