@@ -21,6 +21,7 @@ import docker.tls
 import requests.exceptions
 
 from wharf.domain.host import address_of
+from wharf.infra.host_tls import tls_failure
 from wharf.schedulers.ports import LABEL_INSTALLATION, LABEL_MANAGED, EngineError
 
 API_VERSION = "1.41"  # Docker 20.10, the oldest engine Wharf supports
@@ -30,16 +31,6 @@ T = TypeVar("T")
 
 _KNOWN_NETWORKS: dict[tuple[str, str], tuple[dict[str, str], threading.Lock]] = {}
 _KNOWN_GUARD = threading.Lock()
-
-
-def _ssl_reason(error: Exception) -> str:
-    text = str(error)
-    for reason in ("CERTIFICATE_VERIFY_FAILED", "certificate unknown", "unknown ca",
-                   "bad certificate", "certificate required", "WRONG_VERSION_NUMBER",
-                   "hostname mismatch", "IP address mismatch"):
-        if reason.lower() in text.lower():
-            return reason.lower().replace("_", " ")
-    return "the engine or Wharf did not accept the other's certificate"
 
 
 class DockerClient:
@@ -120,7 +111,7 @@ class DockerClient:
                                   transient=status >= 500) from error
             except requests.exceptions.SSLError as error:
                 raise EngineError(f"{self.endpoint} refused the TLS handshake: "
-                                  f"{_ssl_reason(error)}") from error
+                                  f"{tls_failure(error)}") from error
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
                     OSError) as error:
                 raise EngineError(f"{self.endpoint} does not answer: {error}") from error

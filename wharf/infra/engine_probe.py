@@ -24,7 +24,7 @@ from typing import Any
 from wharf.domain.errors import Conflict, InvalidInput
 from wharf.domain.host import ENDPOINT, check_endpoint
 from wharf.domain.tls import TlsCredentials
-from wharf.infra.host_tls import client_files
+from wharf.infra.host_tls import client_files, tls_failure
 from wharf.schedulers.ports import Capacity
 
 DEADLINE = 5.0
@@ -142,13 +142,7 @@ def _info(host: str, port: int, credentials: TlsCredentials | None, directory: P
 
 def _reason(error: Exception) -> str:
     if isinstance(error, ssl.SSLError):
-        text = str(error).lower()
-        for reason in ("certificate verify failed", "unknown ca", "bad certificate",
-                       "certificate required", "wrong version number",
-                       "hostname mismatch", "ip address mismatch"):
-            if reason in text:
-                return f"it refused the TLS handshake ({reason})"
-        return "the engine or Wharf did not accept the other's certificate"
+        return f"it refused the TLS handshake ({tls_failure(error)})"
     if isinstance(error, TimeoutError):
         return str(error) or f"it did not answer within {DEADLINE:g} s"
     return str(error)[:200] or type(error).__name__

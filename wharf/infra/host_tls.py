@@ -161,3 +161,16 @@ def client_files(root: Path, credentials: TlsCredentials) -> tuple[Path, Path, P
         if not path.exists():
             write_private(path, text)
     return paths  # type: ignore[return-value]
+
+
+TLS_FAILURES = ("certificate verify failed", "certificate unknown", "unknown ca",
+                "bad certificate", "certificate required", "wrong version number",
+                "hostname mismatch", "ip address mismatch")
+
+
+def tls_failure(error: Exception) -> str:
+    """Why a TLS handshake with an engine failed, in OpenSSL's words when they say it
+    (the same text whether the SDK or the join's probe met it)."""
+    text = str(error).lower().replace("_", " ")
+    return next((reason for reason in TLS_FAILURES if reason in text),
+                "the engine or Wharf did not accept the other's certificate")
