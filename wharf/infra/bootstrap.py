@@ -13,6 +13,7 @@ import contextlib
 import functools
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -46,6 +47,7 @@ from wharf.schedulers.networks import prune_networks
 from wharf.schedulers.purge import purge_due_tenants
 from wharf.schedulers.retention import purge_expired_logs
 from wharf.schedulers.scheduler import Scheduler
+from wharf.schedulers.swarm_runtime import SwarmRuntime
 from wharf.schedulers.timers import (
     BILLING_EVERY_SECONDS,
     LOG_RETENTION_EVERY_SECONDS,
@@ -159,13 +161,7 @@ class Wiring:
         settings = self.settings
         balancer = self.ingress() if (settings.ingress if ingress is None else ingress) \
             else None
-        if in_process:
-            def wait(position: int, timeout: float) -> None:
-                self.projector.wait(position, timeout, WORKLOAD_MODELS)
-        else:
-            def wait(position: int, timeout: float) -> None:
-                wait_for_position(self.view, position, timeout, WORKLOAD_MODELS)
-
+        wait = self._workloads_wait(in_process)
         scheduler = Scheduler(self.app, self.view, self.connector(), self.app.clock, wait,
                               strategy=settings.placement, host_grace=settings.host_grace,
                               backups=settings.home / "backups",
@@ -175,6 +171,42 @@ class Wiring:
             self.projector.listeners.append(lambda _: scheduler.nudge())
         self._closing.callback(scheduler.close)
         return scheduler
+
+    def runtime(self, in_process: bool) -> Scheduler | SwarmRuntime:
+        """What runs the workloads, as WHARF_RUNTIME says: Wharf's own scheduler on each
+        host's engine, or a Docker Swarm cluster."""
+        if self.settings.runtime == "swarm":
+            return self.swarm_runtime(in_process)
+        return self.scheduler(in_process)
+
+    def swarm_runtime(self, in_process: bool) -> SwarmRuntime:
+        """The Swarm runtime, reaching the manager (WHARF_SWARM_MANAGER, a registered
+        host) with that host's credentials."""
+        from wharf.infra.swarm import SwarmCluster
+
+        connector = self.connector()
+        installation = self.app.installation
+
+        def cluster_for(host_id: str, endpoint: str) -> SwarmCluster:
+            return SwarmCluster(endpoint, installation, tls=connector.tls(host_id))
+
+        runtime = SwarmRuntime(self.app, self.view, cluster_for, self.settings.swarm_manager,
+                               self.app.clock, self._workloads_wait(in_process))
+        if in_process:
+            self.projector.listeners.append(lambda _: runtime.nudge())
+        self._closing.callback(runtime.close)
+        return runtime
+
+    def _workloads_wait(self, in_process: bool) -> Callable[[int, float], None]:
+        """How a runtime waits for the workloads' read models to hold a position: woken
+        by the consumers when they run `in_process`, polling them otherwise."""
+        if in_process:
+            def wait(position: int, timeout: float) -> None:
+                self.projector.wait(position, timeout, WORKLOAD_MODELS)
+        else:
+            def wait(position: int, timeout: float) -> None:
+                wait_for_position(self.view, position, timeout, WORKLOAD_MODELS)
+        return wait
 
     def connector(self) -> Connector:
         """Clients of hosts' engines, each with its host's credentials."""

@@ -150,6 +150,13 @@ class Settings:
                                  within=(0, 1e6))
     placement: str = _setting("WHARF_PLACEMENT", "spread", "spread or binpack",
                               choices=("spread", "binpack"))
+    runtime: str = _setting(
+        "WHARF_RUNTIME", "direct", "direct (Wharf places containers on each host's engine) "
+        "or swarm (a Docker Swarm cluster runs them; see WHARF_SWARM_MANAGER)",
+        choices=("direct", "swarm"))
+    swarm_manager: str = _setting(
+        "WHARF_SWARM_MANAGER", "", "with WHARF_RUNTIME=swarm: the registered host (name or "
+        "id) that is the cluster's manager", shown="unset")
     scheduler_interval: float = _setting(
         "WHARF_SCHEDULER_INTERVAL", 5.0,
         "seconds between the scheduler's full passes when nothing wakes it", within=(0.1, 3600))

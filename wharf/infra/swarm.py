@@ -8,53 +8,16 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import docker.errors
 
 from wharf.infra.docker_client import DockerClient
-from wharf.infra.swarm_spec import SwarmService, service_spec
+from wharf.infra.swarm_spec import service_spec
+from wharf.schedulers.cluster import LABEL_SERVICE, ClusterNode, ClusterService, ClusterTask
 from wharf.schedulers.ports import LABEL_INSTALLATION, LABEL_MANAGED, EngineError
 
 log = logging.getLogger(__name__)
-
-LABEL_SERVICE = "wharf.service"
-
-
-@dataclass(frozen=True)
-class SwarmTask:
-    """One task of a Wharf service as the manager lists it."""
-
-    id: str
-    service: str  # the Wharf service's id (its label)
-    slot: int
-    node_id: str
-    state: str  # new, pending, assigned, ..., running, complete, failed, shutdown, rejected
-    desired: str  # running, shutdown, ...
-    container_id: str
-    exit_code: int | None
-    error: str
-    since: str  # when it reached `state`
-    spec_image: str  # (a rollout's old and new tasks differ by their spec)
-
-    @property
-    def running(self) -> bool:
-        return self.state == "running"
-
-
-@dataclass(frozen=True)
-class SwarmNode:
-    id: str
-    address: str
-    role: str  # manager, worker
-    state: str  # ready, down, unknown, disconnected
-    availability: str  # active, pause, drain
-    labels: dict[str, str]
-    cpu_millis: int
-    memory_mib: int
-    engine_version: str
-
 
 class SwarmCluster(DockerClient):
     """The manager's API; every call a Wharf makes to its cluster."""
@@ -77,7 +40,7 @@ class SwarmCluster(DockerClient):
     def remove_network(self, name: str) -> None:
         self._quiet("network", lambda: self.api.remove_network(name), 404)
 
-    def apply(self, service: SwarmService) -> bool:
+    def apply(self, service: ClusterService) -> bool:
         """Makes the service as `service` says, or updates it where it differs (a rolling
         update as its update policy says, rolled back by Swarm if a new task fails);
         whether anything changed."""
@@ -155,7 +118,7 @@ class SwarmCluster(DockerClient):
             rows = self.api.services(filters={"label": self._ours()})
         return [str(r["Spec"]["Name"]) for r in rows]
 
-    def tasks(self) -> list[SwarmTask]:
+    def tasks(self) -> list[ClusterTask]:
         """Every task of this Wharf's services, as the manager knows them now."""
         with self._call():
             services = self.api.services(filters={"label": self._ours()})
@@ -167,7 +130,7 @@ class SwarmCluster(DockerClient):
         return [_task(row, ours.get(row.get("ServiceID", ""), "")) for row in rows
                 if row.get("ServiceID") in ours]
 
-    def nodes(self) -> list[SwarmNode]:
+    def nodes(self) -> list[ClusterNode]:
         with self._call():
             rows = self.api.nodes()
         return [_node(row) for row in rows]
@@ -212,11 +175,11 @@ def _subset(wanted: Any, current: Any) -> bool:
     return bool(wanted == current)
 
 
-def _task(row: dict[str, Any], service: str) -> SwarmTask:
+def _task(row: dict[str, Any], service: str) -> ClusterTask:
     status = row.get("Status") or {}
     container = status.get("ContainerStatus") or {}
     exit_code = container.get("ExitCode")
-    return SwarmTask(
+    return ClusterTask(
         id=str(row["ID"]), service=service, slot=int(row.get("Slot") or 0),
         node_id=str(row.get("NodeID") or ""), state=str(status.get("State") or ""),
         desired=str(row.get("DesiredState") or ""),
@@ -225,13 +188,13 @@ def _task(row: dict[str, Any], service: str) -> SwarmTask:
             "complete", "failed", "shutdown") else None,
         error=str(status.get("Err") or "")[:500], since=str(status.get("Timestamp") or ""),
         spec_image=str(((row.get("Spec") or {}).get("ContainerSpec") or {}).get("Image")
-                       or ""))
+                       or ""), created=str(row.get("CreatedAt") or ""))
 
 
-def _node(row: dict[str, Any]) -> SwarmNode:
+def _node(row: dict[str, Any]) -> ClusterNode:
     spec, description = row.get("Spec") or {}, row.get("Description") or {}
     resources = description.get("Resources") or {}
-    return SwarmNode(
+    return ClusterNode(
         id=str(row["ID"]), address=str((row.get("Status") or {}).get("Addr") or ""),
         role=str(spec.get("Role") or ""), state=str((row.get("Status") or {}).get("State")
                                                     or ""),

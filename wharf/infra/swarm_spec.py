@@ -19,42 +19,17 @@ its name on the network resolves to every running replica.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from wharf.domain.container_spec import HealthCheck
 from wharf.domain.service import UpdatePolicy
 from wharf.infra.hardening import CAPABILITIES, LOG_ROTATION, PIDS_LIMIT
+from wharf.schedulers.cluster import POOL_LABEL, ClusterService
 
 SECOND = 1_000_000_000  # Swarm's durations are nanoseconds
-POOL_LABEL = "wharf.pool"  # the node label placement matches a tenant's dedicated hosts by
 RESTART = {"no": "none", "on-failure": "on-failure", "always": "any", "unless-stopped": "any"}
 
 
-@dataclass(frozen=True)
-class SwarmService:
-    """One Wharf service (or a container: one replica) as Swarm runs it."""
-
-    name: str  # the swarm service's name: wharf-svc-<id>
-    alias: str  # its name on its network: how the application's services reach it
-    labels: Mapping[str, str]
-    image: str
-    command: tuple[str, ...]
-    entrypoint: tuple[str, ...]
-    env: Mapping[str, str] = field(repr=False)  # resolved secrets: never printed
-    cpu_millis: int
-    memory_mib: int
-    replicas: int
-    network: str  # the overlay network's id
-    pool: str  # "public", or the tenant whose dedicated nodes only it may use
-    constraints: tuple[str, ...] = ()  # host labels, "key=value"
-    restart_policy: str = "always"
-    health_check: HealthCheck | None = None
-    update: UpdatePolicy = field(default_factory=UpdatePolicy)
-
-
-def task_template(service: SwarmService) -> dict[str, Any]:
+def task_template(service: ClusterService) -> dict[str, Any]:
     container: dict[str, Any] = {
         "Image": service.image,
         "Labels": dict(service.labels),
@@ -114,7 +89,7 @@ def rollback_config(policy: UpdatePolicy) -> dict[str, Any]:
             "Order": policy.order}
 
 
-def service_spec(service: SwarmService) -> dict[str, Any]:
+def service_spec(service: ClusterService) -> dict[str, Any]:
     """The whole spec, as `POST /services/create` and `/services/ID/update` take it."""
     return {
         "Name": service.name,

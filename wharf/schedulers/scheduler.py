@@ -32,6 +32,7 @@ from wharf.schedulers.leading import Leading
 from wharf.schedulers.logs import LogCollector
 from wharf.schedulers.placement import HostRoom
 from wharf.schedulers.ports import Engine, Ingress, PullToken
+from wharf.schedulers.read_side import FollowsReadSide
 from wharf.schedulers.reconcile import Action, VolumeAction
 from wharf.schedulers.rollouts import RolloutAction, RolloutsController
 from wharf.schedulers.routes import RouteAction, RoutesController
@@ -41,7 +42,6 @@ log = logging.getLogger(__name__)
 C = TypeVar("C", bound=m.SchedulerCommand)
 
 WAKE_COALESCE = 0.1  # seconds a woken loop waits for the rest of a burst of wakes
-READ_SIDE_WAIT = 30.0  # seconds a pass waits for the read side to hold its own writes
 ROUTES_COALESCE = 0.005  # seconds a routes refresh waits for the rest of a burst
 
 
@@ -55,7 +55,7 @@ class PassResult:
     volume_actions: list[VolumeAction] = field(default_factory=list)
 
 
-class Scheduler:
+class Scheduler(FollowsReadSide):
     def __init__(
         self,
         app: Wharf,
@@ -226,28 +226,6 @@ class Scheduler:
                 since = time.monotonic() - passed
                 if since < WAKE_COALESCE:
                     self._stop.wait(WAKE_COALESCE - since)
-
-    def wait_for(self, position: int) -> None:
-        """Waits for the read side to reach `position` (TimeoutError after READ_SIDE_WAIT
-        seconds), a second at a time, so that a stop is heard within one: `wharf up`
-        stops its consumers before its scheduler, and a wait for them would last."""
-        deadline = time.monotonic() + READ_SIDE_WAIT
-        while True:
-            left = deadline - time.monotonic()
-            try:
-                self._wait_for(position, max(0.0, min(1.0, left)))
-                return
-            except TimeoutError:
-                if self._stop.is_set() or left <= 1.0:
-                    raise
-
-    def _wait_for_head(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.wait_for(self.app.recorder.max_notification_id() or 0)
-                return
-            except TimeoutError:
-                log.warning("waiting for the read side to catch up with the log")
 
     def stop(self) -> None:
         self._stop.set()

@@ -3,21 +3,27 @@ its own on one bridge, one the manager, reached over mutual TLS as Wharf reaches
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from uuid import UUID
 
 import docker.errors
 import pytest
 
+from tests.integration.docker.conftest import Cloud, _cloud, caught_up
 from tests.integration.docker.netns_engines import NsEngine, client, remove_bridge
 from tests.integration.helpers import wait_for
 from wharf.domain.service import UpdatePolicy
 from wharf.infra.hardening import CAPABILITIES, PIDS_LIMIT
 from wharf.infra.host_tls import client_files
-from wharf.infra.swarm import LABEL_SERVICE, SwarmCluster, SwarmTask
-from wharf.infra.swarm_spec import POOL_LABEL, SwarmService
+from wharf.infra.replay import verify
+from wharf.infra.swarm import SwarmCluster
+from wharf.schedulers.cluster import LABEL_SERVICE, POOL_LABEL, ClusterService, ClusterTask
 from wharf.schedulers.ports import LABEL_INSTALLATION, LABEL_MANAGED
 
 INSTALLATION = "swarm-test"
@@ -74,7 +80,7 @@ def swarm(nodes: list[NsEngine], tmp_path: Path) -> Iterator[SwarmCluster]:
         cluster.close()
 
 
-def service(name: str, network: str, replicas: int = 6, **changes: object) -> SwarmService:
+def service(name: str, network: str, replicas: int = 6, **changes: object) -> ClusterService:
     fields: dict[str, object] = dict(
         name=f"wharf-svc-{name}", alias=name,
         labels={LABEL_MANAGED: "1", LABEL_INSTALLATION: INSTALLATION, LABEL_SERVICE: name},
@@ -83,11 +89,11 @@ def service(name: str, network: str, replicas: int = 6, **changes: object) -> Sw
         update=UpdatePolicy(parallelism=2, monitor_s=3, failure_action="rollback",
                             order="stop-first"))
     fields.update(changes)
-    return SwarmService(**fields)  # type: ignore[arg-type]
+    return ClusterService(**fields)  # type: ignore[arg-type]
 
 
-def running(cluster: SwarmCluster, name: str, count: int) -> list[SwarmTask]:
-    def check() -> list[SwarmTask] | None:
+def running(cluster: SwarmCluster, name: str, count: int) -> list[ClusterTask]:
+    def check() -> list[ClusterTask] | None:
         tasks = [t for t in cluster.tasks() if t.service == name and t.running
                  and t.desired == "running"]
         return tasks if len(tasks) == count else None
@@ -147,7 +153,7 @@ def test_an_applications_services_reach_each_other_by_name_across_nodes(
              answered, 60)
 
 
-def _read(swarm: SwarmCluster, task: SwarmTask, path: str) -> str:
+def _read(swarm: SwarmCluster, task: ClusterTask, path: str) -> str:
     """A file inside a task's container, read on its node's engine."""
     node = next(n for n in swarm.nodes() if n.id == task.node_id)
     index = int(node.address.rsplit(".", 1)[1])  # (a bridged engine's address ends in it)
@@ -180,24 +186,186 @@ def test_a_rolling_update_to_a_broken_version_rolls_back(swarm: SwarmCluster) ->
     assert len(after) == 4 and before  # (replicas run the old version again)
 
 
-def test_a_stopped_worker_s_replicas_run_on_the_others(swarm: SwarmCluster,
-                                                      nodes: list[NsEngine]) -> None:
-    network = swarm.ensure_network("wharf-app-loss", {})
-    swarm.apply(service("lost", network, replicas=6))
-    running(swarm, "lost", 6)
+# -- Wharf on the cluster (WHARF_RUNTIME=swarm) ---------------------------------------
+
+REGISTER = """mutation($input: RegisterHostInput!) { registerHost(input: $input) {
+  __typename ... on HostPayload { host { id name address } } } }"""
+CREATE_SERVICE = """mutation($input: CreateServiceInput!) { createService(input: $input) {
+  __typename ... on ServicePayload { service { id } } } }"""
+SCALE = """mutation($id: ID!, $n: Int!) { scaleService(input: {id: $id, replicas: $n}) {
+  __typename } }"""
+REPLICAS = """query($id: ID!) { service(id: $id) {
+  containers(first: 100) { edges { node { id name observed hostId } } } } }"""
+CREATE = """mutation($input: CreateContainerInput!) { createContainer(input: $input) {
+  __typename ... on ContainerPayload { container { id } } } }"""
+LIFECYCLE = """mutation($id: ID!) { %s(input: {id: $id}) { __typename } }"""
+
+
+@dataclass
+class SwarmWharf:
+    cloud: Cloud
+    token: str
+    hosts: dict[str, str]  # address -> host id
+    cluster: SwarmCluster  # the manager, as this Wharf's installation sees it
+
+
+@pytest.fixture
+def swarm_wharf(nodes: list[NsEngine], swarm: SwarmCluster, tmp_path: Path,
+                docker_api: docker.APIClient) -> Iterator[SwarmWharf]:
+    """A Wharf whose runtime is the cluster: its three nodes registered as hosts over
+    mutual TLS, the manager named by WHARF_SWARM_MANAGER, the runtime looping."""
+    url = f"sqlite:///{tmp_path / 'home' / 'wharf.db'}"
+    for cloud in _cloud(tmp_path, docker_api, url, loop=False, WHARF_RUNTIME="swarm",
+                        WHARF_SWARM_MANAGER=nodes[0].name):
+        hosts = {}
+        for node in nodes:
+            credentials = node.credentials
+            answer = cloud.api.gql(REGISTER, {"input": {
+                "endpoint": node.endpoint, "name": node.name,
+                "tls": {"ca": credentials.ca, "cert": credentials.cert,
+                        "key": credentials.key}}},
+                token=cloud.api.operator_token)["registerHost"]
+            assert answer["__typename"] == "HostPayload", answer
+            hosts[answer["host"]["address"]] = answer["host"]["id"]
+        _, token = cloud.tenant(plan="unlimited")
+        runtime = cloud.api.wiring.swarm_runtime(in_process=True)
+        thread = threading.Thread(target=runtime.run_forever, args=(2.0,), daemon=True)
+        thread.start()
+        cluster = SwarmCluster(nodes[0].endpoint, cloud.installation,
+                               tls=client_files(tmp_path / "tls-test", nodes[0].credentials))
+        try:
+            yield SwarmWharf(cloud, token, hosts, cluster)
+        finally:
+            runtime.stop()
+            thread.join(30)
+            for name in cluster.services():
+                cluster.remove_service(name)
+            cluster.close()
+
+
+def replicas(wharf: SwarmWharf, service_id: str) -> list[dict[str, Any]]:
+    data = wharf.cloud.api.gql(REPLICAS, {"id": service_id}, token=wharf.token)
+    return [e["node"] for e in data["service"]["containers"]["edges"]]
+
+
+def replicas_running(wharf: SwarmWharf, service_id: str, count: int,
+                     avoid: str = "") -> list[dict[str, Any]]:
+    """Waits for the service's replicas to be `count`, each recorded running (none on
+    the host `avoid`) where the cluster runs its task."""
+    def check() -> list[dict[str, Any]] | None:
+        rows = replicas(wharf, service_id)
+        live = [r for r in rows if r["observed"] == "running" and r["hostId"] != avoid]
+        tasks = running_now(wharf.cluster, service_id)
+        return rows if len(rows) == count == len(live) == len(tasks) else None
+
+    return wait_for(f"{count} replicas of {service_id} running", check, 60)
+
+
+def node_hosts(wharf: SwarmWharf) -> dict[str, str]:
+    """The cluster's node ids and the registered hosts they are."""
+    return {n.id: wharf.hosts[n.address] for n in wharf.cluster.nodes()
+            if n.state == "ready"}
+
+
+def kinds(wharf: SwarmWharf, object_id: str) -> list[str]:
+    app = wharf.cloud.api.wiring.app
+    return [type(e).__qualname__.split(".")[-1]
+            for e in app.repository.event_store.get(UUID(object_id))]
+
+
+def create_web(wharf: SwarmWharf, count: int) -> str:
+    data = wharf.cloud.api.gql(CREATE_SERVICE, {"input": {
+        "name": "web", "image": "busybox:latest", "command": list(WEB), "replicas": count,
+        "cpuMillis": 50, "memoryMib": 32}}, token=wharf.token)["createService"]
+    assert data["__typename"] == "ServicePayload", data
+    service_id: str = data["service"]["id"]
+    return service_id
+
+
+def replayed_equal(wharf: SwarmWharf) -> None:
+    wiring = wharf.cloud.api.wiring
+    caught_up(wiring)
+    position, diffs = verify(wiring.app, wiring.view, wiring.settings.database_url)
+    assert position > 0 and diffs and [d.table for d in diffs if not d.same] == []
+
+
+def test_wharf_runs_services_and_containers_on_swarm_and_records_what_it_did(
+        swarm_wharf: SwarmWharf) -> None:
+    wharf = swarm_wharf
+    web = create_web(wharf, 4)
+    rows = replicas_running(wharf, web, 4)
+    # Each replica is recorded on the host whose node runs its slot's task.
+    where = node_hosts(wharf)
+    tasks = {t.slot: where[t.node_id] for t in running_now(wharf.cluster, web)}
+    assert {r["name"]: r["hostId"] for r in rows} == {
+        f"web.{slot}": host for slot, host in tasks.items()}
+    assert len({r["hostId"] for r in rows}) == 3  # spread over the three nodes
+    assert kinds(wharf, rows[0]["id"])[:3] == ["Created", "Placed", "Started"]
+
+    # Scaled down: the replicas Wharf deleted are recorded removed, and two tasks run.
+    assert wharf.cloud.api.gql(SCALE, {"id": web, "n": 2}, token=wharf.token)[
+        "scaleService"]["__typename"] == "ServicePayload"
+    kept = replicas_running(wharf, web, 2)
+    gone = {r["id"] for r in rows} - {r["id"] for r in kept}
+    for replica in gone:
+        wait_for("the deleted replica recorded removed",
+                 lambda r=replica: kinds(wharf, r)[-1] == "Removed", 30)
+
+    # A lone container: a one-replica service; stopped, its run's end is recorded.
+    made = wharf.cloud.api.gql(CREATE, {"input": {
+        "name": "lone", "image": "busybox:latest", "command": ["sleep", "600"],
+        "cpuMillis": 50, "memoryMib": 32}}, token=wharf.token)["createContainer"]
+    lone = made["container"]["id"]
+    seen = wharf.cloud.wait_observed(wharf.token, lone, "running", 60)
+    assert seen["hostId"] in wharf.hosts.values()
+    assert wharf.cloud.api.gql(LIFECYCLE % "stopContainer", {"id": lone},
+                               token=wharf.token)["stopContainer"]["__typename"] == \
+        "ContainerPayload"
+    wharf.cloud.wait_observed(wharf.token, lone, "exited", 60)
+    assert wharf.cloud.api.gql(LIFECYCLE % "deleteContainer", {"id": lone},
+                               token=wharf.token)["deleteContainer"]["__typename"] == \
+        "ContainerPayload"
+    wait_for("the lone container's service gone", lambda: not any(
+        lone in name for name in wharf.cluster.services()), 30)
+    assert kinds(wharf, lone)[-1] == "Removed"
+
+    # An image no node can have: the cluster's refusal is the container's failure.
+    made = wharf.cloud.api.gql(CREATE, {"input": {
+        "name": "absent", "image": "127.0.0.1:9/absent:1", "cpuMillis": 50,
+        "memoryMib": 32}}, token=wharf.token)["createContainer"]
+    absent = made["container"]["id"]
+    failure = wait_for("the failure recorded", lambda: wharf.cloud.container(
+        wharf.token, absent)["failure"], 60)
+    assert "127.0.0.1:9/absent:1" in failure
+    replayed_equal(wharf)
+
+
+def test_a_stopped_worker_s_replicas_run_on_the_others_and_the_log_says_so(
+        swarm_wharf: SwarmWharf, nodes: list[NsEngine]) -> None:
+    wharf = swarm_wharf
+    web = create_web(wharf, 6)
+    rows = replicas_running(wharf, web, 6)
     worker = nodes[2]
-    gone = next(n.id for n in swarm.nodes() if n.address == worker.address)
+    lost = wharf.hosts[worker.address]
+    moved = [r["id"] for r in rows if r["hostId"] == lost]
+    assert moved  # (two of six on each node)
+    gone = next(n.id for n in wharf.cluster.nodes() if n.address == worker.address)
     began = time.monotonic()
     worker.stop()  # by pid: a host that goes away
     wait_for("the worker marked down", lambda: any(
-        n.id == gone and n.state == "down" for n in swarm.nodes()), 30)
-    tasks = wait_for("six replicas running on the two nodes left", lambda: (
-        found if len(found := [t for t in running_now(swarm, "lost")
-                               if t.node_id != gone]) == 6 else None), 30)
-    assert {t.node_id for t in tasks} <= {n.id for n in swarm.nodes() if n.id != gone}
+        n.id == gone and n.state == "down" for n in wharf.cluster.nodes()), 30)
+    after = replicas_running(wharf, web, 6, avoid=lost)
+    assert {r["hostId"] for r in after} <= set(wharf.hosts.values()) - {lost}
     assert time.monotonic() - began < 60
+    for replica in moved:  # placed again, where the cluster ran it, and started there
+        history = wait_for("the move and the new run recorded", lambda r=replica: (
+            found if (found := kinds(wharf, r))[-2:] == ["Placed", "Started"] else None),
+            30)
+        assert history.count("Placed") == 2, history
+    assert "Lost" in kinds(wharf, lost)  # (the host, as the manager saw its node)
+    replayed_equal(wharf)
 
 
-def running_now(cluster: SwarmCluster, name: str) -> list[SwarmTask]:
+def running_now(cluster: SwarmCluster, name: str) -> list[ClusterTask]:
     return [t for t in cluster.tasks() if t.service == name and t.running
             and t.desired == "running"]

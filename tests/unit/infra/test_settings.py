@@ -21,7 +21,7 @@ def test_wharf_help_lists_every_setting_with_its_default() -> None:
         main(["--help"])
     text = " ".join(out.getvalue().split())  # argparse wraps lines
     variables = [f.metadata["env"] for f in dataclasses.fields(Settings)]
-    assert len(variables) == 33
+    assert len(variables) == 35
     for variable in variables:
         assert variable in text
     assert "WHARF_DISK_EVERY seconds between measurements of disk use (default 60)" in text

@@ -5,17 +5,18 @@ from __future__ import annotations
 from wharf.domain.container_spec import HealthCheck
 from wharf.domain.service import UpdatePolicy
 from wharf.infra.hardening import CAPABILITIES
-from wharf.infra.swarm_spec import SwarmService, placement, service_spec
+from wharf.infra.swarm_spec import placement, service_spec
+from wharf.schedulers.cluster import ClusterService
 
 
-def web(**changes: object) -> SwarmService:
+def web(**changes: object) -> ClusterService:
     fields: dict[str, object] = dict(
         name="wharf-svc-1", alias="web", labels={"wharf.service": "1"}, image="busybox",
         command=("httpd", "-f"), entrypoint=(), env={"B": "2", "A": "1"}, cpu_millis=250,
         memory_mib=64, replicas=3, network="net-1", pool="acme",
         constraints=("disk=ssd", "zone=eu-1"))
     fields.update(changes)
-    return SwarmService(**fields)  # type: ignore[arg-type]
+    return ClusterService(**fields)  # type: ignore[arg-type]
 
 
 def test_a_service_keeps_wharfs_hardening_where_swarm_can_say_it() -> None:

@@ -19,6 +19,7 @@ from wharf.infra.scheduling import register_engines
 from wharf.infra.settings import Settings
 from wharf.schedulers.leading import holder
 from wharf.schedulers.scheduler import Scheduler
+from wharf.schedulers.swarm_runtime import SwarmRuntime
 
 STOP_WAIT_SECONDS = 30  # for the scheduler to end its pass when `wharf up` stops
 
@@ -91,7 +92,10 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
         if settings.scheduler:
             engines = register_engines(wiring.app, settings.docker_hosts)
             print(f"Docker hosts: {', '.join(engines) or 'none answering (containers wait)'}")
-            scheduler = wiring.scheduler(in_process=True)
+            scheduler = wiring.runtime(in_process=True)
+            if settings.runtime == "swarm":
+                manager = settings.swarm_manager or "(unset: set WHARF_SWARM_MANAGER)"
+                print(f"Runtime: Docker Swarm, its manager the host {manager}")
             if scheduler.routes is not None:
                 print("Ingress: Caddy (state in WHARF_HOME/caddy); services' balanced ports "
                       "listen on 127.0.0.1")
@@ -140,7 +144,7 @@ def relaying(wiring: Wiring) -> Iterator[None]:
         thread.join(STOP_WAIT_SECONDS)
 
 
-def lead(wiring: Wiring, scheduler: Scheduler) -> None:
+def lead(wiring: Wiring, scheduler: Scheduler | SwarmRuntime) -> None:
     """Waits to lead, then reconciles and runs the timer jobs until stopped: timers run
     in the leader only, so that two schedulers never sample or purge twice."""
     from wharf.infra.leader import leadership
@@ -178,7 +182,7 @@ def cmd_scheduler(settings: Settings, args: argparse.Namespace) -> int:
     with build(settings) as wiring:
         if args.register_local:
             register_engines(wiring.app, settings.docker_hosts)
-        scheduler = wiring.scheduler(in_process=False)
+        scheduler = wiring.runtime(in_process=False)
         if args.once:
             result = scheduler.run_pass()
             for action in result.actions:
