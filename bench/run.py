@@ -19,6 +19,7 @@ from bench import (
     replay,
     scheduler,
     services,
+    swarm_scale,
 )
 
 
@@ -37,6 +38,7 @@ def main() -> int:
     lines += placement_scale.run()
     lines += logs.run()
     lines += services.run()
+    lines += swarm_scale.run()
     lines += billing.run()
     lines += relay.run()
     lines += builds.run()

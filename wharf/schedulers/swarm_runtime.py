@@ -3,8 +3,12 @@
 The direct runtime (`scheduler.py`) places every container itself and drives each
 host's engine; here the cluster's manager does both, and Wharf keeps its log the same:
 
-- a Wharf service is one cluster service of as many replicas as it holds slots; a
-  container is a cluster service of one replica (none while it is stopped);
+- a Wharf service is one cluster service per version of its configuration, of as many
+  replicas as it holds at that version; a container is a cluster service of one replica
+  (none while it is stopped). Rolling updates and their rollbacks are Wharf's own
+  (`rollouts.py`, as on the direct runtime): a new version's service grows as the old
+  one's shrinks, each step in the log; Swarm's own `update_config` would replace tasks
+  without telling which replica became which;
 - what the cluster decided comes back as the events the direct runtime records, each
   once: the node a task landed on as `PlaceContainer(move)` (a node is the registered
   host with its address), a task's run and its end as `RecordRun` (a run is known by
@@ -28,8 +32,9 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -37,7 +42,6 @@ from wharf.commands import messages as m
 from wharf.commands.application import Wharf
 from wharf.commands.ports import Clock
 from wharf.domain.errors import DomainError
-from wharf.domain.service import UpdatePolicy
 from wharf.projections.reads import Reader
 from wharf.projections.reads import containers as container_reads
 from wharf.projections.reads import hosts as host_reads
@@ -61,6 +65,7 @@ from wharf.schedulers.ports import (
     EngineError,
 )
 from wharf.schedulers.read_side import FollowsReadSide
+from wharf.schedulers.rollouts import RolloutsController
 from wharf.schedulers.scheduler import WAKE_COALESCE, PassResult
 
 log = logging.getLogger(__name__)
@@ -69,11 +74,6 @@ SETTLE = 0.5  # seconds between readings of the task list while a task is on its
 REAPPLY = 60.0  # seconds after which a service is compared with the manager's again
 PUBLIC = "public"
 ON_THE_WAY = ("new", "pending", "assigned", "accepted", "ready", "preparing", "starting")
-
-
-def service_name(object_id: str, replica_of: bool) -> str:
-    """The cluster service running a Wharf service (`wharf-svc-`) or container."""
-    return f"wharf-{'svc' if replica_of else 'ctr'}-{object_id}"
 
 
 def slot_of(row: ContainerRow) -> int:
@@ -112,6 +112,9 @@ class SwarmRuntime(FollowsReadSide):
         self._cluster: Cluster | None = None
         self._wait_for = wait_for
         self.leading = Leading(app)
+        # Rolling updates are Wharf's, as on the direct runtime: each version of a
+        # service is a cluster service of its own, scaled as replicas are rolled.
+        self.rollouts = RolloutsController(app, view, self.leading)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._networks: dict[str, str] = {}  # name -> id
@@ -149,6 +152,10 @@ class SwarmRuntime(FollowsReadSide):
         for group in groups.values():
             result.position = max(result.position, self._observe(
                 cluster, group, by_object.get(group.object_id, []), node_hosts, existing))
+        for action in self.rollouts.plan(self.clock.now()):
+            ok, position = self.rollouts.carry_out(action)
+            result.failed += 0 if ok else 1
+            result.position = max(result.position, position)
         if any((t.state in ON_THE_WAY and t.desired == "running")
                or (t.running and t.desired != "running") for t in tasks):
             result.wake_at = self.clock.now()  # (read again in SETTLE seconds)
@@ -196,12 +203,16 @@ class SwarmRuntime(FollowsReadSide):
         return found, written
 
     def _groups(self) -> dict[str, Group]:
+        """The cluster services Wharf wants: one per version of each service (its
+        replicas of that configuration), and one per lone container."""
         groups: dict[str, Group] = {}
         for wanted in container_reads.wanted(self.view):
             row = wanted.container
-            replica = row.service_id is not None
-            object_id = row.service_id if row.service_id is not None else row.id
-            name = service_name(object_id, replica)
+            if row.service_id is not None:
+                object_id = f"{row.service_id}.v{row.config_version}"
+                name = f"wharf-svc-{row.service_id}-v{row.config_version}"
+            else:
+                object_id, name = row.id, f"wharf-ctr-{row.id}"
             groups.setdefault(name, Group(name, object_id)).rows.append(wanted)
         return groups
 
@@ -225,7 +236,7 @@ class SwarmRuntime(FollowsReadSide):
         if first.container.service_id is not None:
             service = service_reads.service(self.view, first.container.service_id)
         row = running[0]
-        spec = service.spec if service is not None else row.spec
+        spec = row.spec  # (a replica's: its service's configuration at its version)
         env = dict(spec.env)
         for ref in spec.secrets:
             env[ref.env] = self.app.reveal_secret(UUID(row.tenant_id), ref.name)
@@ -238,15 +249,12 @@ class SwarmRuntime(FollowsReadSide):
         wanted = ClusterService(
             name=group.name, alias=service.alias if service is not None else row.name,
             labels=labels, image=spec.image, command=spec.command,
-            entrypoint=spec.entrypoint, env=env,
-            cpu_millis=service.cpu_millis if service is not None else row.cpu_millis,
-            memory_mib=service.memory_mib if service is not None else row.memory_mib,
-            replicas=len({slot_of(r) for r in running}),
+            entrypoint=spec.entrypoint, env=env, cpu_millis=row.cpu_millis,
+            memory_mib=row.memory_mib, replicas=len(running),
             network=self._network(cluster, network_of),
             pool=first.tenant if first.tenant in pools else PUBLIC,
             constraints=tuple(spec.constraints), restart_policy=spec.restart_policy,
-            health_check=spec.health_check,
-            update=service.update_policy if service is not None else UpdatePolicy())
+            health_check=spec.health_check)
         applied = self._applied.get(group.name)
         if applied is not None and applied[0] == wanted and \
                 time.monotonic() - applied[1] < REAPPLY:
@@ -277,14 +285,15 @@ class SwarmRuntime(FollowsReadSide):
         """Records what the group's tasks say of its containers; the newest position."""
         written = 0
         claimed = claim(group, tasks)
+        taken = {t.id for t in claimed.values()}
         by_created = {t.created: t for t in tasks}
         for wanted in group.rows:
             row = wanted.container
             try:
                 written = max(written, self._record(row, claimed.get(row.id), by_created,
-                                                    node_hosts))
-            except DomainError as error:  # (deleted meanwhile, a new term)
-                log.info("container %s: %s", row.id, error)
+                                                    node_hosts, taken))
+            except (DomainError, ValueError) as error:  # (deleted meanwhile, a new
+                log.info("container %s: %s", row.id, error)  # term, an odd timestamp)
         if not group.running and not any(t.running or t.desired == "running"
                                          for t in tasks) \
                 and all(w.container.desired == "deleted" for w in group.rows) \
@@ -294,7 +303,8 @@ class SwarmRuntime(FollowsReadSide):
         return written
 
     def _record(self, row: ContainerRow, task: ClusterTask | None,
-                by_created: dict[str, ClusterTask], node_hosts: dict[str, HostRow]) -> int:
+                by_created: dict[str, ClusterTask], node_hosts: dict[str, HostRow],
+                taken: set[str]) -> int:
         written = 0
 
         def record(kind: type[m.SchedulerCommand], **fields: Any) -> None:
@@ -309,9 +319,17 @@ class SwarmRuntime(FollowsReadSide):
             record(m.RecordRun, container_id=ident, generation=row.generation,
                    started_at=last.created, finished_at=last.since, running=False,
                    exit_code=last.exit_code or 0)
+        if task is not None and row.desired == "running":
+            # Runs that ended between two readings (a task that exits at once is
+            # replaced by the next before a pass sees it run): each recorded once.
+            for earlier in missed_runs(task, by_created.values(), row.started_at or ""):
+                record(m.RecordRun, container_id=ident, generation=row.generation,
+                       started_at=earlier.created, finished_at=earlier.since,
+                       running=False, exit_code=earlier.exit_code or 0)
         if task is None:
+            # (a deleted replica whose last task another replica now is: gone too)
             if row.desired == "deleted" and row.observed != "removed" and (
-                    last is None or not last.running):
+                    last is None or not last.running or last.id in taken):
                 record(m.RecordRemoved, container_id=ident)
             return written
         if row.desired == "deleted" and not task.running:
@@ -408,7 +426,7 @@ def claim(group: Group, tasks: list[ClusterTask]) -> dict[str, ClusterTask]:
     for each in sorted(tasks, key=lambda t: (t.desired == "running", t.created)):
         newest[each.slot] = each
     rows = [w.container for w in group.rows]
-    live = [r for r in rows if r.desired == "running"]
+    live = sorted((r for r in rows if r.desired == "running"), key=slot_of)
     held = {slot_of(r) for r in live}
     spare = sorted(slot for slot, each in newest.items()
                    if slot not in held and each.desired == "running")
@@ -425,6 +443,24 @@ def claim(group: Group, tasks: list[ClusterTask]) -> dict[str, ClusterTask]:
         if row.desired != "running" and kept is not None and kept.id not in taken:
             claimed[row.id] = kept
     return claimed
+
+
+def missed_runs(task: ClusterTask, tasks: Iterable[ClusterTask], since: str
+                ) -> list[ClusterTask]:
+    """The ended runs of `task`'s slot made after the run the log holds (`since`), oldest
+    first, `task` itself left out."""
+    after = instant(since) if since else None
+    return sorted((t for t in tasks if t.slot == task.slot and t is not task
+                   and t.state in ("complete", "failed", "shutdown") and t.container_id
+                   and (after is None or instant(t.created) > after)),
+                  key=lambda t: instant(t.created))
+
+
+def instant(stamp: str) -> datetime:
+    """A manager's timestamp (RFC 3339, up to nanoseconds) as a datetime (to the
+    microsecond): its text does not sort, as Go drops a fraction's trailing zeros."""
+    head, _, fraction = stamp.rstrip("Z").partition(".")
+    return datetime.fromisoformat(f"{head}.{(fraction + '000000')[:6]}+00:00")
 
 
 def _refused(row: ContainerRow) -> str | None:

@@ -16,7 +16,12 @@ import docker.errors
 import pytest
 
 from tests.integration.docker.conftest import Cloud, _cloud, caught_up
-from tests.integration.docker.netns_engines import NsEngine, client, remove_bridge
+from tests.integration.docker.netns_engines import (
+    NsEngine,
+    client,
+    form_swarm,
+    remove_bridge,
+)
 from tests.integration.helpers import wait_for
 from wharf.domain.service import UpdatePolicy
 from wharf.infra.hardening import CAPABILITIES, PIDS_LIMIT
@@ -37,24 +42,7 @@ def nodes() -> Iterator[list[NsEngine]]:
     try:
         for node in made:
             node.start()
-        manager = client(made[0])
-        try:
-            address = made[0].address
-            # (Heartbeats every second: a node lost is marked down in seconds, not the
-            # 13 s Swarm's default of 5 s takes here.)
-            manager.init_swarm(advertise_addr=address, listen_addr=f"{address}:2377",
-                               swarm_spec=manager.create_swarm_spec(
-                                   dispatcher_heartbeat_period=1_000_000_000))
-            token = manager.inspect_swarm()["JoinTokens"]["Worker"]
-        finally:
-            manager.close()
-        for node in made[1:]:
-            worker = client(node)
-            try:
-                worker.join_swarm([f"{address}:2377"], token, advertise_addr=node.address,
-                                  listen_addr=f"{node.address}:2377")
-            finally:
-                worker.close()
+        form_swarm(made)
         yield made
     finally:
         for node in made:
@@ -165,25 +153,6 @@ def _read(swarm: SwarmCluster, task: ClusterTask, path: str) -> str:
         return ""  # (not made yet, or gone)
     finally:
         api.close()
-
-
-def test_a_rolling_update_to_a_broken_version_rolls_back(swarm: SwarmCluster) -> None:
-    network = swarm.ensure_network("wharf-app-roll", {})
-    policy = UpdatePolicy(parallelism=2, monitor_s=1, failure_action="rollback",
-                          order="stop-first")
-    swarm.apply(service("roll", network, replicas=4, update=policy))
-    before = {t.id for t in running(swarm, "roll", 4)}
-    broken = ("sh", "-c", "echo broken; exit 3")
-    assert swarm.apply(service("roll", network, replicas=4, command=broken, update=policy))
-    wait_for("Swarm to roll the broken version back", lambda: swarm.update_state(
-        "wharf-svc-roll") == "rollback_completed", 90)
-    after = running(swarm, "roll", 4)
-    current = swarm.inspect_service("wharf-svc-roll")
-    assert current is not None
-    assert current["Spec"]["TaskTemplate"]["ContainerSpec"]["Args"] == list(WEB)
-    failed = [t for t in swarm.tasks() if t.service == "roll" and t.state == "failed"]
-    assert any(t.exit_code == 3 for t in failed), failed  # (what Wharf will record)
-    assert len(after) == 4 and before  # (replicas run the old version again)
 
 
 # -- Wharf on the cluster (WHARF_RUNTIME=swarm) ---------------------------------------
@@ -340,6 +309,52 @@ def test_wharf_runs_services_and_containers_on_swarm_and_records_what_it_did(
     replayed_equal(wharf)
 
 
+UPDATE = """mutation($input: UpdateServiceInput!) { updateService(input: $input) {
+  __typename ... on ServicePayload { service { version } } } }"""
+VERSIONS = """query($id: ID!) { service(id: $id) { version rolledOutVersion running
+  containers(first: 20) { edges { node { observed } } } } }"""
+
+
+def test_a_rolling_update_on_swarm_is_recorded_and_a_broken_version_rolls_back(
+        swarm_wharf: SwarmWharf) -> None:
+    wharf = swarm_wharf
+    web = create_web(wharf, 3)
+    replicas_running(wharf, web, 3)
+    policy = {"parallelism": 2, "monitorS": 1}
+
+    def update(command: list[str]) -> int:
+        answer = wharf.cloud.api.gql(UPDATE, {"input": {
+            "id": web, "image": "busybox:latest", "command": command, "cpuMillis": 50,
+            "memoryMib": 32, "env": [{"name": "GREETING", "value": "v2"}],
+            "updatePolicy": policy}}, token=wharf.token)["updateService"]
+        assert answer["__typename"] == "ServicePayload", answer
+        version: int = answer["service"]["version"]
+        return version
+
+    def settled(version: int) -> bool:
+        now = wharf.cloud.api.gql(VERSIONS, {"id": web}, token=wharf.token)["service"]
+        rows = [e["node"] for e in now["containers"]["edges"]]
+        tasks = running_now(wharf.cluster, web)  # (every version's)
+        return (now["version"] == now["rolledOutVersion"] == version and len(rows) == 3
+                and all(r["observed"] == "running" for r in rows) and len(tasks) == 3
+                and {t.service for t in tasks} == {f"{web}.v{version}"})
+
+    assert update(list(WEB)) == 2
+    wait_for("version 2 rolled out on the cluster", lambda: settled(2), 90)
+    assert not running_now(wharf.cluster, f"{web}.v1")  # (its service is gone)
+    rolled = [e for e in wharf.cloud.api.wiring.app.repository.event_store.get(UUID(web))
+              if type(e).__name__ == "Rolled"]
+    assert [len(e.pairs) for e in rolled] == [2, 1]  # two replicas at a time
+
+    # A version whose replicas die at once: Wharf sees the exits and rolls it back.
+    assert update(["sh", "-c", "exit 3"]) == 3
+    wait_for("the broken version rolled back", lambda: settled(2), 90)
+    back = [e for e in wharf.cloud.api.wiring.app.repository.event_store.get(UUID(web))
+            if type(e).__name__ == "RolledBack"]
+    assert len(back) == 1 and back[0].from_version == 3 and "exited" in back[0].reason
+    replayed_equal(wharf)
+
+
 def test_a_stopped_worker_s_replicas_run_on_the_others_and_the_log_says_so(
         swarm_wharf: SwarmWharf, nodes: list[NsEngine]) -> None:
     wharf = swarm_wharf
@@ -367,5 +382,7 @@ def test_a_stopped_worker_s_replicas_run_on_the_others_and_the_log_says_so(
 
 
 def running_now(cluster: SwarmCluster, name: str) -> list[ClusterTask]:
-    return [t for t in cluster.tasks() if t.service == name and t.running
-            and t.desired == "running"]
+    """The running tasks of `name`: a driver test's service, a Wharf service's version
+    (`ID.vN`), or every version of a Wharf service (its id)."""
+    return [t for t in cluster.tasks() if name in (t.service, t.service.split(".v")[0])
+            and t.running and t.desired == "running"]

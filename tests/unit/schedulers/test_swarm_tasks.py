@@ -1,11 +1,12 @@
-"""Which task of a cluster service is which Wharf container's run (swarm_runtime.claim)."""
+"""Which task of a cluster service is which Wharf container's run (swarm_runtime.claim),
+and the runs a pass missed between two readings (swarm_runtime.missed_runs)."""
 
 from __future__ import annotations
 
 from wharf.domain.container_spec import ContainerSpec
 from wharf.projections.reads.containers import ContainerRow, WantedRow
 from wharf.schedulers.cluster import ClusterTask
-from wharf.schedulers.swarm_runtime import Group, claim
+from wharf.schedulers.swarm_runtime import Group, claim, missed_runs
 
 
 def container_row(name: str, desired: str) -> ContainerRow:
@@ -55,3 +56,24 @@ def test_a_deleted_replica_keeps_its_slots_task_until_it_ends() -> None:
     claimed = claim(group(("web.1", "running"), ("web.3", "deleted")),
                     [task(1, "1"), ending])
     assert claimed["web.3"] == ending
+
+
+def test_runs_that_ended_between_two_readings_are_found_once_oldest_first() -> None:
+    # The log holds the run of 12:00:01; two more ran and failed before the newest,
+    # still starting, was read. Go's timestamps drop trailing zeros: "01.5" is after
+    # "01.25" though its text sorts before.
+    def at(stamp: str, state: str, desired: str = "shutdown") -> ClusterTask:
+        return ClusterTask(id=stamp, service="s", slot=1, node_id="n", state=state,
+                           desired=desired, container_id="c" if state != "new" else "",
+                           exit_code=3, error="", since=stamp, spec_image="busybox",
+                           created=stamp)
+
+    held = at("2026-11-30T12:00:01Z", "failed")
+    first, second = at("2026-11-30T12:00:01.25Z", "failed"), at("2026-11-30T12:00:01.5Z",
+                                                                 "failed")
+    newest = at("2026-11-30T12:00:02Z", "new", desired="running")
+    other_slot = ClusterTask(**{**second.__dict__, "id": "x", "slot": 2})
+    tasks = [newest, second, held, first, other_slot]
+    assert missed_runs(newest, tasks, held.created) == [first, second]
+    assert missed_runs(newest, tasks, second.created) == []
+    assert missed_runs(newest, tasks, "") == [held, first, second]
