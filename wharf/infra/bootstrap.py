@@ -179,9 +179,10 @@ class Wiring:
             return self.swarm_runtime(in_process)
         return self.scheduler(in_process)
 
-    def swarm_runtime(self, in_process: bool) -> SwarmRuntime:
+    def swarm_runtime(self, in_process: bool, ingress: bool | None = None) -> SwarmRuntime:
         """The Swarm runtime, reaching the manager (WHARF_SWARM_MANAGER, a registered
-        host) with that host's credentials."""
+        host) with that host's credentials; with `ingress` (WHARF_INGRESS unless said),
+        Caddy here reaching the replicas through a gateway on their overlay networks."""
         from wharf.infra.swarm import SwarmCluster
 
         connector = self.connector()
@@ -190,8 +191,11 @@ class Wiring:
         def cluster_for(host_id: str, endpoint: str) -> SwarmCluster:
             return SwarmCluster(endpoint, installation, tls=connector.tls(host_id))
 
+        balancer = self.ingress() if (self.settings.ingress if ingress is None else ingress) \
+            else None
         runtime = SwarmRuntime(self.app, self.view, cluster_for, self.settings.swarm_manager,
-                               self.app.clock, self._workloads_wait(in_process))
+                               self.app.clock, self._workloads_wait(in_process),
+                               ingress=balancer)
         if in_process:
             self.projector.listeners.append(lambda _: runtime.nudge())
         self._closing.callback(runtime.close)

@@ -8,10 +8,13 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import docker.errors
 
+from wharf.domain.host import address_of
+from wharf.infra import gateway
 from wharf.infra.docker_client import DockerClient
 from wharf.infra.swarm_spec import service_spec
 from wharf.schedulers.cluster import LABEL_SERVICE, ClusterNode, ClusterService, ClusterTask
@@ -159,6 +162,40 @@ class SwarmCluster(DockerClient):
                 stream.close()
 
 
+    # -- the gateway (infra/gateway.py) -------------------------------------------
+
+    def ensure_gateway(self, networks: set[str]) -> tuple[str, int]:
+        address = address_of(self.endpoint)
+        name = gateway.container_name(self.installation)
+        found = self._quiet("gateway", lambda: self.api.inspect_container(name), 404)
+        if found is None or not found["State"]["Running"]:
+            with self._call("gateway"):
+                if found is None:
+                    gateway.create(self.api, self.installation, address)
+                else:
+                    self.api.start(name)
+                found = self.api.inspect_container(name)
+        for network in sorted(networks - gateway.joined(found)):
+            with self._call("gateway"):
+                self.api.connect_container_to_network(name, network)
+        port = gateway.published(found)
+        if port is None:
+            raise EngineError(f"the gateway {name} has no published port yet")
+        return address, port
+
+    def configure_gateway(self, apps: dict[str, Any]) -> None:
+        name = gateway.container_name(self.installation)
+        with self._call("gateway"):
+            self.api.put_archive(name, str(Path(gateway.CONFIG).parent),
+                                 gateway.config_archive(apps))
+            made = self.api.exec_create(name, gateway.RELOAD)
+            said = self.api.exec_start(made)
+            code = self.api.exec_inspect(made["Id"]).get("ExitCode")
+        if code != 0:
+            raise EngineError("the gateway did not load its configuration: "
+                              f"{said.decode(errors='replace')[-300:]}")
+
+
 def _same(current: dict[str, Any], wanted: dict[str, Any]) -> bool:
     """Whether the service already runs as wanted (Swarm fills in defaults: compare what
     Wharf sets)."""
@@ -188,7 +225,11 @@ def _task(row: dict[str, Any], service: str) -> ClusterTask:
             "complete", "failed", "shutdown") else None,
         error=str(status.get("Err") or "")[:500], since=str(status.get("Timestamp") or ""),
         spec_image=str(((row.get("Spec") or {}).get("ContainerSpec") or {}).get("Image")
-                       or ""), created=str(row.get("CreatedAt") or ""))
+                       or ""), created=str(row.get("CreatedAt") or ""),
+        addresses=tuple(
+            (str((attached.get("Network") or {}).get("ID") or ""), address.split("/")[0])
+            for attached in row.get("NetworksAttachments") or []
+            for address in (attached.get("Addresses") or [])[:1]))
 
 
 def _node(row: dict[str, Any]) -> ClusterNode:

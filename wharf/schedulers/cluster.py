@@ -16,6 +16,7 @@ from wharf.domain.service import UpdatePolicy
 
 POOL_LABEL = "wharf.pool"  # the node label placement matches a tenant's dedicated hosts by
 LABEL_SERVICE = "wharf.service"  # on a cluster service: the Wharf object it runs
+GATEWAY_PORT = 8000  # the gateway's port inside its container (infra/gateway.py)
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,10 @@ class ClusterTask:
     since: str  # when it reached `state`
     spec_image: str  # (a rollout's old and new tasks differ by their spec)
     created: str = ""  # when the manager made it: the run's identity in Wharf's log
+    addresses: tuple[tuple[str, str], ...] = ()  # (network id, its address there)
+
+    def address_on(self, network: str) -> str | None:
+        return next((ip for net, ip in self.addresses if net == network), None)
 
     @property
     def running(self) -> bool:
@@ -102,5 +107,12 @@ class Cluster(Protocol):
     def label_node(self, node_id: str, labels: dict[str, str]) -> None: ...
 
     def cluster_events(self) -> Iterator[dict[str, Any]]: ...
+
+    def ensure_gateway(self, networks: set[str]) -> tuple[str, int]:
+        """The ingress's way onto the overlay networks (joined to each of `networks`):
+        where its port is published, as (address, port)."""
+
+    def configure_gateway(self, apps: dict[str, Any]) -> None:
+        """Gives the gateway's Caddy its whole configuration."""
 
     def close(self) -> None: ...

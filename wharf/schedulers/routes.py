@@ -44,13 +44,16 @@ def _handler(route: Route) -> dict[str, Any]:
     if not route.upstreams:
         return {"handler": "static_response", "status_code": 503,
                 "body": f"service {route.service} has no running replica\n"}
-    return {
+    proxy: dict[str, Any] = {
         "handler": "reverse_proxy",
         "upstreams": [{"dial": f"{u.address}:{u.host_port}"} for u in route.upstreams],
         "load_balancing": {"selection_policy": {"policy": "round_robin"},
                            "try_duration": TRY_DURATION, "try_interval": "50ms"},
         "health_checks": {"passive": {"fail_duration": FAIL_DURATION, "max_fails": 1}},
     }
+    if route.via:
+        proxy["headers"] = {"request": {"set": {k: [v] for k, v in route.via}}}
+    return proxy
 
 
 NOT_HERE = {"handle": [{"handler": "static_response", "status_code": 404,
@@ -102,6 +105,34 @@ def caddy_apps(routes: list[Route], http_port: int = 0, https_port: int = 0
     return apps
 
 
+GATEWAY_ROUTE = "Wharf-Route"  # which service's port a request through the gateway is for
+GATEWAY_KEY = "Wharf-Gateway-Key"  # proof that it came from Wharf's own ingress
+
+
+def gateway_apps(upstreams: dict[str, list[str]], key: str, port: int) -> dict[str, Any]:
+    """The Caddy of a gateway (on the Swarm runtime, a container on the overlay networks,
+    its one port published for Wharf's ingress): a request carrying the gateway's key
+    and a route's name (`server_name`) goes to that route's replicas (`upstreams`, by
+    name: their addresses on their overlay); anything else is refused. Its admin API
+    listens on the container's own loopback only."""
+    routes: list[dict[str, Any]] = [
+        {"match": [{"header": {GATEWAY_ROUTE: [name], GATEWAY_KEY: [key]}}],
+         "handle": [{
+             "handler": "reverse_proxy",
+             "upstreams": [{"dial": dial} for dial in dials],
+             "load_balancing": {"selection_policy": {"policy": "round_robin"},
+                                "try_duration": TRY_DURATION, "try_interval": "50ms"},
+             "health_checks": {"passive": {"fail_duration": FAIL_DURATION,
+                                           "max_fails": 1}}}],
+         "terminal": True}
+        for name, dials in sorted(upstreams.items()) if dials]
+    routes.append({"handle": [{"handler": "static_response", "status_code": 404}]})
+    return {"admin": {"listen": "localhost:2019"},
+            "apps": {"http": {"servers": {"gateway": {
+                "listen": [f":{port}"], "automatic_https": {"disable": True},
+                "routes": routes}}}}}
+
+
 @dataclass(frozen=True)
 class RouteAction:
     kind: ActionKind
@@ -114,8 +145,11 @@ class RouteAction:
 class RoutesController:
     def __init__(self, reader: Reader, leading: Leading, ingress: Ingress,
                  monotonic: Callable[[], float] = time.monotonic,
-                 apps_domain: str = "apps.localhost") -> None:
+                 apps_domain: str = "apps.localhost",
+                 through: Callable[[list[Route]], list[Route]] | None = None) -> None:
         self.reader = reader
+        # (the Swarm runtime's: each route's upstreams are its gateway)
+        self.through = through or (lambda routes: routes)
         self.apps_domain = apps_domain
         self.leading = leading
         self.ingress = ingress
@@ -134,7 +168,8 @@ class RoutesController:
                                f"endpoint:{r.service_id}:{r.container_port}",
                                r.service_id, r.container_port)
                    for r in routes if r.listen_port is None]
-        wanted = caddy_apps(routes, self.ingress.http_port, self.ingress.https_port)
+        wanted = caddy_apps(self.through(routes), self.ingress.http_port,
+                            self.ingress.https_port)
         if wanted != self._applied or self.monotonic() - self._verified >= VERIFY_EVERY:
             actions.append(RouteAction(ActionKind.APPLY_ROUTES, "routes", apps=wanted))
         return actions
@@ -170,7 +205,7 @@ class RoutesController:
         """Applies the routes at once when the read side changed them: called when the
         projector has written something, between the scheduler's passes, so that a
         replica recorded running gets traffic within milliseconds. True if it applied."""
-        wanted = caddy_apps(service_reads.routes(self.reader, self.apps_domain),
+        wanted = caddy_apps(self.through(service_reads.routes(self.reader, self.apps_domain)),
                             self.ingress.http_port, self.ingress.https_port)
         with self._lock:
             if wanted == self._applied or self._applied is None:

@@ -29,6 +29,7 @@ task is on its way somewhere.
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
 from collections import defaultdict
@@ -48,7 +49,9 @@ from wharf.projections.reads import hosts as host_reads
 from wharf.projections.reads import services as service_reads
 from wharf.projections.reads.containers import ContainerRow, WantedRow
 from wharf.projections.reads.hosts import HostRow
+from wharf.projections.reads.services import Route, Upstream
 from wharf.schedulers.cluster import (
+    GATEWAY_PORT,
     LABEL_SERVICE,
     POOL_LABEL,
     Cluster,
@@ -63,9 +66,17 @@ from wharf.schedulers.ports import (
     LABEL_NETWORK,
     LABEL_TENANT,
     EngineError,
+    Ingress,
 )
 from wharf.schedulers.read_side import FollowsReadSide
 from wharf.schedulers.rollouts import RolloutsController
+from wharf.schedulers.routes import (
+    GATEWAY_KEY,
+    GATEWAY_ROUTE,
+    RoutesController,
+    gateway_apps,
+    server_name,
+)
 from wharf.schedulers.scheduler import WAKE_COALESCE, PassResult
 
 log = logging.getLogger(__name__)
@@ -100,10 +111,9 @@ class Group:
 class SwarmRuntime(FollowsReadSide):
     """Runs what the read side wants on a cluster, and records what the cluster did."""
 
-    routes = None  # (the gateway to the replicas on the overlay networks: not yet)
-
     def __init__(self, app: Wharf, view: Reader, cluster_for: Callable[[str, str], Cluster],
-                 manager: str, clock: Clock, wait_for: Callable[[int, float], None]) -> None:
+                 manager: str, clock: Clock, wait_for: Callable[[int, float], None],
+                 ingress: Ingress | None = None) -> None:
         self.app = app
         self.view = view
         self.clock = clock
@@ -115,6 +125,16 @@ class SwarmRuntime(FollowsReadSide):
         # Rolling updates are Wharf's, as on the direct runtime: each version of a
         # service is a cluster service of its own, scaled as replicas are rolled.
         self.rollouts = RolloutsController(app, view, self.leading)
+        # The ingress reaches replicas through the gateway on their overlay networks:
+        # each route's one upstream, with the route's name and the gateway's key (new at
+        # each start: this process configures both ends).
+        self.routes = RoutesController(view, self.leading, ingress,
+                                       apps_domain=app.apps_domain, through=self._through) \
+            if ingress is not None else None
+        self._gateway_key = secrets.token_urlsafe(24)
+        self._gateway: tuple[str, int] | None = None  # where its port is published
+        self._gateway_apps: dict[str, Any] | None = None  # what it was given last
+        self._served: set[str] = set()  # routes with a replica behind the gateway
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._networks: dict[str, str] = {}  # name -> id
@@ -152,6 +172,12 @@ class SwarmRuntime(FollowsReadSide):
         for group in groups.values():
             result.position = max(result.position, self._observe(
                 cluster, group, by_object.get(group.object_id, []), node_hosts, existing))
+        if self.routes is not None:
+            try:
+                result.position = max(result.position, self._route(cluster, tasks))
+            except (EngineError, DomainError) as error:
+                result.failed += 1
+                log.warning("routes through the swarm gateway not applied: %s", error)
         for action in self.rollouts.plan(self.clock.now()):
             ok, position = self.rollouts.carry_out(action)
             result.failed += 0 if ok else 1
@@ -277,6 +303,49 @@ class SwarmRuntime(FollowsReadSide):
         if name not in self._networks:
             self._networks[name] = cluster.ensure_network(name, {LABEL_NETWORK: owner})
         return self._networks[name]
+
+    # -- the ingress ----------------------------------------------------------------
+
+    def _route(self, cluster: Cluster, tasks: list[ClusterTask]) -> int:
+        """The gateway joined to every balanced service's network and routing to its
+        running tasks there; then Wharf's ingress, through the gateway."""
+        assert self.routes is not None
+        routes = service_reads.routes(self.view, self.app.apps_domain)
+        written = 0
+        if routes:
+            networks = {}
+            for route in routes:
+                service = service_reads.service(self.view, route.service_id)
+                owner = (service.application_id if service is not None else None) \
+                    or route.tenant_id
+                networks[route.service_id] = self._network(cluster, owner)
+            self._gateway = cluster.ensure_gateway(set(networks.values()))
+            upstreams = {server_name(r): [
+                f"{ip}:{r.container_port}" for t in tasks
+                if t.service.split(".v")[0] == r.service_id and t.running
+                and t.desired == "running"
+                and (ip := t.address_on(networks[r.service_id])) is not None]
+                for r in routes}
+            apps = gateway_apps(upstreams, self._gateway_key, GATEWAY_PORT)
+            if apps != self._gateway_apps:
+                cluster.configure_gateway(apps)
+                self._gateway_apps = apps
+            self._served = {name for name, dials in upstreams.items() if dials}
+        for action in self.routes.plan():
+            _, position = self.routes.carry_out(action)
+            written = max(written, position)
+        return written
+
+    def _through(self, routes: list[Route]) -> list[Route]:
+        if self._gateway is None:
+            return [replace(r, upstreams=()) for r in routes]
+        address, port = self._gateway
+        gate = Upstream(replica_id="gateway", name="gateway", host_port=port,
+                        address=address)
+        return [replace(r, upstreams=(gate,) if server_name(r) in self._served else (),
+                        via=((GATEWAY_ROUTE, server_name(r)),
+                             (GATEWAY_KEY, self._gateway_key)))
+                for r in routes]
 
     # -- what the cluster did ---------------------------------------------------------
 

@@ -3,8 +3,11 @@ its own on one bridge, one the manager, reached over mutual TLS as Wharf reaches
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +27,7 @@ from tests.integration.docker.netns_engines import (
 )
 from tests.integration.helpers import wait_for
 from wharf.domain.service import UpdatePolicy
+from wharf.infra import gateway
 from wharf.infra.hardening import CAPABILITIES, PIDS_LIMIT
 from wharf.infra.host_tls import client_files
 from wharf.infra.replay import verify
@@ -197,7 +201,7 @@ def swarm_wharf(nodes: list[NsEngine], swarm: SwarmCluster, tmp_path: Path,
             assert answer["__typename"] == "HostPayload", answer
             hosts[answer["host"]["address"]] = answer["host"]["id"]
         _, token = cloud.tenant(plan="unlimited")
-        runtime = cloud.api.wiring.swarm_runtime(in_process=True)
+        runtime = cloud.api.wiring.swarm_runtime(in_process=True, ingress=True)
         thread = threading.Thread(target=runtime.run_forever, args=(2.0,), daemon=True)
         thread.start()
         cluster = SwarmCluster(nodes[0].endpoint, cloud.installation,
@@ -209,6 +213,9 @@ def swarm_wharf(nodes: list[NsEngine], swarm: SwarmCluster, tmp_path: Path,
             thread.join(30)
             for name in cluster.services():
                 cluster.remove_service(name)
+            with contextlib.suppress(docker.errors.NotFound):
+                cluster.api.remove_container(gateway.container_name(cloud.installation),
+                                             force=True)
             cluster.close()
 
 
@@ -307,6 +314,52 @@ def test_wharf_runs_services_and_containers_on_swarm_and_records_what_it_did(
         wharf.token, absent)["failure"], 60)
     assert "127.0.0.1:9/absent:1" in failure
     replayed_equal(wharf)
+
+
+ENDPOINTS = """query($id: ID!) { service(id: $id) { endpoints { containerPort address } } }"""
+DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def get(address: str) -> str | None:
+    try:
+        with DIRECT.open(f"http://{address}/", timeout=5) as answer:
+            return str(answer.read().decode().strip())
+    except OSError:
+        return None
+
+
+def test_a_balanced_service_on_swarm_answers_through_wharfs_ingress_from_every_node(
+        swarm_wharf: SwarmWharf) -> None:
+    wharf = swarm_wharf
+    data = wharf.cloud.api.gql(CREATE_SERVICE, {"input": {
+        "name": "web", "image": "busybox:latest", "command": list(WEB), "replicas": 6,
+        "cpuMillis": 50, "memoryMib": 32,
+        "ports": [{"containerPort": 8080, "loadBalanced": True}]}},
+        token=wharf.token)["createService"]
+    web = data["service"]["id"]
+    rows = replicas_running(wharf, web, 6)
+    assert len({r["hostId"] for r in rows}) == 3
+    address = wait_for("the balanced port's listener", lambda: wharf.cloud.api.gql(
+        ENDPOINTS, {"id": web}, token=wharf.token)["service"]["endpoints"][0]["address"],
+        30)
+    # Round robin over the six replicas, each on its node: every hostname answers.
+    names = {f"wharf-svc-{web}-v1-{slot}" for slot in range(1, 7)}
+    seen: set[str] = set()
+    wait_for("every replica to answer through the ingress", lambda: (
+        seen.update(filter(None, (get(address) for _ in range(6)))) or seen >= names), 60)
+    assert seen == names
+    # The gateway's port serves no one who lacks its key (a tenant's container on the
+    # same overlay could reach it): asked directly, even naming the route, it refuses.
+    name = gateway.container_name(wharf.cloud.installation)
+    published = wharf.cluster.api.inspect_container(name)["NetworkSettings"]["Ports"][
+        "8000/tcp"][0]
+    request = urllib.request.Request(
+        f"http://{published['HostIp']}:{published['HostPort']}/",
+        headers={"Wharf-Route": f"svc-{web}-8080", "Wharf-Gateway-Key": "guess"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        DIRECT.open(request, timeout=5)
+    refused.value.close()
+    assert refused.value.code == 404
 
 
 UPDATE = """mutation($input: UpdateServiceInput!) { updateService(input: $input) {

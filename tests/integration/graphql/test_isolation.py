@@ -8,6 +8,8 @@ import json
 import uuid
 from typing import Any
 
+import pytest
+
 from tests.integration.graphql.conftest import Api, new_tenant
 from wharf.graphql.schema import build_schema
 
@@ -99,6 +101,9 @@ def _literal(value: dict[str, Any]) -> str:
     return "{" + ", ".join(f"{k}: {json.dumps(v)}" for k, v in value.items()) + "}"
 
 
+# (On PostgreSQL only: the answers come from the read side's queries, the same on both
+# stores, and every operation on both took a minute of the suite's thirty.)
+@pytest.mark.parametrize("store_url", ["postgres"], indirect=True)
 def test_another_tenants_ids_answer_like_ids_that_do_not_exist(api: Api) -> None:
     _, acme = new_tenant(api, "acme")
     other_id, other = new_tenant(api, "other")

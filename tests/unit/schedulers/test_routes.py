@@ -108,3 +108,32 @@ def test_applications_are_reached_by_name_over_http_and_https_with_caddys_own_ca
                       "on_demand": True}
     # Services of their own are not reached by name: no name listeners, no certificates.
     assert set(caddy_apps([route(30002, 41002)], 8080, 8443)) == {"http"}
+
+
+def test_through_a_gateway_each_route_sends_its_name_and_the_key() -> None:
+    from dataclasses import replace
+
+    gate = Upstream(replica_id="gateway", name="gateway", host_port=40000,
+                    address="10.232.0.31")
+    routed = replace(route(8101, 31001), upstreams=(gate,),
+                     via=(("Wharf-Route", "svc-web-8080"), ("Wharf-Gateway-Key", "k")))
+    [handler] = servers([routed])["svc-id-web-8080"]["routes"][0]["handle"]
+    assert handler["upstreams"] == [{"dial": "10.232.0.31:40000"}]
+    assert handler["headers"] == {"request": {"set": {
+        "Wharf-Route": ["svc-web-8080"], "Wharf-Gateway-Key": ["k"]}}}
+
+
+def test_the_gateway_routes_only_requests_with_its_key_to_running_replicas() -> None:
+    from wharf.schedulers.routes import gateway_apps
+
+    apps = gateway_apps({"svc-a-80": ["10.0.1.3:80", "10.0.1.4:80"], "svc-b-80": []},
+                        "secret", 8000)
+    assert apps["admin"] == {"listen": "localhost:2019"}  # (its own loopback only)
+    server = apps["apps"]["http"]["servers"]["gateway"]
+    assert server["listen"] == [":8000"]
+    first, last = server["routes"]
+    assert first["match"] == [{"header": {"Wharf-Route": ["svc-a-80"],
+                                          "Wharf-Gateway-Key": ["secret"]}}]
+    assert [u["dial"] for u in first["handle"][0]["upstreams"]] == ["10.0.1.3:80",
+                                                                   "10.0.1.4:80"]
+    assert last == {"handle": [{"handler": "static_response", "status_code": 404}]}

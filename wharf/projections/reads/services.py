@@ -163,6 +163,9 @@ class Route:
     listen_port: int | None  # None until the scheduler assigns one
     upstreams: tuple[Upstream, ...]
     hosts: tuple[str, ...] = ()  # the names that reach it by Host header (applications)
+    # Request headers the ingress sets on its way to the upstreams (a gateway that
+    # routes by them, on the Swarm runtime).
+    via: tuple[tuple[str, str], ...] = ()
 
 
 def routes(reader: Reader, apps_domain: str = "apps.localhost") -> list[Route]:
