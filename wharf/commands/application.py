@@ -126,6 +126,11 @@ class Wharf(Application[UUID]):
         record: Any = self.repository.get(Installation.ID)
         return str(record.label)
 
+    def runtime(self) -> str:
+        """The runtime an operator switched this installation to last ("": never)."""
+        record: Any = self.repository.get(Installation.ID)
+        return str(record.runtime)
+
     # -- commands ------------------------------------------------------------------
 
     def handle(self, command: Command) -> Outcome:

@@ -488,6 +488,14 @@ class TakeLeadership(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class SwitchRuntime(Command):
+    """An operator's: the installation's workloads now run on `runtime`."""
+
+    runtime: str
+    moved: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
 class SchedulerCommand(Command):
     term: int  # the leader's term: a stale leader's writes are refused
 

@@ -83,6 +83,7 @@ HANDLERS: dict[type[m.Command], Callable[[Context, Any], Decision]] = {
     m.DrainHost: hosts.drain_host,
     m.RemoveHost: hosts.remove_host,
     m.TakeLeadership: scheduling.take_leadership,
+    m.SwitchRuntime: scheduling.switch_runtime,
     m.PlaceContainer: scheduling.place_container,
     m.MarkUnschedulable: scheduling.mark_unschedulable,
     m.RecordRun: scheduling.record_run,

@@ -64,6 +64,10 @@ if TYPE_CHECKING:
     from wharf.infra.scheduling import Connector
 
 
+class RuntimeMismatch(Exception):
+    """WHARF_RUNTIME is not the runtime the log says the workloads run on."""
+
+
 @dataclass
 class Wiring:
     settings: Settings
@@ -174,7 +178,15 @@ class Wiring:
 
     def runtime(self, in_process: bool) -> Scheduler | SwarmRuntime:
         """What runs the workloads, as WHARF_RUNTIME says: Wharf's own scheduler on each
-        host's engine, or a Docker Swarm cluster."""
+        host's engine, or a Docker Swarm cluster. Once an operator has switched the
+        installation (`wharf runtime switch`), only that runtime may start:
+        RuntimeMismatch otherwise (two runtimes would run every workload twice)."""
+        recorded = self.app.runtime()
+        if recorded and recorded != self.settings.runtime:
+            raise RuntimeMismatch(
+                f"this installation's workloads run on {recorded} (`wharf runtime "
+                f"switch` recorded it): start Wharf with WHARF_RUNTIME={recorded}, or "
+                f"move them with `wharf runtime switch --to {self.settings.runtime}`")
         if self.settings.runtime == "swarm":
             return self.swarm_runtime(in_process)
         return self.scheduler(in_process)

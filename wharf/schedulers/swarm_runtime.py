@@ -252,11 +252,11 @@ class SwarmRuntime(FollowsReadSide):
             if group.name in existing:
                 self._scale(cluster, group.name, 0)
             return
-        refusal = _refused(running[0])
-        if refusal is not None:
+        refused = refusal(running[0])
+        if refused is not None:
             for row in running:
                 self.leading.record(m.RecordFailure, container_id=UUID(row.id),
-                                    reason=refusal)
+                                    reason=refused)
             return
         service = None
         if first.container.service_id is not None:
@@ -532,7 +532,7 @@ def instant(stamp: str) -> datetime:
     return datetime.fromisoformat(f"{head}.{(fraction + '000000')[:6]}+00:00")
 
 
-def _refused(row: ContainerRow) -> str | None:
+def refusal(row: ContainerRow) -> str | None:
     """Why this back end cannot run the container as asked (None: it can)."""
     if row.spec.volumes:
         return "volumes are not run on the Swarm back end yet (WHARF_RUNTIME=swarm)"

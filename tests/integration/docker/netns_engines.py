@@ -182,6 +182,10 @@ def _bridge() -> None:
 
 
 def remove_bridge() -> None:
+    """The bridge, once no engine is on it (another run's swarm may still be)."""
+    ports = Path(f"/sys/class/net/{BRIDGE}/brif")
+    if ports.exists() and any(ports.iterdir()):
+        return
     _run("iptables", "-D", "DOCKER-USER", "-i", BRIDGE, "-o", BRIDGE, "-j", "ACCEPT",
          check=False)
     _run("ip", "link", "del", BRIDGE, check=False)

@@ -27,13 +27,20 @@ from tests.integration.docker.netns_engines import (
 )
 from tests.integration.helpers import wait_for
 from wharf.domain.service import UpdatePolicy
-from wharf.infra import gateway
+from wharf.infra import gateway, runtime_switch
+from wharf.infra.bootstrap import RuntimeMismatch
 from wharf.infra.hardening import CAPABILITIES, PIDS_LIMIT
 from wharf.infra.host_tls import client_files
 from wharf.infra.replay import verify
 from wharf.infra.swarm import SwarmCluster
-from wharf.schedulers.cluster import LABEL_SERVICE, POOL_LABEL, ClusterService, ClusterTask
+from wharf.schedulers.cluster import (
+    LABEL_SERVICE,
+    POOL_LABEL,
+    ClusterService,
+    ClusterTask,
+)
 from wharf.schedulers.ports import LABEL_INSTALLATION, LABEL_MANAGED
+from wharf.schedulers.swarm_runtime import SwarmRuntime
 
 INSTALLATION = "swarm-test"
 WEB = ("sh", "-c", "mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 8080 "
@@ -180,6 +187,8 @@ class SwarmWharf:
     token: str
     hosts: dict[str, str]  # address -> host id
     cluster: SwarmCluster  # the manager, as this Wharf's installation sees it
+    runtime: SwarmRuntime
+    loop: threading.Thread  # the runtime's
 
 
 @pytest.fixture
@@ -207,16 +216,23 @@ def swarm_wharf(nodes: list[NsEngine], swarm: SwarmCluster, tmp_path: Path,
         cluster = SwarmCluster(nodes[0].endpoint, cloud.installation,
                                tls=client_files(tmp_path / "tls-test", nodes[0].credentials))
         try:
-            yield SwarmWharf(cloud, token, hosts, cluster)
+            yield SwarmWharf(cloud, token, hosts, cluster, runtime, thread)
         finally:
             runtime.stop()
             thread.join(30)
+            cloud.scheduler.close()  # (a test may have run it: nothing made again)
             for name in cluster.services():
                 cluster.remove_service(name)
-            with contextlib.suppress(docker.errors.NotFound):
-                cluster.api.remove_container(gateway.container_name(cloud.installation),
-                                             force=True)
             cluster.close()
+            for node in nodes:  # (the gateway; what a direct runtime made)
+                api = client(node)
+                try:
+                    for row in api.containers(all=True, filters={
+                            "label": f"{LABEL_INSTALLATION}={cloud.installation}"}):
+                        with contextlib.suppress(docker.errors.NotFound):
+                            api.remove_container(row["Id"], force=True)
+                finally:
+                    api.close()
 
 
 def replicas(wharf: SwarmWharf, service_id: str) -> list[dict[str, Any]]:
@@ -405,6 +421,38 @@ def test_a_rolling_update_on_swarm_is_recorded_and_a_broken_version_rolls_back(
     back = [e for e in wharf.cloud.api.wiring.app.repository.event_store.get(UUID(web))
             if type(e).__name__ == "RolledBack"]
     assert len(back) == 1 and back[0].from_version == 3 and "exited" in back[0].reason
+    replayed_equal(wharf)
+
+
+def test_switching_to_the_direct_runtime_shows_the_plan_then_moves_every_workload(
+        swarm_wharf: SwarmWharf) -> None:
+    wharf = swarm_wharf
+    wiring = wharf.cloud.api.wiring
+    web = create_web(wharf, 3)
+    before = replicas_running(wharf, web, 3)
+    wharf.runtime.stop()  # (as `wharf runtime switch` asks: Wharf stopped first)
+    wharf.loop.join(30)
+
+    moves = runtime_switch.plan(wiring, "direct")
+    names = {host: f"wharf-ns{address.rsplit('.', 1)[1]}"  # (each node's host's name)
+             for address, host in wharf.hosts.items()}
+    assert sorted((m.name, m.where, m.becomes) for m in moves) == sorted(
+        (r["name"], names[r["hostId"]], "running on direct") for r in before)
+    said: list[str] = []
+    assert runtime_switch.switch(wiring, "direct", said.append) == 3
+    assert not wharf.cluster.services() and said == [
+        "swarm: 1 services and 3 running tasks taken down"]
+    caught_up(wiring)
+    with pytest.raises(RuntimeMismatch, match="run on direct"):  # (WHARF_RUNTIME=swarm)
+        wiring.runtime(in_process=True)
+
+    # The direct runtime runs them again, each on a host's engine, from the log.
+    scheduler = wharf.cloud.scheduler
+    threading.Thread(target=scheduler.run_forever, args=(1.0,), daemon=True).start()
+    wait_for("the replicas running on the direct runtime", lambda: len(
+        [r for r in replicas(wharf, web) if r["observed"] == "running"]) == 3, 60)
+    for row in before:
+        assert kinds(wharf, row["id"])[-2:] == ["Removed", "Started"]
     replayed_equal(wharf)
 
 

@@ -23,12 +23,14 @@ from wharf.commands.messages import (
     RecordRun,
     RecycleContainer,
     RestartContainer,
+    SwitchRuntime,
     TakeLeadership,
 )
 from wharf.domain.base import WharfAggregate
 from wharf.domain.container import Container
 from wharf.domain.errors import Conflict
 from wharf.domain.host import Host
+from wharf.domain.installation import Installation
 from wharf.domain.leadership import Leadership
 from wharf.domain.tenant import Tenant
 from wharf.domain.volume import Volume
@@ -172,3 +174,10 @@ def enforce_disk_limit(ctx: Context, cmd: EnforceDiskLimit) -> Decision:
             raise Conflict(f"container {container.name} does not mount volume {cmd.volume}")
         since = ctx.load(Volume, reserved["id"], "volume").disk_over_since
     return _if_changed(container, container.enforce_disk_limit(since, cmd.volume))
+
+
+def switch_runtime(ctx: Context, cmd: SwitchRuntime) -> Decision:
+    ctx.require_operator()
+    installation = ctx.load(Installation, Installation.ID, "installation")
+    changed = installation.switch_runtime(cmd.runtime, cmd.moved)
+    return _if_changed(installation, changed)

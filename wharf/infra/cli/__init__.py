@@ -29,6 +29,7 @@ from wharf.infra.cli import (
     exports,
     operators,
     processes,
+    runtime,
     services,
     through_api,
 )
@@ -75,8 +76,8 @@ def parser() -> argparse.ArgumentParser:
     made.add_argument("--as", dest="operator", default=None,
                       help="operator name recorded as the actor (default: your user name)")
     sub = made.add_subparsers(title="commands", metavar="COMMAND")
-    for part in (processes, through_api, services, applications, operators, billing,
-                 exports, event_log):
+    for part in (processes, through_api, services, applications, operators, runtime,
+                 billing, exports, event_log):
         part.add_commands(sub)
     return made
 

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from wharf.infra.bootstrap import Wiring, build
+from wharf.infra.bootstrap import RuntimeMismatch, Wiring, build
 from wharf.infra.cli.output import Progress
 from wharf.infra.relay import BATCH
 from wharf.infra.scheduling import register_engines
@@ -92,7 +92,11 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
         if settings.scheduler:
             engines = register_engines(wiring.app, settings.docker_hosts)
             print(f"Docker hosts: {', '.join(engines) or 'none answering (containers wait)'}")
-            scheduler = wiring.runtime(in_process=True)
+            try:
+                scheduler = wiring.runtime(in_process=True)
+            except RuntimeMismatch as error:
+                print(f"error: {error}", file=sys.stderr)
+                return 2
             if settings.runtime == "swarm":
                 manager = settings.swarm_manager or "(unset: set WHARF_SWARM_MANAGER)"
                 print(f"Runtime: Docker Swarm, its manager the host {manager}")
@@ -182,7 +186,11 @@ def cmd_scheduler(settings: Settings, args: argparse.Namespace) -> int:
     with build(settings) as wiring:
         if args.register_local:
             register_engines(wiring.app, settings.docker_hosts)
-        scheduler = wiring.runtime(in_process=False)
+        try:
+            scheduler = wiring.runtime(in_process=False)
+        except RuntimeMismatch as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         if args.once:
             result = scheduler.run_pass()
             for action in result.actions:
