@@ -195,6 +195,7 @@ class Wiring:
         """The Swarm runtime, reaching the manager (WHARF_SWARM_MANAGER, a registered
         host) with that host's credentials; with `ingress` (WHARF_INGRESS unless said),
         Caddy here reaching the replicas through a gateway on their overlay networks."""
+        from wharf.infra.docker_driver import DockerEngine
         from wharf.infra.swarm import SwarmCluster
 
         connector = self.connector()
@@ -205,9 +206,20 @@ class Wiring:
 
         balancer = self.ingress() if (self.settings.ingress if ingress is None else ingress) \
             else None
+        engines: dict[str, DockerEngine] = {}  # (one client per node, for its logs)
+
+        def task_output(host_id: str, endpoint: str, container_id: str,
+                        docker_id: str) -> DockerEngine:
+            if host_id not in engines:
+                engines[host_id] = connector(host_id, endpoint)
+                self._closing.callback(engines[host_id].close)
+            engines[host_id].refs[container_id] = docker_id
+            return engines[host_id]
+
         runtime = SwarmRuntime(self.app, self.view, cluster_for, self.settings.swarm_manager,
                                self.app.clock, self._workloads_wait(in_process),
-                               ingress=balancer)
+                               ingress=balancer, collector=LogCollector(self.logs),
+                               task_output=task_output)
         if in_process:
             self.projector.listeners.append(lambda _: runtime.nudge())
         self._closing.callback(runtime.close)

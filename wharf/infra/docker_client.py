@@ -42,6 +42,9 @@ class DockerClient:
         under `prefix` is pulled and run from the stand-in (Wharf's registry on
         loopback, as a host elsewhere reaches it)."""
         self.image_alias = image_alias
+        # Wharf's container id -> the engine's own id of the container running it, where
+        # that is not `wharf-<id>` (a swarm task's container).
+        self.refs: dict[str, str] = {}
         self.endpoint = endpoint
         self.installation = installation  # only this Wharf's objects are listed
         # A fixed API version: the SDK would otherwise ask the engine at construction

@@ -196,8 +196,8 @@ class DockerEngine(DockerNetworks, DockerVolumes):
         try:
             # No slot: the engine spends the second sampling, not working.
             with self._call(slot=False):
-                answer: dict[str, Any] = self.api.stats(docker_name(container_id),
-                                                        stream=False)
+                answer: dict[str, Any] = self.api.stats(
+                    self.refs.get(container_id) or docker_name(container_id), stream=False)
                 return answer
         except EngineError as error:
             if isinstance(error.__cause__, docker.errors.NotFound):
@@ -269,7 +269,8 @@ class DockerEngine(DockerNetworks, DockerVolumes):
         it, which closes its socket too)."""
         self._reachable()
         response = self.api._get(
-            self.api._url("/containers/{0}/logs", docker_name(container_id)), stream=True,
+            self.api._url("/containers/{0}/logs", self.refs.get(container_id)
+                          or docker_name(container_id)), stream=True,
             params={"stdout": 1, "stderr": 1, **params})
         try:
             self.api._raise_for_status(response)

@@ -59,6 +59,7 @@ from wharf.schedulers.cluster import (
     ClusterTask,
 )
 from wharf.schedulers.leading import Leading
+from wharf.schedulers.logs import LogCollector, LogSource
 from wharf.schedulers.ports import (
     LABEL_CONTAINER,
     LABEL_INSTALLATION,
@@ -113,7 +114,9 @@ class SwarmRuntime(FollowsReadSide):
 
     def __init__(self, app: Wharf, view: Reader, cluster_for: Callable[[str, str], Cluster],
                  manager: str, clock: Clock, wait_for: Callable[[int, float], None],
-                 ingress: Ingress | None = None) -> None:
+                 ingress: Ingress | None = None, collector: LogCollector | None = None,
+                 task_output: Callable[[str, str, str, str], LogSource] | None = None
+                 ) -> None:
         self.app = app
         self.view = view
         self.clock = clock
@@ -131,6 +134,11 @@ class SwarmRuntime(FollowsReadSide):
         self.routes = RoutesController(view, self.leading, ingress,
                                        apps_domain=app.apps_domain, through=self._through) \
             if ingress is not None else None
+        # Each running task's output is copied into Wharf's log store, read from its
+        # node's engine by the task container's own id: (host id, endpoint, container
+        # id, docker id) -> that engine.
+        self.collector = collector
+        self._task_output = task_output
         self._gateway_key = secrets.token_urlsafe(24)
         self._gateway: tuple[str, int] | None = None  # where its port is published
         self._gateway_apps: dict[str, Any] | None = None  # what it was given last
@@ -416,6 +424,10 @@ class SwarmRuntime(FollowsReadSide):
         if task.state == "pending" and task.error and row.desired == "running":
             record(m.MarkUnschedulable, container_id=ident, reasons={"swarm": task.error},
                    summary=["no host that may take it is available now"])
+        if task.running and host is not None and self.collector is not None \
+                and self._task_output is not None:
+            self.collector.follow(row.id, self._task_output(
+                host.id, host.endpoint, row.id, task.container_id))
         ran = task.running or (task.state in ("complete", "failed", "shutdown")
                                and bool(task.container_id))
         if ran and (task.created != row.started_at or (

@@ -178,6 +178,7 @@ REPLICAS = """query($id: ID!) { service(id: $id) {
   containers(first: 100) { edges { node { id name observed hostId } } } } }"""
 CREATE = """mutation($input: CreateContainerInput!) { createContainer(input: $input) {
   __typename ... on ContainerPayload { container { id } } } }"""
+LOGS = """query($id: ID!) { containerLogs(id: $id) { text } }"""
 LIFECYCLE = """mutation($id: ID!) { %s(input: {id: $id}) { __typename } }"""
 
 
@@ -305,11 +306,16 @@ def test_wharf_runs_services_and_containers_on_swarm_and_records_what_it_did(
 
     # A lone container: a one-replica service; stopped, its run's end is recorded.
     made = wharf.cloud.api.gql(CREATE, {"input": {
-        "name": "lone", "image": "busybox:latest", "command": ["sleep", "600"],
+        "name": "lone", "image": "busybox:latest",
+        "command": ["sh", "-c", "echo hello from a swarm task; exec sleep 600"],
         "cpuMillis": 50, "memoryMib": 32}}, token=wharf.token)["createContainer"]
     lone = made["container"]["id"]
     seen = wharf.cloud.wait_observed(wharf.token, lone, "running", 60)
     assert seen["hostId"] in wharf.hosts.values()
+    # Its output, copied from its node's engine into Wharf's log store.
+    logged = wait_for("the task's output in the container's logs", lambda: wharf.cloud.api.gql(
+        LOGS, {"id": lone}, token=wharf.token)["containerLogs"], 30)
+    assert [line["text"] for line in logged] == ["hello from a swarm task"]
     assert wharf.cloud.api.gql(LIFECYCLE % "stopContainer", {"id": lone},
                                token=wharf.token)["stopContainer"]["__typename"] == \
         "ContainerPayload"
