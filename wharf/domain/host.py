@@ -22,6 +22,7 @@ PUBLIC = "public"
 # Host labels constrain placement: `host.labels.zone == eu-1` on a container or service
 # (or Compose's `node.labels.zone == eu-1`). Keys and values as Docker's label rules.
 LABEL_KEY = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+RESERVED_LABELS = "wharf."  # the prefix of the labels Wharf sets on hosts itself
 LABEL_VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 MAX_LABELS = 20
 MAX_CPU_MILLIS = 100_000_000  # 100,000 cores
@@ -113,6 +114,9 @@ def check_labels(labels: dict[str, str]) -> dict[str, str]:
         if not LABEL_KEY.fullmatch(key):
             raise InvalidInput(f"labels.{key[:40]}", "a label key is 1-63 of a-z 0-9 . _ - "
                                                      "starting with a letter or digit")
+        if key.startswith(RESERVED_LABELS):  # (a swarm node's pool is `wharf.pool`)
+            raise InvalidInput(f"labels.{key}", "label keys starting with wharf. are "
+                                                "Wharf's own")
         if not LABEL_VALUE.fullmatch(value):
             raise InvalidInput(f"labels.{key}", "a label value is 1-63 of A-Z a-z 0-9 . _ - "
                                                 "starting with a letter or digit")

@@ -123,6 +123,8 @@ def create(api: docker.APIClient, installation: str, address: str) -> None:
             port_bindings={PORT: (address, None)}, cap_drop=["ALL"],
             security_opt=["no-new-privileges"], pids_limit=PIDS_LIMIT, mem_limit="256m",
             tmpfs={"/data": "size=64m"}, restart_policy={"Name": "unless-stopped"},
+            # (on every balanced service's overlay: it must route no packet between them)
+            sysctls={"net.ipv4.ip_forward": "0", "net.ipv6.conf.all.forwarding": "0"},
             log_config={"Type": "json-file", "Config": dict(LOG_ROTATION)}))
     api.start(name)
 

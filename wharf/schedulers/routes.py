@@ -119,6 +119,8 @@ def gateway_apps(upstreams: dict[str, list[str]], key: str, port: int) -> dict[s
         {"match": [{"header": {GATEWAY_ROUTE: [name], GATEWAY_KEY: [key]}}],
          "handle": [{
              "handler": "reverse_proxy",
+             # (the key never reaches a replica: it would let its tenant use the gateway)
+             "headers": {"request": {"delete": [GATEWAY_ROUTE, GATEWAY_KEY]}},
              "upstreams": [{"dial": dial} for dial in dials],
              "load_balancing": {"selection_policy": {"policy": "round_robin"},
                                 "try_duration": TRY_DURATION, "try_interval": "50ms"},

@@ -84,6 +84,7 @@ log = logging.getLogger(__name__)
 
 SETTLE = 0.5  # seconds between readings of the task list while a task is on its way
 REAPPLY = 60.0  # seconds after which a service is compared with the manager's again
+MAX_ENV_BYTES = 256 * 1024  # a service's environment, secrets included, on a swarm
 PUBLIC = "public"
 ON_THE_WAY = ("new", "pending", "assigned", "accepted", "ready", "preparing", "starting")
 
@@ -147,6 +148,7 @@ class SwarmRuntime(FollowsReadSide):
         self._stop = threading.Event()
         self._networks: dict[str, str] = {}  # name -> id
         self._applied: dict[str, tuple[ClusterService, float]] = {}  # name -> what, when
+        self._refused: set[str] = set()  # services the manager refused as applied last
         self._said: set[str] = set()  # warnings given once
 
     # -- one pass -------------------------------------------------------------------
@@ -163,15 +165,21 @@ class SwarmRuntime(FollowsReadSide):
         groups = self._groups()
         pools = {h.pool for h in hosts if h.state == "active"}
         existing = set(cluster.services())
+        waiting = service_reads.waiting_on(self.view)
         for group in groups.values():
             try:
-                self._run(cluster, group, pools, existing)
+                self._run(cluster, group, pools, existing, waiting)
             except (EngineError, DomainError) as error:
                 result.failed += 1
+                self._networks.clear()  # (an overlay removed by hand is made again)
                 log.warning("cluster service %s not applied: %s", group.name, error)
         for name in existing - set(groups):
             log.info("removing cluster service %s: Wharf wants nothing of it", name)
-            cluster.remove_service(name)
+            try:
+                cluster.remove_service(name)
+            except EngineError as error:  # (the next pass tries again)
+                result.failed += 1
+                log.warning("cluster service %s not removed: %s", name, error)
             self._applied.pop(name, None)
         tasks = cluster.tasks()
         by_object: dict[str, list[ClusterTask]] = defaultdict(list)
@@ -185,6 +193,7 @@ class SwarmRuntime(FollowsReadSide):
                 result.position = max(result.position, self._route(cluster, tasks))
             except (EngineError, DomainError) as error:
                 result.failed += 1
+                self._networks.clear()
                 log.warning("routes through the swarm gateway not applied: %s", error)
         for action in self.rollouts.plan(self.clock.now()):
             ok, position = self.rollouts.carry_out(action)
@@ -221,8 +230,9 @@ class SwarmRuntime(FollowsReadSide):
                           "nothing of Wharf's until it is")
                 continue
             found[node.id] = host
-            wanted = {POOL_LABEL: host.pool if host.state == "active" else "",
-                      **host.labels}
+            # (the pool last: no host label may say it; check_labels refuses wharf.*)
+            wanted = {**host.labels,
+                      POOL_LABEL: host.pool if host.state == "active" else ""}
             if any(node.labels.get(k) != v for k, v in wanted.items()):
                 cluster.label_node(node.id, wanted)
             if node.state == "down" and host.state in ("active", "draining"):
@@ -250,21 +260,27 @@ class SwarmRuntime(FollowsReadSide):
             groups.setdefault(name, Group(name, object_id)).rows.append(wanted)
         return groups
 
-    def _run(self, cluster: Cluster, group: Group, pools: set[str],
-             existing: set[str]) -> None:
+    def _run(self, cluster: Cluster, group: Group, pools: set[str], existing: set[str],
+             waiting: dict[str, str]) -> None:
         """Makes the cluster service as the group wants it (or scales it to none while
-        its containers stop or go; removes it once none runs)."""
+        its containers stop or go; removes it once none runs). An application's service
+        is made only once the services it depends on run (and pass their checks, when
+        it says so), as on the direct runtime."""
         first = group.rows[0]
         running = group.running
         if not running:
             if group.name in existing:
                 self._scale(cluster, group.name, 0)
             return
+        why = waiting.get(first.container.service_id or "")
+        if why is not None and group.name not in existing:
+            for row in running:
+                self.leading.record(m.MarkUnschedulable, container_id=UUID(row.id),
+                                    reasons={"*": why}, summary=[why])
+            return
         refused = refusal(running[0])
         if refused is not None:
-            for row in running:
-                self.leading.record(m.RecordFailure, container_id=UUID(row.id),
-                                    reason=refused)
+            self._fail(running, refused)
             return
         service = None
         if first.container.service_id is not None:
@@ -274,6 +290,11 @@ class SwarmRuntime(FollowsReadSide):
         env = dict(spec.env)
         for ref in spec.secrets:
             env[ref.env] = self.app.reveal_secret(UUID(row.tenant_id), ref.name)
+        size = sum(len(k) + len(v) + 2 for k, v in env.items())
+        if size > MAX_ENV_BYTES:  # (Swarm refuses a spec past its raft message's size)
+            self._fail(running, f"its environment with its secrets is {size // 1024} KiB; "
+                       f"a swarm service's holds at most {MAX_ENV_BYTES // 1024} KiB")
+            return
         network_of = (service.application_id if service is not None else None) \
             or row.tenant_id
         labels = {LABEL_MANAGED: "1", LABEL_INSTALLATION: cluster.installation,
@@ -291,12 +312,27 @@ class SwarmRuntime(FollowsReadSide):
             health_check=spec.health_check)
         applied = self._applied.get(group.name)
         if applied is not None and applied[0] == wanted and \
-                time.monotonic() - applied[1] < REAPPLY:
-            return
-        if cluster.apply(wanted):
-            log.info("cluster service %s applied (%s replicas)", group.name,
-                     wanted.replicas)
+                time.monotonic() - applied[1] < REAPPLY and (
+                    group.name in existing or group.name in self._refused):
+            return  # (as applied; or refused, and asked again only after REAPPLY)
+        try:
+            if cluster.apply(wanted):
+                log.info("cluster service %s applied (%s replicas)", group.name,
+                         wanted.replicas)
+            self._refused.discard(group.name)
+        except EngineError as error:
+            # The manager refused it: the tenant sees why, and the same spec is not
+            # sent again on every pass.
+            self._applied[group.name] = (wanted, time.monotonic())
+            self._refused.add(group.name)
+            self._fail(running, f"the swarm refused it: {str(error)[:300]}")
+            raise
         self._applied[group.name] = (wanted, time.monotonic())
+
+    def _fail(self, rows: list[ContainerRow], reason: str) -> None:
+        """The containers' failure, as the tenant reads it (once per reason)."""
+        for row in rows:
+            self.leading.record(m.RecordFailure, container_id=UUID(row.id), reason=reason)
 
     def _scale(self, cluster: Cluster, name: str, replicas: int) -> None:
         applied = self._applied.get(name)
@@ -375,7 +411,10 @@ class SwarmRuntime(FollowsReadSide):
                                          for t in tasks) \
                 and all(w.container.desired == "deleted" for w in group.rows) \
                 and group.name in existing:
-            cluster.remove_service(group.name)
+            try:
+                cluster.remove_service(group.name)
+            except EngineError as error:  # (the next pass tries again)
+                log.warning("cluster service %s not removed: %s", group.name, error)
             self._applied.pop(group.name, None)
         return written
 
@@ -403,6 +442,10 @@ class SwarmRuntime(FollowsReadSide):
                 record(m.RecordRun, container_id=ident, generation=row.generation,
                        started_at=earlier.created, finished_at=earlier.since,
                        running=False, exit_code=earlier.exit_code or 0)
+        if last is None and row.started_at and row.observed in ("running", "paused"):
+            # The task of the run the log holds is listed no more (the manager never
+            # forgets a running task: its service was removed behind Wharf's back).
+            record(m.RecordRemoved, container_id=ident)
         if task is None:
             # (a deleted replica whose last task another replica now is: gone too)
             if row.desired == "deleted" and row.observed != "removed" and (
@@ -432,10 +475,13 @@ class SwarmRuntime(FollowsReadSide):
                                and bool(task.container_id))
         if ran and (task.created != row.started_at or (
                 task.ended and row.observed in ("running", "paused"))):
+            # (a task with a health check runs only once it passes: Swarm holds it in
+            # `starting` until then)
             record(m.RecordRun, container_id=ident, generation=row.generation,
                    started_at=task.created,
                    finished_at=task.since if task.ended else "", running=task.running,
-                   exit_code=task.exit_code or 0)
+                   exit_code=task.exit_code or 0,
+                   health="healthy" if task.running and row.spec.health_check else "")
         if task.state in ("rejected", "failed") and task.exit_code is None and task.error \
                 and row.desired != "deleted":
             record(m.RecordFailure, container_id=ident, reason=task.error)

@@ -162,12 +162,17 @@ class NsEngine:
         _run("pkill", "-KILL", "-f", f"/var/run/{self.name}/", check=False)
         for mount in reversed(Path("/proc/mounts").read_text().splitlines()):
             point = mount.split()[1]
-            if point.startswith((str(self.root), f"/var/run/{self.name}")):
+            # (Docker's overlay namespaces are listed under /run, not /var/run)
+            if point.startswith((str(self.root), f"/var/run/{self.name}",
+                                 f"/run/{self.name}/")):
                 _run("umount", "-l", point, check=False)
         _run("ip", "netns", "del", self.name, check=False)
         _run("ip", "link", "del", f"wnsh{self.index}", check=False)
         shutil.rmtree(self.root, ignore_errors=True)
         shutil.rmtree(f"/var/run/{self.name}", ignore_errors=True)
+        shutil.rmtree(f"/run/{self.name}", ignore_errors=True)
+        for leftover in (f"/run/{self.name}.pid", f"/run/{self.name}.sock"):
+            Path(leftover).unlink(missing_ok=True)
 
 
 def _bridge() -> None:

@@ -25,6 +25,7 @@ from tests.integration.docker.netns_engines import (
     form_swarm,
     remove_bridge,
 )
+from tests.integration.docker.test_applications import fetch
 from tests.integration.helpers import wait_for
 from wharf.domain.service import UpdatePolicy
 from wharf.infra import gateway, runtime_switch
@@ -226,6 +227,8 @@ def swarm_wharf(nodes: list[NsEngine], swarm: SwarmCluster, tmp_path: Path,
                 cluster.remove_service(name)
             cluster.close()
             for node in nodes:  # (the gateway; what a direct runtime made)
+                if node.process is None:
+                    continue  # (a node a test killed)
                 api = client(node)
                 try:
                     for row in api.containers(all=True, filters={
@@ -234,6 +237,13 @@ def swarm_wharf(nodes: list[NsEngine], swarm: SwarmCluster, tmp_path: Path,
                             api.remove_container(row["Id"], force=True)
                 finally:
                     api.close()
+
+
+def gone_then_started(history: list[str]) -> bool:
+    """A container's history ends with its run gone, then a new one (placed on another
+    host first, when the new run is elsewhere)."""
+    return history[-2:] == ["Removed", "Started"] or history[-3:] == [
+        "Removed", "Placed", "Started"]
 
 
 def replicas(wharf: SwarmWharf, service_id: str) -> list[dict[str, Any]]:
@@ -295,6 +305,14 @@ def test_wharf_runs_services_and_containers_on_swarm_and_records_what_it_did(
     assert len({r["hostId"] for r in rows}) == 3  # spread over the three nodes
     assert kinds(wharf, rows[0]["id"])[:3] == ["Created", "Placed", "Started"]
 
+    # Its swarm service removed behind Wharf's back: recorded, and made again at once.
+    wharf.cluster.remove_service(f"wharf-svc-{web}-v1")
+    began = time.monotonic()
+    wait_for("each replica recorded gone, then running again", lambda: all(
+        gone_then_started(kinds(wharf, r["id"])) for r in rows), 30)
+    rows = replicas_running(wharf, web, 4)
+    assert time.monotonic() - began < 20
+
     # Scaled down: the replicas Wharf deleted are recorded removed, and two tasks run.
     assert wharf.cloud.api.gql(SCALE, {"id": web, "n": 2}, token=wharf.token)[
         "scaleService"]["__typename"] == "ServicePayload"
@@ -327,6 +345,17 @@ def test_wharf_runs_services_and_containers_on_swarm_and_records_what_it_did(
         lone in name for name in wharf.cluster.services()), 30)
     assert kinds(wharf, lone)[-1] == "Removed"
 
+    # A spec larger than a swarm service may be: refused as the container's failure,
+    # once, not sent to the manager on every pass.
+    made = wharf.cloud.api.gql(CREATE, {"input": {
+        "name": "heavy", "image": "busybox:latest", "cpuMillis": 50, "memoryMib": 32,
+        "env": [{"name": f"V{i}", "value": "x" * 32768} for i in range(9)]}},
+        token=wharf.token)["createContainer"]
+    heavy = wait_for("the heavy container's failure", lambda: wharf.cloud.container(
+        wharf.token, made["container"]["id"])["failure"], 30)
+    assert heavy == ("its environment with its secrets is 288 KiB; a swarm service's "
+                     "holds at most 256 KiB")
+
     # An image no node can have: the cluster's refusal is the container's failure.
     made = wharf.cloud.api.gql(CREATE, {"input": {
         "name": "absent", "image": "127.0.0.1:9/absent:1", "cpuMillis": 50,
@@ -344,7 +373,8 @@ DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 def get(address: str) -> str | None:
     try:
-        with DIRECT.open(f"http://{address}/", timeout=5) as answer:
+        with DIRECT.open(f"http://{address}{'' if '/' in address else '/'}",
+                         timeout=5) as answer:
             return str(answer.read().decode().strip())
     except OSError:
         return None
@@ -353,8 +383,13 @@ def get(address: str) -> str | None:
 def test_a_balanced_service_on_swarm_answers_through_wharfs_ingress_from_every_node(
         swarm_wharf: SwarmWharf) -> None:
     wharf = swarm_wharf
+    # Each replica serves its hostname, and what it is told of a request (CGI's env).
+    serve = ("mkdir -p /www/cgi-bin && hostname > /www/index.html && "
+             "printf '#!/bin/sh\\necho Content-Type: text/plain; echo\\nenv\\n' > "
+             "/www/cgi-bin/env && chmod +x /www/cgi-bin/env && exec httpd -f -p 8080 -h /www")
     data = wharf.cloud.api.gql(CREATE_SERVICE, {"input": {
-        "name": "web", "image": "busybox:latest", "command": list(WEB), "replicas": 6,
+        "name": "web", "image": "busybox:latest", "command": ["sh", "-c", serve],
+        "replicas": 6,
         "cpuMillis": 50, "memoryMib": 32,
         "ports": [{"containerPort": 8080, "loadBalanced": True}]}},
         token=wharf.token)["createService"]
@@ -370,11 +405,17 @@ def test_a_balanced_service_on_swarm_answers_through_wharfs_ingress_from_every_n
     wait_for("every replica to answer through the ingress", lambda: (
         seen.update(filter(None, (get(address) for _ in range(6)))) or seen >= names), 60)
     assert seen == names
+    # No replica learns the gateway's key (its tenant could use the gateway with it).
+    told = wait_for("a replica's CGI answering", lambda: get(f"{address}/cgi-bin/env"), 30)
+    assert "HTTP_WHARF_GATEWAY_KEY" not in told and "HTTP_WHARF_ROUTE" not in told, told
+    assert "HTTP_HOST" in told  # (what a request does carry)
     # The gateway's port serves no one who lacks its key (a tenant's container on the
     # same overlay could reach it): asked directly, even naming the route, it refuses.
     name = gateway.container_name(wharf.cloud.installation)
-    published = wharf.cluster.api.inspect_container(name)["NetworkSettings"]["Ports"][
-        "8000/tcp"][0]
+    made = wharf.cluster.api.inspect_container(name)
+    # On every balanced service's overlay, it routes no packet between them.
+    assert made["HostConfig"]["Sysctls"]["net.ipv4.ip_forward"] == "0"
+    published = made["NetworkSettings"]["Ports"]["8000/tcp"][0]
     request = urllib.request.Request(
         f"http://{published['HostIp']}:{published['HostPort']}/",
         headers={"Wharf-Route": f"svc-{web}-8080", "Wharf-Gateway-Key": "guess"})
@@ -382,6 +423,61 @@ def test_a_balanced_service_on_swarm_answers_through_wharfs_ingress_from_every_n
         DIRECT.open(request, timeout=5)
     refused.value.close()
     assert refused.value.code == 404
+
+
+SHOP = """
+services:
+  api:
+    image: busybox:latest
+    command: [sh, -c, "mkdir -p /www && hostname > /www/index.html &&
+      exec httpd -f -p 5000 -h /www"]
+    healthcheck: {test: [CMD, test, -f, /www/index.html], interval: 1s, timeout: 2s, retries: 3}
+    deploy: {replicas: 2, resources: {limits: {cpus: "0.05", memory: 32M}}}
+  front:
+    image: busybox:latest
+    command:
+      - sh
+      - -c
+      - |
+        mkdir -p /www/cgi-bin
+        {
+          echo '#!/bin/sh'
+          echo 'echo Content-Type: text/plain; echo'
+          echo 'echo "front sees $$(timeout 2 wget -qO- http://api:5000/)"'
+        } > /www/cgi-bin/v
+        chmod +x /www/cgi-bin/v
+        exec httpd -f -p 80 -h /www
+    ports: ["8080:80"]
+    depends_on: {api: {condition: service_healthy}}
+    deploy: {replicas: 2, resources: {limits: {cpus: "0.05", memory: 32M}}}
+"""
+DEPLOY = """mutation($input: DeployApplicationInput!) { deployApplication(input: $input) {
+  __typename ... on ApplicationPayload { application { hosts services { id name } } } } }"""
+
+
+def test_an_application_on_swarm_starts_in_order_and_answers_by_name_through_the_gateway(
+        swarm_wharf: SwarmWharf) -> None:
+    wharf = swarm_wharf
+    made = wharf.cloud.api.gql(DEPLOY, {"input": {"name": "shop", "compose": SHOP}},
+                               token=wharf.token)["deployApplication"]
+    assert made["__typename"] == "ApplicationPayload", made
+    ids = {s["name"]: s["id"] for s in made["application"]["services"]}
+    fronts = replicas_running(wharf, ids["shop-front"], 2)
+    replicas_running(wharf, ids["shop-api"], 2)
+    # front waited for api to pass its check (Swarm runs a checked task once it passes).
+    history = kinds(wharf, fronts[0]["id"])
+    assert "Unschedulable" in history and history.index("Unschedulable") < history.index(
+        "Placed"), history
+    routes = swarm_wharf.runtime.routes
+    assert routes is not None
+    port = routes.ingress.http_port
+    # By its name, over HTTP through Wharf's Caddy and the gateway; front asks api by
+    # name on the application's overlay, across nodes.
+    answer = wait_for("the application answering by name", lambda: (
+        found if (found := fetch(port, made["application"]["hosts"][0])) and
+        found.startswith(f"front sees wharf-svc-{ids['shop-api']}-v1-") else None), 60)
+    assert answer
+    replayed_equal(wharf)
 
 
 UPDATE = """mutation($input: UpdateServiceInput!) { updateService(input: $input) {
@@ -430,7 +526,7 @@ def test_a_rolling_update_on_swarm_is_recorded_and_a_broken_version_rolls_back(
     replayed_equal(wharf)
 
 
-def test_switching_to_the_direct_runtime_shows_the_plan_then_moves_every_workload(
+def test_switching_runtimes_shows_the_plan_then_moves_every_workload_there_and_back(
         swarm_wharf: SwarmWharf) -> None:
     wharf = swarm_wharf
     wiring = wharf.cloud.api.wiring
@@ -454,12 +550,33 @@ def test_switching_to_the_direct_runtime_shows_the_plan_then_moves_every_workloa
 
     # The direct runtime runs them again, each on a host's engine, from the log.
     scheduler = wharf.cloud.scheduler
-    threading.Thread(target=scheduler.run_forever, args=(1.0,), daemon=True).start()
+    direct = threading.Thread(target=scheduler.run_forever, args=(1.0,), daemon=True)
+    direct.start()
     wait_for("the replicas running on the direct runtime", lambda: len(
         [r for r in replicas(wharf, web) if r["observed"] == "running"]) == 3, 60)
     for row in before:
-        assert kinds(wharf, row["id"])[-2:] == ["Removed", "Started"]
-    replayed_equal(wharf)
+        assert gone_then_started(kinds(wharf, row["id"]))
+
+    # And back: the direct runtime's containers taken down from each host's engine, and
+    # the cluster runs them again.
+    scheduler.stop()
+    direct.join(30)
+    assert {m.becomes for m in runtime_switch.plan(wiring, "swarm")} == {"running on swarm"}
+    said.clear()
+    assert runtime_switch.switch(wiring, "swarm", said.append) == 3
+    assert sum(int(line.split(": ")[1].split()[0]) for line in said) == 3, said
+    caught_up(wiring)
+    again = wiring.swarm_runtime(in_process=True, ingress=False)
+    loop = threading.Thread(target=again.run_forever, args=(1.0,), daemon=True)
+    loop.start()
+    try:
+        replicas_running(wharf, web, 3)
+        for row in before:
+            assert gone_then_started(kinds(wharf, row["id"]))
+        replayed_equal(wharf)
+    finally:
+        again.stop()
+        loop.join(30)
 
 
 def test_a_stopped_worker_s_replicas_run_on_the_others_and_the_log_says_so(

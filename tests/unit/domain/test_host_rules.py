@@ -93,3 +93,16 @@ def test_capacity_a_log_can_hold() -> None:
         with pytest.raises(InvalidInput):
             check_host("tcp://127.0.0.1:2375", cpu, memory, "1")
     assert check_host("tcp://127.0.0.1:2375", 2000, 4096, "1.5") == Decimal("1.5")
+
+
+def test_labels_under_wharf_are_wharfs_own() -> None:
+    # (a tenant's own host labelled wharf.pool=public would draw every tenant's tasks to
+    # it on a swarm, whose nodes carry their pool in that label)
+    from wharf.domain.container_spec import check_constraints
+    from wharf.domain.host import check_labels
+
+    with pytest.raises(InvalidInput, match=r"wharf\. are Wharf's own"):
+        check_labels({"zone": "a", "wharf.pool": "public"})
+    with pytest.raises(InvalidInput, match=r"wharf\. are Wharf's own"):
+        check_constraints(["host.labels.wharf.pool == public"])
+    assert check_labels({"wharfish": "yes"}) == {"wharfish": "yes"}

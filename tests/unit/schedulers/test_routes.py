@@ -136,4 +136,7 @@ def test_the_gateway_routes_only_requests_with_its_key_to_running_replicas() -> 
                                           "Wharf-Gateway-Key": ["secret"]}}]
     assert [u["dial"] for u in first["handle"][0]["upstreams"]] == ["10.0.1.3:80",
                                                                    "10.0.1.4:80"]
+    # (the replicas never see the key: their tenant could use the gateway with it)
+    assert first["handle"][0]["headers"] == {"request": {"delete": [
+        "Wharf-Route", "Wharf-Gateway-Key"]}}
     assert last == {"handle": [{"handler": "static_response", "status_code": 404}]}
