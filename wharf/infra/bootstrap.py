@@ -80,6 +80,9 @@ class Wiring:
     registry_process: RegistryProcess | None = None  # the one this process runs, if any
     registry_remote_process: RegistryProcess | None = None  # its twin for hosts elsewhere
     api_url: str = ""  # where this process serves the API, once it does
+    # Wharf's container id -> the engine's id of the container running it, where that is
+    # not `wharf-<id>` (a swarm task's): every engine client of this process reads it.
+    task_containers: dict[str, str] = field(default_factory=dict, repr=False)
 
     def __enter__(self) -> Self:
         return self
@@ -213,7 +216,7 @@ class Wiring:
             if host_id not in engines:
                 engines[host_id] = connector(host_id, endpoint)
                 self._closing.callback(engines[host_id].close)
-            engines[host_id].refs[container_id] = docker_id
+            self.task_containers[container_id] = docker_id  # (the metrics' clients too)
             return engines[host_id]
 
         runtime = SwarmRuntime(self.app, self.view, cluster_for, self.settings.swarm_manager,
@@ -241,7 +244,7 @@ class Wiring:
         from wharf.infra.scheduling import Connector
 
         return Connector(self.app, self.settings.home, self.settings.registry,
-                         self.settings.registry_remote)
+                         self.settings.registry_remote, refs=self.task_containers)
 
     def pull_token(self, image: str, tenant_id: str) -> str | None:
         """A token letting a host pull `image` for the tenant, for five minutes (None:

@@ -54,8 +54,9 @@ class Connector:
     for engines off this machine, as files under WHARF_HOME/tls the SDK reads)."""
 
     def __init__(self, app: Wharf, home: Path, registry: str = "",
-                 registry_remote: str = "") -> None:
+                 registry_remote: str = "", refs: dict[str, str] | None = None) -> None:
         self.app = app
+        self.refs = refs  # (shared by every client it makes: see DockerClient.refs)
         self.root = home / "tls"
         # Hosts elsewhere pull images named after the registry on loopback from its twin
         # they reach over TLS.
@@ -71,8 +72,11 @@ class Connector:
 
     def __call__(self, host_id: str, endpoint: str, timeout: float = 60) -> DockerEngine:
         remote = address_of(endpoint) != "127.0.0.1"
-        return DockerEngine(endpoint, self.app.installation, timeout=timeout,
-                            tls=self.tls(host_id), image_alias=self.alias if remote else None)
+        engine = DockerEngine(endpoint, self.app.installation, timeout=timeout,
+                              tls=self.tls(host_id), image_alias=self.alias if remote else None)
+        if self.refs is not None:
+            engine.refs = self.refs
+        return engine
 
 
 class StatsEngines:

@@ -33,6 +33,7 @@ from wharf.infra.bootstrap import RuntimeMismatch
 from wharf.infra.hardening import CAPABILITIES, PIDS_LIMIT
 from wharf.infra.host_tls import client_files
 from wharf.infra.replay import verify
+from wharf.infra.scheduling import StatsEngines
 from wharf.infra.swarm import SwarmCluster
 from wharf.schedulers.cluster import (
     LABEL_SERVICE,
@@ -40,6 +41,7 @@ from wharf.schedulers.cluster import (
     ClusterService,
     ClusterTask,
 )
+from wharf.schedulers.metrics import sample_running
 from wharf.schedulers.ports import LABEL_INSTALLATION, LABEL_MANAGED
 from wharf.schedulers.swarm_runtime import SwarmRuntime
 
@@ -367,6 +369,7 @@ def test_wharf_runs_services_and_containers_on_swarm_and_records_what_it_did(
     replayed_equal(wharf)
 
 
+METRICS = """query($t: ID!) { metrics(target: $t, step: 3600) { memoryBytes } }"""
 ENDPOINTS = """query($id: ID!) { service(id: $id) { endpoints { containerPort address } } }"""
 DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -423,6 +426,16 @@ def test_a_balanced_service_on_swarm_answers_through_wharfs_ingress_from_every_n
         DIRECT.open(request, timeout=5)
     refused.value.close()
     assert refused.value.code == 404
+
+    # Each replica's metrics, sampled on its node's engine, summed for the service.
+    wiring = wharf.cloud.api.wiring
+    with StatsEngines(wiring.app.installation, wiring.connector()) as engines:
+        sample_running(wiring.view, engines, wiring.metrics, wiring.app.clock)
+    [summed] = wharf.cloud.api.gql(METRICS, {"t": web}, token=wharf.token)["metrics"]
+    each = [wharf.cloud.api.gql(METRICS, {"t": r["id"]}, token=wharf.token)["metrics"][0]
+            for r in rows]
+    assert all(e["memoryBytes"] > 0 for e in each)
+    assert summed["memoryBytes"] == sum(e["memoryBytes"] for e in each)
 
 
 SHOP = """
