@@ -297,3 +297,27 @@ def graphql(up: subprocess.Popen[str], port: int, query: str, token: str) -> dic
             assert time.monotonic() < deadline, "the API did not answer"
             with pytest.raises(subprocess.TimeoutExpired):  # and wharf up is still running
                 up.wait(timeout=0.05)
+
+
+def test_runtime_switch_shows_its_plan_and_refuses_while_a_wharf_leads(tmp_path: Path) -> None:
+    from wharf.infra.leader import leadership
+    from wharf.infra.settings import Settings
+
+    url = f"sqlite:///{tmp_path / 'wharf.db'}"
+    shown = wharf(url, tmp_path, "runtime", "show")
+    assert shown.stdout.startswith("runtime: direct (never switched: WHARF_RUNTIME decides)")
+    planned = wharf(url, tmp_path, "runtime", "switch", "--to", "swarm")
+    assert "plan: from direct to swarm" in planned.stdout
+    assert "nothing changed: run again with --yes" in planned.stdout
+    # A Wharf leading the scheduler (`wharf up` holds this lock) would make again what a
+    # switch takes down: refused, and nothing recorded.
+    settings = Settings.from_env({"WHARF_HOME": str(tmp_path), "WHARF_DATABASE_URL": url})
+    with leadership(settings):
+        refused = wharf(url, tmp_path, "runtime", "switch", "--to", "swarm", "--yes",
+                        ok=False)
+    assert refused.returncode == 1
+    assert "a Wharf is running (it leads the scheduler)" in refused.stderr
+    assert wharf(url, tmp_path, "runtime", "show").stdout.startswith("runtime: direct (")
+    done = wharf(url, tmp_path, "runtime", "switch", "--to", "swarm", "--yes")
+    assert "switched to swarm: 0 containers taken down" in done.stdout
+    assert wharf(url, tmp_path, "runtime", "show").stdout.startswith("runtime: swarm\n")

@@ -59,6 +59,10 @@ def plan(wiring: Wiring, to: str) -> list[Move]:
     for wanted in container_reads.wanted(wiring.view):
         row = wanted.container
         if row.desired == "deleted":
+            if row.observed not in ("removed", "created"):  # (its run is taken down too)
+                moves.append(Move(row.id, row.name, wanted.tenant,
+                                  hosts.get(row.host_id or "", "not placed"),
+                                  "taken down (deleted)"))
             continue
         where = hosts.get(row.host_id or "", "not placed") if row.observed in (
             "running", "paused", "exited", "created") else row.observed
@@ -131,15 +135,23 @@ def _from_swarm(wiring: Wiring, say: Callable[[str], None]) -> int:
             raise SwitchRefused(f"the swarm manager does not answer ({error}); nothing "
                                 "was switched") from error
         tasks = sum(1 for t in cluster.tasks() if t.running)
-        for name in services:
-            cluster.remove_service(name)
         with contextlib.suppress(docker.errors.NotFound):
             cluster.api.remove_container(gateway.container_name(cluster.installation),
                                          force=True)
         # The nodes stop the removed services' containers after the manager forgets
-        # them: wait until no engine runs one (the next runtime must not meet them).
+        # them: wait until no engine runs one (the next runtime must not meet them),
+        # removing again any service made meanwhile.
         deadline = time.monotonic() + TASKS_GONE
-        while _still_running(wiring) and time.monotonic() < deadline:
+        while True:
+            for name in cluster.services():
+                cluster.remove_service(name)
+            if not cluster.services() and not _still_running(wiring):
+                break
+            if time.monotonic() > deadline:
+                raise SwitchRefused(
+                    f"containers of this Wharf still run on the swarm's nodes after "
+                    f"{TASKS_GONE:g} s (is a Wharf still running?): the switch is not "
+                    "recorded; stop every Wharf and switch again")
             time.sleep(0.5)
         say(f"swarm: {len(services)} services and {tasks} running tasks taken down")
         return tasks

@@ -14,6 +14,7 @@ from wharf.commands.actors import Actor
 from wharf.commands.answers import TermTaken
 from wharf.commands.application import Wharf
 from wharf.commands.context import Outcome
+from wharf.domain.leadership import Leadership
 
 log = logging.getLogger(__name__)
 C = TypeVar("C", bound=m.SchedulerCommand)
@@ -43,6 +44,14 @@ class Leading:
         """A command of this scheduler: its actor, and its term."""
         assert self.term is not None, "a pass takes the leadership before it acts"
         return kind(actor=self.actor, term=self.term, **fields)
+
+    def still_leads(self) -> bool:
+        """Whether no one has taken a newer term since this one (a second scheduler, or
+        `wharf runtime switch`)."""
+        if self.term is None:
+            return False
+        current: Any = self.app.repository.get(Leadership.ID)
+        return int(current.term) == self.term
 
     def record(self, kind: type[C], **fields: Any) -> Outcome:
         return self.app.handle(self.command(kind, **fields))

@@ -82,7 +82,7 @@ from wharf.schedulers.scheduler import WAKE_COALESCE, PassResult
 
 log = logging.getLogger(__name__)
 
-SETTLE = 0.5  # seconds between readings of the task list while a task is on its way
+SETTLE = 0.2  # seconds between readings of the task list while a task is on its way
 REAPPLY = 60.0  # seconds after which a service is compared with the manager's again
 MAX_ENV_BYTES = 256 * 1024  # a service's environment, secrets included, on a swarm
 PUBLIC = "public"
@@ -157,6 +157,12 @@ class SwarmRuntime(FollowsReadSide):
         if self.leading.term is None:
             self.leading.take()
         result = PassResult()
+        if not self.leading.still_leads():
+            # Another runtime leads now (or `wharf runtime switch` took the workloads
+            # down): acting on the cluster would bring back what it removed.
+            log.error("scheduler term %s is over: this Swarm runtime stops", self.leading.term)
+            self.stop()
+            return result
         cluster = self.cluster()
         if cluster is None:
             return result

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 from typing import Any
 
 from wharf.infra import runtime_switch
 from wharf.infra.bootstrap import build
 from wharf.infra.cli.output import table
+from wharf.infra.leader import leadership
 from wharf.infra.settings import Settings
 
 
@@ -58,12 +60,21 @@ def cmd_switch(settings: Settings, args: argparse.Namespace) -> int:
         if not args.yes:
             print("nothing changed: run again with --yes to switch (stop `wharf up` first)")
             return 0
-        try:
-            taken = runtime_switch.switch(wiring, args.to, lambda line: print(line,
-                                                                              flush=True))
-        except runtime_switch.SwitchRefused as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 1
+        # Only while no Wharf leads the scheduler: a running one would make again what
+        # the switch takes down.
+        now = threading.Event()
+        now.set()
+        with leadership(settings, stop=now) as leads:
+            if not leads:
+                print("error: a Wharf is running (it leads the scheduler): stop `wharf up` "
+                      "and `wharf scheduler` first; nothing was switched", file=sys.stderr)
+                return 1
+            try:
+                taken = runtime_switch.switch(wiring, args.to, lambda line: print(
+                    line, flush=True))
+            except runtime_switch.SwitchRefused as error:
+                print(f"error: {error}", file=sys.stderr)
+                return 1
         print(f"switched to {args.to}: {taken} containers taken down; start Wharf with "
               f"WHARF_RUNTIME={args.to}")
     return 0
