@@ -164,7 +164,7 @@ class SwarmCluster(DockerClient):
 
     # -- the gateway (infra/gateway.py) -------------------------------------------
 
-    def ensure_gateway(self, networks: set[str]) -> tuple[str, int]:
+    def ensure_gateway(self, networks: set[str]) -> tuple[str, int, str]:
         address = address_of(self.endpoint)
         name = gateway.container_name(self.installation)
         found = self._quiet("gateway", lambda: self.api.inspect_container(name), 404)
@@ -181,7 +181,7 @@ class SwarmCluster(DockerClient):
         port = gateway.published(found)
         if port is None:
             raise EngineError(f"the gateway {name} has no published port yet")
-        return address, port
+        return address, port, str(found["Id"])
 
     def configure_gateway(self, apps: dict[str, Any]) -> None:
         name = gateway.container_name(self.installation)

@@ -108,9 +108,10 @@ class Cluster(Protocol):
 
     def cluster_events(self) -> Iterator[dict[str, Any]]: ...
 
-    def ensure_gateway(self, networks: set[str]) -> tuple[str, int]:
+    def ensure_gateway(self, networks: set[str]) -> tuple[str, int, str]:
         """The ingress's way onto the overlay networks (joined to each of `networks`):
-        where its port is published, as (address, port)."""
+        where its port is published, and its container's id (a new one, made again after
+        it was removed, holds no configuration), as (address, port, id)."""
 
     def configure_gateway(self, apps: dict[str, Any]) -> None:
         """Gives the gateway's Caddy its whole configuration."""

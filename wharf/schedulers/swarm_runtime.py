@@ -143,6 +143,7 @@ class SwarmRuntime(FollowsReadSide):
         self._gateway_key = secrets.token_urlsafe(24)
         self._gateway: tuple[str, int] | None = None  # where its port is published
         self._gateway_apps: dict[str, Any] | None = None  # what it was given last
+        self._gateway_container = ""  # the container it was given to
         self._served: set[str] = set()  # routes with a replica behind the gateway
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -369,7 +370,10 @@ class SwarmRuntime(FollowsReadSide):
                 owner = (service.application_id if service is not None else None) \
                     or route.tenant_id
                 networks[route.service_id] = self._network(cluster, owner)
-            self._gateway = cluster.ensure_gateway(set(networks.values()))
+            address, port, made = cluster.ensure_gateway(set(networks.values()))
+            if made != self._gateway_container:  # (new: it holds no configuration)
+                self._gateway_apps, self._gateway_container = None, made
+            self._gateway = (address, port)
             upstreams = {server_name(r): [
                 f"{ip}:{r.container_port}" for t in tasks
                 if t.service.split(".v")[0] == r.service_id and t.running

@@ -427,6 +427,11 @@ def test_a_balanced_service_on_swarm_answers_through_wharfs_ingress_from_every_n
     refused.value.close()
     assert refused.value.code == 404
 
+    # The gateway removed by hand: made again, configured again, answering again.
+    wharf.cluster.api.remove_container(name, force=True)
+    wait_for("the ingress answering through a new gateway", lambda: get(address) in names,
+             30)
+
     # Each replica's metrics, sampled on its node's engine, summed for the service.
     wiring = wharf.cloud.api.wiring
     with StatsEngines(wiring.app.installation, wiring.connector()) as engines:
