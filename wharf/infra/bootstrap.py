@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from wharf.infra.mirrors import MirrorSupervisor
     from wharf.infra.registry import RegistryProcess
     from wharf.infra.scheduling import Connector
+    from wharf.infra.swarm import SwarmCluster
 
 
 class RuntimeMismatch(Exception):
@@ -199,14 +200,8 @@ class Wiring:
         host) with that host's credentials; with `ingress` (WHARF_INGRESS unless said),
         Caddy here reaching the replicas through a gateway on their overlay networks."""
         from wharf.infra.docker_driver import DockerEngine
-        from wharf.infra.swarm import SwarmCluster
 
         connector = self.connector()
-        installation = self.app.installation
-
-        def cluster_for(host_id: str, endpoint: str) -> SwarmCluster:
-            return SwarmCluster(endpoint, installation, tls=connector.tls(host_id))
-
         balancer = self.ingress() if (self.settings.ingress if ingress is None else ingress) \
             else None
         engines: dict[str, DockerEngine] = {}  # (one client per node, for its logs)
@@ -219,7 +214,8 @@ class Wiring:
             self.task_containers[container_id] = docker_id  # (the metrics' clients too)
             return engines[host_id]
 
-        runtime = SwarmRuntime(self.app, self.view, cluster_for, self.settings.swarm_manager,
+        runtime = SwarmRuntime(self.app, self.view, self.swarm_cluster,
+                               self.settings.swarm_manager,
                                self.app.clock, self._workloads_wait(in_process),
                                ingress=balancer, collector=LogCollector(self.logs),
                                task_output=task_output)
@@ -227,6 +223,13 @@ class Wiring:
             self.projector.listeners.append(lambda _: runtime.nudge())
         self._closing.callback(runtime.close)
         return runtime
+
+    def swarm_cluster(self, host_id: str, endpoint: str) -> SwarmCluster:
+        """The swarm manager's API at a registered host, with that host's credentials."""
+        from wharf.infra.swarm import SwarmCluster
+
+        return SwarmCluster(endpoint, self.app.installation,
+                            tls=self.connector().tls(host_id))
 
     def _workloads_wait(self, in_process: bool) -> Callable[[int, float], None]:
         """How a runtime waits for the workloads' read models to hold a position: woken

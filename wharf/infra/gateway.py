@@ -29,13 +29,13 @@ import docker
 import docker.errors
 
 from wharf.infra.hardening import LOG_ROTATION, PIDS_LIMIT
+from wharf.infra.scheduling import LOCAL_ENGINE
 from wharf.schedulers.cluster import GATEWAY_PORT as PORT
 from wharf.schedulers.ports import LABEL_INSTALLATION, LABEL_MANAGED, EngineError
 
 log = logging.getLogger(__name__)
 
 CONFIG = "/etc/caddy/gateway.json"
-LOCAL_ENGINE = "unix:///var/run/docker.sock"
 _built = threading.Lock()
 
 
@@ -66,18 +66,19 @@ def _context(binary: Path) -> bytes:
         tar.add(binary, arcname="root/usr/bin/caddy")
         for library in _libraries(binary):
             tar.add(library.resolve(), arcname=f"root{library}")
-        first = json.dumps({"admin": {"listen": "localhost:2019"}}).encode()
-        info = tarfile.TarInfo(f"root{CONFIG}")
-        info.size = len(first)
-        tar.addfile(info, io.BytesIO(first))
-        dockerfile = (b"FROM scratch\nCOPY root/ /\n"
-                      b"ENV XDG_CONFIG_HOME=/data/config XDG_DATA_HOME=/data/data\n"
-                      b'ENTRYPOINT ["/usr/bin/caddy"]\n'
-                      b'CMD ["run", "--config", "' + CONFIG.encode() + b'"]\n')
-        info = tarfile.TarInfo("Dockerfile")
-        info.size = len(dockerfile)
-        tar.addfile(info, io.BytesIO(dockerfile))
+        _add(tar, f"root{CONFIG}", json.dumps({"admin": {"listen": "localhost:2019"}})
+             .encode())
+        _add(tar, "Dockerfile", b"FROM scratch\nCOPY root/ /\n"
+                                b"ENV XDG_CONFIG_HOME=/data/config XDG_DATA_HOME=/data/data\n"
+                                b'ENTRYPOINT ["/usr/bin/caddy"]\n'
+                                b'CMD ["run", "--config", "' + CONFIG.encode() + b'"]\n')
     return buffer.getvalue()
+
+
+def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    tar.addfile(info, io.BytesIO(data))
 
 
 def ensure_image(engine: docker.APIClient) -> str:
@@ -140,12 +141,9 @@ def joined(found: dict[str, Any]) -> set[str]:
 
 def config_archive(apps: dict[str, Any]) -> bytes:
     """The configuration as the one-file archive `put_archive` writes into the container."""
-    text = json.dumps(apps, sort_keys=True).encode()
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        info = tarfile.TarInfo(Path(CONFIG).name)
-        info.size = len(text)
-        tar.addfile(info, io.BytesIO(text))
+        _add(tar, Path(CONFIG).name, json.dumps(apps, sort_keys=True).encode())
     return buffer.getvalue()
 
 

@@ -26,7 +26,6 @@ from wharf.commands import messages as m
 from wharf.commands.actors import Actor
 from wharf.infra import gateway
 from wharf.infra.bootstrap import Wiring
-from wharf.infra.swarm import SwarmCluster
 from wharf.projections.reads import containers as container_reads
 from wharf.projections.reads import hosts as host_reads
 from wharf.schedulers.leading import Leading
@@ -121,13 +120,11 @@ def _from_engines(wiring: Wiring, say: Callable[[str], None]) -> int:
 
 def _from_swarm(wiring: Wiring, say: Callable[[str], None]) -> int:
     manager = wiring.settings.swarm_manager
-    host = next((h for h in host_reads.hosts(wiring.view) if manager in (h.name, h.id)
-                 and h.state != "removed"), None)
+    host = host_reads.named(wiring.view, manager)
     if host is None:
         raise SwitchRefused(f"no registered host {manager!r} (WHARF_SWARM_MANAGER) to take "
                             "the workloads down from; nothing was switched")
-    cluster = SwarmCluster(host.endpoint, wiring.app.installation,
-                           tls=wiring.connector().tls(host.id))
+    cluster = wiring.swarm_cluster(host.id, host.endpoint)
     try:
         try:
             services = cluster.services()

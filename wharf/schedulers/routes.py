@@ -44,15 +44,22 @@ def _handler(route: Route) -> dict[str, Any]:
     if not route.upstreams:
         return {"handler": "static_response", "status_code": 503,
                 "body": f"service {route.service} has no running replica\n"}
+    return _proxy([f"{u.address}:{u.host_port}" for u in route.upstreams],
+                  {"set": {k: [v] for k, v in route.via}} if route.via else None)
+
+
+def _proxy(dials: list[str], headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Round robin over `dials`; a request an upstream refused is tried on the next;
+    `headers`: Caddy's request header operations on the way."""
     proxy: dict[str, Any] = {
         "handler": "reverse_proxy",
-        "upstreams": [{"dial": f"{u.address}:{u.host_port}"} for u in route.upstreams],
+        "upstreams": [{"dial": dial} for dial in dials],
         "load_balancing": {"selection_policy": {"policy": "round_robin"},
                            "try_duration": TRY_DURATION, "try_interval": "50ms"},
         "health_checks": {"passive": {"fail_duration": FAIL_DURATION, "max_fails": 1}},
     }
-    if route.via:
-        proxy["headers"] = {"request": {"set": {k: [v] for k, v in route.via}}}
+    if headers:
+        proxy["headers"] = {"request": headers}
     return proxy
 
 
@@ -117,15 +124,8 @@ def gateway_apps(upstreams: dict[str, list[str]], key: str, port: int) -> dict[s
     listens on the container's own loopback only."""
     routes: list[dict[str, Any]] = [
         {"match": [{"header": {GATEWAY_ROUTE: [name], GATEWAY_KEY: [key]}}],
-         "handle": [{
-             "handler": "reverse_proxy",
-             # (the key never reaches a replica: it would let its tenant use the gateway)
-             "headers": {"request": {"delete": [GATEWAY_ROUTE, GATEWAY_KEY]}},
-             "upstreams": [{"dial": dial} for dial in dials],
-             "load_balancing": {"selection_policy": {"policy": "round_robin"},
-                                "try_duration": TRY_DURATION, "try_interval": "50ms"},
-             "health_checks": {"passive": {"fail_duration": FAIL_DURATION,
-                                           "max_fails": 1}}}],
+         # (the key never reaches a replica: it would let its tenant use the gateway)
+         "handle": [_proxy(dials, {"delete": [GATEWAY_ROUTE, GATEWAY_KEY]})],
          "terminal": True}
         for name, dials in sorted(upstreams.items()) if dials]
     routes.append({"handle": [{"handler": "static_response", "status_code": 404}]})

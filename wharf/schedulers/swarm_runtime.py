@@ -214,8 +214,7 @@ class SwarmRuntime(FollowsReadSide):
     def cluster(self) -> Cluster | None:
         """The manager's API, made once its host is registered."""
         if self._cluster is None:
-            host = next((h for h in host_reads.hosts(self.view) if self.manager in (
-                h.name, h.id) and h.state != "removed"), None)
+            host = host_reads.named(self.view, self.manager)
             if host is None:
                 self._say(f"no host named {self.manager} (WHARF_SWARM_MANAGER) is "
                           "registered: nothing runs until it is")
@@ -438,20 +437,21 @@ class SwarmRuntime(FollowsReadSide):
             written = max(written, self.leading.record(kind, **fields).position)
 
         ident = UUID(row.id)
+
+        def ended(run: ClusterTask) -> None:
+            record(m.RecordRun, container_id=ident, generation=row.generation,
+                   started_at=run.created, finished_at=run.since, running=False,
+                   exit_code=run.exit_code or 0)
+
         # The end of the run the log holds, once its task has ended.
         last = by_created.get(row.started_at or "")
-        if last is not None and last.ended and row.observed in ("running", "paused") \
-                and last is not task:
-            record(m.RecordRun, container_id=ident, generation=row.generation,
-                   started_at=last.created, finished_at=last.since, running=False,
-                   exit_code=last.exit_code or 0)
+        if last is not None and last.ended and row.observed in ("running", "paused"):
+            ended(last)
         if task is not None and row.desired == "running":
             # Runs that ended between two readings (a task that exits at once is
             # replaced by the next before a pass sees it run): each recorded once.
             for earlier in missed_runs(task, by_created.values(), row.started_at or ""):
-                record(m.RecordRun, container_id=ident, generation=row.generation,
-                       started_at=earlier.created, finished_at=earlier.since,
-                       running=False, exit_code=earlier.exit_code or 0)
+                ended(earlier)
         if last is None and row.started_at and row.observed in ("running", "paused"):
             # The task of the run the log holds is listed no more (the manager never
             # forgets a running task: its service was removed behind Wharf's back).
@@ -463,12 +463,7 @@ class SwarmRuntime(FollowsReadSide):
                 record(m.RecordRemoved, container_id=ident)
             return written
         if row.desired == "deleted" and not task.running:
-            if task.ended and task.created == row.started_at and \
-                    row.observed in ("running", "paused"):
-                record(m.RecordRun, container_id=ident, generation=row.generation,
-                       started_at=task.created, finished_at=task.since, running=False,
-                       exit_code=task.exit_code or 0)
-            if row.observed != "removed":
+            if row.observed != "removed":  # (its run's end recorded above)
                 record(m.RecordRemoved, container_id=ident)
             return written
         host = node_hosts.get(task.node_id)
@@ -483,8 +478,7 @@ class SwarmRuntime(FollowsReadSide):
                 host.id, host.endpoint, row.id, task.container_id))
         ran = task.running or (task.state in ("complete", "failed", "shutdown")
                                and bool(task.container_id))
-        if ran and (task.created != row.started_at or (
-                task.ended and row.observed in ("running", "paused"))):
+        if ran and task.created != row.started_at:  # (a new run; its end, if it ended)
             # (a task with a health check runs only once it passes: Swarm holds it in
             # `starting` until then)
             record(m.RecordRun, container_id=ident, generation=row.generation,

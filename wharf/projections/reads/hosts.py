@@ -63,6 +63,13 @@ def host(reader: Reader, host_id: str) -> HostRow | None:
     return _row(rows[0]) if rows else None
 
 
+def named(reader: Reader, key: str) -> HostRow | None:
+    """The host, not removed, whose name or id is `key` (as a setting names one)."""
+    rows = reader.query("SELECT * FROM rm_hosts WHERE (name = ? OR id = ?) "
+                        "AND state != 'removed' ORDER BY name LIMIT 1", (key, key))
+    return _row(rows[0]) if rows else None
+
+
 def in_states(reader: Reader, *states: str) -> list[HostRow]:
     marks = ", ".join("?" * len(states))
     return [_row(r) for r in reader.query(
