@@ -11,6 +11,7 @@ from bench import (
     billing,
     builds,
     commands,
+    dashboard,
     logs,
     placement,
     placement_scale,
@@ -42,6 +43,7 @@ def main() -> int:
     lines += billing.run()
     lines += relay.run()
     lines += builds.run()
+    lines += dashboard.run()
     print("\nsummary:")
     for line in lines:
         print(" ", line)

@@ -50,12 +50,15 @@ def caught_up(wiring: Wiring) -> Wiring:
 ROOT = Path(__file__).parents[2]
 
 
-def wharf(url: str, home: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    """Runs the `wharf` CLI as a real process on the store at `url`."""
+def wharf(url: str, home: Path, *args: str, ok: bool = True,
+          stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Runs the `wharf` CLI as a real process on the store at `url` (`stdin`: its input,
+    not a terminal)."""
     env = {**os.environ, "WHARF_DATABASE_URL": url, "WHARF_HOME": str(home),
            "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-m", "wharf.infra.cli", *args], env=env,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300,
+                          input=stdin if stdin is not None else "")
     if ok:
         assert done.returncode == 0, done.stdout + done.stderr
     return done

@@ -17,9 +17,14 @@ from typing import Any
 
 import psycopg
 import pytest
+from argon2 import PasswordHasher
 
 from tests.conftest import pg_database
 from tests.integration.helpers import ROOT, wharf
+from wharf.domain.credential import Credential
+from wharf.domain.tenant import Tenant
+from wharf.infra.bootstrap import build
+from wharf.infra.settings import Settings
 
 
 def mixed_workload(url: str, home: Path) -> str:
@@ -104,6 +109,31 @@ def test_bad_input_exits_non_zero_with_a_clear_message(sqlite_url: str, tmp_path
     done = wharf(sqlite_url, tmp_path, "tenant", "create", "acme", "--plan", "gold",
                  "--owner", "a@b.io", ok=False)
     assert "plan gold not found" in done.stderr
+
+
+def test_password_sets_a_members_and_an_operators_dashboard_password(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    wharf(sqlite_url, tmp_path, "tenant", "create", "acme", "--owner", "o@acme.io")
+    done = wharf(sqlite_url, tmp_path, "password", "O@acme.io", "--tenant", "acme",
+                 stdin="a long enough password\n")
+    assert "o@acme.io signs in to the dashboard as tenant acme" in done.stdout
+    wharf(sqlite_url, tmp_path, "password", "ops@wharf.io", stdin="another long one\n")
+    done = wharf(sqlite_url, tmp_path, "password", "x@acme.io", "--tenant", "acme",
+                 stdin="a long enough password\n", ok=False)
+    assert done.returncode == 1 and "member x@acme.io not found" in done.stderr
+    done = wharf(sqlite_url, tmp_path, "password", "o@acme.io", "--tenant", "acme",
+                 stdin="short\n", ok=False)
+    assert "error: password: 10 to 128 characters" in done.stderr
+    with build(Settings.from_env({"WHARF_DATABASE_URL": sqlite_url,
+                                  "WHARF_HOME": str(tmp_path)})) as wiring:
+        member: Any = wiring.app.repository.get(
+            Credential.id_for(Tenant.id_for("acme"), "o@acme.io"))
+        operator: Any = wiring.app.repository.get(Credential.id_for(None, "ops@wharf.io"))
+    assert PasswordHasher().verify(member.password_hash, "a long enough password")
+    assert PasswordHasher().verify(operator.password_hash, "another long one")
+    history = wharf(sqlite_url, tmp_path, "events", "--tenant", "acme").stdout
+    assert "password set for o@acme.io" in history and "argon2" not in history
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])

@@ -109,6 +109,36 @@ class RevokeToken(Command):
     token_id: UUID
 
 
+@dataclass(frozen=True, kw_only=True)
+class SetPassword(Command):
+    """A member's password for one tenant (owners set their members'), or with no tenant
+    an operator's (operators only). The API hashes it (infra/passwords.py): only the
+    hash ever reaches a command."""
+
+    tenant_id: UUID | None
+    email: str
+    password_hash: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class InviteMember(Command):
+    """An invitation link for a member (added with `role` when not one yet)."""
+
+    tenant_id: UUID
+    email: str
+    role: str = "developer"
+    ttl_hours: int = 72
+
+
+@dataclass(frozen=True, kw_only=True)
+class AcceptInvitation(Command):
+    """Whoever holds the invitation's code sets the invited member's password."""
+
+    invitation_id: UUID
+    code: str
+    password_hash: str
+
+
 # -- workloads (developers) ----------------------------------------------------------
 
 

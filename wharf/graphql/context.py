@@ -47,6 +47,7 @@ class Context:
     address: str = "unknown"  # the caller's address, for per-address limits
     correlation_id: str | None = None  # Wharf-Correlation-Id: the chain its mutations join
     refused: str | None = None  # why a WebSocket's upgrade request is refused (bad header)
+    cookie_authorization: str | None = None  # a WebSocket's dashboard session, if any
     # Made per request, so one request's batching never serves another's caller.
     tenants: DataLoader[str, TenantRow | None] = field(init=False)
     image_tags: DataLoader[str, list[TagRow]] = field(init=False)  # by repository id

@@ -413,6 +413,13 @@ class Query:
         row = await context.read(tenant_reads.tenant, str(parse_id(id)))
         return Tenant.from_row(row) if row else None
 
+    @strawberry.field(description="Operators only: the newest position in the log (how "
+                                  "far back `platformEvents(after:)` may start).")
+    async def log_position(self, info: Info[Context, Any]) -> int:
+        info.context.require_operator()
+        head: int = await anyio.to_thread.run_sync(info.context.backend.head)
+        return head
+
     @strawberry.field(description="Operators only.")
     async def hosts(self, info: Info[Context, Any]) -> list[Host]:
         info.context.require_operator()

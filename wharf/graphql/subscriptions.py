@@ -19,6 +19,7 @@ from wharf.projections.reads import audit as audit_reads
 from wharf.projections.reads import pipelines as pipeline_reads
 
 WAKE_EVERY = 5.0
+PLATFORM_POLL = 0.5
 LOG_POLL = 0.25  # seconds between looks at a followed container's log
 LOG_BATCH = 2000  # lines read at once; a follower behind reads again at once
 
@@ -46,6 +47,24 @@ class Subscription:
                     last = row.position
                 if not rows:
                     await news.wait(WAKE_EVERY)
+
+    @strawberry.subscription(description=(
+        "Operators only: every tenant's events and the operators' own as they happen, "
+        "each with its tenant. `after` resumes after a position."))
+    async def platform_events(
+        self, info: Info[Context, Any], after: int | None = None
+    ) -> AsyncGenerator[AuditEntry, None]:
+        context = info.context
+        context.require_operator()
+        last = after if after is not None else await anyio.to_thread.run_sync(
+            context.backend.head)
+        while True:  # (operators are few: they poll, at most every PLATFORM_POLL seconds)
+            rows = await context.read(audit_reads.platform_after, last, 500)
+            for row in rows:
+                yield AuditEntry.from_row(row)
+                last = row.position
+            if not rows:
+                await anyio.sleep(PLATFORM_POLL)
 
     @strawberry.subscription(description=(
         "A container's output as it is written, from the line after `since` (default: "

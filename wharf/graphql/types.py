@@ -8,6 +8,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from wharf.graphql.pagination import Connection
+from wharf.projections.reads import audit as audit_reads
 from wharf.projections.reads import containers as container_reads
 from wharf.projections.reads import tenants as tenant_reads
 from wharf.projections.reads import volumes as volume_reads
@@ -93,6 +94,11 @@ class Tenant:
             info.context, lambda reader, cursor: container_reads.page_of(
                 reader, tenant_id, first, cursor), 2, after, Container.from_row)
 
+    @strawberry.field(description="How many workloads of each kind it has now.")
+    async def counts(self, info: strawberry.Info[Any, Any]) -> WorkloadCounts:
+        found = await info.context.read(tenant_reads.counts, str(self.id))
+        return WorkloadCounts(**vars(found))
+
     @strawberry.field
     async def members(self, info: strawberry.Info[Any, Any]) -> list[Member]:
         rows = await info.context.read(tenant_reads.members, str(self.id))
@@ -107,6 +113,15 @@ class Tenant:
                         memory_mib=row.memory_mib, volume_gib=row.volume_gib),
             purge_after=row.purge_after, created_at=row.created_at,
         )
+
+
+@strawberry.type
+class WorkloadCounts:
+    containers: int = strawberry.field(description="Not removed; services' replicas too.")
+    running: int
+    services: int
+    applications: int
+    volumes: int
 
 
 @strawberry.type
@@ -186,6 +201,17 @@ class Container:
     async def tenant(self, info: strawberry.Info[Any, Any]) -> Tenant | None:
         row: TenantRow | None = await info.context.tenants.load(self.tenant_id)
         return None if row is None else Tenant.from_row(row)
+
+    @strawberry.field(description="Its events, newest first.")
+    async def events(
+        self, info: strawberry.Info[Any, Any], first: int = 50, after: str | None = None,
+    ) -> Connection[AuditEntry]:
+        from wharf.graphql.pagination import connection
+
+        tenant_id, container_id = self.tenant_id, str(self.id)
+        return await connection(
+            info.context, lambda reader, cursor: audit_reads.of_object(
+                reader, tenant_id, container_id, first, cursor), 1, after, AuditEntry.from_row)
 
     @strawberry.field(description="Ports published on its host's address: 127.0.0.1 for "
                                   "a host on Wharf's own machine.")
@@ -315,12 +341,15 @@ class AuditEntry:
     cause: str
     type: str
     summary: str
+    tenant_id: strawberry.ID | None = strawberry.field(
+        description="The tenant it belongs to (null: the operators' own).")
 
     @classmethod
     def from_row(cls, row: AuditRow) -> AuditEntry:
         return cls(position=row.position, occurred_at=row.occurred_at,
                    object_id=strawberry.ID(row.object_id), kind=row.kind, actor=row.actor,
-                   cause=row.cause, type=row.type, summary=row.summary)
+                   cause=row.cause, type=row.type, summary=row.summary,
+                   tenant_id=strawberry.ID(row.tenant_id) if row.tenant_id else None)
 
 
 @strawberry.type

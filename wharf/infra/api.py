@@ -1,4 +1,5 @@
-"""The ASGI app: GraphQL at /graphql, health, readiness and Prometheus metrics.
+"""The ASGI app: GraphQL at /graphql, health, readiness and Prometheus metrics, the
+dashboard at / and its sign-in at /session (web_session.py).
 
 Every call to /graphql passes the gate first (gate.py: authentication, rate limits, the
 bad-token back-off), over HTTP (http_guard.py, which also bounds and checks the body) and
@@ -27,7 +28,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
@@ -38,12 +39,14 @@ from wharf.graphql.schema import build_schema
 from wharf.infra import exports
 from wharf.infra.backend import WharfBackend
 from wharf.infra.bootstrap import Wiring
+from wharf.infra.dashboard import Dashboard
 from wharf.infra.gate import Gate, Refusal
 from wharf.infra.http_guard import (
     BadRequest,
     GraphQLGuard,
     admitted,
     client_address,
+    cookie_authorization,
     correlation_of,
     correlation_of_headers,
     min_position,
@@ -53,6 +56,7 @@ from wharf.infra.registry import RegistryClient, notify_secret, signer_of
 from wharf.infra.registry_http import Notifications, TokenServer
 from wharf.infra.relay import relay_position
 from wharf.infra.sessions import GuardedHandler, SessionLimits, Sessions
+from wharf.infra.web_session import WebSessions
 from wharf.infra.webhooks import Webhooks
 from wharf.projections.consumers import read_side_position
 
@@ -100,15 +104,18 @@ class WharfGraphQL(GraphQL[Context, None]):
         Wharf-Min-Position; over WebSocket the handler lets it in (sessions.py)."""
         admission = admitted(request.scope)
         actor = admission.actor if admission is not None else None
-        correlation, refused = correlation_of(request.scope), None
+        correlation, refused, cookie = correlation_of(request.scope), None, None
         if isinstance(request, WebSocket):  # (the HTTP guard checked it for POSTs)
             try:
                 correlation = correlation_of_headers(request.scope)
+                # (a browser cannot set a WebSocket's headers: the dashboard's cookie
+                # stands for its token, from its own origin only)
+                cookie = cookie_authorization(request.scope, csrf=False)
             except BadRequest as error:
                 refused = error.message  # the handler closes the socket (4400)
         return Context(self.backend, actor, min_position(request.scope),
                        address=client_address(request.scope), correlation_id=correlation,
-                       refused=refused)
+                       refused=refused, cookie_authorization=cookie)
 
 
 def create_app(
@@ -180,8 +187,12 @@ def create_app(
         streamed a page at a time."""
         if request.path_params["what"] not in ("bills", "audit"):
             return JSONResponse({"errors": [{"message": "exports: bills or audit"}]}, 404)
-        answer = await gate.admit(client_address(request.scope),
-                                  request.headers.get("authorization"))
+        try:  # (a download: the dashboard's cookie serves, no CSRF token for a GET)
+            authorization = (request.headers.get("authorization")
+                             or cookie_authorization(request.scope, csrf=False))
+        except BadRequest as error:
+            return JSONResponse({"errors": [{"message": error.message}]}, error.status)
+        answer = await gate.admit(client_address(request.scope), authorization)
         if isinstance(answer, Refusal):
             return JSONResponse({"errors": [{"message": answer.message}]}, answer.status,
                                 headers={"Retry-After": answer.retry_after_header}
@@ -262,9 +273,15 @@ def create_app(
 
     hooks = Webhooks(wiring.app, gate, backend.handle, wiring.view, limits.read_timeout)
 
+    web = WebSessions(wiring.app, gate, backend.handle, limits.read_timeout)
+
     return Starlette(
         routes=[
             *registry_routes,
+            Route("/session", web.sign_in, methods=["POST"]),
+            Route("/session", web.current, methods=["GET"]),
+            Route("/session/sign-out", web.sign_out, methods=["POST"]),
+            Route("/session/invitation", web.accept_invitation, methods=["POST"]),
             Route("/hooks/github/{pipeline:str}", hooks.github, methods=["POST"]),
             Route("/hooks/generic/{pipeline:str}", hooks.generic, methods=["POST"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -273,6 +290,7 @@ def create_app(
             Route("/readyz", readyz),
             Route("/metrics", metrics),
             Route("/exports/{what:str}", export),
+            Mount("/", app=Dashboard()),  # (last: every other path is the dashboard's)
         ],
         lifespan=lifespan,
         middleware=[Middleware(

@@ -22,6 +22,7 @@ from wharf.domain.errors import InvalidInput
 from wharf.domain.host import ENDPOINT
 from wharf.domain.tls import TlsCredentials
 from wharf.graphql.ports import Logs, Metrics, Models
+from wharf.infra import passwords
 from wharf.infra.engine_probe import is_this_machine, probe_slot
 from wharf.infra.registry import RegistryClient, RegistryError, RegistryProcess
 from wharf.infra.scheduling import engine_capacity
@@ -107,6 +108,9 @@ class WharfBackend:
 
     def handle(self, command: Command) -> Outcome:
         return self.app.handle(command)
+
+    async def hash_password(self, password: str) -> str:
+        return await passwords.hash_password(password)
 
     def delete_image(self, repository: str, digest: str) -> None:
         if self.registry_client is None:

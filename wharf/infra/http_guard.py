@@ -6,11 +6,15 @@ Every refusal is a JSON answer a client can read."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import re
 from collections.abc import Callable
+from http.cookies import CookieError, SimpleCookie
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -31,6 +35,8 @@ MIN_POSITION = b"wharf-min-position"
 MAX_POSITION_DIGITS = 18
 CORRELATION = b"wharf-correlation-id"
 CORRELATION_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+COOKIE = "wharf_session"  # the dashboard's session (web_session.py)
+CSRF_HEADER = b"x-csrf-token"
 
 
 class GraphQLGuard:
@@ -48,7 +54,14 @@ class GraphQLGuard:
                 or scope["method"] != "POST"):
             await self.app(scope, receive, send)
             return
-        answer = await self.gate.admit(client_address(scope), header(scope, b"authorization"))
+        authorization = header(scope, b"authorization")
+        if authorization is None:  # the dashboard's cookie, with its CSRF token
+            try:
+                authorization = cookie_authorization(scope, csrf=True)
+            except BadRequest as error:
+                await refuse(send, error.status, error.message)
+                return
+        answer = await self.gate.admit(client_address(scope), authorization)
         if isinstance(answer, Refusal):
             await refuse(send, answer.status, answer.message,
                          answer.retry_after_header if answer.status == 429 else None)
@@ -216,3 +229,47 @@ def correlation_of(scope: Scope) -> str | None:
 def min_position(scope: Scope) -> int:
     value = scope.get("state", {}).get("min_position", 0)
     return value if isinstance(value, int) else 0
+
+
+# -- the dashboard's session cookie (web_session.py signs in) ---------------------------
+
+
+def csrf_of(token: str) -> str:
+    """The CSRF token that goes with a session's token: nobody without it can make it."""
+    return hmac.new(token.encode(), b"wharf dashboard csrf", hashlib.sha256).hexdigest()[:32]
+
+
+def session_token(scope: Scope) -> str | None:
+    raw = header(scope, b"cookie")
+    if not raw:
+        return None
+    cookies: SimpleCookie = SimpleCookie()
+    try:
+        cookies.load(raw)
+    except CookieError:
+        return None
+    morsel = cookies.get(COOKIE)
+    return morsel.value if morsel is not None and morsel.value else None
+
+
+def same_origin(scope: Scope) -> bool:
+    """Whether the request's Origin (when it sends one) is this server's own host."""
+    origin = header(scope, b"origin")
+    if origin is None:
+        return True  # (not a browser's cross-site request: browsers send one)
+    host = header(scope, b"host") or ""
+    return urlsplit(origin).netloc.lower() == host.lower() and bool(host)
+
+
+def cookie_authorization(scope: Scope, *, csrf: bool) -> str | None:
+    """`Bearer <token>` from the session cookie (None: no cookie). BadRequest 403 for a
+    cross-site request, or (when `csrf`) one without the session's X-CSRF-Token."""
+    token = session_token(scope)
+    if token is None:
+        return None
+    if not same_origin(scope):
+        raise BadRequest(403, "cross-site request refused")
+    sent = (header(scope, CSRF_HEADER) or "").encode("latin-1")
+    if csrf and not hmac.compare_digest(sent, csrf_of(token).encode()):
+        raise BadRequest(403, "X-CSRF-Token missing or wrong: GET /session gives it")
+    return f"Bearer {token}"

@@ -161,8 +161,8 @@ class GuardedHandler(BaseGraphQLTransportWSHandler[Any, None]):
 
     async def login(self, payload: dict[str, Any]) -> tuple[int, str] | None:
         """The gate, then the token's connection limit: (close code, reason) or None."""
-        answer = await self.sessions.gate.admit(self.context.address,
-                                                str(payload.get("authorization") or ""))
+        sent = str(payload.get("authorization") or "") or self.context.cookie_authorization
+        answer = await self.sessions.gate.admit(self.context.address, sent)
         if isinstance(answer, Refusal):
             return (4429 if answer.status == 429 else 4403), answer.message
         refusal = self.sessions.login(self, answer)

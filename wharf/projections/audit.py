@@ -9,6 +9,7 @@ from eventsourcing.persistence import Tracking
 
 from wharf.domain.application import Application
 from wharf.domain.container import Container
+from wharf.domain.credential import Credential, Invitation
 from wharf.domain.mirror import Mirror
 from wharf.domain.pipeline import Build, Pipeline
 from wharf.domain.records import ClientRequest, QuotaRejection
@@ -36,6 +37,8 @@ _OWNED = {
     Mirror.Created: "mirror",  # (an operator's: the operators')
     Build.Requested: "build",  # (a public one's tenant is None: the operators')
     Token.Issued: "token",
+    Credential.Set: "credential",
+    Invitation.Sent: "invitation",
     QuotaRejection.Recorded: "quota-rejection",
 }
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from wharf.domain.application import Application
 from wharf.domain.container import Container
+from wharf.domain.credential import Credential, Invitation
 from wharf.domain.host import Host
 from wharf.domain.mirror import Mirror
 from wharf.domain.pipeline import Build, Pipeline
@@ -23,7 +24,8 @@ from wharf.domain.tenant import Tenant
 from wharf.domain.token import Token
 from wharf.domain.volume import Volume
 
-HIDDEN = {"ciphertext", "secret_hash", "value", "outcome", "originator_topic", "digest"}
+HIDDEN = {"ciphertext", "secret_hash", "password_hash", "code_hash", "value", "outcome",
+          "originator_topic", "digest"}
 BASE = {"originator_id", "originator_version", "timestamp", "actor", "cause", "correlation",
         "causation"}
 
@@ -67,6 +69,10 @@ _LINES: dict[type[Any], Callable[[Any], str]] = {
     Token.Issued: lambda e: f"token {e.name or str(e.originator_id)[:8]} issued to "
                             f"{e.member} ({e.scope})",
     Token.Revoked: lambda e: "token revoked",
+    Credential.Set: lambda e: f"password set for {e.email}",
+    Credential.Changed: lambda e: "password changed",
+    Invitation.Sent: lambda e: f"invitation sent to {e.email}, valid until {e.expires_at}",
+    Invitation.Accepted: lambda e: "invitation accepted: password set",
     Secret.Created: lambda e: f"secret {e.name} set",
     Secret.Set: lambda e: "secret value replaced",
     Secret.Deleted: lambda e: "secret deleted",

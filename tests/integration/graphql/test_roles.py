@@ -181,6 +181,10 @@ CASES: list[Case] = [
     ("changeRole", lambda t: f'{{email: "{t.member()}", role: "developer", '
                              f'tenant: "{t.id}"}}', OWNER),
     ("revokeToken", lambda t: f'{{id: "{t.token()}"}}', OWNER),
+    ("setPassword", lambda t: f'{{email: "{t.member()}", password: "long enough words", '
+                              f'tenant: "{t.id}"}}', OWNER),
+    ("inviteMember", lambda t: f'{{email: "i{next(counter)}@matrix.io", tenant: "{t.id}"}}',
+     OWNER),
     ("changePlan", lambda t: f'{{plan: "m", tenant: "{t.id}"}}', OWNER),
     ("suspendTenant", lambda t: f'{{id: "{t.id}"}}', OPERATOR),
     ("addPlan", lambda t: f'{{name: "p{next(counter)}", limits: {{containers: 1}}, '

@@ -9,8 +9,9 @@ from strawberry.types import Info
 
 from wharf.commands import messages as m
 from wharf.commands.context import Outcome
+from wharf.domain.errors import DomainError
 from wharf.graphql.context import Context, parse_id
-from wharf.graphql.errors import Error
+from wharf.graphql.errors import Error, to_graphql
 from wharf.graphql.mutations.base import own_tenant, run
 from wharf.graphql.types import Tenant
 from wharf.projections.reads import Reader
@@ -81,6 +82,36 @@ class TokenRevoked:
 
 IssueTokenResult = Annotated[TokenIssued | Error, strawberry.union("IssueTokenResult")]
 RevokeTokenResult = Annotated[TokenRevoked | Error, strawberry.union("RevokeTokenResult")]
+
+
+@strawberry.input
+class SetPasswordInput:
+    email: str
+    password: str
+    tenant: strawberry.ID | None = None
+    client_request_id: str | None = None
+
+
+@strawberry.input
+class InviteMemberInput:
+    email: str
+    role: str = "developer"
+    ttl_hours: int = 72
+    tenant: strawberry.ID | None = None
+    client_request_id: str | None = None
+
+
+@strawberry.type(description="`link` (the dashboard's path, with its one-time code) is "
+                             "shown once, here: send it to the member.")
+class InvitationSent:
+    id: strawberry.ID
+    email: str
+    link: str
+    position: int
+
+
+SetPasswordResult = Annotated[MemberPayload | Error, strawberry.union("SetPasswordResult")]
+InviteMemberResult = Annotated[InvitationSent | Error, strawberry.union("InviteMemberResult")]
 
 
 @strawberry.input
@@ -162,6 +193,40 @@ class AccessMutations:
 
         return await run(info, lambda actor: m.RevokeToken(
             actor=actor, request_id=input.client_request_id, token_id=parse_id(input.id)), done)
+
+    @strawberry.mutation(description=(
+        "A member's password for the dashboard (owners: their tenant's members; operators: "
+        "any, and with no tenant an operator's own). 10 to 128 characters."))
+    async def set_password(
+        self, info: Info[Context, Any], input: SetPasswordInput
+    ) -> SetPasswordResult:
+        actor = info.context.actor
+        try:
+            hashed = await info.context.backend.hash_password(input.password)
+            tenant = (None if actor is not None and actor.is_operator and input.tenant is None
+                      else own_tenant(info.context.require_actor(), input.tenant))
+        except DomainError as error:
+            return to_graphql(error)
+        return await run(info, lambda actor: m.SetPassword(
+            actor=actor, request_id=input.client_request_id, tenant_id=tenant,
+            email=input.email, password_hash=hashed), _member(input.email))
+
+    @strawberry.mutation(description="A one-time link that lets a member (added with "
+                                     "`role` if new) set a password and sign in.")
+    async def invite_member(
+        self, info: Info[Context, Any], input: InviteMemberInput
+    ) -> InviteMemberResult:
+        def done(read: Reader, outcome: Outcome) -> InvitationSent:
+            assert outcome.token is not None and outcome.id is not None
+            return InvitationSent(id=strawberry.ID(str(outcome.id)),
+                                  email=input.email.strip().lower(),
+                                  link=f"/#/invitation/{outcome.token}",
+                                  position=outcome.position)
+
+        return await run(info, lambda actor: m.InviteMember(
+            actor=actor, request_id=input.client_request_id,
+            tenant_id=own_tenant(actor, input.tenant), email=input.email, role=input.role,
+            ttl_hours=input.ttl_hours), done)
 
     @strawberry.mutation
     async def change_plan(

@@ -4,15 +4,21 @@ store directly (as the operator named by --as) or reads the read side."""
 from __future__ import annotations
 
 import argparse
+import getpass
+import sys
 from pathlib import Path
 from typing import Any
 from uuid import UUID
+
+import anyio
 
 from wharf.commands import messages as m
 from wharf.commands.answers import PlanAdded
 from wharf.domain.errors import InvalidInput
 from wharf.domain.host import check_address
 from wharf.domain.plans import PlanCatalog
+from wharf.domain.tenant import check_email
+from wharf.infra import passwords
 from wharf.infra.bootstrap import build
 from wharf.infra.cli.output import operator, table, tenant_id
 from wharf.infra.settings import Settings
@@ -61,6 +67,15 @@ def add_commands(sub: Any) -> None:
     p.set_defaults(run=cmd_tenant_action, action="close")
     p = tenant.add_parser("purge-due", help="purge every closed tenant past its grace period")
     p.set_defaults(run=cmd_purge_due)
+
+    p = sub.add_parser(
+        "password", help="set a dashboard password: a tenant member's, or an operator's",
+        description="Sets the password EMAIL signs in to the dashboard with: as a member of "
+                    "--tenant, or without it as an operator. Reads it from a prompt, or "
+                    "from standard input when that is not a terminal.")
+    p.add_argument("email")
+    p.add_argument("--tenant", default=None, help="the tenant's name or id (omit: operator)")
+    p.set_defaults(run=cmd_password)
 
     host = sub.add_parser("host", help="register, drain and remove Docker hosts").add_subparsers(
         metavar="ACTION")
@@ -144,6 +159,23 @@ def cmd_tenant_create(settings: Settings, args: argparse.Namespace) -> int:
                                                    plan=args.plan, owner=args.owner))
     print(f"tenant {args.name} created: id {outcome.id} (position {outcome.position})")
     print(f"owner token (shown once): {outcome.token}")
+    return 0
+
+
+def cmd_password(settings: Settings, args: argparse.Namespace) -> int:
+    if sys.stdin.isatty():
+        password = getpass.getpass("new password: ")
+        if getpass.getpass("again: ") != password:
+            raise InvalidInput("password", "the two differ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    hashed = anyio.run(passwords.hash_password, password)
+    tenant = tenant_id(args.tenant) if args.tenant else None
+    with build(settings) as wiring:
+        wiring.app.handle(m.SetPassword(actor=operator(args), tenant_id=tenant,
+                                        email=args.email, password_hash=hashed))
+    where = f"tenant {args.tenant}" if args.tenant else "an operator"
+    print(f"password set: {check_email(args.email)} signs in to the dashboard as {where}")
     return 0
 
 

@@ -54,6 +54,15 @@ def of_service(reader: Reader, tenant_id: str, service_id: str, first: int,
         lambda r: AuditRow(**r), descending=True)
 
 
+def of_object(reader: Reader, tenant_id: str, object_id: str, first: int,
+              after: Sequence[Any] | None) -> Page[AuditRow]:
+    """One object's trail (a container, a volume...), newest first."""
+    return keyset_page(
+        reader, "SELECT * FROM rm_audit WHERE tenant_id = ? AND object_id = ?",
+        (tenant_id, object_id), ("position",), first, after, lambda r: AuditRow(**r),
+        descending=True)
+
+
 def of_application(reader: Reader, tenant_id: str, application_id: str, first: int,
                    after: Sequence[Any] | None) -> Page[AuditRow]:
     """An application's trail, its services' and their replicas', newest first."""
@@ -64,6 +73,14 @@ def of_application(reader: Reader, tenant_id: str, application_id: str, first: i
         "WHERE s.application_id = ?))",
         (tenant_id, application_id, application_id, application_id), ("position",), first,
         after, lambda r: AuditRow(**r), descending=True)
+
+
+def platform_after(reader: Reader, position: int, limit: int) -> list[AuditRow]:
+    """Every tenant's entries and the operators' after `position`, oldest first (the
+    operators' `platformEvents`)."""
+    return [AuditRow(**r) for r in reader.query(
+        "SELECT * FROM rm_audit WHERE position > ? ORDER BY position LIMIT ?",
+        (position, limit))]
 
 
 def after(reader: Reader, tenant_id: str, position: int, limit: int) -> list[AuditRow]:

@@ -120,3 +120,25 @@ def role_of(reader: Reader, tenant_id: str, email: str) -> str | None:
 def operator_token_exists(reader: Reader) -> bool:
     return bool(reader.query(
         "SELECT id FROM rm_tokens WHERE scope = 'admin' AND revoked = 0 LIMIT 1"))
+
+
+@dataclass(frozen=True)
+class Counts:
+    containers: int  # not removed, replicas included
+    running: int
+    services: int
+    applications: int
+    volumes: int
+
+
+def counts(read: Reader, tenant_id: str) -> Counts:
+    """How many workloads of each kind the tenant has: one indexed count each."""
+    rows = read.query(
+        "SELECT (SELECT COUNT(*) FROM rm_containers WHERE tenant_id = ? "
+        "AND observed <> 'removed') AS containers, (SELECT COUNT(*) FROM rm_containers "
+        "WHERE tenant_id = ? AND observed = 'running') AS running, (SELECT COUNT(*) FROM "
+        "rm_services WHERE tenant_id = ? AND desired <> 'deleted') AS services, (SELECT "
+        "COUNT(*) FROM rm_applications WHERE tenant_id = ? AND desired <> 'deleted') AS "
+        "applications, (SELECT COUNT(*) FROM rm_volumes WHERE tenant_id = ? AND state <> "
+        "'deleted') AS volumes", (tenant_id,) * 5)
+    return Counts(**{key: int(value or 0) for key, value in rows[0].items()})
