@@ -27,6 +27,7 @@ from wharf.commands.registry import HANDLERS
 from wharf.commands.sealing import Unreadable, unseal
 from wharf.domain.application import Application as App
 from wharf.domain.container import Container
+from wharf.domain.credential import Credential
 from wharf.domain.errors import (
     Conflict,
     DomainError,
@@ -264,6 +265,8 @@ class Wharf(Application[UUID]):
             raise Forbidden("unknown token")
         if not record.is_valid_at(self.clock.now().isoformat()):
             raise Forbidden("token expired or revoked")
+        if record.session_of and not self._session_holds(record):
+            raise Forbidden("session ended: its password changed")
         if record.scope == "admin":
             return Actor.operator(record.member)
         assert record.tenant_id is not None
@@ -271,6 +274,15 @@ class Wharf(Application[UUID]):
         if tenant.status == "closed" or tenant.member_epoch(record.member) != record.member_epoch:
             raise Forbidden("token's tenant or member is gone")
         return Actor.member(record.member, record.tenant_id)
+
+    def _session_holds(self, token: Token) -> bool:
+        """A dashboard session lasts while the password it signed in with does."""
+        try:
+            credential: Any = self.repository.get(Credential.id_for(token.tenant_id,
+                                                                    token.member))
+        except AggregateNotFoundError:
+            return False
+        return bool(credential.password_version == token.session_of)
 
     def webhook_secret(self, pipeline_id: UUID) -> tuple[Pipeline, str] | None:
         """A live pipeline and its webhooks' secret (None: no such pipeline, or its

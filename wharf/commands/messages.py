@@ -102,6 +102,7 @@ class IssueToken(Command):
     scope: str = "tenant"
     ttl_hours: int | None = 24 * 90
     name: str = ""
+    session_of: int = 0  # a dashboard sign-in: the password version it checked
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -117,7 +118,8 @@ class SetPassword(Command):
 
     tenant_id: UUID | None
     email: str
-    password_hash: str
+    password_hash: str  # "" removes the password (`wharf password --remove`)
+    from_shell: bool = False  # `wharf password`: any operator's (the API: one's own)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -126,7 +128,7 @@ class InviteMember(Command):
 
     tenant_id: UUID
     email: str
-    role: str = "developer"
+    role: str | None = None  # a new member's (None: developer); a member's stays
     ttl_hours: int = 72
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import event
@@ -20,6 +21,10 @@ def check_scope(scope: str) -> str:
 
 class Token(WharfAggregate):
     class Issued(WharfAggregate.Created):
+        """Version 2: `session_of`, the password version a dashboard session signed in
+        with (0: not a session)."""
+
+        class_version = 2
         tenant_id: UUID | None
         member: str
         scope: str
@@ -27,6 +32,11 @@ class Token(WharfAggregate):
         expires_at: str | None
         name: str
         member_epoch: int
+        session_of: int
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["session_of"] = 0
 
     @event(Issued)
     def __init__(
@@ -39,10 +49,12 @@ class Token(WharfAggregate):
         expires_at: str | None,
         name: str,
         member_epoch: int,
+        session_of: int,
         actor: str,
         cause: str,
     ) -> None:
         self.tenant_id = tenant_id
+        self.session_of = session_of
         self.member_epoch = member_epoch
         self.member = member
         self.scope = scope

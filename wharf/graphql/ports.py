@@ -102,6 +102,10 @@ class Backend(Protocol):
         the bytes freed. A RegistryError when this process runs no registry."""
         ...
 
+    def runtime(self) -> str:
+        """What runs the workloads: "direct" (Wharf's scheduler) or "swarm" (blocking)."""
+        ...
+
     async def hash_password(self, password: str) -> str:
         """A slow hash of a new password (InvalidInput when it is too short or long)."""
         ...

@@ -413,6 +413,14 @@ class Query:
         row = await context.read(tenant_reads.tenant, str(parse_id(id)))
         return Tenant.from_row(row) if row else None
 
+    @strawberry.field(description="Operators only: what runs the workloads, \"direct\" "
+                                  "(Wharf's scheduler on its hosts) or \"swarm\" (a Docker "
+                                  "Swarm whose nodes are the hosts).")
+    async def runtime(self, info: Info[Context, Any]) -> str:
+        info.context.require_operator()
+        found: str = await anyio.to_thread.run_sync(info.context.backend.runtime)
+        return found
+
     @strawberry.field(description="Operators only: the newest position in the log (how "
                                   "far back `platformEvents(after:)` may start).")
     async def log_position(self, info: Info[Context, Any]) -> int:

@@ -105,9 +105,13 @@ class WharfBackend:
         self.build_logs: Logs = logs  # (the wiring gives the builds' own store)
         self.metrics = metrics
         self.home: Path | None = None  # WHARF_HOME (set by the wiring): probes' scratch
+        self.runtime_setting = "direct"  # WHARF_RUNTIME (set by the wiring)
 
     def handle(self, command: Command) -> Outcome:
         return self.app.handle(command)
+
+    def runtime(self) -> str:
+        return self.app.runtime() or self.runtime_setting
 
     async def hash_password(self, password: str) -> str:
         return await passwords.hash_password(password)

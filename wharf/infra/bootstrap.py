@@ -108,6 +108,7 @@ class Wiring:
         backend = WharfBackend(self.app, read_side, self.logs, self.metrics)
         backend.home = self.settings.home
         backend.build_logs = self.build_logs
+        backend.runtime_setting = self.settings.runtime
         return backend
 
     @functools.cached_property

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from starlette.exceptions import HTTPException
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -42,4 +43,11 @@ class Dashboard:
                 message = {**message, "headers": [*message.get("headers", []), *HEADERS]}
             await send(message)
 
-        await self.files(scope, receive, secured)
+        try:
+            await self.files(scope, receive, secured)
+        except HTTPException as error:  # (no such file: answered here, with the headers)
+            await send({"type": "http.response.start", "status": error.status_code,
+                        "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                                    *HEADERS]})
+            await send({"type": "http.response.body", "body": b"Not Found"
+                        if error.status_code == 404 else b""})

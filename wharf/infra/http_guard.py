@@ -258,7 +258,10 @@ def same_origin(scope: Scope) -> bool:
     if origin is None:
         return True  # (not a browser's cross-site request: browsers send one)
     host = header(scope, b"host") or ""
-    return urlsplit(origin).netloc.lower() == host.lower() and bool(host)
+    scheme = {"ws": "http", "wss": "https"}.get(scope.get("scheme", "http"),
+                                                 scope.get("scheme", "http"))
+    sent = urlsplit(origin)
+    return bool(host) and sent.netloc.lower() == host.lower() and sent.scheme == scheme
 
 
 def cookie_authorization(scope: Scope, *, csrf: bool) -> str | None:

@@ -25,6 +25,8 @@ import hashlib
 import hmac
 import json
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
@@ -38,8 +40,7 @@ from wharf.commands import messages as m
 from wharf.commands.actors import Actor
 from wharf.commands.application import Wharf
 from wharf.commands.context import Outcome
-from wharf.commands.handlers.credentials import BAD_INVITATION
-from wharf.domain.credential import Credential, Invitation
+from wharf.domain.credential import BAD_INVITATION, Credential, Invitation
 from wharf.domain.errors import DomainError, Forbidden
 from wharf.domain.tenant import EMAIL, Tenant
 from wharf.infra import passwords
@@ -62,21 +63,27 @@ SESSION_HOURS = 12
 MAX_BODY = 4096
 BAD_SIGN_IN = "wrong e-mail, password or tenant"
 NOT_SIGNED_IN = "not signed in"
+PROVED = 10_000  # (account, address) pairs remembered as having signed in
 
 
 class WebSessions:
     def __init__(self, app: Wharf, gate: Gate, handle: Callable[[m.Command], Outcome],
-                 read_timeout: float,
-                 attempts: TokenBuckets | None = None,
-                 accounts: TokenBuckets | None = None) -> None:
+                 read_timeout: float) -> None:
         self.app = app
         self.gate = gate
         self.handle = handle  # (the backend's: the API's one way to run a command)
         self.read_timeout = read_timeout
-        # Per address: ten tries, then one every six seconds; per account: five, then
-        # one every thirty seconds (a password guesser gets two a minute).
-        self.attempts = attempts or TokenBuckets(1 / 6, 10)
-        self.accounts = accounts or TokenBuckets(1 / 30, 5)
+        # Per address: ten tries, then one every six seconds. Per account and address:
+        # five, then one every thirty seconds (a guesser gets two a minute from each
+        # address). Per account from addresses it never signed in from: twenty, then one
+        # every ten seconds (many addresses guess no faster). An address an account
+        # signed in from is never held back by strangers' guesses at that account, nor
+        # turned away when too many passwords are being checked.
+        self.attempts = TokenBuckets(1 / 6, 10)
+        self.guesses = TokenBuckets(1 / 30, 5)
+        self.accounts = TokenBuckets(1 / 10, 20)
+        self._proved: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
 
     # -- endpoints -------------------------------------------------------------------
 
@@ -89,33 +96,42 @@ class WebSessions:
             tenant = _text(body, "tenant").strip().lower()
         except BadRequest as error:
             return _error(error.status, error.message)
-        wait = self.attempts.take(address) or self.accounts.take(f"{tenant}/{email}")
+        wait = self.attempts.take(address)
+        if not wait and (not EMAIL.fullmatch(email) or len(tenant) > 40):
+            return _error(401, BAD_SIGN_IN)  # (no such account: nothing to check)
+        account = f"{tenant}/{email}"
+        known = self._was_proved(account, address)
+        wait = wait or self.guesses.take(f"{account} {address}") or (
+            0.0 if known else self.accounts.take(account))
         if wait:
             return _error(429, "too many sign-in attempts; retry later", wait)
-        if not EMAIL.fullmatch(email) or len(tenant) > 40:
-            return _error(401, BAD_SIGN_IN)
         tenant_id = Tenant.id_for(tenant) if tenant else None
         credential, epoch = await anyio.to_thread.run_sync(self._credential, tenant_id, email)
         stored = credential.password_hash if credential is not None else None
-        if not await passwords.verify(stored, password) or credential is None or (
-                credential.member_epoch != epoch):
+        try:
+            good = await passwords.verify(stored, password, known)
+        except passwords.Busy as busy:
+            return _error(429, str(busy), 2.0)
+        if not good or credential is None or credential.member_epoch != epoch:
             log.info("a sign-in failed from %s", address)
             return _error(401, BAD_SIGN_IN)
-        return await self._signed_in(request, tenant_id, email)
+        self._prove(account, address)
+        return await self._signed_in(request, tenant_id, email, credential.password_version)
 
     async def current(self, request: Request) -> Response:
         answer = await self._cookie_caller(request)
         if isinstance(answer, Refusal):
             return _error(answer.status, answer.message)
-        return JSONResponse({"me": _me(answer.actor), "csrf": csrf_of(answer.token)})
+        return _json({"me": _me(answer.actor), "csrf": csrf_of(answer.token)})
 
     async def sign_out(self, request: Request) -> Response:
         try:
             authorization = cookie_authorization(request.scope, csrf=True)
         except BadRequest as error:
             return _error(error.status, error.message)
-        response = JSONResponse({"signedOut": True})
-        response.delete_cookie(COOKIE, path="/")
+        response = _json({"signedOut": True})
+        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict",
+                               secure=request.url.scheme == "https")
         if authorization is None:
             return response
         answer = await self.gate.admit(client_address(request.scope), authorization)
@@ -151,28 +167,35 @@ class WebSessions:
             await anyio.to_thread.run_sync(self.handle, command)
             invitation: Any = await anyio.to_thread.run_sync(self.app.repository.get,
                                                              invitation_id)
+            credential: Any = await anyio.to_thread.run_sync(
+                self.app.repository.get, Credential.id_for(invitation.tenant_id,
+                                                           invitation.email))
         except ValueError:
             return _error(403, BAD_INVITATION)
+        except passwords.Busy as busy:
+            return _error(429, str(busy), 2.0)
         except DomainError as error:
             status = 400 if error.code == "invalid_input" else 403
             return _error(status, str(error), field=getattr(error, "field", None))
-        assert isinstance(invitation, Invitation)
-        return await self._signed_in(request, invitation.tenant_id, invitation.email)
+        return await self._signed_in(request, invitation.tenant_id, invitation.email,
+                                     credential.password_version)
 
     # -- helpers ---------------------------------------------------------------------
 
     async def _signed_in(self, request: Request, tenant_id: UUID | None,
-                         email: str) -> Response:
+                         email: str, password_version: int) -> Response:
+        """A session: a token that lasts while the password it checked does."""
         actor = Actor.operator(email) if tenant_id is None else Actor.member(email, tenant_id)
         command = m.IssueToken(actor=actor, tenant_id=tenant_id, member=email,
                                scope="admin" if tenant_id is None else "tenant",
-                               ttl_hours=SESSION_HOURS, name="dashboard sign-in")
+                               ttl_hours=SESSION_HOURS, name="dashboard sign-in",
+                               session_of=password_version)
         try:
             outcome = await anyio.to_thread.run_sync(self.handle, command)
         except DomainError:  # (the tenant was closed, or the member removed, meanwhile)
             return _error(401, BAD_SIGN_IN)
         assert outcome.token is not None
-        response = JSONResponse({"me": _me(actor), "csrf": csrf_of(outcome.token)})
+        response = _json({"me": _me(actor), "csrf": csrf_of(outcome.token)})
         response.set_cookie(COOKIE, outcome.token, max_age=SESSION_HOURS * 3600, path="/",
                             httponly=True, samesite="strict",
                             secure=request.url.scheme == "https")
@@ -193,6 +216,18 @@ class WebSessions:
         if tenant.status != "active":
             return credential, -1
         return credential, tenant.member_epoch(email)
+
+    def _was_proved(self, account: str, address: str) -> bool:
+        with self._lock:
+            return f"{account} {address}" in self._proved
+
+    def _prove(self, account: str, address: str) -> None:
+        with self._lock:
+            key = f"{account} {address}"
+            self._proved[key] = None
+            self._proved.move_to_end(key)
+            while len(self._proved) > PROVED:
+                self._proved.popitem(last=False)
 
     def _holds(self, invitation_id: UUID, code: str) -> bool:
         """Whether `code` is the invitation's (its command checks all the rest)."""
@@ -235,6 +270,10 @@ def _text(body: dict[str, Any], name: str) -> str:
         raise BadRequest(400, f"{name}: a string")
     if len(value) > 1024:
         raise BadRequest(400, f"{name}: too long")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest(400, f"{name}: not text (an unpaired surrogate)") from None
     return value
 
 
@@ -250,10 +289,16 @@ def _me(actor: Actor) -> dict[str, Any]:
             "tenant": str(actor.tenant_id) if actor.tenant_id else None}
 
 
+def _json(data: dict[str, Any], status: int = 200,
+          headers: dict[str, str] | None = None) -> JSONResponse:
+    """An answer no cache keeps (it may hold the session's CSRF token)."""
+    return JSONResponse(data, status, headers={"Cache-Control": "no-store", **(headers or {})})
+
+
 def _error(status: int, message: str, retry_after: float = 0.0,
            field: str | None = None) -> JSONResponse:
     error: dict[str, Any] = {"message": message}
     if field:
         error["field"] = field
     headers = {"Retry-After": str(max(1, int(retry_after + 0.999)))} if status == 429 else None
-    return JSONResponse({"errors": [error]}, status, headers=headers)
+    return _json({"errors": [error]}, status, headers)

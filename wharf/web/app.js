@@ -18,6 +18,7 @@ const PAGES = [
   [/^\/applications\/([0-9a-f-]{36})$/, () => import("./pages/application.js")],
   [/^\/volumes$/, () => import("./pages/volumes.js")],
   [/^\/audit$/, () => import("./pages/audit.js")],
+  [/^\/members$/, () => import("./pages/members.js")],
   [/^\/images$/, () => import("./pages/images.js")],
   [/^\/pipelines$/, () => import("./pages/pipelines.js")],
   [/^\/pipelines\/([0-9a-f-]{36})$/, () => import("./pages/pipelines.js")],
@@ -81,10 +82,10 @@ function frame(here) {
       : [link("/", "overview"), link("/containers", "containers"), link("/services", "services"),
         link("/applications", "applications"), link("/volumes", "volumes"),
         link("/images", "images"), link("/pipelines", "pipelines"), link("/bills", "bills"),
-        link("/audit", "audit")]),
+        link("/audit", "audit"), link("/members", "members")]),
     h("span", { class: "who", "data-who": "" },
       who.operator ? t("frame.operator", { email: who.email })
-        : t("frame.member", { email: who.email, tenant: who.tenant?.name ?? "", role: who.role ?? "" })),
+        : t("frame.member", { email: who.email, tenant: who.tenant?.name ?? "", role: t(`role.${who.role}`) })),
     languageButton(),
     h("button", { type: "button", class: "quiet", "data-action": "sign-out", onclick: async () => {
       await api.signOut();

@@ -9,7 +9,11 @@ from playwright.sync_api import Page, expect
 
 from tests.integration.browser import screenshot, sign_in
 from tests.integration.docker.conftest import Cloud
-from tests.integration.graphql.test_web_session import PASSWORD, set_password
+from tests.integration.graphql.test_web_session import (
+    PASSWORD,
+    operator_password,
+    set_password,
+)
 from tests.integration.helpers import wait_for
 
 LIVE = 60_000  # ms: how long a state may take to reach the page (an image pull at most)
@@ -77,3 +81,22 @@ def test_a_member_runs_a_container_and_scales_a_service_from_the_dashboard(
     expect(page.locator("nav [data-nav=services]")).to_have_text("服务")
     page.locator("[data-action=language]").click()
     expect(page.locator("nav [data-nav=services]")).to_have_text("Services")
+
+
+def test_an_operator_sees_the_hosts_with_what_is_reserved_on_them(
+        cloud: Cloud, page: Page) -> None:
+    _, owner = cloud.tenant("acme")
+    cloud.api.gql('mutation { createContainer(input: {name: "one", image: "busybox", '
+                  'command: ["sleep", "3600"], cpuMillis: 300}) { __typename } }', token=owner)
+    operator_password(cloud.api, "ops@wharf.io")
+    sign_in(page, cloud.api.url, "ops@wharf.io", PASSWORD, "")
+    page.get_by_role("link", name="Hosts").click()
+    expect(page.locator("[data-runtime]")).to_have_text("Hosts")  # (the direct runtime)
+    [host] = cloud.api.gql("{ hosts { name cpuMillis } }", token=cloud.api.operator_token)[
+        "hosts"]
+    row = page.locator(f"[data-host='{host['name']}']")
+    expect(row).to_contain_text(f"300 / {host['cpuMillis']}")
+    expect(row.locator(".badge")).to_have_attribute("data-state", "active")
+    screenshot(page, "hosts")
+    row.get_by_role("link", name=host["name"]).click()
+    expect(page.locator("[data-section=metrics]")).to_be_visible()

@@ -12,12 +12,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import DrivenClock
 from tests.integration.browser import screenshot, sign_in
 from tests.integration.graphql.conftest import Api, _serve, new_tenant
-from tests.integration.graphql.test_web_session import PASSWORD, set_password
+from tests.integration.graphql.test_web_session import (
+    PASSWORD,
+    operator_password,
+    set_password,
+)
 from wharf.infra.api import Limits
 from wharf.infra.dashboard import FILES
 from wharf.schedulers.billing import close_hours
@@ -101,14 +105,35 @@ def test_the_api_errors_show_in_its_own_words(api: Api, page: Page) -> None:
     page.wait_for_url("**/#/sign-in")
 
 
-def test_an_invitation_link_sets_a_password_and_signs_in(api: Api, page: Page) -> None:
+def test_an_owner_invites_a_member_who_sets_a_password_from_the_link(
+        api: Api, page: Page, chromium: Browser) -> None:
     _, owner = new_tenant(api, "acme")
-    sent = api.gql('mutation { inviteMember(input: {email: "dev@acme.io"}) '
-                   '{ ... on InvitationSent { link } } }', token=owner)
-    page.goto(api.url + sent["inviteMember"]["link"])
-    page.get_by_label("New password").fill("my own long password")
-    page.get_by_role("button", name="Set password and sign in").click()
-    expect(page.locator("[data-who]")).to_contain_text("dev@acme.io · acme (developer)")
+    set_password(api, owner, "owner@acme.io")
+    sign_in(page, api.url, "owner@acme.io", PASSWORD, "acme")
+    page.get_by_role("link", name="Members").click()
+    page.get_by_text("Invite a member").click()
+    page.get_by_label("E-mail").fill("dev@acme.io")
+    page.locator("[data-action=invite]").click()
+    link = page.locator("[data-invitation] code")
+    expect(link).to_contain_text("/#/invitation/")
+    expect(page.locator("[data-member='dev@acme.io'] [data-role]")).to_have_value("developer")
+    screenshot(page, "members")
+
+    invited = chromium.new_context().new_page()  # (the member, in a browser of their own)
+    invited.goto(link.inner_text())
+    invited.get_by_label("New password").fill("my own long password")
+    invited.get_by_role("button", name="Set password and sign in").click()
+    expect(invited.locator("[data-who]")).to_contain_text("dev@acme.io · acme (developer)")
+
+    # The owner makes them a viewer, then removes them: their session dies with it.
+    page.locator("[data-member='dev@acme.io'] [data-role]").select_option("viewer")
+    expect(page.locator("[data-member='dev@acme.io'] [data-role]")).to_have_value("viewer")
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.locator("[data-member='dev@acme.io'] [data-action=remove]").click()
+    expect(page.locator("[data-member='dev@acme.io']")).to_have_count(0)
+    invited.reload()
+    invited.wait_for_url("**/#/sign-in")
+    invited.context.close()
 
 
 def test_the_dashboard_forbids_what_it_never_does(api: Api) -> None:
@@ -123,11 +148,13 @@ def test_the_dashboard_forbids_what_it_never_does(api: Api) -> None:
         raise AssertionError("a POST to the dashboard's files was answered")
     except urllib.error.HTTPError as error:
         assert error.code == 405
-    try:
-        urllib.request.urlopen(api.url + "/../wharf.db", timeout=10)
-        raise AssertionError("a path outside the dashboard's files was answered")
-    except urllib.error.HTTPError as error:
-        assert error.code == 404
+    for path in ("/../wharf.db", "/%2e%2e/wharf.db", "/no-such-page"):
+        try:
+            urllib.request.urlopen(api.url + path, timeout=10)
+            raise AssertionError(f"{path} was answered")
+        except urllib.error.HTTPError as error:
+            assert error.code == 404
+            assert "frame-ancestors 'none'" in error.headers["Content-Security-Policy"]
 
 
 def test_both_catalogues_hold_the_same_words() -> None:
@@ -163,7 +190,7 @@ def test_an_operator_sees_tenants_revenue_and_the_platform_live(api: Api, page: 
     close_hours(api.wiring.app, api.wiring.view, clock.now(), api.wiring.billing_caught_up)
     api.wiring.billing_caught_up()
     page.clock.set_fixed_time(clock.now() + timedelta(minutes=30))
-    set_password(api, api.operator_token, "ops@wharf.io")
+    operator_password(api, "ops@wharf.io")
     sign_in(page, api.url, "ops@wharf.io", PASSWORD, "")
     expect(page.locator("[data-who]")).to_have_text("ops@wharf.io · operator")
     expect(page.locator("[data-tile=tenants] .value")).to_have_text("2")

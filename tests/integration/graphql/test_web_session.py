@@ -11,11 +11,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import anyio
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from tests.integration.graphql.conftest import Api, _serve, new_tenant
+from wharf.commands import messages as m
+from wharf.commands.actors import Actor
+from wharf.infra import passwords
 from wharf.infra.api import Limits
 
 PASSWORD = "correct horse battery"
@@ -31,8 +35,9 @@ def api(tmp_path: Path) -> Iterator[Api]:
 class Browser:
     """What a browser does: keeps the cookie, sends its Origin."""
 
-    def __init__(self, api: Api, origin: str | None = None) -> None:
+    def __init__(self, api: Api, origin: str | None = None, source: str = "127.0.0.1") -> None:
         self.api = api
+        self.source = source
         self.address = urlparse(api.url)
         self.origin = origin if origin is not None else api.url
         self.cookie: str | None = None
@@ -47,7 +52,7 @@ class Browser:
         if self.cookie:
             sent["Cookie"] = f"wharf_session={self.cookie}"
         connection = http.client.HTTPConnection(self.address.hostname, self.address.port,
-                                                timeout=30)
+                                                timeout=30, source_address=(self.source, 0))
         try:
             data = body if isinstance(body, bytes) or body is None else json.dumps(body)
             connection.request(method, path, body=data, headers=sent)
@@ -84,6 +89,13 @@ def set_password(api: Api, token: str, email: str, password: str = PASSWORD) -> 
                    {"e": email, "p": password}, token=token)
     typename: str = data["setPassword"]["__typename"]
     return typename
+
+
+def operator_password(api: Api, email: str, password: str = PASSWORD) -> None:
+    """As `wharf password EMAIL` on Wharf's machine sets it (the API sets one's own)."""
+    hashed = anyio.run(passwords.hash_password, password)
+    api.wiring.app.handle(m.SetPassword(actor=Actor.operator("root"), tenant_id=None,
+                                        email=email, password_hash=hashed, from_shell=True))
 
 
 def test_a_member_signs_in_with_a_password_and_the_cookie_needs_its_csrf_token(api: Api):
@@ -208,7 +220,10 @@ def test_an_invitation_sets_a_password_once_and_dies_with_the_membership(api: Ap
 
 
 def test_an_operator_signs_in_without_a_tenant(api: Api):
-    assert set_password(api, api.operator_token, "ops@wharf.io") == "MemberPayload"
+    # Over the API an operator sets their own password only: another's would be a
+    # backdoor that outlives the token it was set with.
+    assert set_password(api, api.operator_token, "ops@wharf.io") == "Forbidden"
+    operator_password(api, "ops@wharf.io")
     browser = Browser(api)
     status, answer = browser.sign_in("ops@wharf.io", PASSWORD, tenant="")
     assert status == 200 and answer["me"]["operator"], answer
@@ -257,10 +272,12 @@ def test_a_websocket_takes_the_cookie_from_this_origin_only(api: Api):
     assert refused.value.response.status_code == 403
 
 
-def test_the_platform_stream_and_the_log_position_are_the_operators_only(api: Api):
+def test_the_platform_stream_the_log_position_and_the_runtime_are_the_operators_only(api: Api):
     _, owner = new_tenant(api, "acme")
-    _, answer = api.post("{ logPosition }", token=owner)
-    assert answer["errors"][0]["message"] == "operators only", answer
+    for query in ("{ logPosition }", "{ runtime }"):
+        _, answer = api.post(query, token=owner)
+        assert answer["errors"][0]["message"] == "operators only", answer
+    assert api.gql("{ runtime }", token=api.operator_token)["runtime"] == "direct"
     head = api.gql("{ logPosition }", token=api.operator_token)["logPosition"]
     assert head > 0
     url = api.url.replace("http", "ws") + "/graphql"
@@ -281,3 +298,93 @@ def test_the_platform_stream_and_the_log_position_are_the_operators_only(api: Ap
         "operators only"), refused
     seen = first(api.operator_token)["payload"]["data"]["platformEvents"]
     assert head - 3 < seen["position"] <= head, seen  # (after the one asked for)
+
+
+INVITE = """mutation($e: String!, $r: String) { inviteMember(input: {email: $e, role: $r}) {
+  __typename ... on InvitationSent { link } ... on Conflict { message } } }"""
+
+
+def invite(api: Api, owner: str, email: str, role: str | None = None) -> str:
+    sent = api.gql(INVITE, {"e": email, "r": role}, token=owner)["inviteMember"]
+    assert sent["__typename"] == "InvitationSent", sent
+    link: str = sent["link"]
+    return link.removeprefix("/#/invitation/")
+
+
+def accept(api: Api, code: str, password: str) -> int:
+    return Browser(api).request("POST", "/session/invitation",
+                                {"invitation": code, "password": password})[0]
+
+
+def test_only_the_newest_invitation_sets_a_password_and_a_reset_withdraws_it(api: Api):
+    _, owner = new_tenant(api, "acme")
+    first, second = invite(api, owner, "d@acme.io"), invite(api, owner, "d@acme.io")
+    assert accept(api, first, "taken over by an old link") == 403  # (withdrawn by second)
+    assert accept(api, second, PASSWORD) == 200
+    third = invite(api, owner, "d@acme.io")
+    assert set_password(api, owner, "d@acme.io", "the owner's reset") == "MemberPayload"
+    assert accept(api, third, "taken over after a reset") == 403
+    assert Browser(api).sign_in("d@acme.io", "the owner's reset")[0] == 200
+    # An invitation for a member keeps their role: asking for another is refused.
+    sent = api.gql(INVITE, {"e": "owner@acme.io", "r": "viewer"}, token=owner)["inviteMember"]
+    assert sent["__typename"] == "Conflict" and "already a member, as owner" in sent["message"]
+
+
+def test_a_new_password_ends_the_sessions_signed_in_with_the_old_one(api: Api):
+    _, owner = new_tenant(api, "acme")
+    set_password(api, owner, "owner@acme.io")
+    before, kept = Browser(api), Browser(api)
+    before.sign_in("owner@acme.io", PASSWORD)
+    kept_token = api.gql('mutation { issueToken(input: {ttlHours: 1}) '
+                         '{ ... on TokenIssued { token } } }', token=owner)
+    assert before.graphql(ME)[0] == 200
+    set_password(api, owner, "owner@acme.io", "a brand new password")
+    status, answer = before.graphql(ME)
+    assert status == 401, answer  # (the session signed in with the old password)
+    assert kept.sign_in("owner@acme.io", "a brand new password")[0] == 200
+    assert kept.graphql(ME)[0] == 200
+    # An API token is not a session: it goes on.
+    token = kept_token["issueToken"]["token"]
+    assert api.gql("{ me { kind } }", token=token)["me"]["kind"] == "member"
+
+
+def test_a_stranger_cannot_lock_a_member_out_of_the_address_they_use(api: Api):
+    _, owner = new_tenant(api, "acme")
+    set_password(api, owner, "owner@acme.io")
+    member = Browser(api)
+    assert member.sign_in("owner@acme.io", PASSWORD)[0] == 200  # (from 127.0.0.1)
+
+    def guess(source: str, attempt: int) -> int:
+        status, _ = Browser(api, source=source).sign_in("owner@acme.io", f"guess {attempt}!!")
+        return status
+
+    # Guesses from many addresses: each gets five, and the account twenty in all from
+    # addresses it never signed in from (its own first sign-in was one of them).
+    statuses = [guess(f"127.0.0.{2 + i // 5}", i) for i in range(25)]
+    assert statuses[:19] == [401] * 19 and statuses[-4:] == [429] * 4, statuses
+    assert guess("127.0.0.50", 99) == 429  # (a new address: the account is held back)
+    assert member.sign_in("owner@acme.io", PASSWORD)[0] == 200  # (its own: never)
+
+
+def test_sign_in_refuses_text_no_store_can_hold_and_is_never_cached(api: Api):
+    new_tenant(api, "acme")
+    for field in ("email", "password", "tenant"):
+        body = {"email": "a@acme.io", "password": PASSWORD, "tenant": "acme"}
+        raw = json.dumps(body).replace(json.dumps(body[field]), '"\\ud800x"')
+        status, answer = Browser(api).request("POST", "/session", raw.encode())
+        assert status == 400 and field in answer["errors"][0]["message"], (field, answer)
+    status, _ = Browser(api).request("POST", "/session/invitation", json.dumps(
+        {"invitation": "ab_\ud800".encode("utf-8", "surrogatepass").decode("latin-1"),
+         "password": PASSWORD}).encode())
+    assert status in (400, 403)
+    browser = Browser(api)
+    browser.request("GET", "/session")
+    connection = http.client.HTTPConnection(browser.address.hostname, browser.address.port)
+    connection.request("GET", "/session")
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    assert response.status == 401 and response.headers["Cache-Control"] == "no-store"
+    # Another scheme is another origin.
+    other = Browser(api, origin=api.url.replace("http://", "https://"))
+    assert other.sign_in("a@acme.io", PASSWORD)[0] == 403

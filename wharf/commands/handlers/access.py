@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 
 from wharf.commands.context import Context, Decision, Outcome
 from wharf.commands.messages import AddMember, ChangeRole, IssueToken, RemoveMember, RevokeToken
+from wharf.domain.credential import Credential
 from wharf.domain.errors import Forbidden, InvalidInput, NotFound
 from wharf.domain.tenant import MANAGE_TENANT, READ, check_email, check_role
 from wharf.domain.token import Token, check_scope
@@ -18,7 +19,7 @@ MAX_TTL_HOURS = 24 * 366
 
 def new_token(
     ctx: Context, tenant_id: UUID | None, member: str, scope: str, ttl_hours: int | None,
-    name: str, member_epoch: int = 0,
+    name: str, member_epoch: int = 0, session_of: int = 0,
 ) -> tuple[Token, str]:
     """A new token aggregate and the bearer string, shown once and never stored."""
     secret = secrets.token_urlsafe(32)
@@ -29,7 +30,7 @@ def new_token(
     token = ctx.new(
         Token, tenant_id=tenant_id, member=member, scope=scope,
         secret_hash=hashlib.sha256(secret.encode()).hexdigest(), expires_at=expires,
-        name=name, member_epoch=member_epoch, id=token_id,
+        name=name, member_epoch=member_epoch, session_of=session_of, id=token_id,
     )
     return token, f"wharf_{token_id.hex}_{secret}"
 
@@ -65,7 +66,9 @@ def issue_token(ctx: Context, cmd: IssueToken) -> Decision:
         ctx.require_operator()
         if scope != "admin" or cmd.tenant_id is not None:
             raise InvalidInput("scope", "operator tokens have scope admin and no tenant")
-        token, secret = new_token(ctx, None, cmd.member, scope, cmd.ttl_hours, cmd.name)
+        session = _session_of(ctx, None, cmd)
+        token, secret = new_token(ctx, None, cmd.member, scope, cmd.ttl_hours, cmd.name,
+                                  session_of=session)
         return Decision([token], Outcome(id=token.id, token=secret))
     if cmd.ttl_hours is None:
         raise InvalidInput("ttl_hours", "tenant tokens expire: give a lifetime in hours")
@@ -77,7 +80,7 @@ def issue_token(ctx: Context, cmd: IssueToken) -> Decision:
         raise NotFound("member", member)
     tenant.require_active()
     token, secret = new_token(ctx, tenant.id, member, scope, cmd.ttl_hours, cmd.name,
-                              tenant.member_epoch(member))
+                              tenant.member_epoch(member), _session_of(ctx, tenant.id, cmd))
     return Decision([token], Outcome(id=token.id, token=secret))
 
 
@@ -91,3 +94,14 @@ def revoke_token(ctx: Context, cmd: RevokeToken) -> Decision:
             ctx.tenant(token.tenant_id, MANAGE_TENANT)
     token.revoke()
     return Decision([token], Outcome(id=token.id))
+
+
+def _session_of(ctx: Context, tenant_id: UUID | None, cmd: IssueToken) -> int:
+    """A dashboard session's password version, checked against the credential now: a
+    password set since the sign-in checked it ends the sign-in too."""
+    if not cmd.session_of:
+        return 0
+    credential = ctx.load(Credential, Credential.id_for(tenant_id, cmd.member), "credential")
+    if credential.password_version != cmd.session_of:
+        raise Forbidden("the password changed while signing in: sign in again")
+    return cmd.session_of

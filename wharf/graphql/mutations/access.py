@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from uuid import UUID
 
 import strawberry
 from strawberry.types import Info
 
 from wharf.commands import messages as m
+from wharf.commands.actors import Actor
 from wharf.commands.context import Outcome
-from wharf.domain.errors import DomainError
+from wharf.domain.errors import DomainError, Forbidden, NotFound
+from wharf.domain.tenant import MANAGE_TENANT
 from wharf.graphql.context import Context, parse_id
 from wharf.graphql.errors import Error, to_graphql
 from wharf.graphql.mutations.base import own_tenant, run
@@ -95,7 +98,8 @@ class SetPasswordInput:
 @strawberry.input
 class InviteMemberInput:
     email: str
-    role: str = "developer"
+    role: str | None = strawberry.field(default=None, description=(
+        "A new member's role (default developer); a member's own stays theirs."))
     ttl_hours: int = 72
     tenant: strawberry.ID | None = None
     client_request_id: str | None = None
@@ -134,6 +138,21 @@ def tenant_payload(read: Reader, outcome: Outcome) -> TenantPayload:
     row = tenant_reads.tenant(read, str(outcome.id))
     return TenantPayload(tenant=Tenant.from_row(row) if row else None,
                          position=outcome.position)
+
+
+async def _may_set_password(context: Context, actor: Actor, tenant: UUID | None,
+                            email: str) -> None:
+    if actor.is_operator:
+        if tenant is None and email.strip().lower() != actor.name:
+            raise Forbidden("operators set their own password here; another operator's "
+                            "only with `wharf password` on Wharf's machine")
+        return
+    if tenant != actor.tenant_id:
+        raise NotFound("tenant", tenant)
+    members = await context.read(tenant_reads.members, str(tenant))
+    role = next((m.role for m in members if m.email == actor.name), None)
+    if role not in MANAGE_TENANT:
+        raise Forbidden(f"role {role} may not do this; needs owner")
 
 
 def _member(email: str) -> Any:
@@ -200,11 +219,15 @@ class AccessMutations:
     async def set_password(
         self, info: Info[Context, Any], input: SetPasswordInput
     ) -> SetPasswordResult:
-        actor = info.context.actor
+        context = info.context
         try:
-            hashed = await info.context.backend.hash_password(input.password)
-            tenant = (None if actor is not None and actor.is_operator and input.tenant is None
-                      else own_tenant(info.context.require_actor(), input.tenant))
+            actor = context.require_actor()
+            tenant = (None if actor.is_operator and input.tenant is None
+                      else own_tenant(actor, input.tenant))
+            # (who may is the command's to decide; this spares a slow hash for the callers
+            # the read side already says may not)
+            await _may_set_password(context, actor, tenant, input.email)
+            hashed = await context.backend.hash_password(input.password)
         except DomainError as error:
             return to_graphql(error)
         return await run(info, lambda actor: m.SetPassword(

@@ -75,6 +75,8 @@ def add_commands(sub: Any) -> None:
                     "from standard input when that is not a terminal.")
     p.add_argument("email")
     p.add_argument("--tenant", default=None, help="the tenant's name or id (omit: operator)")
+    p.add_argument("--remove", action="store_true",
+                   help="remove the password instead: EMAIL can no longer sign in with one")
     p.set_defaults(run=cmd_password)
 
     host = sub.add_parser("host", help="register, drain and remove Docker hosts").add_subparsers(
@@ -163,19 +165,25 @@ def cmd_tenant_create(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_password(settings: Settings, args: argparse.Namespace) -> int:
-    if sys.stdin.isatty():
-        password = getpass.getpass("new password: ")
-        if getpass.getpass("again: ") != password:
-            raise InvalidInput("password", "the two differ")
-    else:
-        password = sys.stdin.readline().rstrip("\r\n")
-    hashed = anyio.run(passwords.hash_password, password)
+    hashed = ""  # (--remove: none)
+    if not args.remove:
+        if sys.stdin.isatty():
+            password = getpass.getpass("new password: ")
+            if getpass.getpass("again: ") != password:
+                raise InvalidInput("password", "the two differ")
+        else:
+            password = sys.stdin.readline().rstrip("\r\n")
+        hashed = anyio.run(passwords.hash_password, password, True)
     tenant = tenant_id(args.tenant) if args.tenant else None
     with build(settings) as wiring:
         wiring.app.handle(m.SetPassword(actor=operator(args), tenant_id=tenant,
-                                        email=args.email, password_hash=hashed))
+                                        email=args.email, password_hash=hashed,
+                                        from_shell=True))
     where = f"tenant {args.tenant}" if args.tenant else "an operator"
-    print(f"password set: {check_email(args.email)} signs in to the dashboard as {where}")
+    if args.remove:
+        print(f"password removed: {check_email(args.email)} can no longer sign in as {where}")
+    else:
+        print(f"password set: {check_email(args.email)} signs in to the dashboard as {where}")
     return 0
 
 

@@ -8,7 +8,7 @@ import { t } from "../i18n.js";
 import { badge, busy, field, notice, table } from "../ui.js";
 import { metrics } from "./detail.js";
 
-const LIST = `{ hosts { id name endpoint address pool state cpuMillis memoryMib
+const LIST = `{ runtime hosts { id name endpoint address pool state cpuMillis memoryMib
   reservedCpuMillis reservedMemoryMib containers engineVersion labels { key value } } }`;
 
 function share(used, total) {
@@ -19,13 +19,16 @@ function share(used, total) {
 export async function render(main, [id]) {
   const problem = notice();
   const list = h("div", { class: "list" });
-  replace(main, h("h1", {}, t("nav.hosts")), id ? null : registerForm(), problem, list);
+  const title = h("h1", { "data-runtime": "" }, t("nav.hosts"));
+  replace(main, title, id ? null : registerForm(), problem, list);
   let chart = null;
 
   async function load() {
     let hosts;
     try {
-      hosts = (await api.gql(LIST)).hosts;
+      const data = await api.gql(LIST);
+      hosts = data.hosts;
+      replace(title, t(data.runtime === "swarm" ? "hosts.swarmTitle" : "nav.hosts"));
     } catch (error) {
       problem.show(error);
       return;

@@ -39,7 +39,8 @@ export async function render(main, [id]) {
           ["containers.state", (c) => badge(c.observed)],
           ["containers.restarts", (c) => c.restarts],
           ["containers.started", (c) => time(c.startedAt)],
-        ], s.containers.edges.map((e) => e.node).filter((c) => c.observed !== "removed"))),
+        ], s.containers.edges.map((e) => e.node).filter((c) => c.observed !== "removed")
+          .sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true })))),
       versions(s), history(s.events.edges.map((e) => e.node))],
     after: [chart, h("section", { class: "card", "data-section": "logs" }, h("h2", {}, t("logs.title")), logs)],
   });
