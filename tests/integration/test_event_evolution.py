@@ -100,3 +100,30 @@ def test_version_one_answers_to_client_requests_match_any_retry(wiring: Wiring) 
     again = wiring.app.handle(m.CreateVolume(actor=acme.owner, tenant_id=acme.id,
                                              name="other", size_gib=2, request_id="v-2"))
     assert again.id == volume.id  # the first answer, as v1 gave it
+
+
+def test_version_one_tokens_still_authenticate_as_no_session(wiring: Wiring) -> None:
+    """Token.Issued v1 (written before dashboard sessions) had no session_of."""
+    import hashlib
+    import uuid
+
+    from tests.integration.helpers import make_tenant
+
+    acme = make_tenant(wiring)
+    token_id, secret = uuid.uuid4(), "an-old-secret"
+    v1_state = {
+        "originator_topic": "wharf.domain.token:Token",
+        "timestamp": {"_type_": "datetime_iso", "_data_": "2026-11-01T09:00:00+00:00"},
+        "actor": "operator:legacy", "cause": "IssueToken", "correlation": "",
+        "causation": "", "tenant_id": {"_type_": "uuid_hex", "_data_": acme.id.hex},
+        "member": "owner@acme.io", "scope": "tenant",
+        "secret_hash": hashlib.sha256(secret.encode()).hexdigest(), "expires_at": None,
+        "name": "old", "member_epoch": 1,
+    }
+    wiring.app.recorder.insert_events([StoredEvent(
+        originator_id=token_id, originator_version=1,
+        topic="wharf.domain.token:Token.Issued", state=json.dumps(v1_state).encode())])
+    token = wiring.app.repository.get(token_id)
+    assert token.session_of == 0
+    actor = wiring.app.authenticate(f"wharf_{token_id.hex}_{secret}")
+    assert (actor.name, actor.tenant_id) == ("owner@acme.io", acme.id)
