@@ -134,6 +134,14 @@ def test_password_sets_a_members_and_an_operators_dashboard_password(
     assert PasswordHasher().verify(operator.password_hash, "another long one")
     history = wharf(sqlite_url, tmp_path, "events", "--tenant", "acme").stdout
     assert "password set for o@acme.io" in history and "argon2" not in history
+    done = wharf(sqlite_url, tmp_path, "password", "ops@wharf.io", "--remove")
+    assert "ops@wharf.io can no longer sign in as an operator" in done.stdout
+    done = wharf(sqlite_url, tmp_path, "password", "nobody@wharf.io", "--remove", ok=False)
+    assert "password of nobody@wharf.io not found" in done.stderr
+    with build(Settings.from_env({"WHARF_DATABASE_URL": sqlite_url,
+                                  "WHARF_HOME": str(tmp_path)})) as wiring:
+        removed: Any = wiring.app.repository.get(Credential.id_for(None, "ops@wharf.io"))
+    assert removed.password_hash == ""
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])

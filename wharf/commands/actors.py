@@ -11,6 +11,9 @@ class Actor:
     kind: str  # "member", "operator" or "system"
     name: str  # the member's e-mail, the operator's or the job's name
     tenant_id: UUID | None = None
+    # Signed in to the dashboard: the password version its session lasts while (a token
+    # it issues lasts no longer); 0 for an API token.
+    session_of: int = 0
 
     @property
     def label(self) -> str:

@@ -268,12 +268,14 @@ class Wharf(Application[UUID]):
         if record.session_of and not self._session_holds(record):
             raise Forbidden("session ended: its password changed")
         if record.scope == "admin":
-            return Actor.operator(record.member)
+            return dataclasses.replace(Actor.operator(record.member),
+                                       session_of=record.session_of)
         assert record.tenant_id is not None
         tenant: Any = self.repository.get(record.tenant_id)
         if tenant.status == "closed" or tenant.member_epoch(record.member) != record.member_epoch:
             raise Forbidden("token's tenant or member is gone")
-        return Actor.member(record.member, record.tenant_id)
+        return dataclasses.replace(Actor.member(record.member, record.tenant_id),
+                                   session_of=record.session_of)
 
     def _session_holds(self, token: Token) -> bool:
         """A dashboard session lasts while the password it signed in with does."""

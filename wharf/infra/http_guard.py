@@ -260,7 +260,10 @@ def same_origin(scope: Scope) -> bool:
     host = header(scope, b"host") or ""
     scheme = {"ws": "http", "wss": "https"}.get(scope.get("scheme", "http"),
                                                  scope.get("scheme", "http"))
-    sent = urlsplit(origin)
+    try:
+        sent = urlsplit(origin)
+    except ValueError:  # (not a URL: "http://[")
+        return False
     return bool(host) and sent.netloc.lower() == host.lower() and sent.scheme == scheme
 
 

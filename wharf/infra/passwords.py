@@ -2,8 +2,9 @@
 (19 MiB, two passes, one lane: about 25 ms a hash here). Hashing and checking are slow
 on purpose, so they run on worker threads, two at a time, and at most WAITING more wait
 their turn: past that, an anonymous caller is told to retry (`Busy`) at once rather
-than queued behind a flood. A caller the sign-in knows to be good (`known`) always
-waits its turn.
+than queued behind a flood. A caller the sign-in knows to be good (`known`) may wait
+while KNOWN more do: the queue, and the worker threads it holds, stay bounded even when
+an attacker signs in to accounts of their own to be "known".
 
 An unknown e-mail is checked against a dummy hash, so that the answer takes as long as
 for a known one and its time tells nothing.
@@ -25,7 +26,8 @@ from wharf.domain.errors import Conflict, InvalidInput
 MIN_LENGTH = 10
 MAX_LENGTH = 128  # characters: the hash's cost grows with it, and nobody types more
 SLOTS = 2  # hashes at a time in this process
-WAITING = 8  # hashes that may wait for a slot, past which callers are turned away
+WAITING = 8  # hashes that may wait for a slot, past which strangers are turned away
+KNOWN = 8  # more that callers known to be good may add, past which they are too
 
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 _DUMMY = _hasher.hash("wharf: no such member, but take as long as for one")
@@ -49,7 +51,7 @@ class _Queue:
 
     def run(self, work: Callable[[], T], known: bool) -> T:
         with self.lock:
-            if self.waiting >= SLOTS + WAITING and not known:
+            if self.waiting >= SLOTS + WAITING + (KNOWN if known else 0):
                 raise Busy
             self.waiting += 1
         try:

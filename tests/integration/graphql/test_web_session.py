@@ -388,3 +388,26 @@ def test_sign_in_refuses_text_no_store_can_hold_and_is_never_cached(api: Api):
     # Another scheme is another origin.
     other = Browser(api, origin=api.url.replace("http://", "https://"))
     assert other.sign_in("a@acme.io", PASSWORD)[0] == 403
+
+
+def test_a_token_made_from_a_session_ends_with_its_password(api: Api):
+    _, owner = new_tenant(api, "acme")
+    set_password(api, owner, "owner@acme.io")
+    browser = Browser(api)
+    browser.sign_in("owner@acme.io", PASSWORD)
+    _, answer = browser.graphql('mutation { issueToken(input: {ttlHours: 8700, name: "ci"}) '
+                                '{ ... on TokenIssued { token } } }')
+    minted = answer["data"]["issueToken"]["token"]
+    assert api.gql("{ me { kind } }", token=minted)["me"]["kind"] == "member"
+    set_password(api, owner, "owner@acme.io", "a brand new password")
+    status, _ = api.post("{ me { kind } }", token=minted)
+    assert status == 401  # (whoever held the session made it: it goes with the session)
+
+
+def test_an_origin_that_is_not_a_url_is_refused_not_a_server_error(api: Api):
+    new_tenant(api, "acme")
+    status, answer = Browser(api, origin="http://[").sign_in("a@acme.io", PASSWORD)
+    assert status == 403 and answer["errors"][0]["message"] == "cross-site request refused"
+    browser = Browser(api, origin="http://[")
+    browser.cookie, browser.csrf = "wharf_x_y", "z"
+    assert browser.graphql(ME)[0] == 403

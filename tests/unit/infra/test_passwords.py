@@ -1,14 +1,15 @@
 """The password queue: a flood of anonymous checks is turned away at once past a bound,
-while a caller known to be good still waits its turn."""
+while a caller known to be good still waits its turn, up to a bound of its own."""
 
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
 from wharf.infra import passwords
-from wharf.infra.passwords import SLOTS, WAITING, Busy, _Queue
+from wharf.infra.passwords import KNOWN, SLOTS, WAITING, Busy, _Queue
 
 
 def test_past_the_bound_strangers_are_turned_away_and_known_callers_wait() -> None:
@@ -30,12 +31,20 @@ def test_past_the_bound_strangers_are_turned_away_and_known_callers_wait() -> No
         assert started.acquire(timeout=10)  # (the slots are taken; the rest wait)
     with pytest.raises(Busy):
         queue.run(lambda: "stranger", False)
-    known = threading.Thread(target=lambda: results.append(queue.run(lambda: "known", True)))
-    known.start()
+    known = [threading.Thread(target=lambda: results.append(queue.run(lambda: "known", True)))
+             for _ in range(KNOWN)]
+    for worker in known:
+        worker.start()
+    deadline = time.monotonic() + 10
+    while queue.waiting < SLOTS + WAITING + KNOWN:  # (each known caller queued)
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    with pytest.raises(Busy):  # (bounded for them too: "known" is easy to become)
+        queue.run(lambda: "one too many", True)
     release.set()
-    for worker in [*workers, known]:
+    for worker in [*workers, *known]:
         worker.join(10)
-    assert sorted(results) == ["done"] * (SLOTS + WAITING) + ["known"]
+    assert sorted(results) == ["done"] * (SLOTS + WAITING) + ["known"] * KNOWN
     assert queue.run(lambda: "later", False) == "later"  # (the queue drained)
 
 

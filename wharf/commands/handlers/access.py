@@ -97,11 +97,14 @@ def revoke_token(ctx: Context, cmd: RevokeToken) -> Decision:
 
 
 def _session_of(ctx: Context, tenant_id: UUID | None, cmd: IssueToken) -> int:
-    """A dashboard session's password version, checked against the credential now: a
-    password set since the sign-in checked it ends the sign-in too."""
-    if not cmd.session_of:
+    """The password version a new token lasts while: a sign-in's (checked against the
+    credential now: a password set since the sign-in checked it ends the sign-in too),
+    or for a token issued from a dashboard session, that session's (so that a new
+    password shuts out whoever held the session, and every token they made with it)."""
+    session = cmd.session_of or ctx.actor.session_of
+    if not session:
         return 0
     credential = ctx.load(Credential, Credential.id_for(tenant_id, cmd.member), "credential")
-    if credential.password_version != cmd.session_of:
+    if credential.password_version != session:
         raise Forbidden("the password changed while signing in: sign in again")
-    return cmd.session_of
+    return session

@@ -40,6 +40,8 @@ def set_password(ctx: Context, cmd: SetPassword) -> Decision:
         epoch = tenant.member_epoch(email)
     if cmd.password_hash:
         _check_hash(cmd.password_hash)
+    elif not ctx.exists(Credential.id_for(cmd.tenant_id, email)):
+        raise NotFound("password of", email)  # (nothing to remove)
     credential = _credential(ctx, cmd.tenant_id, email, cmd.password_hash, epoch)
     return Decision([credential], Outcome(id=credential.id))
 

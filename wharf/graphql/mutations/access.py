@@ -149,10 +149,12 @@ async def _may_set_password(context: Context, actor: Actor, tenant: UUID | None,
         return
     if tenant != actor.tenant_id:
         raise NotFound("tenant", tenant)
-    members = await context.read(tenant_reads.members, str(tenant))
-    role = next((m.role for m in members if m.email == actor.name), None)
+    members = {m.email: m.role for m in await context.read(tenant_reads.members, str(tenant))}
+    role = members.get(actor.name)
     if role not in MANAGE_TENANT:
         raise Forbidden(f"role {role} may not do this; needs owner")
+    if email.strip().lower() not in members:
+        raise NotFound("member", email.strip().lower())
 
 
 def _member(email: str) -> Any:
@@ -232,7 +234,7 @@ class AccessMutations:
             return to_graphql(error)
         return await run(info, lambda actor: m.SetPassword(
             actor=actor, request_id=input.client_request_id, tenant_id=tenant,
-            email=input.email, password_hash=hashed), _member(input.email))
+            email=input.email, password_hash=hashed), _member(input.email.strip().lower()))
 
     @strawberry.mutation(description="A one-time link that lets a member (added with "
                                      "`role` if new) set a password and sign in.")

@@ -9,7 +9,7 @@ import { busy, field, notice, table, time } from "../ui.js";
 
 const ROLES = ["owner", "developer", "viewer"];
 
-export async function render(main) {
+export async function render(main, _params, { navigate }) {
   const problem = notice();
   const list = h("div", {});
   const owner = api.me().role === "owner";
@@ -53,7 +53,12 @@ export async function render(main) {
   function passwordButton(m) {
     const button = h("button", { type: "button", class: "quiet", "data-action": "password", onclick: () => {
       const password = prompt(t("members.newPassword", { email: m.email }));
-      if (password) run(button, "setPassword", { email: m.email, password });
+      if (!password) return;
+      run(button, "setPassword", { email: m.email, password }).then(async () => {
+        if (m.email !== api.me().email || !problem.hidden) return;
+        await api.signOut();  // (one's own new password ends this session: sign in again)
+        navigate("/sign-in");
+      });
     } }, t("members.setPassword"));
     return button;
   }
