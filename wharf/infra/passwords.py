@@ -79,6 +79,11 @@ def check_password(password: str) -> str:
     return password
 
 
+def hash_here(password: str) -> str:
+    """The new password's hash, made on this thread (the CLI's: no queue to wait in)."""
+    return _hasher.hash(check_password(password))
+
+
 async def hash_password(password: str, known: bool = False) -> str:
     """The new password's hash; InvalidInput for a password too short or long, Busy when
     too many wait."""

@@ -5,6 +5,8 @@ reaches the page through the GraphQL subscription: the page is never reloaded.""
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Page, expect
 
 from tests.integration.browser import screenshot, sign_in
@@ -33,8 +35,10 @@ def test_a_member_runs_a_container_and_scales_a_service_from_the_dashboard(
     page.get_by_text("New container").click()
     page.get_by_label("Name").fill("hello")
     page.get_by_label("Image").fill("busybox")
-    page.get_by_label("Command").fill("sh -c 'echo wharf says hello; "
+    page.get_by_label("Command").fill("sh -c 'echo wharf says $GREETING; "
                                       "while true; do echo tick; sleep 1; done'")
+    page.get_by_label("Ports").fill("80")
+    page.get_by_label("Environment (KEY=value a line)").fill("GREETING=hello")
     page.locator("[data-action=create]").click()
     page.wait_for_url("**/#/containers/*")
     page.evaluate("window.notReloaded = true")
@@ -45,6 +49,8 @@ def test_a_member_runs_a_container_and_scales_a_service_from_the_dashboard(
     ticks = logs.inner_text().count("tick")
     wait_for("new lines on the page", lambda: logs.inner_text().count("tick") > ticks, 60)
     expect(page.locator("[data-section=events] tbody tr").first).to_be_visible()
+    expect(page.locator("[data-fact=ports]")).to_contain_text(re.compile(
+        r"127\.0\.0\.1:\d+ → 80/tcp"))
     screenshot(page, "container")
 
     page.get_by_role("link", name="Containers").click()

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-import anyio
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
@@ -93,7 +92,7 @@ def set_password(api: Api, token: str, email: str, password: str = PASSWORD) -> 
 
 def operator_password(api: Api, email: str, password: str = PASSWORD) -> None:
     """As `wharf password EMAIL` on Wharf's machine sets it (the API sets one's own)."""
-    hashed = anyio.run(passwords.hash_password, password)
+    hashed = passwords.hash_here(password)
     api.wiring.app.handle(m.SetPassword(actor=Actor.operator("root"), tenant_id=None,
                                         email=email, password_hash=hashed, from_shell=True))
 

@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import anyio
-
 from wharf.commands import messages as m
 from wharf.commands.answers import PlanAdded
 from wharf.domain.errors import InvalidInput
@@ -173,7 +171,7 @@ def cmd_password(settings: Settings, args: argparse.Namespace) -> int:
                 raise InvalidInput("password", "the two differ")
         else:
             password = sys.stdin.readline().rstrip("\r\n")
-        hashed = anyio.run(passwords.hash_password, password, True)
+        hashed = passwords.hash_here(password)
     tenant = tenant_id(args.tenant) if args.tenant else None
     with build(settings) as wiring:
         wiring.app.handle(m.SetPassword(actor=operator(args), tenant_id=tenant,

@@ -7,7 +7,7 @@ import { t } from "../i18n.js";
 import { badge, lifecycle, time } from "../ui.js";
 import { detail, history, metrics } from "./detail.js";
 
-const FIELDS = `id name image desired observed restarts exitCode oomKilled failure health
+const FIELDS = `id name image desired observed restarts exitCode oomKilled failure health pulling
   startedAt finishedAt createdAt serviceId ports { containerPort hostIp hostPort }
   cpuMillis memoryMib`;
 const QUERY = `query($id: ID!, $asOf: String, $past: Boolean!) {
@@ -24,6 +24,7 @@ const view = (x) => [
   ["containers.restarts", x.restarts, x.restarts],
   ["containers.exitCode", x.exitCode, x.exitCode],
   ["containers.failure", x.failure, x.failure],
+  ["containers.pulling", x.pulling, x.pulling],
   ["containers.resources", `${x.cpuMillis}m · ${x.memoryMib} MiB`, `${x.cpuMillis}/${x.memoryMib}`],
   ["containers.ports", x.ports.map((p) => `${p.hostIp}:${p.hostPort} → ${p.containerPort}`).join(", "),
     x.ports.map((p) => p.hostPort).join(",")],

@@ -61,6 +61,7 @@ function createForm(problem, navigate) {
   const name = h("input", { name: "name", required: true });
   const image = h("input", { name: "image", required: true, placeholder: "busybox:latest" });
   const command = h("input", { name: "command", placeholder: "sh -c 'echo hello; sleep 3600'" });
+  const more = resources();
   const submit = h("button", { type: "submit", "data-action": "create" }, t("action.create"));
   return h("details", { class: "card" }, h("summary", {}, t("containers.new")),
     h("form", { onsubmit: (event) => {
@@ -68,12 +69,35 @@ function createForm(problem, navigate) {
       busy(submit, problem, async () => {
         const payload = await api.mutate(`mutation($input: CreateContainerInput!) {
           createContainer(input: $input) { ${ERRORS} ... on ContainerPayload { container { id } } } }`,
-        { input: { name: name.value, image: image.value, command: words(command.value) } },
-        "createContainer");
+        { input: { name: name.value, image: image.value, command: words(command.value),
+          ...more.values((port) => ({ containerPort: port })) } }, "createContainer");
         navigate(`/containers/${payload.container.id}`);
       });
     } }, field("containers.name", name), field("containers.image", image),
-    field("containers.command", command), submit));
+    field("containers.command", command), ...more.fields, submit));
+}
+
+// The fields a container and a service share: ports, environment, CPU and memory.
+// `values(port)` reads them as the API's input (null where left empty: the plan's
+// defaults), each port made by `port`.
+export function resources() {
+  const ports = h("input", { name: "ports", placeholder: "80, 443", "data-field": "ports" });
+  const env = h("textarea", { name: "env", rows: 3, placeholder: "KEY=value", "data-field": "env" });
+  const cpu = h("input", { name: "cpu", type: "number", min: 1, class: "narrow", "data-field": "cpu" });
+  const memory = h("input", { name: "memory", type: "number", min: 1, class: "narrow", "data-field": "memory" });
+  return {
+    fields: [field("containers.portsInput", ports), field("containers.cpuMillis", cpu),
+      field("containers.memoryMib", memory), field("containers.env", env)],
+    values: (port) => ({
+      ports: ports.value.trim() ? ports.value.split(/[\s,]+/).filter(Boolean).map((p) => port(Number(p))) : null,
+      env: env.value.trim() ? env.value.split("\n").filter((line) => line.trim()).map((line) => {
+        const at = line.indexOf("=");
+        return at < 0 ? { name: line.trim(), value: "" } : { name: line.slice(0, at).trim(), value: line.slice(at + 1) };
+      }) : null,
+      cpuMillis: cpu.value ? Number(cpu.value) : null,
+      memoryMib: memory.value ? Number(memory.value) : null,
+    }),
+  };
 }
 
 // A command line split as a shell would split simple words and quotes (null: none).

@@ -6,7 +6,7 @@ import { ERRORS } from "../api.js";
 import { h, replace } from "../dom.js";
 import { t } from "../i18n.js";
 import { badge, busy, field, notice, reloadOnEvents, table } from "../ui.js";
-import { words } from "./containers.js";
+import { resources, words } from "./containers.js";
 
 const LIST = `query($after: String) { services(first: 100, after: $after) {
   edges { node { id name image desired replicas running version rolledOutVersion category } }
@@ -72,6 +72,8 @@ function createForm(problem, navigate) {
   const image = h("input", { name: "image", required: true, placeholder: "nginx:alpine" });
   const replicas = h("input", { name: "replicas", type: "number", min: 0, value: 1 });
   const command = h("input", { name: "command" });
+  const balanced = h("input", { type: "checkbox", name: "balanced" });
+  const more = resources();
   const submit = h("button", { type: "submit", "data-action": "create" }, t("action.create"));
   return h("details", { class: "card" }, h("summary", {}, t("services.new")),
     h("form", { onsubmit: (event) => {
@@ -80,9 +82,12 @@ function createForm(problem, navigate) {
         const payload = await api.mutate(`mutation($input: CreateServiceInput!) {
           createService(input: $input) { ${ERRORS} ... on ServicePayload { service { id } } } }`,
         { input: { name: name.value, image: image.value, replicas: Number(replicas.value),
-          command: words(command.value) } }, "createService");
+          command: words(command.value),
+          ...more.values((port) => ({ containerPort: port, loadBalanced: balanced.checked })) } },
+        "createService");
         navigate(`/services/${payload.service.id}`);
       });
     } }, field("services.name", name), field("services.image", image),
-    field("services.replicas", replicas), field("containers.command", command), submit));
+    field("services.replicas", replicas), field("containers.command", command), ...more.fields,
+    field("services.balanced", balanced), submit));
 }
