@@ -43,6 +43,7 @@ class Server:
     def __init__(self, home: Path, database_url: str | None = None,
                  scheduler: bool = False, **settings: str) -> None:
         self.port = free_port()
+        self.home = home
         # The API figures are the API's: without a scheduler starting real containers.
         env = {**os.environ, "WHARF_HOME": str(home), "WHARF_LISTEN": f"127.0.0.1:{self.port}",
                "WHARF_RATE_LIMIT": "0", "WHARF_SCHEDULER": "on" if scheduler else "off",
