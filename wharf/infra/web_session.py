@@ -77,8 +77,8 @@ class WebSessions:
         # five, then one every thirty seconds (a guesser gets two a minute from each
         # address). Per account from addresses it never signed in from: twenty, then one
         # every ten seconds (many addresses guess no faster). An address an account
-        # signed in from is never held back by strangers' guesses at that account, nor
-        # turned away when too many passwords are being checked.
+        # signed in from is never held back by strangers' guesses at that account, and
+        # has room of its own when too many passwords are being checked (passwords.py).
         self.attempts = TokenBuckets(1 / 6, 10)
         self.guesses = TokenBuckets(1 / 30, 5)
         self.accounts = TokenBuckets(1 / 10, 20)

@@ -69,7 +69,8 @@ _LINES: dict[type[Any], Callable[[Any], str]] = {
     Token.Issued: lambda e: f"token {e.name or str(e.originator_id)[:8]} issued to "
                             f"{e.member} ({e.scope})",
     Token.Revoked: lambda e: "token revoked",
-    Credential.Set: lambda e: f"password set for {e.email}",
+    Credential.Set: lambda e: (f"password set for {e.email}" if e.password_hash else
+                               f"{e.email} may set a password from an invitation"),
     Credential.Changed: lambda e: "password changed" if e.password_hash else "password removed",
     Credential.Invited: lambda e: "an invitation may set the password",
     Invitation.Sent: lambda e: f"invitation sent to {e.email}, valid until {e.expires_at}",

@@ -68,12 +68,16 @@ export async function resume() {
       return null;
     }
   }
-  const response = await fetch("/session", { credentials: "same-origin" });
-  if (!response.ok) return null;
-  const answer = await response.json();
-  session.csrf = answer.csrf;
-  session.me = await describe(answer.me);
-  return session.me;
+  try {
+    const response = await fetch("/session", { credentials: "same-origin" });
+    if (!response.ok) return null;
+    const answer = await response.json();
+    session.csrf = answer.csrf;
+    session.me = await describe(answer.me);
+    return session.me;
+  } catch {
+    return null;  // (Wharf not reachable: the sign-in page says so when it is used)
+  }
 }
 
 async function describe(basic) {

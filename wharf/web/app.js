@@ -44,7 +44,10 @@ function path() {
   return decodeURIComponent(location.hash.replace(/^#/, "")) || "/";
 }
 
+let shown = 0;  // (the newest navigation: an older page that finishes late stops itself)
+
 async function show() {
+  const mine = ++shown;
   leave();
   leave = () => {};
   delete root.dataset.ready;
@@ -63,8 +66,13 @@ async function show() {
   }
   const params = here.match(found[0]).slice(1);
   const page = await found[1]();
-  const stop = await page.render(main, params, { navigate, refresh: show });
-  leave = typeof stop === "function" ? stop : () => {};
+  const stop = await page.render(main, params, { navigate });
+  const stopping = typeof stop === "function" ? stop : () => {};
+  if (mine !== shown) {  // (the reader went elsewhere while it loaded)
+    stopping();
+    return;
+  }
+  leave = stopping;
   // (drawn with its data: what the page-load benchmark, bench/dashboard.py, waits for)
   root.dataset.ready = here;
   window.wharfReady = performance.now();

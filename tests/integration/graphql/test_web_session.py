@@ -390,7 +390,7 @@ def test_sign_in_refuses_text_no_store_can_hold_and_is_never_cached(api: Api):
 
 
 def test_a_token_made_from_a_session_ends_with_its_password(api: Api):
-    _, owner = new_tenant(api, "acme")
+    tenant, owner = new_tenant(api, "acme")
     set_password(api, owner, "owner@acme.io")
     browser = Browser(api)
     browser.sign_in("owner@acme.io", PASSWORD)
@@ -401,6 +401,15 @@ def test_a_token_made_from_a_session_ends_with_its_password(api: Api):
     set_password(api, owner, "owner@acme.io", "a brand new password")
     status, _ = api.post("{ me { kind } }", token=minted)
     assert status == 401  # (whoever held the session made it: it goes with the session)
+    # A session issues tokens for its own member only: an operator's session cannot
+    # mint a member's token that its password would not end.
+    operator_password(api, "ops@wharf.io")
+    ops = Browser(api)
+    ops.sign_in("ops@wharf.io", PASSWORD, tenant="")
+    _, answer = ops.graphql("""mutation($t: ID!) { issueToken(input: {ttlHours: 1,
+        member: "owner@acme.io", tenant: $t}) { __typename ... on Forbidden { message } } }""",
+                            {"t": tenant})
+    assert answer["data"]["issueToken"]["__typename"] == "Forbidden", answer
 
 
 def test_an_origin_that_is_not_a_url_is_refused_not_a_server_error(api: Api):

@@ -66,7 +66,7 @@ def issue_token(ctx: Context, cmd: IssueToken) -> Decision:
         ctx.require_operator()
         if scope != "admin" or cmd.tenant_id is not None:
             raise InvalidInput("scope", "operator tokens have scope admin and no tenant")
-        session = _session_of(ctx, None, cmd)
+        session = _session_of(ctx, None, cmd.member, cmd)
         token, secret = new_token(ctx, None, cmd.member, scope, cmd.ttl_hours, cmd.name,
                                   session_of=session)
         return Decision([token], Outcome(id=token.id, token=secret))
@@ -80,7 +80,7 @@ def issue_token(ctx: Context, cmd: IssueToken) -> Decision:
         raise NotFound("member", member)
     tenant.require_active()
     token, secret = new_token(ctx, tenant.id, member, scope, cmd.ttl_hours, cmd.name,
-                              tenant.member_epoch(member), _session_of(ctx, tenant.id, cmd))
+                              tenant.member_epoch(member), _session_of(ctx, tenant.id, member, cmd))
     return Decision([token], Outcome(id=token.id, token=secret))
 
 
@@ -96,15 +96,25 @@ def revoke_token(ctx: Context, cmd: RevokeToken) -> Decision:
     return Decision([token], Outcome(id=token.id))
 
 
-def _session_of(ctx: Context, tenant_id: UUID | None, cmd: IssueToken) -> int:
-    """The password version a new token lasts while: a sign-in's (checked against the
-    credential now: a password set since the sign-in checked it ends the sign-in too),
-    or for a token issued from a dashboard session, that session's (so that a new
-    password shuts out whoever held the session, and every token they made with it)."""
-    session = cmd.session_of or ctx.actor.session_of
-    if not session:
+def _session_of(ctx: Context, tenant_id: UUID | None, member: str, cmd: IssueToken) -> int:
+    """The password version a new token lasts while (0: no password's).
+
+    - A sign-in's (the endpoint's own command): checked against the credential now, so
+      that a password set since the sign-in checked it ends the sign-in too.
+    - A token a dashboard session issues: the session's, so that a new password shuts
+      out whoever held the session and every token they made with it. A session issues
+      tokens for its own member only (another's could not end with this password).
+    """
+    if cmd.session_of:
+        session = cmd.session_of
+    elif ctx.actor.session_of:
+        if member != ctx.actor.name or tenant_id != ctx.actor.tenant_id:
+            raise Forbidden("a dashboard session issues tokens for its own member only: "
+                            "use an API token to issue others'")
+        session = ctx.actor.session_of
+    else:
         return 0
-    credential = ctx.load(Credential, Credential.id_for(tenant_id, cmd.member), "credential")
+    credential = ctx.load(Credential, Credential.id_for(tenant_id, member), "credential")
     if credential.password_version != session:
-        raise Forbidden("the password changed while signing in: sign in again")
+        raise Forbidden("the password changed: sign in again")
     return session
