@@ -37,9 +37,10 @@ export function notice() {
 // Runs `action` with `button` disabled and saying it is under way; errors go to `where`.
 export async function busy(button, where, action) {
   const label = button.textContent;
+  const says = button.tagName === "BUTTON";  // (a select keeps its options)
   button.disabled = true;
   button.setAttribute("aria-busy", "true");
-  button.textContent = t("action.working");
+  if (says) button.textContent = t("action.working");
   where?.clear?.();
   try {
     return await action();
@@ -50,7 +51,7 @@ export async function busy(button, where, action) {
   } finally {
     button.disabled = false;
     button.removeAttribute("aria-busy");
-    button.textContent = label;
+    if (says) button.textContent = label;
   }
 }
 

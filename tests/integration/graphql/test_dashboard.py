@@ -203,6 +203,10 @@ def test_an_operator_sees_tenants_revenue_and_the_platform_live(api: Api, page: 
 
     page.get_by_role("link", name="Tenants").click()
     acme = page.locator("[data-tenant=acme]")
+    acme.locator("[data-plan=acme]").select_option("m")
+    expect(acme.locator("[data-plan=acme]")).to_have_value("m")
+    assert api.gql('{ tenants { edges { node { name plan } } } }', token=api.operator_token)[
+        "tenants"]["edges"][0]["node"] == {"name": "acme", "plan": "m"}
     acme.locator("[data-action=suspendTenant]").click()
     expect(acme.locator(".badge")).to_have_attribute("data-state", "suspended")
     screenshot(page, "tenants")
@@ -291,3 +295,6 @@ def test_a_service_viewed_as_of_before_it_was_scaled(api: Api, page: Page) -> No
     expect(replicas.locator(".was")).to_have_text("now: 5")
     expect(page.locator("[data-fact=image]")).not_to_have_class("changed")
     screenshot(page, "service-as-of")
+    page.locator("[data-as-of] ~ button, .as-of button").first.click()  # (back to now)
+    page.locator(".head [data-action=stop]").click()
+    expect(page.locator("h1 .badge")).to_have_attribute("data-state", "stopped")

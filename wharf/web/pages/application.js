@@ -8,7 +8,7 @@ import { h, replace } from "../dom.js";
 import { t } from "../i18n.js";
 import { badge, busy, field, lifecycle, table } from "../ui.js";
 import { deployForm } from "./applications.js";
-import { detail, history } from "./detail.js";
+import { detail, history, metrics } from "./detail.js";
 
 const FIELDS = "id name desired version entry warnings";
 const QUERY = `query($id: ID!, $asOf: String, $past: Boolean!) {
@@ -26,8 +26,9 @@ const view = (x) => [
 
 export async function render(main, [id], { navigate }) {
   const forms = h("div", {});
+  const chart = metrics(id);  // (its replicas summed)
   const page = detail(main, {
-    id, query: QUERY, view, after: [forms],
+    id, query: QUERY, view, after: [chart, forms],
     top: (a, load) => [h("h1", {}, a.name, " ", badge(a.desired)), lifecycle("Application", a,
       page.problem, { after: load, deleted: () => navigate("/applications"), confirmKey: "applications.confirmDelete" })],
     present: (a) => {
@@ -82,5 +83,8 @@ export async function render(main, [id], { navigate }) {
   }
 
   await page.load();
-  return page.stop;
+  return () => {
+    page.stop();
+    chart.stop();
+  };
 }

@@ -5,7 +5,7 @@ import * as api from "../api.js";
 import { ERRORS } from "../api.js";
 import { h, replace } from "../dom.js";
 import { t } from "../i18n.js";
-import { badge, busy, table, time } from "../ui.js";
+import { badge, busy, lifecycle, table, time } from "../ui.js";
 import { detail, history, metrics } from "./detail.js";
 import { scaler } from "./services.js";
 
@@ -26,12 +26,14 @@ const view = (x) => [
   ["services.scaled", x.scaledAt ? [time(x.scaledAt), " ", x.scaleReason || ""] : null, x.scaledAt],
 ];
 
-export async function render(main, [id]) {
+export async function render(main, [id], { navigate }) {
   const logs = h("pre", { class: "logs", "data-logs": "" });
   const chart = metrics(id);
   const page = detail(main, {
     id, query: QUERY, view,
-    top: (s, load) => [h("h1", {}, s.name, " ", badge(s.desired)), scaler(s, page.problem, load)],
+    top: (s, load) => [h("h1", {}, s.name, " ", badge(s.desired)), h("span", { class: "actions" },
+      scaler(s, page.problem, load), lifecycle("Service", s, page.problem, {
+        after: load, deleted: () => navigate("/services"), confirmKey: "services.confirmDelete" }))],
     present: (s) => [
       h("section", { class: "card", "data-section": "replicas" }, h("h2", {}, t("services.replicaList")),
         table([

@@ -19,6 +19,7 @@ export async function render(main) {
   replace(main, h("h1", {}, t("nav.tenants")), form, problem, list, more);
   let rows = [];
   let cursor = null;
+  let plans = [];
 
   async function load(append = false) {
     try {
@@ -27,7 +28,8 @@ export async function render(main) {
       rows = append ? [...rows, ...page.edges.map((e) => e.node)] : page.edges.map((e) => e.node);
       cursor = page.pageInfo.endCursor;
       more.hidden = !page.pageInfo.hasNextPage;
-      if (!form.firstChild) replace(form, createForm(data.plans.map((p) => p.name)));
+      plans = data.plans.map((p) => p.name);
+      if (!form.firstChild) replace(form, createForm(plans));
       draw();
     } catch (error) {
       problem.show(error);
@@ -37,12 +39,22 @@ export async function render(main) {
   function draw() {
     replace(list, table([
       ["tenants.name", (x) => x.name],
-      ["tenants.plan", (x) => `${x.plan} v${x.planVersion}`],
+      ["tenants.plan", (x) => x.status === "closed" ? `${x.plan} v${x.planVersion}` : planSelect(x)],
       ["tenants.status", (x) => badge(x.status)],
       ["tenants.usage", (x) => `${x.usage.containers} · ${x.usage.cpuMillis}m · ${x.usage.memoryMib} MiB · ${x.usage.volumeGib} GiB`],
       ["containers.created", (x) => time(x.createdAt)],
       ["containers.actions", (x) => action(x)],
     ], rows, { empty: "tenants.none", rowAttrs: (x) => ({ "data-tenant": x.name }) }));
+  }
+
+  function planSelect(x) {
+    const select = h("select", { "data-plan": x.name, onchange: () =>
+      busy(select, problem, async () => {
+        await api.mutate(`mutation($t: ID!, $p: String!) { changePlan(input: {tenant: $t, plan: $p}) { ${ERRORS} } }`,
+          { t: x.id, p: select.value }, "changePlan");
+        await load();
+      }) }, plans.map((p) => h("option", { value: p, selected: p === x.plan }, p === x.plan ? `${p} v${x.planVersion}` : p)));
+    return select;
   }
 
   function action(x) {
