@@ -298,3 +298,29 @@ def test_a_service_viewed_as_of_before_it_was_scaled(api: Api, page: Page) -> No
     page.locator("[data-as-of] ~ button, .as-of button").first.click()  # (back to now)
     page.locator(".head [data-action=stop]").click()
     expect(page.locator("h1 .badge")).to_have_attribute("data-state", "stopped")
+
+
+def test_a_new_version_from_the_page_keeps_what_the_form_does_not_show(
+        api: Api, page: Page) -> None:
+    _, owner = new_tenant(api, "acme", plan="unlimited")
+    set_password(api, owner, "owner@acme.io")
+    made = api.gql("""mutation { createService(input: {name: "web", image: "busybox",
+        replicas: 1, env: [{name: "MODE", value: "a b"}], cpuMillis: 300,
+        ports: [{containerPort: 80, loadBalanced: true}],
+        healthCheck: {test: ["CMD", "true"], retries: 5}}) {
+        ... on ServicePayload { service { id } } } }""", token=owner)
+    service = made["createService"]["service"]["id"]
+    sign_in(page, api.url, "owner@acme.io", PASSWORD, "acme")
+    page.goto(f"{api.url}/#/services/{service}")
+    page.get_by_text("A new version").click()
+    page.get_by_label("Image").fill("busybox:1")
+    page.locator("[data-action=update]").click()
+    expect(page.locator("[data-fact=version]")).to_have_text("v2")
+    expect(page.locator("[data-version='1'] [data-action=rollback]")).to_be_visible()
+    found = api.gql(f'{{ service(id: "{service}") {{ image version cpuMillis spec '
+                    'endpoints { containerPort } } }', token=owner)["service"]
+    assert (found["image"], found["version"], found["cpuMillis"]) == ("busybox:1", 2, 300)
+    assert found["spec"]["env"] == {"MODE": "a b"}
+    assert found["spec"]["health_check"]["retries"] == 5
+    assert found["endpoints"] == [{"containerPort": 80}]
+    screenshot(page, "service-new-version")

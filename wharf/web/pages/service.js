@@ -5,16 +5,42 @@ import * as api from "../api.js";
 import { ERRORS } from "../api.js";
 import { h, replace } from "../dom.js";
 import { t } from "../i18n.js";
-import { badge, busy, lifecycle, table, time } from "../ui.js";
+import { badge, busy, field, lifecycle, table, time } from "../ui.js";
+import { words } from "./containers.js";
 import { detail, history, metrics } from "./detail.js";
 import { scaler } from "./services.js";
 
 const FIELDS = "id name image desired replicas running version rolledOutVersion category cpuMillis memoryMib scaledAt scaleReason";
 const QUERY = `query($id: ID!, $asOf: String, $past: Boolean!) {
-  now: service(id: $id) { ${FIELDS}
+  now: service(id: $id) { ${FIELDS} spec endpoints { containerPort }
     containers(first: 100) { edges { node { id name observed restarts startedAt } } }
     events(first: 50) { edges { node { occurredAt actor summary type } } } }
   then: service(id: $id, asOf: $asOf) @include(if: $past) { ${FIELDS} } }`;
+
+// The API's UpdateServiceInput for a spec as the API shows it (Service.spec).
+function updateInput(spec, balanced) {
+  const check = spec.health_check;
+  return {
+    image: spec.image,
+    command: spec.command?.length ? spec.command : null,
+    entrypoint: spec.entrypoint?.length ? spec.entrypoint : null,
+    env: Object.entries(spec.env || {}).map(([name, value]) => ({ name, value })),
+    secrets: (spec.secrets || []).map((x) => ({ name: x.name, env: x.env })),
+    ports: (spec.ports || []).map((p) => ({ containerPort: p.container_port, protocol: p.protocol,
+      loadBalanced: balanced.includes(p.container_port) })),
+    cpuMillis: spec.cpu_millis, memoryMib: spec.memory_mib,
+    volumes: (spec.volumes || []).map((v) => ({ volume: v.volume, path: v.path, readOnly: v.read_only })),
+    restartPolicy: spec.restart_policy,
+    healthCheck: check ? { test: check.test, intervalS: check.interval_s, timeoutS: check.timeout_s,
+      retries: check.retries, startPeriodS: check.start_period_s } : null,
+    constraints: spec.constraints || null,
+  };
+}
+
+// A word of a command line, quoted when it holds a space (words() splits it back).
+function quote(word) {
+  return /\s/.test(word) ? `'${word}'` : word;
+}
 
 const view = (x) => [
   ["services.image", h("code", {}, x.image), x.image],
@@ -28,13 +54,16 @@ const view = (x) => [
 
 export async function render(main, [id], { navigate }) {
   const logs = h("pre", { class: "logs", "data-logs": "" });
+  const forms = h("div", {});
   const chart = metrics(id);
   const page = detail(main, {
     id, query: QUERY, view,
     top: (s, load) => [h("h1", {}, s.name, " ", badge(s.desired)), h("span", { class: "actions" },
       scaler(s, page.problem, load), lifecycle("Service", s, page.problem, {
         after: load, deleted: () => navigate("/services"), confirmKey: "services.confirmDelete" }))],
-    present: (s) => [
+    present: (s) => {
+      if (!forms.firstChild) replace(forms, updateForm(s));
+      return [
       h("section", { class: "card", "data-section": "replicas" }, h("h2", {}, t("services.replicaList")),
         table([
           ["containers.name", (c) => h("a", { href: `#/containers/${c.id}` }, c.name)],
@@ -43,9 +72,37 @@ export async function render(main, [id], { navigate }) {
           ["containers.started", (c) => time(c.startedAt)],
         ], s.containers.edges.map((e) => e.node).filter((c) => c.observed !== "removed")
           .sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true })))),
-      versions(s), history(s.events.edges.map((e) => e.node))],
-    after: [chart, h("section", { class: "card", "data-section": "logs" }, h("h2", {}, t("logs.title")), logs)],
+      versions(s), history(s.events.edges.map((e) => e.node))];
+    },
+    after: [forms, chart, h("section", { class: "card", "data-section": "logs" }, h("h2", {}, t("logs.title")), logs)],
   });
+
+  // A new version: its whole configuration as it is now, with what the form changes
+  // (made once, so that a redraw never takes what is being typed).
+  function updateForm(s) {
+    const spec = s.spec;
+    const image = h("input", { name: "image", required: true, value: spec.image });
+    const command = h("input", { name: "command", value: (spec.command || []).map(quote).join(" ") });
+    const env = h("textarea", { name: "env", rows: 3 },
+      Object.entries(spec.env || {}).map(([k, v]) => `${k}=${v}`).join("\n"));
+    const submit = h("button", { type: "submit", "data-action": "update" }, t("services.update"));
+    return h("details", { class: "card" }, h("summary", {}, t("services.newVersion")),
+      h("form", { class: "stacked", onsubmit: (event) => {
+        event.preventDefault();
+        busy(submit, page.problem, async () => {
+          const input = { ...updateInput(spec, s.endpoints.map((e) => e.containerPort)), id,
+            image: image.value, command: words(command.value),
+            env: env.value.split("\n").filter((line) => line.trim()).map((line) => {
+              const at = line.indexOf("=");
+              return at < 0 ? { name: line.trim(), value: "" } : { name: line.slice(0, at).trim(), value: line.slice(at + 1) };
+            }) };
+          await api.mutate(`mutation($input: UpdateServiceInput!) { updateService(input: $input) { ${ERRORS} } }`,
+            { input }, "updateService");
+          await page.load();
+        });
+      } }, field("services.image", image), field("containers.command", command),
+      field("containers.env", env), submit));
+  }
 
   function versions(s) {
     const rows = Array.from({ length: s.version }, (_, i) => s.version - i);
