@@ -4,6 +4,7 @@ and a killed replica costs no request beyond the one in flight."""
 
 from __future__ import annotations
 
+import http.client
 import threading
 import urllib.error
 import urllib.request
@@ -49,10 +50,12 @@ def service(cloud: Cloud, token: str, service_id: str) -> dict[str, Any]:
 
 
 def get(address: str) -> str | None:
+    """The answer's body, or None when none came whole (a replica killed mid-answer cuts
+    its body short: http.client's IncompleteRead, which is no OSError)."""
     try:
         with DIRECT.open(f"http://{address}/", timeout=10) as reply:
             return str(reply.read().decode().strip())
-    except (OSError, urllib.error.HTTPError):
+    except (OSError, urllib.error.HTTPError, http.client.HTTPException):
         return None
 
 
