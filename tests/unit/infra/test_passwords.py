@@ -4,10 +4,10 @@ while a caller known to be good still waits its turn, up to a bound of its own."
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
+from tests.integration.helpers import wait_for
 from wharf.infra import passwords
 from wharf.infra.passwords import KNOWN, SLOTS, WAITING, Busy, _Queue
 
@@ -35,10 +35,7 @@ def test_past_the_bound_strangers_are_turned_away_and_known_callers_wait() -> No
              for _ in range(KNOWN)]
     for worker in known:
         worker.start()
-    deadline = time.monotonic() + 10
-    while queue.waiting < SLOTS + WAITING + KNOWN:  # (each known caller queued)
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    wait_for("each known caller queued", lambda: queue.waiting == SLOTS + WAITING + KNOWN, 10)
     with pytest.raises(Busy):  # (bounded for them too: "known" is easy to become)
         queue.run(lambda: "one too many", True)
     release.set()

@@ -90,14 +90,19 @@ export function resources() {
       field("containers.memoryMib", memory), field("containers.env", env)],
     values: (port) => ({
       ports: ports.value.trim() ? ports.value.split(/[\s,]+/).filter(Boolean).map((p) => port(Number(p))) : null,
-      env: env.value.trim() ? env.value.split("\n").filter((line) => line.trim()).map((line) => {
-        const at = line.indexOf("=");
-        return at < 0 ? { name: line.trim(), value: "" } : { name: line.slice(0, at).trim(), value: line.slice(at + 1) };
-      }) : null,
+      env: env.value.trim() ? variables(env.value) : null,
       cpuMillis: cpu.value ? Number(cpu.value) : null,
       memoryMib: memory.value ? Number(memory.value) : null,
     }),
   };
+}
+
+// Environment variables written KEY=value a line, as the API's [{name, value}].
+export function variables(text) {
+  return text.split("\n").filter((line) => line.trim()).map((line) => {
+    const at = line.indexOf("=");
+    return at < 0 ? { name: line.trim(), value: "" } : { name: line.slice(0, at).trim(), value: line.slice(at + 1) };
+  });
 }
 
 // A command line split as a shell would split simple words and quotes (null: none).

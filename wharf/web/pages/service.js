@@ -6,7 +6,7 @@ import { ERRORS } from "../api.js";
 import { h, replace } from "../dom.js";
 import { t } from "../i18n.js";
 import { badge, busy, field, lifecycle, table, time } from "../ui.js";
-import { words } from "./containers.js";
+import { variables, words } from "./containers.js";
 import { detail, history, metrics } from "./detail.js";
 import { scaler } from "./services.js";
 
@@ -92,10 +92,7 @@ export async function render(main, [id], { navigate }) {
         busy(submit, page.problem, async () => {
           const input = { ...updateInput(spec, s.endpoints.map((e) => e.containerPort)), id,
             image: image.value, command: words(command.value),
-            env: env.value.split("\n").filter((line) => line.trim()).map((line) => {
-              const at = line.indexOf("=");
-              return at < 0 ? { name: line.trim(), value: "" } : { name: line.slice(0, at).trim(), value: line.slice(at + 1) };
-            }) };
+            env: variables(env.value) };
           await api.mutate(`mutation($input: UpdateServiceInput!) { updateService(input: $input) { ${ERRORS} } }`,
             { input }, "updateService");
           await page.load();
